@@ -1,0 +1,107 @@
+"""The ``llmobserve`` command: serve, keys, demo."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+_SERVER_HINT = "this command needs the server extra: pip install 'llmobserve[server]'"
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        from storage import StorageError, StorageLockedError, config_from_env
+
+        from .server import ServeOptions, serve
+    except ModuleNotFoundError as exc:
+        print(f"error: {_SERVER_HINT} ({exc.name} is missing)", file=sys.stderr)
+        return 2
+    config = config_from_env(args.data_dir)
+    opts = ServeOptions(host=args.host, grpc_port=args.grpc_port, http_port=args.http_port, only=args.only)
+    if args.only and config.embedded:
+        print("error: --only needs a ClickHouse server (LLMOBSERVE_CLICKHOUSE_URL): embedded chDB "
+              "lets a single process open the data dir, so receiver and API must share it", file=sys.stderr)
+        return 2
+    try:
+        serve(config, opts)
+    except StorageLockedError:
+        from ._local import read_server_file
+
+        running = read_server_file(config.data_dir)
+        where = f" (pid {running.pid}, {running.http_url})" if running else ""
+        print(f"error: another llmobserve process is already serving {config.data_dir}{where}. "
+              "Stop it first, or use another --data-dir.", file=sys.stderr)
+        return 1
+    except StorageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _keys_create(args: argparse.Namespace) -> int:
+    try:
+        from .keys import create_key_cli
+    except ModuleNotFoundError as exc:
+        print(f"error: {_SERVER_HINT} ({exc.name} is missing)", file=sys.stderr)
+        return 2
+    return create_key_cli(args.tenant, args.scope or None, args.name, args.data_dir)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(endpoint=args.endpoint, api_key=args.api_key, protocol=args.protocol, runs=args.runs,
+                    seed=args.seed)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="llmobserve", description="LLM cost observability on OpenTelemetry.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the OTLP receiver and the query API (embedded chDB by default)")
+    serve.add_argument("--data-dir", default=None,
+                       help="embedded chDB data directory (default: $LLMOBSERVE_DATA_DIR or ./.llmobserve)")
+    serve.add_argument("--host", default=os.environ.get("LLMOBSERVE_HOST", "127.0.0.1"),
+                       help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)")
+    serve.add_argument("--grpc-port", type=int, default=4317, help="OTLP/gRPC port (default 4317)")
+    serve.add_argument("--http-port", type=int, default=4318, help="OTLP/HTTP + API port (default 4318)")
+    serve.add_argument("--only", choices=("receiver", "api"), default=None,
+                       help="run one half only (needs LLMOBSERVE_CLICKHOUSE_URL)")
+    serve.set_defaults(func=_serve)
+
+    keys = sub.add_parser("keys", help="manage API keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    create = keys_sub.add_parser("create", help="create a key (and the tenant if missing); prints the key last")
+    create.add_argument("--tenant", required=True, help="tenant name (created if missing)")
+    create.add_argument("--scope", action="append", choices=("ingest", "read", "admin"),
+                        help="repeatable; default: ingest + read")
+    create.add_argument("--name", default="", help="a label to recognise the key by")
+    create.add_argument("--data-dir", default=None, help="as for serve")
+    create.set_defaults(func=_keys_create)
+
+    demo = sub.add_parser("demo", help="send a realistic multi-agent workload to a running server")
+    demo.add_argument("--endpoint", default=None,
+                      help="host:port or URL (default: $LLMOBSERVE_ENDPOINT or 127.0.0.1:4317 for gRPC, "
+                           "http://127.0.0.1:4318 for HTTP)")
+    demo.add_argument("--api-key", default=os.environ.get("LLMOBSERVE_API_KEY"),
+                      help="ingest key (default: $LLMOBSERVE_API_KEY)")
+    demo.add_argument("--protocol", choices=("grpc", "http"), default="grpc")
+    demo.add_argument("--runs", type=int, default=40, help="agent runs to send (default 40)")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(func=_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

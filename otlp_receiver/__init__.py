@@ -1,0 +1,28 @@
+"""OTLP receiver: gRPC :4317 and HTTP ``/v1/traces``, authenticated, priced, group-committed to ClickHouse."""
+
+from __future__ import annotations
+
+from ._batcher import Batcher, BatcherStats
+from ._decode import DecodedRequest, decode_request
+from ._exceptions import BadPayload, Overloaded, PermissionDenied, ReceiverError, ReceiverStopped, Unauthenticated
+from ._grpc import EXPORT_METHOD
+from ._ingest import Ingestor
+from ._json import parse_json_request
+from ._receiver import Receiver
+
+__all__ = [
+    "BadPayload",
+    "Batcher",
+    "BatcherStats",
+    "DecodedRequest",
+    "EXPORT_METHOD",
+    "Ingestor",
+    "Overloaded",
+    "PermissionDenied",
+    "Receiver",
+    "ReceiverError",
+    "ReceiverStopped",
+    "Unauthenticated",
+    "decode_request",
+    "parse_json_request",
+]

@@ -1,0 +1,121 @@
+"""Group commit: many concurrent exports share one ClickHouse insert; each is acknowledged
+only after the insert holding its rows has returned.
+
+One writer thread drains everything queued while the previous insert ran, so batch size grows
+with load by itself (ClickHouse wants few, large inserts). The queue is bounded in rows: when
+it is full, ``submit`` raises ``Overloaded`` and the caller answers UNAVAILABLE / 503 so the
+exporter retries later, instead of this process buffering without limit.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from storage import SpanRow, Store, spans_table
+
+from ._exceptions import Overloaded, ReceiverStopped
+
+__all__ = ["Batcher", "BatcherStats"]
+
+log = logging.getLogger("llmobserve.receiver")
+
+
+@dataclass(slots=True)
+class BatcherStats:
+    inserts: int = 0
+    rows_written: int = 0
+    failed_inserts: int = 0
+    rejected_overload: int = 0
+
+
+class Batcher:
+    def __init__(self, store: Store, max_pending_rows: int = 400_000, max_batch_rows: int = 100_000) -> None:
+        self._store = store
+        self._max_pending = max_pending_rows
+        self._max_batch = max_batch_rows
+        self._queue: deque[tuple[list[SpanRow], Future[int]]] = deque()
+        self._pending_rows = 0
+        self._cond = threading.Condition()
+        self._running = False
+        self._thread: threading.Thread | None = None
+        self.stats = BatcherStats()
+
+    def start(self) -> None:
+        self._running = True
+        self._thread = threading.Thread(target=self._run, name="llmobserve-writer", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop taking work, write everything already queued, then return."""
+        with self._cond:
+            self._running = False
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    @property
+    def pending_rows(self) -> int:
+        return self._pending_rows
+
+    def submit(self, rows: list[SpanRow]) -> Future[int]:
+        """Queue rows for the next insert; the future resolves once they are written."""
+        future: Future[int] = Future()
+        if not rows:
+            future.set_result(0)
+            return future
+        with self._cond:
+            if not self._running:
+                raise ReceiverStopped("the receiver is shutting down")
+            # A single request larger than the whole queue is still admitted when the queue is
+            # empty: refusing it forever would make that exporter retry forever.
+            if self._pending_rows and self._pending_rows + len(rows) > self._max_pending:
+                self.stats.rejected_overload += 1
+                raise Overloaded(f"{self._pending_rows} spans are waiting to be written")
+            self._queue.append((rows, future))
+            self._pending_rows += len(rows)
+            self._cond.notify()
+        return future
+
+    def _take(self) -> list[tuple[list[SpanRow], Future[int]]]:
+        with self._cond:
+            while not self._queue and self._running:
+                self._cond.wait()
+            taken: list[tuple[list[SpanRow], Future[int]]] = []
+            count = 0
+            while self._queue and (not taken or count + len(self._queue[0][0]) <= self._max_batch):
+                rows, future = self._queue.popleft()
+                taken.append((rows, future))
+                count += len(rows)
+            return taken
+
+    def _run(self) -> None:
+        while True:
+            taken = self._take()
+            if not taken:
+                return  # stopped and drained
+            rows: list[SpanRow] = []
+            for part, _ in taken:
+                rows.extend(part)
+            started = time.perf_counter()
+            try:
+                self._store.insert_spans(spans_table(rows))
+            except Exception as exc:  # an unwritten batch is never acknowledged: exporters retry
+                log.exception("insert of %d spans failed", len(rows))
+                self.stats.failed_inserts += 1
+                for _, future in taken:
+                    future.set_exception(exc)
+            else:
+                self.stats.inserts += 1
+                self.stats.rows_written += len(rows)
+                log.debug("wrote %d spans from %d requests in %.1f ms", len(rows), len(taken),
+                          (time.perf_counter() - started) * 1000)
+                for part, future in taken:
+                    future.set_result(len(part))
+            finally:
+                with self._cond:
+                    self._pending_rows -= len(rows)

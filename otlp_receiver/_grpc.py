@@ -1,0 +1,85 @@
+"""OTLP/gRPC ``TraceService/Export`` on a grpcio server.
+
+The method handler takes raw bytes (no request deserializer) so that a body that fails to
+parse is answered INVALID_ARGUMENT by us, as OTLP asks, instead of INTERNAL by grpcio.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import grpc
+from google.protobuf.duration_pb2 import Duration
+from google.protobuf.message import DecodeError
+from google.rpc.error_details_pb2 import RetryInfo
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from ._exceptions import BadPayload, Overloaded, PermissionDenied, ReceiverStopped, Unauthenticated
+from ._ingest import Ingestor
+
+__all__ = ["EXPORT_METHOD", "start_grpc_server", "MAX_MESSAGE_BYTES"]
+
+log = logging.getLogger("llmobserve.receiver")
+
+EXPORT_METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+MAX_MESSAGE_BYTES = 32 * 1024 * 1024
+_RETRY_AFTER_SECONDS = 1
+_RETRY_INFO = RetryInfo(retry_delay=Duration(seconds=_RETRY_AFTER_SECONDS)).SerializeToString()
+
+
+class _TraceService(grpc.GenericRpcHandler):
+    def __init__(self, ingestor: Ingestor) -> None:
+        self._ingestor = ingestor
+        self._export_handler = grpc.unary_unary_rpc_method_handler(self._export)
+
+    def service(self, handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
+        if handler_call_details.method == EXPORT_METHOD:  # type: ignore[attr-defined]
+            return self._export_handler
+        return None
+
+    def _export(self, body: bytes, context: grpc.ServicerContext) -> bytes:
+        authorization = None
+        for key, value in context.invocation_metadata():
+            if key == "authorization":
+                authorization = value if isinstance(value, str) else value.decode()
+        try:
+            principal = self._ingestor.authenticate(authorization)
+            try:
+                request = ExportTraceServiceRequest.FromString(body)
+            except DecodeError as exc:
+                raise BadPayload(f"body is not an OTLP ExportTraceServiceRequest: {exc}") from exc
+            return self._ingestor.export(request, principal).SerializeToString()
+        except Unauthenticated as exc:
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, str(exc))
+        except PermissionDenied as exc:
+            context.abort(grpc.StatusCode.PERMISSION_DENIED, str(exc))
+        except BadPayload as exc:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        except (Overloaded, ReceiverStopped) as exc:
+            context.set_trailing_metadata((("google.rpc.retryinfo-bin", _RETRY_INFO),))
+            context.abort(grpc.StatusCode.UNAVAILABLE, f"{exc}; retry in {_RETRY_AFTER_SECONDS}s")
+        except Exception:  # the write failed: not acknowledged, so the exporter must retry
+            log.exception("export failed")
+            context.set_trailing_metadata((("google.rpc.retryinfo-bin", _RETRY_INFO),))
+            context.abort(grpc.StatusCode.UNAVAILABLE, "storage write failed; retry")
+        raise AssertionError("unreachable")  # context.abort always raises
+
+
+def start_grpc_server(ingestor: Ingestor, host: str, port: int, workers: int = 16) -> tuple[Any, int]:
+    """Start serving; returns (server, bound port). Port 0 picks a free port."""
+    server = grpc.server(
+        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="otlp-grpc"),
+        handlers=[_TraceService(ingestor)],
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.so_reuseport", 0),
+        ],
+    )
+    bound = server.add_insecure_port(f"{host}:{port}")
+    if bound == 0:
+        raise OSError(f"cannot listen for OTLP/gRPC on {host}:{port} (port in use?)")
+    server.start()
+    return server, bound

@@ -1,0 +1,59 @@
+"""The transport-independent ingest path shared by OTLP/gRPC and OTLP/HTTP:
+authenticate → decode, normalize, price → group-commit write → answer."""
+
+from __future__ import annotations
+
+from concurrent.futures import TimeoutError as FutureTimeout
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+
+from pricing import Pricer
+from storage import Authenticator, Principal, bearer_token
+
+from ._batcher import Batcher
+from ._decode import decode_request
+from ._exceptions import Overloaded, PermissionDenied, Unauthenticated
+
+__all__ = ["Ingestor"]
+
+
+class Ingestor:
+    def __init__(self, authenticator: Authenticator, pricer: Pricer, batcher: Batcher, write_timeout: float = 30.0) -> None:
+        self.authenticator = authenticator
+        self.pricer = pricer
+        self.batcher = batcher
+        self.write_timeout = write_timeout
+
+    def authenticate(self, authorization: str | None) -> Principal:
+        token = bearer_token(authorization)
+        if token is None:
+            raise Unauthenticated("missing API key: send 'Authorization: Bearer <key>'")
+        principal = self.authenticator.principal(token)
+        if principal is None:
+            raise Unauthenticated("unknown or revoked API key")
+        if not principal.allows("ingest"):
+            raise PermissionDenied("this API key has no 'ingest' scope")
+        return principal
+
+    def export(self, request: ExportTraceServiceRequest, principal: Principal) -> ExportTraceServiceResponse:
+        """Store every valid span of ``request``; return only after they are written.
+
+        Invalid spans are reported through ``partial_success`` (never retried by exporters);
+        the valid ones in the same request are stored.
+        """
+        decoded = decode_request(request, principal.tenant, self.pricer)
+        if decoded.rows:
+            future = self.batcher.submit(decoded.rows)
+            try:
+                future.result(timeout=self.write_timeout)
+            except FutureTimeout as exc:
+                # Still queued or being written: the exporter retries and dedup absorbs the repeat.
+                raise Overloaded("the write did not complete in time") from exc
+        response = ExportTraceServiceResponse()
+        if decoded.rejected:
+            response.partial_success.rejected_spans = decoded.rejected
+            response.partial_success.error_message = decoded.error_message()
+        return response

@@ -1,0 +1,42 @@
+"""``Receiver``: the OTLP ingest service, assembled (batcher, ingestor, gRPC server, HTTP route)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from pricing import Pricer
+from storage import Authenticator, Store
+
+from ._batcher import Batcher
+from ._grpc import start_grpc_server
+from ._http import otlp_http_router
+from ._ingest import Ingestor
+
+__all__ = ["Receiver"]
+
+
+class Receiver:
+    def __init__(self, store: Store, authenticator: Authenticator, pricer: Pricer | None = None,
+                 max_pending_rows: int = 400_000) -> None:
+        self.batcher = Batcher(store, max_pending_rows=max_pending_rows)
+        self.ingestor = Ingestor(authenticator, pricer or Pricer(), self.batcher)
+        self._grpc_server: Any = None
+
+    def start(self, grpc_host: str | None = None, grpc_port: int = 4317) -> int | None:
+        """Start the writer, and the gRPC server unless ``grpc_host`` is None; returns the bound port."""
+        self.batcher.start()
+        if grpc_host is None:
+            return None
+        self._grpc_server, port = start_grpc_server(self.ingestor, grpc_host, grpc_port)
+        return port
+
+    def http_router(self) -> APIRouter:
+        return otlp_http_router(self.ingestor)
+
+    def stop(self, grace: float = 10.0) -> None:
+        """Refuse new exports, finish the ones in flight, write everything queued."""
+        if self._grpc_server is not None:
+            self._grpc_server.stop(grace).wait(grace)
+        self.batcher.stop()

@@ -1,0 +1,8 @@
+"""Exact cost of GenAI spans from the genai-prices catalogue (see ``Pricer.price``)."""
+
+from __future__ import annotations
+
+from ._cost import Cost
+from ._pricer import CATALOGUE_VERSION, Pricer
+
+__all__ = ["CATALOGUE_VERSION", "Cost", "Pricer"]

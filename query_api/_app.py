@@ -1,0 +1,35 @@
+"""The FastAPI application: routers, error handlers and shared state."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from storage import Authenticator, Store
+
+from ._errors import install_error_handlers
+from .models import ErrorBody
+from .routes import costs, health
+
+__all__ = ["create_app"]
+
+_ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 422)
+}
+
+
+def create_app(store: Store, authenticator: Authenticator, include_api: bool = True) -> FastAPI:
+    """The app with health and, unless ``include_api`` is False (receiver-only), the API routers."""
+    app = FastAPI(
+        title="llmobserve",
+        summary="LLM cost observability on OpenTelemetry",
+        version="0.1.0",
+        docs_url="/docs",
+        responses=_ERROR_RESPONSES,
+    )
+    app.state.store = store
+    app.state.authenticator = authenticator
+    install_error_handlers(app)
+    app.include_router(health.router)
+    if include_api:
+        app.include_router(costs.router)
+    return app

@@ -1,0 +1,183 @@
+"""Turn one span's attributes, in any supported convention, into a ``GenAIRecord``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from . import _attributes as a
+from ._record import GenAIRecord
+
+__all__ = ["normalize", "agent_from_section", "tool_from_section", "normalize_provider"]
+
+# Operations whose spans are one billable model call.
+INFERENCE_OPERATIONS = frozenset(
+    {"chat", "text_completion", "generate_content", "embeddings", "completion", "rerank"}
+)
+# Operations that group other spans; usage they carry is a roll-up of their children, so it is never priced.
+GROUPING_OPERATIONS = frozenset(
+    {"invoke_agent", "create_agent", "invoke_workflow", "execute_tool", "retrieval", "chain", "task", "plan"}
+)
+
+# Deprecated and third-party provider spellings → the OTel `gen_ai.provider.name` value.
+_PROVIDER_ALIASES = {
+    "xai": "x_ai",
+    "x-ai": "x_ai",
+    "vertex_ai": "gcp.vertex_ai",
+    "vertexai": "gcp.vertex_ai",
+    "gemini": "gcp.gemini",
+    "google": "gcp.gen_ai",
+    "az.ai.openai": "azure.ai.openai",
+    "azure": "azure.ai.openai",
+    "azure_openai": "azure.ai.openai",
+    "az.ai.inference": "azure.ai.inference",
+    "mistralai": "mistral_ai",
+    "mistral": "mistral_ai",
+    "aws": "aws.bedrock",
+    "bedrock": "aws.bedrock",
+    "watsonx": "ibm.watsonx.ai",
+    "moonshot": "moonshot_ai",
+}
+
+# OpenLLMetry `llm.request.type` and OpenInference / Traceloop span kinds → OTel operation names.
+_OPERATION_ALIASES = {
+    "completion": "text_completion",
+    "embedding": "embeddings",
+    "llm": "chat",
+    "agent": "invoke_agent",
+    "tool": "execute_tool",
+    "retriever": "retrieval",
+    "workflow": "invoke_workflow",
+    "reranker": "rerank",
+}
+
+_TRUE = frozenset({True, "true", "True", "TRUE", "1", 1})
+
+
+def _first(attrs: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        value = attrs.get(key)
+        if value is not None and value != "":
+            return value
+    return None
+
+
+def _count(value: Any) -> int:
+    """A token count as a non-negative int; garbage counts as absent (0)."""
+    if value is None or isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value if value > 0 else 0
+    try:
+        number = int(float(value))
+    except (TypeError, ValueError, OverflowError):
+        return 0
+    return number if number > 0 else 0
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def normalize_provider(value: str) -> str:
+    """Lower-cased OTel provider name for any known spelling; unknown names pass through."""
+    low = value.strip().lower()
+    return _PROVIDER_ALIASES.get(low, low)
+
+
+def _operation(attrs: Mapping[str, Any]) -> str:
+    op = attrs.get(a.GEN_AI_OPERATION_NAME)
+    if op:
+        return str(op)
+    for key in (a.LLM_REQUEST_TYPE, a.OPENINFERENCE_SPAN_KIND, a.TRACELOOP_SPAN_KIND):
+        raw = attrs.get(key)
+        if raw:
+            low = str(raw).lower()
+            return _OPERATION_ALIASES.get(low, low)
+    return ""
+
+
+def _innermost(path: str, prefix: str) -> str:
+    for segment in reversed(path.split("/")):
+        if segment.startswith(prefix):
+            return segment[len(prefix):]
+    return ""
+
+
+def agent_from_section(path: str) -> str:
+    """The innermost ``agent:`` segment of a section path (``agent:a/agent:b/tool:t`` → ``b``)."""
+    return _innermost(path, "agent:") if path else ""
+
+
+def tool_from_section(path: str) -> str:
+    """The innermost ``tool:`` segment of a section path."""
+    return _innermost(path, "tool:") if path else ""
+
+
+def _client_cost(attrs: Mapping[str, Any]) -> Decimal | None:
+    raw = _first(attrs, a.CLIENT_COST_KEYS)
+    if raw is None or isinstance(raw, bool):
+        return None
+    try:
+        cost = Decimal(str(raw))
+    except InvalidOperation:
+        return None
+    return cost if cost.is_finite() and cost >= 0 else None
+
+
+def normalize(attrs: Mapping[str, Any]) -> GenAIRecord:
+    """Read one span's attributes into a ``GenAIRecord`` (first present spelling wins)."""
+    rec = GenAIRecord()
+    rec.operation = operation = _operation(attrs)
+    provider = _first(attrs, a.PROVIDER_KEYS)
+    if provider is not None:
+        rec.provider = normalize_provider(str(provider))
+    rec.request_model = _text(_first(attrs, a.REQUEST_MODEL_KEYS))
+    rec.response_model = _text(_first(attrs, a.RESPONSE_MODEL_KEYS))
+
+    section = _text(_first(attrs, a.SECTION_KEYS))
+    rec.section_path = section
+    rec.customer = _text(_first(attrs, a.CUSTOMER_KEYS))
+    kind = attrs.get(a.TRACELOOP_SPAN_KIND)
+    agent = attrs.get(a.GEN_AI_AGENT_NAME) or (kind == "agent" and attrs.get(a.TRACELOOP_ENTITY_NAME)) or attrs.get(a.AGENT_NAME)
+    rec.agent = _text(agent) if agent else agent_from_section(section)
+    tool = attrs.get(a.GEN_AI_TOOL_NAME) or (kind == "tool" and attrs.get(a.TRACELOOP_ENTITY_NAME)) or attrs.get(a.TOOL_NAME)
+    rec.tool = _text(tool) if tool else tool_from_section(section)
+
+    raw_in = _first(attrs, a.INPUT_TOKEN_KEYS)
+    raw_out = _first(attrs, a.OUTPUT_TOKEN_KEYS)
+    raw_read = _first(attrs, a.CACHE_READ_KEYS)
+    raw_write = _first(attrs, a.CACHE_WRITE_KEYS)
+    raw_reason = _first(attrs, a.REASONING_KEYS)
+    rec.has_usage = not (
+        raw_in is None and raw_out is None and raw_read is None and raw_write is None and raw_reason is None
+    )
+    rec.input_tokens = _count(raw_in)
+    rec.output_tokens = _count(raw_out)
+    rec.cache_read_tokens = _count(raw_read)
+    rec.cache_write_tokens = _count(raw_write)
+    rec.reasoning_tokens = _count(raw_reason)
+    # Cache counts are subsets of the input; a sender that reports more cache than input is
+    # wrong somewhere, and trusting the input count would price negative uncached tokens.
+    if rec.cache_read_tokens + rec.cache_write_tokens > rec.input_tokens:
+        rec.input_tokens = rec.cache_read_tokens + rec.cache_write_tokens
+    if rec.reasoning_tokens > rec.output_tokens:
+        rec.output_tokens = rec.reasoning_tokens
+
+    rec.client_cost = _client_cost(attrs)
+    try:
+        rec.is_batch = attrs.get(a.LLMOBSERVE_BATCH) in _TRUE
+    except TypeError:  # unhashable garbage, e.g. an array-valued attribute
+        rec.is_batch = False
+    rec.service_tier = _text(_first(attrs, a.SERVICE_TIER_KEYS))
+    rec.http_status = _count(_first(attrs, a.HTTP_STATUS_KEYS))
+    rec.error_type = _text(attrs.get(a.ERROR_TYPE))
+
+    if operation in INFERENCE_OPERATIONS:
+        rec.is_llm = True
+    elif operation in GROUPING_OPERATIONS:
+        rec.is_llm = False
+    else:
+        rec.is_llm = rec.has_usage and bool(rec.request_model or rec.response_model or rec.provider)
+    return rec

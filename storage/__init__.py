@@ -1,0 +1,43 @@
+"""ClickHouse storage shared by the receiver, the query API and billing (never by the SDK).
+
+Embedded chDB under ``LLMOBSERVE_DATA_DIR`` by default; a ClickHouse server when
+``LLMOBSERVE_CLICKHOUSE_URL`` is set. Same SQL either way.
+"""
+
+from __future__ import annotations
+
+from ._auth import Authenticator, bearer_token
+from ._client import DEFAULT_DATA_DIR, StoreConfig, config_from_env, is_locked
+from ._costs import GROUP_BY_EXPRESSIONS, UNKNOWN, UNTRACKED, BreakdownRow
+from ._exceptions import StorageConfigError, StorageError, StorageLockedError
+from ._keys import DEFAULT_SCOPES, SCOPES, InvalidTenantError, Principal, validate_tenant
+from ._migrations import MIGRATIONS
+from ._spans import SPAN_COLUMNS, SPAN_SCHEMA, SpanRow, spans_table
+from ._store import Store
+
+__all__ = [
+    "Authenticator",
+    "BreakdownRow",
+    "DEFAULT_DATA_DIR",
+    "DEFAULT_SCOPES",
+    "GROUP_BY_EXPRESSIONS",
+    "InvalidTenantError",
+    "MIGRATIONS",
+    "Principal",
+    "SCOPES",
+    "SPAN_COLUMNS",
+    "SPAN_SCHEMA",
+    "SpanRow",
+    "StorageConfigError",
+    "StorageError",
+    "StorageLockedError",
+    "Store",
+    "StoreConfig",
+    "UNKNOWN",
+    "UNTRACKED",
+    "bearer_token",
+    "config_from_env",
+    "is_locked",
+    "spans_table",
+    "validate_tenant",
+]

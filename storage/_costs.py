@@ -1,0 +1,53 @@
+"""Cost read models. Every query filters on the tenant first; the tenant is never caller-named."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from clickhouse_connect.driver.client import Client
+
+__all__ = ["GROUP_BY_EXPRESSIONS", "BreakdownRow", "cost_breakdown", "UNTRACKED", "UNKNOWN"]
+
+UNTRACKED = "untracked"
+"""Key for LLM cost that belongs to no agent / no customer."""
+UNKNOWN = "unknown"
+"""Key for LLM calls whose provider or model was not reported."""
+
+# Only these expressions ever reach SQL; the caller picks one by name.
+GROUP_BY_EXPRESSIONS: dict[str, str] = {
+    "provider": f"if(provider = '', '{UNKNOWN}', provider)",
+    "model": f"if(model = '', '{UNKNOWN}', model)",
+    "agent": f"if(agent = '', '{UNTRACKED}', agent)",
+    "customer": f"if(customer = '', '{UNTRACKED}', customer)",
+    "day": "toString(toDate(start_time))",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class BreakdownRow:
+    key: str
+    cost_usd: Decimal
+    calls: int
+    input_tokens: int
+    output_tokens: int
+
+
+def cost_breakdown(client: Client, tenant: str, group_by: str, start: datetime, end: datetime) -> list[BreakdownRow]:
+    """LLM cost per ``group_by`` key for spans starting in [start, end), most expensive first.
+
+    FINAL collapses spans delivered more than once, so a retry never counts twice.
+    """
+    expr = GROUP_BY_EXPRESSIONS[group_by]
+    sql = f"""
+        SELECT {expr} AS key, sum(cost_usd), count(), sum(input_tokens), sum(output_tokens)
+        FROM spans FINAL
+        WHERE tenant = {{tenant:String}} AND is_llm
+          AND start_time >= {{start:DateTime64(9, 'UTC')}} AND start_time < {{end:DateTime64(9, 'UTC')}}
+        GROUP BY key
+        ORDER BY 2 DESC, key
+        SETTINGS do_not_merge_across_partitions_select_final = 1
+    """
+    rows = client.query(sql, parameters={"tenant": tenant, "start": start, "end": end}).result_rows
+    return [BreakdownRow(key, Decimal(cost), int(calls), int(tin), int(tout)) for key, cost, calls, tin, tout in rows]

@@ -1,0 +1,127 @@
+"""Versioned, idempotent schema migrations, applied at start.
+
+Each migration is a list of statements that are safe to run twice (IF NOT EXISTS), so a crash
+between a statement and the bookkeeping row only means the statement runs again.
+The cluster variant (Replicated*MergeTree + Distributed) lives in deploy/clickhouse/.
+"""
+
+from __future__ import annotations
+
+from clickhouse_connect.driver.client import Client
+
+__all__ = ["MIGRATIONS", "migrate", "applied_versions"]
+
+_SPANS = """
+CREATE TABLE IF NOT EXISTS spans (
+    tenant LowCardinality(String),
+    trace_id String CODEC(ZSTD(1)),
+    span_id String CODEC(ZSTD(1)),
+    parent_span_id String CODEC(ZSTD(1)),
+    name LowCardinality(String),
+    kind LowCardinality(String),
+    service LowCardinality(String),
+    scope LowCardinality(String),
+    start_time DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
+    end_time DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
+    duration_ns UInt64,
+    status_code LowCardinality(String),
+    status_message String,
+    operation LowCardinality(String),
+    provider LowCardinality(String),
+    request_model LowCardinality(String),
+    response_model LowCardinality(String),
+    model LowCardinality(String),
+    agent LowCardinality(String),
+    section_path String,
+    customer String,
+    tool LowCardinality(String),
+    is_llm Bool,
+    input_tokens UInt64,
+    output_tokens UInt64,
+    cache_read_tokens UInt64,
+    cache_write_tokens UInt64,
+    reasoning_tokens UInt64,
+    cost_usd Decimal(18, 12),
+    cost_input_usd Decimal(18, 12),
+    cost_output_usd Decimal(18, 12),
+    cost_cache_read_usd Decimal(18, 12),
+    cost_cache_write_usd Decimal(18, 12),
+    price_source LowCardinality(String),
+    priced Bool,
+    billable Bool,
+    is_batch Bool,
+    http_status UInt16,
+    error_type LowCardinality(String),
+    span_attributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    resource_attributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    events String CODEC(ZSTD(1)),
+    links String CODEC(ZSTD(1)),
+    ingest_time DateTime64(3, 'UTC'),
+    version UInt64,
+    INDEX idx_trace_id trace_id TYPE bloom_filter(0.001) GRANULARITY 1
+)
+ENGINE = ReplacingMergeTree(version)
+PARTITION BY toYYYYMM(start_time)
+ORDER BY (tenant, toStartOfHour(start_time), trace_id, span_id)
+"""
+# (tenant, hour, trace, span) is the identity: a re-delivered span has the same start time, so it
+# lands on the same key and ReplacingMergeTree keeps one; reads use FINAL until rollups exist.
+
+_TENANTS = """
+CREATE TABLE IF NOT EXISTS tenants (
+    tenant String,
+    created_at DateTime64(3, 'UTC'),
+    version UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY tenant
+"""
+
+_API_KEYS = """
+CREATE TABLE IF NOT EXISTS api_keys (
+    tenant String,
+    key_id String,
+    key_hash String,
+    scopes Array(LowCardinality(String)),
+    name String,
+    created_at DateTime64(3, 'UTC'),
+    revoked Bool,
+    version UInt64,
+    INDEX idx_key_hash key_hash TYPE bloom_filter GRANULARITY 1
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY (tenant, key_id)
+"""
+
+MIGRATIONS: list[tuple[int, str, list[str]]] = [
+    (1, "spans, tenants, api_keys", [_SPANS, _TENANTS, _API_KEYS]),
+]
+
+_BOOKKEEPING = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version UInt32,
+    name String,
+    applied_at DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplacingMergeTree
+ORDER BY version
+"""
+
+
+def applied_versions(client: Client) -> set[int]:
+    client.command(_BOOKKEEPING)
+    return {row[0] for row in client.query("SELECT version FROM schema_migrations FINAL").result_rows}
+
+
+def migrate(client: Client) -> list[int]:
+    """Apply every migration not yet recorded; returns the versions applied now."""
+    done = applied_versions(client)
+    applied = []
+    for version, name, statements in MIGRATIONS:
+        if version in done:
+            continue
+        for statement in statements:
+            client.command(statement)
+        client.insert("schema_migrations", [[version, name]], column_names=["version", "name"])
+        applied.append(version)
+    return applied

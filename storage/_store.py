@@ -1,0 +1,59 @@
+"""``Store``: the storage facade the receiver, the API and billing share."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pyarrow as pa
+from clickhouse_connect.driver.client import Client
+
+from . import _costs, _keys, _spans
+from ._client import StoreConfig, connect
+from ._migrations import migrate
+
+__all__ = ["Store"]
+
+
+class Store:
+    """An open, migrated ClickHouse (embedded or server) with typed reads and writes."""
+
+    def __init__(self, client: Client, config: StoreConfig) -> None:
+        self.client = client
+        self.config = config
+
+    @classmethod
+    def open(cls, config: StoreConfig) -> Store:
+        client = connect(config)
+        migrate(client)
+        return cls(client, config)
+
+    def close(self) -> None:
+        self.client.close()
+
+    # spans
+    def insert_spans(self, table: pa.Table) -> int:
+        return _spans.insert_spans(self.client, table)
+
+    def span_count(self, tenant: str) -> int:
+        return int(
+            self.client.query(
+                "SELECT count() FROM spans FINAL WHERE tenant = {t:String}", parameters={"t": tenant}
+            ).result_rows[0][0]
+        )
+
+    # tenants and keys
+    def ensure_tenant(self, tenant: str) -> bool:
+        return _keys.ensure_tenant(self.client, tenant)
+
+    def tenant_count(self) -> int:
+        return _keys.tenant_count(self.client)
+
+    def create_key(self, tenant: str, scopes: tuple[str, ...] = _keys.DEFAULT_SCOPES, name: str = "") -> tuple[str, str]:
+        return _keys.create_key(self.client, tenant, scopes, name)
+
+    def lookup_key(self, key: str) -> _keys.Principal | None:
+        return _keys.lookup_key(self.client, key)
+
+    # costs
+    def cost_breakdown(self, tenant: str, group_by: str, start: datetime, end: datetime) -> list[_costs.BreakdownRow]:
+        return _costs.cost_breakdown(self.client, tenant, group_by, start, end)

@@ -1,0 +1,122 @@
+"""Shared fixtures: a live ``llmobserve serve`` subprocess on free ports and a temp data dir."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY_RE = re.compile(r"llmo_[0-9a-f]{12}_[A-Za-z0-9_\-]+")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "llmobserve", *args],
+        capture_output=True, text=True, timeout=timeout, cwd=ROOT, env={**os.environ, **(env or {})},
+    )
+
+
+@dataclass
+class LiveServer:
+    data_dir: Path
+    grpc_port: int = field(default_factory=free_port)
+    http_port: int = field(default_factory=free_port)
+    process: subprocess.Popen[str] | None = None
+    output: list[str] = field(default_factory=list)
+    admin_key: str | None = None
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def grpc_target(self) -> str:
+        return f"127.0.0.1:{self.grpc_port}"
+
+    def start(self, timeout: float = 60) -> LiveServer:
+        self.output = []
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "llmobserve", "serve", "--data-dir", str(self.data_dir),
+             "--grpc-port", str(self.grpc_port), "--http-port", str(self.http_port)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+        )
+        deadline = time.monotonic() + timeout
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output.append(line)
+            found = KEY_RE.search(line)
+            if found and self.admin_key is None:
+                self.admin_key = found.group(0)
+            if line.startswith("Stop with Ctrl-C"):
+                break
+            if time.monotonic() > deadline:
+                break
+        if self.process.poll() is not None:
+            raise RuntimeError("server exited during start:\n" + "".join(self.output))
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.http_url}/healthz", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("server never became healthy:\n" + "".join(self.output))
+
+    def stop(self) -> str:
+        """SIGTERM (graceful: queued spans are written), then return the rest of its output."""
+        if self.process is None:
+            return ""
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            rest, _ = self.process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            rest, _ = self.process.communicate()
+        self.process = None
+        return rest or ""
+
+    def create_key(self, tenant: str, *scopes: str) -> str:
+        args = ["keys", "create", "--tenant", tenant, "--data-dir", str(self.data_dir)]
+        for scope in scopes:
+            args += ["--scope", scope]
+        done = run_cli(*args)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip().splitlines()[-1]
+
+    def get(self, path: str, key: str | None, **params: object) -> httpx.Response:
+        headers = {"authorization": f"Bearer {key}"} if key else {}
+        return httpx.get(f"{self.http_url}{path}", params=params, headers=headers, timeout=30)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One live server for the session; tests isolate themselves by using their own tenants."""
+    live = LiveServer(tmp_path_factory.mktemp("serve") / "data").start()
+    yield live
+    live.stop()
+
+
+_tenant_counter = iter(range(1, 1_000_000))
+
+
+@pytest.fixture
+def tenant_key(server: LiveServer, request: pytest.FixtureRequest) -> str:
+    """An ingest+read key for a fresh tenant named after the test."""
+    name = re.sub(r"[^A-Za-z0-9]+", "-", request.node.name)[:40].strip("-") + f"-{next(_tenant_counter)}"
+    return server.create_key(name)
