@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -20,8 +21,10 @@ def _serve(args: argparse.Namespace) -> int:
     except ModuleNotFoundError as exc:
         print(f"error: {_SERVER_HINT} ({exc.name} is missing)", file=sys.stderr)
         return 2
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = config_from_env(args.data_dir)
-    opts = ServeOptions(host=args.host, grpc_port=args.grpc_port, http_port=args.http_port, only=args.only)
+    extra = {} if args.decode_workers is None else {"decode_workers": args.decode_workers}
+    opts = ServeOptions(host=args.host, grpc_port=args.grpc_port, http_port=args.http_port, only=args.only, **extra)
     if args.only and config.embedded:
         print("error: --only needs a ClickHouse server (LLMOBSERVE_CLICKHOUSE_URL): embedded chDB "
               "lets a single process open the data dir, so receiver and API must share it", file=sys.stderr)
@@ -71,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)")
     serve.add_argument("--grpc-port", type=int, default=4317, help="OTLP/gRPC port (default 4317)")
     serve.add_argument("--http-port", type=int, default=4318, help="OTLP/HTTP + API port (default 4318)")
+    serve.add_argument("--decode-workers", type=int, default=None,
+                       help="processes that decode and price spans (default: one per core, at most 8; 0 = in-process)")
+    serve.add_argument("--log-level", default=os.environ.get("LLMOBSERVE_LOG_LEVEL", "warning"),
+                       choices=("debug", "info", "warning", "error"), help="default: warning")
     serve.add_argument("--only", choices=("receiver", "api"), default=None,
                        help="run one half only (needs LLMOBSERVE_CLICKHOUSE_URL)")
     serve.set_defaults(func=_serve)

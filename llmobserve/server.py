@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import signal
 import socket
 import sys
@@ -35,6 +36,7 @@ class ServeOptions(BaseModel):
     grpc_port: int = Field(4317, ge=0, le=65535)
     http_port: int = Field(4318, ge=0, le=65535)
     only: Only | None = None
+    decode_workers: int = Field(default_factory=lambda: min(os.cpu_count() or 1, 8), ge=0, le=64)
 
 
 class LocalKeyRequest(BaseModel):
@@ -84,6 +86,7 @@ def _tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
+    sys.setswitchinterval(0.001)
 
 
 def _banner(out: TextIO, config: StoreConfig, opts: ServeOptions, grpc_port: int | None, http_port: int,
@@ -126,7 +129,7 @@ def serve(config: StoreConfig, opts: ServeOptions, out: TextIO = sys.stdout) -> 
     http_sock = _bind(opts.host, opts.http_port, "HTTP")
     http_port = http_sock.getsockname()[1]
 
-    receiver = Receiver(store, authenticator) if opts.only != "api" else None
+    receiver = Receiver(store, authenticator, decode_workers=opts.decode_workers) if opts.only != "api" else None
     grpc_port = receiver.start(opts.host, opts.grpc_port) if receiver else None
 
     app = create_app(store, authenticator, include_api=opts.only != "receiver")

@@ -12,9 +12,7 @@ from typing import Any
 
 import grpc
 from google.protobuf.duration_pb2 import Duration
-from google.protobuf.message import DecodeError
 from google.rpc.error_details_pb2 import RetryInfo
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from ._exceptions import BadPayload, Overloaded, PermissionDenied, ReceiverStopped, Unauthenticated
 from ._ingest import Ingestor
@@ -46,11 +44,7 @@ class _TraceService(grpc.GenericRpcHandler):
                 authorization = value if isinstance(value, str) else value.decode()
         try:
             principal = self._ingestor.authenticate(authorization)
-            try:
-                request = ExportTraceServiceRequest.FromString(body)
-            except DecodeError as exc:
-                raise BadPayload(f"body is not an OTLP ExportTraceServiceRequest: {exc}") from exc
-            return self._ingestor.export(request, principal).SerializeToString()
+            return self._ingestor.export(body, principal).SerializeToString()
         except Unauthenticated as exc:
             context.abort(grpc.StatusCode.UNAUTHENTICATED, str(exc))
         except PermissionDenied as exc:
@@ -67,7 +61,7 @@ class _TraceService(grpc.GenericRpcHandler):
         raise AssertionError("unreachable")  # context.abort always raises
 
 
-def start_grpc_server(ingestor: Ingestor, host: str, port: int, workers: int = 16) -> tuple[Any, int]:
+def start_grpc_server(ingestor: Ingestor, host: str, port: int, workers: int = 64) -> tuple[Any, int]:
     """Start serving; returns (server, bound port). Port 0 picks a free port."""
     server = grpc.server(
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="otlp-grpc"),

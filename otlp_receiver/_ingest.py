@@ -1,30 +1,29 @@
 """The transport-independent ingest path shared by OTLP/gRPC and OTLP/HTTP:
-authenticate → decode, normalize, price → group-commit write → answer."""
+authenticate → decode, normalize, price (in worker processes) → group-commit write → answer."""
 
 from __future__ import annotations
 
 from concurrent.futures import TimeoutError as FutureTimeout
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from pricing import Pricer
 from storage import Authenticator, Principal, bearer_token
 
 from ._batcher import Batcher
-from ._decode import decode_request
 from ._exceptions import Overloaded, PermissionDenied, Unauthenticated
+from ._workers import DecodedTable, DecodePool, decode_to_table
 
 __all__ = ["Ingestor"]
 
 
 class Ingestor:
-    def __init__(self, authenticator: Authenticator, pricer: Pricer, batcher: Batcher, write_timeout: float = 30.0) -> None:
+    def __init__(self, authenticator: Authenticator, pricer: Pricer, batcher: Batcher,
+                 pool: DecodePool | None = None, write_timeout: float = 30.0) -> None:
         self.authenticator = authenticator
         self.pricer = pricer
         self.batcher = batcher
+        self.pool = pool
         self.write_timeout = write_timeout
 
     def authenticate(self, authorization: str | None) -> Principal:
@@ -38,15 +37,21 @@ class Ingestor:
             raise PermissionDenied("this API key has no 'ingest' scope")
         return principal
 
-    def export(self, request: ExportTraceServiceRequest, principal: Principal) -> ExportTraceServiceResponse:
-        """Store every valid span of ``request``; return only after they are written.
+    def _decode(self, body: bytes, tenant: str) -> DecodedTable:
+        if self.pool is None:
+            return decode_to_table(body, tenant, self.pricer)
+        return self.pool.decode(body, tenant)
+
+    def export(self, body: bytes, principal: Principal) -> ExportTraceServiceResponse:
+        """Store every valid span of a serialized ExportTraceServiceRequest; return only after
+        they are written. Raises BadPayload for a body that is not one.
 
         Invalid spans are reported through ``partial_success`` (never retried by exporters);
         the valid ones in the same request are stored.
         """
-        decoded = decode_request(request, principal.tenant, self.pricer)
-        if decoded.rows:
-            future = self.batcher.submit(decoded.rows)
+        decoded = self._decode(body, principal.tenant)
+        if decoded.table.num_rows:
+            future = self.batcher.submit(decoded.table)
             try:
                 future.result(timeout=self.write_timeout)
             except FutureTimeout as exc:
@@ -55,5 +60,5 @@ class Ingestor:
         response = ExportTraceServiceResponse()
         if decoded.rejected:
             response.partial_success.rejected_spans = decoded.rejected
-            response.partial_success.error_message = decoded.error_message()
+            response.partial_success.error_message = decoded.error_message
         return response

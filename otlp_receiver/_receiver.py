@@ -13,19 +13,24 @@ from ._batcher import Batcher
 from ._grpc import start_grpc_server
 from ._http import otlp_http_router
 from ._ingest import Ingestor
+from ._workers import DecodePool
 
 __all__ = ["Receiver"]
 
 
 class Receiver:
     def __init__(self, store: Store, authenticator: Authenticator, pricer: Pricer | None = None,
-                 max_pending_rows: int = 400_000) -> None:
+                 max_pending_rows: int = 400_000, decode_workers: int = 0) -> None:
+        """``decode_workers`` > 0 decodes in that many processes (use the cores); 0 decodes in-process."""
         self.batcher = Batcher(store, max_pending_rows=max_pending_rows)
-        self.ingestor = Ingestor(authenticator, pricer or Pricer(), self.batcher)
+        self.pool = DecodePool(decode_workers) if decode_workers > 0 else None
+        self.ingestor = Ingestor(authenticator, pricer or Pricer(), self.batcher, self.pool)
         self._grpc_server: Any = None
 
     def start(self, grpc_host: str | None = None, grpc_port: int = 4317) -> int | None:
         """Start the writer, and the gRPC server unless ``grpc_host`` is None; returns the bound port."""
+        if self.pool is not None:
+            self.pool.warm_up()
         self.batcher.start()
         if grpc_host is None:
             return None
@@ -40,3 +45,5 @@ class Receiver:
         if self._grpc_server is not None:
             self._grpc_server.stop(grace).wait(grace)
         self.batcher.stop()
+        if self.pool is not None:
+            self.pool.close()

@@ -126,30 +126,70 @@ def _client_cost(attrs: Mapping[str, Any]) -> Decimal | None:
     return cost if cost.is_finite() and cost >= 0 else None
 
 
+# Every multi-spelling field: its slot in the lookup and its spellings, most trusted first.
+_FIELDS: tuple[tuple[str, ...], ...] = (
+    a.PROVIDER_KEYS,
+    a.REQUEST_MODEL_KEYS,
+    a.RESPONSE_MODEL_KEYS,
+    a.SECTION_KEYS,
+    a.CUSTOMER_KEYS,
+    a.INPUT_TOKEN_KEYS,
+    a.OUTPUT_TOKEN_KEYS,
+    a.CACHE_READ_KEYS,
+    a.CACHE_WRITE_KEYS,
+    a.REASONING_KEYS,
+    a.SERVICE_TIER_KEYS,
+    a.HTTP_STATUS_KEYS,
+)
+(_PROVIDER, _REQUEST_MODEL, _RESPONSE_MODEL, _SECTION, _CUSTOMER, _INPUT, _OUTPUT, _CACHE_READ, _CACHE_WRITE,
+ _REASONING, _SERVICE_TIER, _HTTP_STATUS) = range(len(_FIELDS))
+# key -> (field slot, rank); lower rank wins.
+_SPELLINGS: dict[str, tuple[int, int]] = {
+    key: (slot, rank) for slot, keys in enumerate(_FIELDS) for rank, key in enumerate(keys)
+}
+_KNOWN = frozenset(_SPELLINGS)
+
+
+def _pick(attrs: Mapping[str, Any]) -> list[Any]:
+    """Each field's value from its most trusted present spelling (None when absent).
+
+    One C-level set intersection finds the few known keys among a span's attributes; this is
+    the receiver's hot path, and it is ~2x faster than probing every spelling of every field.
+    """
+    found: list[Any] = [None] * len(_FIELDS)
+    ranks = [len(_KNOWN)] * len(_FIELDS)
+    for key in _KNOWN.intersection(attrs):
+        value = attrs[key]
+        if value is None or value == "":
+            continue
+        slot, rank = _SPELLINGS[key]
+        if rank < ranks[slot]:
+            found[slot] = value
+            ranks[slot] = rank
+    return found
+
+
 def normalize(attrs: Mapping[str, Any]) -> GenAIRecord:
     """Read one span's attributes into a ``GenAIRecord`` (first present spelling wins)."""
+    f = _pick(attrs)
     rec = GenAIRecord()
     rec.operation = operation = _operation(attrs)
-    provider = _first(attrs, a.PROVIDER_KEYS)
+    provider = f[_PROVIDER]
     if provider is not None:
         rec.provider = normalize_provider(str(provider))
-    rec.request_model = _text(_first(attrs, a.REQUEST_MODEL_KEYS))
-    rec.response_model = _text(_first(attrs, a.RESPONSE_MODEL_KEYS))
+    rec.request_model = _text(f[_REQUEST_MODEL])
+    rec.response_model = _text(f[_RESPONSE_MODEL])
 
-    section = _text(_first(attrs, a.SECTION_KEYS))
+    section = _text(f[_SECTION])
     rec.section_path = section
-    rec.customer = _text(_first(attrs, a.CUSTOMER_KEYS))
+    rec.customer = _text(f[_CUSTOMER])
     kind = attrs.get(a.TRACELOOP_SPAN_KIND)
     agent = attrs.get(a.GEN_AI_AGENT_NAME) or (kind == "agent" and attrs.get(a.TRACELOOP_ENTITY_NAME)) or attrs.get(a.AGENT_NAME)
     rec.agent = _text(agent) if agent else agent_from_section(section)
     tool = attrs.get(a.GEN_AI_TOOL_NAME) or (kind == "tool" and attrs.get(a.TRACELOOP_ENTITY_NAME)) or attrs.get(a.TOOL_NAME)
     rec.tool = _text(tool) if tool else tool_from_section(section)
 
-    raw_in = _first(attrs, a.INPUT_TOKEN_KEYS)
-    raw_out = _first(attrs, a.OUTPUT_TOKEN_KEYS)
-    raw_read = _first(attrs, a.CACHE_READ_KEYS)
-    raw_write = _first(attrs, a.CACHE_WRITE_KEYS)
-    raw_reason = _first(attrs, a.REASONING_KEYS)
+    raw_in, raw_out, raw_read, raw_write, raw_reason = f[_INPUT:_REASONING + 1]
     rec.has_usage = not (
         raw_in is None and raw_out is None and raw_read is None and raw_write is None and raw_reason is None
     )
@@ -170,8 +210,8 @@ def normalize(attrs: Mapping[str, Any]) -> GenAIRecord:
         rec.is_batch = attrs.get(a.LLMOBSERVE_BATCH) in _TRUE
     except TypeError:  # unhashable garbage, e.g. an array-valued attribute
         rec.is_batch = False
-    rec.service_tier = _text(_first(attrs, a.SERVICE_TIER_KEYS))
-    rec.http_status = _count(_first(attrs, a.HTTP_STATUS_KEYS))
+    rec.service_tier = _text(f[_SERVICE_TIER])
+    rec.http_status = _count(f[_HTTP_STATUS])
     rec.error_type = _text(attrs.get(a.ERROR_TYPE))
 
     if operation in INFERENCE_OPERATIONS:

@@ -15,7 +15,7 @@ ALLOWED = {
     "pricing": {"semconv", "genai_prices"},
     "instrumentation": {"semconv", "opentelemetry", "httpx", "wrapt"},
     "storage": {"clickhouse_connect", "pyarrow"},
-    "otlp_receiver": {"semconv", "pricing", "storage", "grpc", "google", "opentelemetry", "fastapi"},
+    "otlp_receiver": {"semconv", "pricing", "storage", "grpc", "google", "opentelemetry", "fastapi", "pyarrow"},
     "query_api": {"pricing", "storage", "billing", "fastapi", "pydantic", "starlette"},
     "billing": {"storage", "stripe", "sendgrid", "pydantic", "httpx"},
 }

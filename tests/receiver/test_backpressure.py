@@ -12,7 +12,7 @@ from google.rpc.error_details_pb2 import RetryInfo
 from otlp_receiver import Batcher, Overloaded, Receiver
 from otlp_receiver._decode import decode_request
 from pricing import Pricer
-from storage import Authenticator, Store, config_from_env
+from storage import Authenticator, Store, config_from_env, spans_table
 from tests.otlp_helpers import chat_attrs, grpc_export, request, span
 
 
@@ -37,7 +37,8 @@ def store(tmp_path_factory):  # type: ignore[no-untyped-def]
 
 
 def _rows(n: int, tenant: str = "bp"):  # type: ignore[no-untyped-def]
-    return decode_request(request(*[span(attrs=chat_attrs("openai", "gpt-4o", 10, 10)) for _ in range(n)]), tenant, Pricer()).rows
+    rows = decode_request(request(*[span(attrs=chat_attrs("openai", "gpt-4o", 10, 10)) for _ in range(n)]), tenant, Pricer()).rows
+    return spans_table(rows)
 
 
 def test_requests_waiting_during_an_insert_share_the_next_one(store) -> None:  # type: ignore[no-untyped-def]
