@@ -89,6 +89,14 @@ def _tune_gc() -> None:
     sys.setswitchinterval(0.001)
 
 
+def _cli_name() -> str:
+    """How the user invoked us (``.venv/bin/llmobserve`` under ``make run``), so hints paste as-is."""
+    invoked = sys.argv[0] if sys.argv else ""
+    if os.path.basename(invoked) == "llmobserve":
+        return invoked
+    return "python -m llmobserve"
+
+
 def _banner(out: TextIO, config: StoreConfig, opts: ServeOptions, grpc_port: int | None, http_port: int,
             first_key: str | None) -> None:
     host = opts.host if opts.host not in ("0.0.0.0", "::") else "127.0.0.1"
@@ -101,6 +109,7 @@ def _banner(out: TextIO, config: StoreConfig, opts: ServeOptions, grpc_port: int
     if opts.only != "receiver":
         lines.append(f"  API       : {http}/api/v1/   (OpenAPI docs: {http}/docs)")
     key_hint = "<key>"
+    cli = _cli_name()
     if first_key:
         key_hint = first_key
         lines += [
@@ -111,7 +120,7 @@ def _banner(out: TextIO, config: StoreConfig, opts: ServeOptions, grpc_port: int
     lines += [
         "",
         "Send data:",
-        f"  llmobserve demo --endpoint {host}:{grpc_port or 4317} --api-key {key_hint}",
+        f"  {cli} demo --endpoint {host}:{grpc_port or 4317} --api-key {key_hint}",
         f"  # any OTel app: OTEL_EXPORTER_OTLP_ENDPOINT=http://{host}:{grpc_port or 4317} "
         f"OTEL_EXPORTER_OTLP_HEADERS='authorization=Bearer {key_hint}'",
         f"  curl -H 'Authorization: Bearer {key_hint}' '{http}/api/v1/costs/breakdown?group_by=model'",

@@ -38,7 +38,7 @@ class BatcherStats:
 
 
 class Batcher:
-    def __init__(self, store: Store, max_pending_rows: int = 400_000, max_batch_rows: int = 100_000,
+    def __init__(self, store: Store, max_pending_rows: int = 200_000, max_batch_rows: int = 100_000,
                  min_interval: float = 0.1) -> None:
         self._store = store
         self._max_pending = max_pending_rows

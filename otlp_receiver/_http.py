@@ -78,9 +78,13 @@ def otlp_http_router(ingestor: Ingestor) -> APIRouter:
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
             return _status(8, f"body over {MAX_BODY_BYTES} bytes: send smaller batches", as_json, 413)
-        body = await request.body()
+        body = bytearray()
+        async for chunk in request.stream():  # bounded even when the client sends no Content-Length
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                return _status(8, f"body over {MAX_BODY_BYTES} bytes: send smaller batches", as_json, 413)
         try:
-            raw = _decompress(body, request.headers.get("content-encoding", "").strip().lower())
+            raw = _decompress(bytes(body), request.headers.get("content-encoding", "").strip().lower())
             if len(raw) > MAX_BODY_BYTES:
                 raise _TooLarge()
             if as_json:

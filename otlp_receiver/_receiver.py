@@ -20,7 +20,7 @@ __all__ = ["Receiver"]
 
 class Receiver:
     def __init__(self, store: Store, authenticator: Authenticator, pricer: Pricer | None = None,
-                 max_pending_rows: int = 400_000, decode_workers: int = 0) -> None:
+                 max_pending_rows: int = 200_000, decode_workers: int = 0) -> None:
         """``decode_workers`` > 0 decodes in that many processes (use the cores); 0 decodes in-process."""
         self.batcher = Batcher(store, max_pending_rows=max_pending_rows)
         self.pool = DecodePool(decode_workers) if decode_workers > 0 else None

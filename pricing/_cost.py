@@ -58,11 +58,14 @@ def quantize(value: Decimal) -> Decimal:
 class Rates:
     """One model's prices for one period, as per-token Decimals ready to multiply."""
 
-    __slots__ = ("brackets", "thresholds")
+    __slots__ = ("brackets", "thresholds", "prices_tokens")
 
-    def __init__(self, thresholds: tuple[int, ...], brackets: tuple[Bracket, ...]) -> None:
+    def __init__(self, thresholds: tuple[int, ...], brackets: tuple[Bracket, ...], prices_tokens: bool = True) -> None:
         self.thresholds = thresholds  # sorted tier starts; a bracket applies above its start
         self.brackets = brackets
+        # False for models the catalogue prices per hour, page or image only: their token usage
+        # has no price, and $0 would hide that (DESIGN decision 7), so such spans stay unpriced.
+        self.prices_tokens = prices_tokens
 
 
 def _rate_at(value: Decimal | TieredPrices | None, key: str, input_tokens: int) -> Decimal | None:
@@ -112,7 +115,11 @@ def compile_rates(prices: Mapping[str, Decimal | TieredPrices | None]) -> Rates:
             r_out if r_reason is None else r_reason,
             rate("requests_kcount") or ZERO,
         ))
-    return Rates(thresholds, tuple(brackets))
+    # A model with no prices at all is free (":free" variants); one priced only in other units
+    # (audio hours, characters, pages) has no price for the tokens we count.
+    priced = {key for key, value in prices.items() if value is not None}
+    prices_tokens = not priced or bool(priced & _PER.keys())
+    return Rates(thresholds, tuple(brackets), prices_tokens)
 
 
 def charge(rates: Rates, rec: GenAIRecord, source: str) -> Cost:

@@ -50,6 +50,8 @@ class Pricer:
         if schedule is None:
             return _client_cost(record.client_cost)
         rates = schedule.rates_at(start_time_ns or time.time_ns())
+        if not rates.prices_tokens:
+            return _client_cost(record.client_cost)
         return charge(rates, record, CATALOGUE_VERSION)
 
 

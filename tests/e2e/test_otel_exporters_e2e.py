@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
+from grpc import Compression
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+from opentelemetry.exporter.otlp.proto.http import Compression as HttpCompression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -102,7 +104,7 @@ HTTP_CALLS = [
 
 def _send_grpc(server, key: str) -> None:  # type: ignore[no-untyped-def]
     provider = _provider(GrpcExporter(endpoint=f"http://{server.grpc_target}", insecure=True,
-                                      headers={"authorization": f"Bearer {key}"}))
+                                      headers={"authorization": f"Bearer {key}"}, compression=Compression.Gzip))
     tracer = provider.get_tracer("e2e")
     research, gpt4o_mini_tool = GRPC_CALLS[0], GRPC_CALLS[1]
     # An agent span that reports its children's usage as a roll-up: it must not be priced again.
@@ -124,7 +126,7 @@ def _send_grpc(server, key: str) -> None:  # type: ignore[no-untyped-def]
 
 def _send_http(server, key: str) -> None:  # type: ignore[no-untyped-def]
     provider = _provider(HttpExporter(endpoint=f"{server.http_url}/v1/traces",
-                                      headers={"authorization": f"Bearer {key}"}))
+                                      headers={"authorization": f"Bearer {key}"}, compression=HttpCompression.Gzip))
     tracer = provider.get_tracer("e2e")
     _llm(tracer, HTTP_CALLS[0], section="agent:support")
     _llm(tracer, HTTP_CALLS[1], section="agent:outer/agent:support", deprecated=True)

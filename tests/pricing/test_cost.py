@@ -151,3 +151,19 @@ def test_unknown_model_falls_back_to_the_client_reported_cost() -> None:
 def test_catalogue_price_wins_over_the_client_cost() -> None:
     rec = _llm(provider="openai", request_model="gpt-4o", input_tokens=1_000, client_cost=Decimal("9"))
     assert PRICER.price(rec).total == Decimal("0.0025")
+
+
+def test_models_priced_only_in_other_units_are_unpriced_not_zero() -> None:
+    """Whisper (audio hours) and OCR (pages) have no token price: $0 would hide the gap."""
+    from pricing import Pricer
+    from semconv import GenAIRecord
+
+    pricer = Pricer()
+    for provider, model in (("openai", "whisper-1"), ("mistral_ai", "mistral-ocr-2503")):
+        rec = GenAIRecord(operation="chat", provider=provider, request_model=model, input_tokens=1000,
+                          output_tokens=10, has_usage=True, is_llm=True)
+        cost = pricer.price(rec)
+        assert not cost.priced and cost.total == 0, (model, cost)
+    free = GenAIRecord(operation="chat", provider="azure.ai.openai", request_model="phi-4-reasoning:free",
+                       input_tokens=1000, output_tokens=10, has_usage=True, is_llm=True)
+    assert pricer.price(free).priced  # genuinely free: priced at $0
