@@ -5,7 +5,7 @@ traffic over OTLP/gRPC with C concurrent exporters, and print spans/s stored.
 An export is acknowledged only after its spans are written, so acknowledged == stored; the
 script still checks the stored count through the API afterwards.
 
-    python bench/ingest.py [--spans 200000] [--batch 512] [--concurrency 4]
+    python bench/ingest.py [--spans 200000] [--batch 512] [--concurrency 16]
 """
 
 from __future__ import annotations
@@ -105,7 +105,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--spans", type=int, default=200_000)
     parser.add_argument("--batch", type=int, default=512)
-    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--concurrency", type=int, default=16,
+                        help="concurrent exporters, each waiting for its ack (default 16)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--server-log-level", default=None, help="echo the server's log at this level")
     args = parser.parse_args()

@@ -2,7 +2,8 @@
 only after the insert holding its rows has returned.
 
 One writer thread drains everything queued while the previous insert ran, so batch size grows
-with load by itself; under load, inserts also start at least ``min_interval`` apart
+with load by itself. While requests are still being decoded (``incoming``), the writer also
+waits for them, so that inserts start at least ``min_interval`` apart
 (ClickHouse wants few, large inserts: measured here, 2k-row inserts cost ~33 µs of CPU per row
 with their merges, 16k-row inserts ~12 µs). An insert after an idle period starts at once. The queue is bounded in rows: when
 it is full, ``submit`` raises ``Overloaded`` and the caller answers UNAVAILABLE / 503 so the
@@ -47,6 +48,7 @@ class Batcher:
         self._last_insert = 0.0
         self._queue: deque[tuple[pa.Table, Future[int]]] = deque()
         self._pending_rows = 0
+        self._incoming = 0
         self._cond = threading.Condition()
         self._running = False
         self._thread: threading.Thread | None = None
@@ -69,16 +71,30 @@ class Batcher:
     def pending_rows(self) -> int:
         return self._pending_rows
 
-    def submit(self, table: pa.Table) -> Future[int]:
+    def expect(self) -> None:
+        """A request has started decoding: its rows are on the way (pair with ``submit`` or ``cancel``)."""
+        with self._cond:
+            self._incoming += 1
+
+    def cancel(self) -> None:
+        """An expected request will not be submitted (bad payload, worker error)."""
+        with self._cond:
+            self._incoming -= 1
+            self._cond.notify()
+
+    def submit(self, table: pa.Table, expected: bool = False) -> Future[int]:
         """Queue a table of span rows (``storage.spans_table``) for the next insert; the future
         resolves once they are written. Callers build the table so that the writer's critical
         path holds the GIL only briefly (measured: building Arrow in the writer doubled insert time)."""
         future: Future[int] = Future()
         rows = table.num_rows
-        if not rows:
-            future.set_result(0)
-            return future
         with self._cond:
+            if expected:
+                self._incoming -= 1
+                self._cond.notify()
+            if not rows:
+                future.set_result(0)
+                return future
             if not self._running:
                 raise ReceiverStopped("the receiver is shutting down")
             # A single request larger than the whole queue is still admitted when the queue is
@@ -96,7 +112,8 @@ class Batcher:
             while not self._queue and self._running:
                 self._cond.wait()
             not_before = self._last_insert + self._min_interval
-            while self._running and self._pending_rows < self._max_batch and time.monotonic() < not_before:
+            while (self._running and self._incoming > 0 and self._pending_rows < self._max_batch
+                   and time.monotonic() < not_before):
                 self._cond.wait(not_before - time.monotonic())
             taken: list[tuple[pa.Table, Future[int]]] = []
             count = 0

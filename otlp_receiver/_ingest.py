@@ -49,9 +49,14 @@ class Ingestor:
         Invalid spans are reported through ``partial_success`` (never retried by exporters);
         the valid ones in the same request are stored.
         """
-        decoded = self._decode(body, principal.tenant)
+        self.batcher.expect()
+        try:
+            decoded = self._decode(body, principal.tenant)
+        except BaseException:
+            self.batcher.cancel()
+            raise
+        future = self.batcher.submit(decoded.table, expected=True)
         if decoded.table.num_rows:
-            future = self.batcher.submit(decoded.table)
             try:
                 future.result(timeout=self.write_timeout)
             except FutureTimeout as exc:
