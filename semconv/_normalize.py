@@ -198,6 +198,7 @@ def normalize(attrs: Mapping[str, Any]) -> GenAIRecord:
     rec.cache_read_tokens = _count(raw_read)
     rec.cache_write_tokens = _count(raw_write)
     rec.reasoning_tokens = _count(raw_reason)
+    rec.cache_write_1h_tokens = min(_count(attrs.get(a.LLMOBSERVE_USAGE_CACHE_WRITE_1H)), rec.cache_write_tokens)
     # Cache counts are subsets of the input; a sender that reports more cache than input is
     # wrong somewhere, and trusting the input count would price negative uncached tokens.
     if rec.cache_read_tokens + rec.cache_write_tokens > rec.input_tokens:

@@ -13,7 +13,8 @@ STDLIB = set(sys.stdlib_module_names) | {"__future__"}
 ALLOWED = {
     "semconv": set(),
     "pricing": {"semconv", "genai_prices"},
-    "instrumentation": {"semconv", "opentelemetry", "httpx", "wrapt"},
+    # brotli / zstandard: optional decoders, used only when installed (as httpx itself does)
+    "instrumentation": {"semconv", "opentelemetry", "httpx", "wrapt", "brotli", "zstandard"},
     "storage": {"clickhouse_connect", "pyarrow"},
     "otlp_receiver": {"semconv", "pricing", "storage", "grpc", "google", "opentelemetry", "fastapi", "pyarrow"},
     "query_api": {"pricing", "storage", "billing", "fastapi", "pydantic", "starlette"},

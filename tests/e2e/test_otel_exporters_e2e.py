@@ -1,6 +1,6 @@
 """Real OTel SDK exporters (gRPC and HTTP) → live ``llmobserve serve`` → breakdown endpoint.
 
-Expected costs are computed here from the providers' published per-million-token prices,
+Expected costs are computed from the providers' published prices (tests/prices.py),
 independently of the server's catalogue.
 """
 
@@ -20,20 +20,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from tests import prices
 from tests.otlp_helpers import breakdown
-
-M = Decimal(1_000_000)
-# USD per million tokens: (input, cache read, cache write, output), from the providers' price pages.
-PRICES = {
-    "gpt-4o": (Decimal("2.50"), Decimal("1.25"), None, Decimal("10.00")),  # openai.com/api/pricing
-    "gpt-4o-mini": (Decimal("0.15"), Decimal("0.075"), None, Decimal("0.60")),  # openai.com/api/pricing
-    "claude-3-5-sonnet-20241022": (Decimal("3"), Decimal("0.30"), Decimal("3.75"), Decimal("15")),  # anthropic.com/pricing
-    "claude-3-5-haiku-20241022": (Decimal("0.80"), Decimal("0.08"), Decimal("1.00"), Decimal("4")),  # anthropic.com/pricing
-    "gemini-1.5-pro": (Decimal("1.25"), None, None, Decimal("5.00")),  # ai.google.dev/pricing, prompts <= 128k
-    "mistral-large-latest": (Decimal("2"), None, None, Decimal("6")),  # mistral.ai/pricing
-    "llama-3.1-8b-instant": (Decimal("0.05"), None, None, Decimal("0.08")),  # groq.com/pricing
-}
-
 
 @dataclass(frozen=True)
 class Call:
@@ -51,10 +39,7 @@ class Call:
     def cost(self) -> Decimal:
         if self.failed or self.unknown:
             return Decimal(0)
-        inp, read, write, out = PRICES[self.model]
-        uncached = self.input - self.cache_read - self.cache_write
-        return (uncached * inp + self.cache_read * (read or inp) + self.cache_write * (write or inp)
-                + self.output * out) / M
+        return prices.cost(self.model, self.input, self.output, self.cache_read, self.cache_write)
 
 
 def _llm(tracer, call: Call, section: str = "", agent_attr: str = "", deprecated: bool = False) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,184 @@
+"""LLM calls as GenAI spans, through opentelemetry-instrumentation-httpx's hooks.
+
+The request hook turns the httpx CLIENT span of a provider call into ``{operation} {model}``
+with ``gen_ai.*`` request attributes; the response hook tees the response stream so usage can
+be read from the body as the app consumes it (see ``_observer``). The span's ``end`` is guarded:
+the instrumentation ends it at response headers, we end it when the body is done.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from typing import Any
+
+from opentelemetry.trace import Span
+
+from semconv import attributes as a
+
+from ._observer import CallObserver
+from ._providers import Call, ProviderMatcher
+from ._streams import tee_async, tee_sync
+from ._usage import UsageState
+
+__all__ = ["Capture"]
+
+log = logging.getLogger("llmobserve.instrumentation")
+
+_STATE = "_llmobserve_call"
+_MAX_PARSED_REQUEST = 256 * 1024  # larger request bodies: read model/stream by pattern, not json
+_MODEL_RE = re.compile(rb'"model"\s*:\s*"([^"\\]{1,200})"')
+_STREAM_RE = re.compile(rb'"stream"\s*:\s*true')
+
+
+class _CallSpan:
+    """Joins the instrumentation's end (at headers) and the body's end; the span ends after both."""
+
+    __slots__ = ("span", "call", "observer", "exited", "lock")
+
+    def __init__(self, span: Span, call: Call) -> None:
+        self.span = span
+        self.call = call
+        self.observer: CallObserver | None = None
+        self.exited = False
+        self.lock = threading.Lock()
+
+
+def _request_body(stream: Any) -> bytes:
+    raw = getattr(stream, "_stream", None)  # httpx.ByteStream keeps the body as bytes
+    if isinstance(raw, bytes):
+        return raw
+    return b""
+
+
+def _request_facts(body: bytes) -> dict[str, Any]:
+    if not body:
+        return {}
+    if len(body) <= _MAX_PARSED_REQUEST:
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            return {}
+        return parsed if isinstance(parsed, dict) else {}
+    found = _MODEL_RE.search(body)
+    return {"model": found.group(1).decode("utf-8", "replace") if found else "", "stream": bool(_STREAM_RE.search(body))}
+
+
+def _headers(raw: Any) -> dict[str, str]:
+    items = raw.items() if hasattr(raw, "items") else raw
+    out: dict[str, str] = {}
+    for key, value in items or ():
+        k = key.decode("latin-1") if isinstance(key, bytes) else str(key)
+        out[k.lower()] = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+    return out
+
+
+class Capture:
+    """The hooks handed to HTTPXClientInstrumentor; holds the matcher and the options."""
+
+    def __init__(self, matcher: ProviderMatcher, capture_content: bool, is_foreign_llm_child: Any) -> None:
+        self.matcher = matcher
+        self.capture_content = capture_content
+        self._is_foreign_llm_child = is_foreign_llm_child
+
+    # ---- request -------------------------------------------------------------------------
+    def request_hook(self, span: Span, request: Any) -> None:
+        try:
+            if span.is_recording():
+                self._on_request(span, request)
+        except Exception:  # capture must never break the app's call
+            log.debug("llmobserve request hook failed", exc_info=True)
+
+    async def async_request_hook(self, span: Span, request: Any) -> None:
+        self.request_hook(span, request)
+
+    def _on_request(self, span: Span, request: Any) -> None:
+        url = request.url
+        port = url.port
+        host = f"{url.host}:{port}" if port else url.host
+        call = self.matcher.match(str(url), host if port else url.host, url.path)
+        if call is None and port:
+            call = self.matcher.match(str(url), url.host, url.path)
+        if call is None:
+            return
+        if self._is_foreign_llm_child(span):
+            return  # another instrumentation already traces this call as an LLM span: price it once
+        facts = _request_facts(_request_body(request.stream))
+        if call.batch:
+            span.set_attribute(a.LLMOBSERVE_BATCH, True)
+            return
+        model = str(facts.get("model") or call.model_in_path or "")
+        attributes: dict[str, Any] = {
+            a.GEN_AI_OPERATION_NAME: call.operation,
+            a.GEN_AI_PROVIDER_NAME: call.provider,
+        }
+        if model:
+            attributes[a.GEN_AI_REQUEST_MODEL] = model
+        for key, name in (("max_tokens", "gen_ai.request.max_tokens"), ("max_output_tokens", "gen_ai.request.max_tokens"),
+                          ("temperature", "gen_ai.request.temperature"), ("top_p", "gen_ai.request.top_p")):
+            value = facts.get(key)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                attributes[name] = value
+        tier = facts.get("service_tier")
+        if isinstance(tier, str) and tier:
+            attributes[a.OPENAI_REQUEST_SERVICE_TIER] = tier
+        if self.capture_content:
+            content = facts.get("messages") or facts.get("input") or facts.get("contents")
+            if content:
+                attributes["gen_ai.input.messages"] = json.dumps(content, default=str)[:100_000]
+        span.set_attributes(attributes)
+        span.update_name(f"{call.operation} {model}" if model else call.operation)
+        state = _CallSpan(span, call)
+        span.__dict__[_STATE] = state
+        span.__dict__["end"] = lambda end_time=None: self._end(state, end_time)
+
+    # ---- response ------------------------------------------------------------------------
+    def response_hook(self, span: Span, request: Any, response: Any) -> None:
+        self._on_response(span, response, tee_sync)
+
+    async def async_response_hook(self, span: Span, request: Any, response: Any) -> None:
+        self._on_response(span, response, tee_async)
+
+    def _on_response(self, span: Span, response: Any, tee: Any) -> None:
+        state: _CallSpan | None = span.__dict__.get(_STATE)
+        if state is None:
+            return
+        try:
+            usage = UsageState(state.call.flavor, state.call.endpoint, self.capture_content)
+            observer = CallObserver(span, state.call, usage, int(response.status_code), _headers(response.headers))
+            if tee(response.stream, observer):
+                with state.lock:
+                    state.observer = observer
+            else:
+                observer.finish()  # no body to follow: conclude now with what the status says
+        except Exception:
+            log.debug("llmobserve response hook failed", exc_info=True)
+
+    # ---- end -------------------------------------------------------------------------------
+    def _end(self, state: _CallSpan, end_time: int | None) -> None:
+        """Called where the instrumentation ends the span: defer while the body is being read."""
+        span = state.span
+        with state.lock:
+            state.exited = True
+            observer = state.observer
+        if observer is not None:
+            observer.on_exit()
+            return
+        span.__dict__.pop("end", None)
+        try:
+            _mark_exception(span)
+        finally:
+            span.end(end_time)
+
+
+def _mark_exception(span: Span) -> None:
+    """A call that raised (timeout, connection error) gets ``error.type`` = the exception type."""
+    events = getattr(span, "events", ())
+    for event in reversed(events):
+        if event.name == "exception":
+            kind = event.attributes.get("exception.type") if event.attributes else None
+            if kind:
+                span.set_attribute("error.type", str(kind))
+            return

@@ -1,0 +1,186 @@
+"""Follow one provider call's response body as the app reads it, then end its span.
+
+The httpx instrumentation ends its span when the response headers arrive, before any body is
+read; usage lives in the body (or in the last events of a stream). So for provider calls the
+span's ``end`` is deferred: a tee on the transport stream watches the bytes go by, unchanged,
+and the span ends when the body is done or the app closes the response (early close = the
+stream is flagged incomplete). A stream nobody closes ends when it is garbage-collected, or at
+shutdown, flagged incomplete.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import weakref
+import zlib
+from typing import Any
+
+from opentelemetry.trace import Span, Status, StatusCode
+
+from ._providers import Call
+from ._usage import STREAM_INCOMPLETE, UsageState
+
+__all__ = ["CallObserver", "open_observers"]
+
+log = logging.getLogger("llmobserve.instrumentation")
+
+_MAX_BODY = 16 * 1024 * 1024  # bodies above this are not parsed (usage of huge batch files is lost)
+_live: weakref.WeakSet[CallObserver] = weakref.WeakSet()
+
+
+def open_observers() -> list[CallObserver]:
+    """Observers whose span has not ended yet (for flushing at shutdown)."""
+    return list(_live)
+
+
+def _decompressor(encoding: str) -> Any:
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return None
+    if encoding == "gzip":
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if encoding == "deflate":
+        return zlib.decompressobj()
+    if encoding == "br":
+        try:
+            import brotli  # type: ignore[import-not-found]
+
+            return brotli.Decompressor()
+        except ImportError:
+            return False
+    if encoding == "zstd":
+        try:
+            import zstandard  # type: ignore[import-not-found]
+
+            return zstandard.ZstdDecompressor().decompressobj()
+        except ImportError:
+            return False
+    return False
+
+
+class CallObserver:
+    """Watches one response body; ``finish`` ends the span exactly once."""
+
+    __slots__ = ("span", "call", "state", "status", "_mode", "_decoder", "_buffer", "_event", "_data",
+                 "_lock", "_done", "_eof", "_overflow", "_exited", "_concluded", "__weakref__")
+
+    def __init__(self, span: Span, call: Call, state: UsageState, status: int, headers: dict[str, str]) -> None:
+        self.span = span
+        self.call = call
+        self.state = state
+        self.status = status
+        content_type = headers.get("content-type", "").lower()
+        self._mode = "sse" if "text/event-stream" in content_type else "json" if "json" in content_type else ""
+        self._decoder = _decompressor(headers.get("content-encoding", ""))
+        if self._decoder is False:  # an encoding we cannot read: the app still gets its bytes
+            self._mode = ""
+        self._buffer = bytearray()
+        self._event = ""
+        self._data: list[bytes] = []
+        self._lock = threading.Lock()
+        self._done = False
+        self._eof = False
+        self._overflow = False
+        self._exited = False  # the instrumentation has tried to end the span
+        self._concluded = False  # the body is done and the attributes are set
+        _live.add(self)
+
+    # called from the tee, in the app's thread, for every chunk: must never raise
+    def feed(self, chunk: bytes) -> None:
+        if not self._mode or self._done:
+            return
+        try:
+            if self._decoder is not None:
+                chunk = self._decoder.decompress(chunk)
+            if self._mode == "sse":
+                self._feed_sse(chunk)
+            elif len(self._buffer) + len(chunk) <= _MAX_BODY:
+                self._buffer += chunk
+            else:
+                self._overflow = True
+                self._mode = ""
+        except Exception:  # never let capture break the app's read
+            log.debug("could not read a provider response chunk", exc_info=True)
+            self._mode = ""
+
+    def _feed_sse(self, chunk: bytes) -> None:
+        self._buffer += chunk
+        while True:
+            end = self._buffer.find(b"\n")
+            if end < 0:
+                return
+            line = bytes(self._buffer[:end]).rstrip(b"\r")
+            del self._buffer[:end + 1]
+            if not line:
+                self._dispatch()
+            elif line.startswith(b"data:"):
+                self._data.append(line[5:].lstrip(b" "))
+            elif line.startswith(b"event:"):
+                self._event = line[6:].strip().decode("utf-8", "replace")
+
+    def _dispatch(self) -> None:
+        if self._data:
+            data = b"\n".join(self._data)
+            if self.state.wants_event(self._event, data):
+                self.state.read_event(self._event, data)
+        self._event = ""
+        self._data = []
+
+    def eof(self) -> None:
+        self._eof = True
+
+    def on_exit(self) -> None:
+        """The instrumentation ended its part (response headers are in)."""
+        with self._lock:
+            self._exited = True
+            ready = self._concluded
+        if ready:
+            self._end_span()
+
+    def finish(self, abandoned: bool = False) -> None:
+        """The body is over: on close, at end of body, at garbage collection or at shutdown."""
+        with self._lock:
+            if self._done:
+                return
+            self._done = True
+        _live.discard(self)
+        try:
+            self._conclude(abandoned)
+        except Exception:
+            log.debug("could not conclude a provider call span", exc_info=True)
+        with self._lock:
+            self._concluded = True
+            ready = self._exited
+        if ready:
+            self._end_span()
+
+    def _end_span(self) -> None:
+        self.span.__dict__.pop("end", None)  # restore the real end()
+        self.span.end()
+
+    def _conclude(self, abandoned: bool) -> None:
+        state, span = self.state, self.span
+        if self._mode == "sse":
+            if self._buffer.strip():
+                self._feed_sse(b"\n\n")
+            self._dispatch()
+        elif self._mode == "json" and self._eof and self._buffer:
+            try:
+                state.read_body(json.loads(self._buffer))
+            except ValueError:
+                pass
+        attributes = state.attributes()
+        if self.status >= 400:
+            attributes["error.type"] = str(self.status)
+            span.set_status(Status(StatusCode.ERROR, f"HTTP {self.status}"))
+        elif self._mode == "sse" and not state.completed:
+            attributes[STREAM_INCOMPLETE] = True
+        elif abandoned and not self._eof:
+            attributes[STREAM_INCOMPLETE] = True
+        if self._overflow:
+            attributes["llmobserve.capture.skipped"] = "body too large to parse"
+        span.set_attributes(attributes)
+        if state.model and not span.attributes.get("gen_ai.request.model"):  # type: ignore[attr-defined]
+            span.update_name(f"{self.call.operation} {state.model}")

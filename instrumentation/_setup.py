@@ -1,0 +1,212 @@
+"""``observe()``: wire OpenTelemetry to an llmobserve receiver and start capturing LLM calls.
+
+Every setting resolves as explicit argument > environment variable > default. Nothing is
+patched before ``observe()`` runs; calling it again returns the running setup.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+from opentelemetry import trace
+
+__all__ = ["observe", "shutdown", "Observation", "ENV_API_KEY", "ENV_ENDPOINT"]
+
+log = logging.getLogger("llmobserve")
+
+ENV_API_KEY = "LLMOBSERVE_API_KEY"
+ENV_ENDPOINT = "LLMOBSERVE_ENDPOINT"
+_DEFAULT_HOST = "127.0.0.1"
+_DEFAULT_PORTS = {"grpc": 4317, "http": 4318}
+_EXPORT_TIMEOUT_S = 5  # the exporter's own deadline: a dead receiver never holds a batch longer
+_EXIT_FLUSH_MS = 3_000
+
+Protocol = Literal["grpc", "http"]
+
+
+@dataclass
+class Observation:
+    """The running setup: what ``observe()`` configured, and handles to flush or stop it."""
+
+    endpoint: str
+    protocol: str
+    provider: Any
+    exporter: Any
+    processor: Any
+    labels: Any
+    instrumentors: list[Any]
+    owns_provider: bool
+    _stopped: bool = field(default=False, repr=False)
+
+    def flush(self, timeout_millis: int = 10_000) -> bool:
+        """Finish open streams' spans and export everything pending."""
+        from ._observer import open_observers
+
+        for observer in open_observers():
+            observer.finish(abandoned=True)
+        return bool(self.processor.force_flush(timeout_millis))
+
+
+_state: Observation | None = None
+_lock = threading.Lock()
+
+
+def _exporter_endpoint(endpoint: str | None, protocol: str) -> str:
+    raw = (endpoint or os.environ.get(ENV_ENDPOINT) or "").strip()
+    if not raw:
+        raw = f"{_DEFAULT_HOST}:{_DEFAULT_PORTS[protocol]}"
+    if "://" not in raw:
+        raw = "http://" + raw
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ValueError(f"endpoint must be host:port or an http(s) URL, got {endpoint!r}")
+    port = parsed.port or _DEFAULT_PORTS[protocol]
+    base = f"{parsed.scheme}://{parsed.hostname}:{port}"
+    if protocol == "grpc":
+        return base
+    path = parsed.path.rstrip("/")
+    return base + (path if path.endswith("/v1/traces") else path + "/v1/traces")
+
+
+def _span_exporter(protocol: str, endpoint: str, api_key: str) -> Any:
+    headers = {"authorization": f"Bearer {api_key}"}
+    if protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+
+        return GrpcExporter(endpoint=endpoint, headers=headers, insecure=endpoint.startswith("http://"),
+                            timeout=_EXPORT_TIMEOUT_S)
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
+
+    return HttpExporter(endpoint=endpoint, headers=headers, timeout=_EXPORT_TIMEOUT_S)
+
+
+def _tracer_provider(service_name: str | None) -> tuple[Any, bool]:
+    """The app's SDK TracerProvider if it has one (we attach), else a new global one."""
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+
+    current = trace.get_tracer_provider()
+    if isinstance(current, TracerProvider):
+        return current, False
+    name = service_name or os.environ.get("OTEL_SERVICE_NAME") or "unknown_service"
+    provider = TracerProvider(resource=Resource.create({"service.name": name}), shutdown_on_exit=False)
+    trace.set_tracer_provider(provider)
+    return provider, True
+
+
+def observe(
+    api_key: str | None = None,
+    endpoint: str | None = None,
+    service_name: str | None = None,
+    protocol: Protocol = "grpc",
+    capture_content: bool = False,
+    provider_urls: dict[str, str] | None = None,
+) -> Observation:
+    """Send this app's spans to llmobserve and turn every LLM HTTP call into a priced GenAI span.
+
+    Parameters:
+        api_key: an ingest key; default ``$LLMOBSERVE_API_KEY``.
+        endpoint: ``host:port`` or a URL; default ``$LLMOBSERVE_ENDPOINT``, else 127.0.0.1:4317 (gRPC)
+            or http://127.0.0.1:4318 (HTTP).
+        service_name: ``service.name`` when we create the TracerProvider (an existing one is kept).
+        protocol: ``"grpc"`` or ``"http"`` (OTLP/HTTP protobuf).
+        capture_content: also record prompts and completions (off by default: they may hold personal data).
+        provider_urls: extra OpenAI-compatible (or other) base URLs, e.g. ``{"http://vllm:8000/v1": "openai"}``.
+    """
+    global _state
+    with _lock:
+        if _state is not None:
+            if provider_urls:
+                log.warning("llmobserve: observe() already ran; provider_urls of later calls are ignored")
+            return _state
+        if protocol not in ("grpc", "http"):
+            raise ValueError(f"protocol must be 'grpc' or 'http', got {protocol!r}")
+        key = api_key or os.environ.get(ENV_API_KEY)
+        if not key:
+            raise ValueError(f"no API key: pass observe(api_key=...) or set {ENV_API_KEY} "
+                             "(create one with `llmobserve keys create --tenant NAME`)")
+        target = _exporter_endpoint(endpoint, protocol)
+
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+        from ._capture import Capture
+        from ._exporter import QuietExporter
+        from ._processor import LabelProcessor
+        from ._providers import ProviderMatcher
+
+        provider, owns = _tracer_provider(service_name)
+        labels = LabelProcessor()
+        provider.add_span_processor(labels)
+        exporter = QuietExporter(_span_exporter(protocol, target, key), target)
+        processor = BatchSpanProcessor(exporter, schedule_delay_millis=1_000)
+        provider.add_span_processor(processor)
+
+        capture = Capture(ProviderMatcher(provider_urls), capture_content, labels.is_foreign_llm_child)
+        instrumentors = _instrument_http_clients(provider, capture)
+        _state = Observation(target, protocol, provider, exporter, processor, labels, instrumentors, owns)
+        atexit.register(_at_exit, _state)
+        return _state
+
+
+def _instrument_http_clients(provider: Any, capture: Any) -> list[Any]:
+    """httpx, and httpx2 where installed (the openai and anthropic SDKs moved to httpx2)."""
+    from opentelemetry.instrumentation import httpx as otel_httpx
+
+    instrumentors = []
+    for name in ("HTTPXClientInstrumentor", "HTTPX2ClientInstrumentor"):
+        cls = getattr(otel_httpx, name, None)
+        if cls is None or cls._module is None:  # that client library is not installed
+            continue
+        instrumentor = cls()
+        if instrumentor.is_instrumented_by_opentelemetry:
+            log.warning("llmobserve: %s was already instrumented; re-instrumenting it with LLM capture", cls._module_name)
+            instrumentor.uninstrument()
+        instrumentor.instrument(
+            tracer_provider=provider,
+            request_hook=capture.request_hook,
+            response_hook=capture.response_hook,
+            async_request_hook=capture.async_request_hook,
+            async_response_hook=capture.async_response_hook,
+        )
+        instrumentors.append(instrumentor)
+    return instrumentors
+
+
+def _at_exit(state: Observation) -> None:
+    if state._stopped:
+        return
+    try:
+        if state.exporter.failed_batches and state.exporter._warned:  # receiver down: never hold exit
+            from ._observer import open_observers
+
+            for observer in open_observers():
+                observer.finish(abandoned=True)
+        else:
+            state.flush(_EXIT_FLUSH_MS)
+    except Exception:
+        log.debug("llmobserve: flush at exit failed", exc_info=True)
+
+
+def shutdown() -> None:
+    """Flush, stop capturing and detach (mainly for tests); ``observe()`` may run again after."""
+    global _state
+    with _lock:
+        state, _state = _state, None
+    if state is None:
+        return
+    try:
+        state.flush(_EXIT_FLUSH_MS)
+    finally:
+        state._stopped = True
+        for instrumentor in state.instrumentors:
+            instrumentor.uninstrument()
+        state.processor.shutdown()
+        state.labels.shutdown()
+        # The provider stays: OTel allows one global provider per process, so a later observe()
+        # attaches to it again.

@@ -1,0 +1,87 @@
+"""A tee on httpx's transport response stream: the app gets every byte unchanged, the observer
+sees them too, and learns when the stream ends or is closed.
+
+The httpx instrumentation's response hook receives the transport stream object but cannot
+replace it, so the tee re-classes that object in place to a subclass of its own type (no
+new fields, same layout) whose iteration and close report to the observer.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from ._observer import CallObserver
+
+__all__ = ["tee_sync", "tee_async"]
+
+log = logging.getLogger("llmobserve.instrumentation")
+
+_SYNC: dict[type, type] = {}
+_ASYNC: dict[type, type] = {}
+_ATTR = "_llmobserve_observer"
+
+
+def _sync_class(base: type) -> type:
+    class SyncTee(base):  # type: ignore[misc, valid-type]
+        def __iter__(self) -> Iterator[bytes]:
+            observer: CallObserver = self.__dict__[_ATTR]
+            for chunk in super().__iter__():
+                observer.feed(chunk)
+                yield chunk
+            observer.eof()
+
+        def close(self) -> None:
+            try:
+                super().close()
+            finally:
+                self.__dict__[_ATTR].finish()
+
+    SyncTee.__name__ = SyncTee.__qualname__ = f"Observed{base.__name__}"
+    return SyncTee
+
+
+def _async_class(base: type) -> type:
+    class AsyncTee(base):  # type: ignore[misc, valid-type]
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            observer: CallObserver = self.__dict__[_ATTR]
+            async for chunk in super().__aiter__():
+                observer.feed(chunk)
+                yield chunk
+            observer.eof()
+
+        async def aclose(self) -> None:
+            try:
+                await super().aclose()
+            finally:
+                self.__dict__[_ATTR].finish()
+
+    AsyncTee.__name__ = AsyncTee.__qualname__ = f"Observed{base.__name__}"
+    return AsyncTee
+
+
+def _attach(stream: Any, observer: CallObserver, cache: dict[type, type], make: Any, needs: tuple[str, str]) -> bool:
+    base = type(stream)
+    if not hasattr(stream, "__dict__") or not all(hasattr(base, name) for name in needs):
+        return False
+    tee = cache.get(base)
+    if tee is None:
+        tee = cache[base] = make(base)
+    try:
+        stream.__class__ = tee
+    except TypeError:  # incompatible layout (a C type or __slots__): leave the stream alone
+        return False
+    stream.__dict__[_ATTR] = observer
+    # A stream the app never closes still ends its span when it is collected.
+    weakref.finalize(stream, observer.finish, True)
+    return True
+
+
+def tee_sync(stream: Any, observer: CallObserver) -> bool:
+    return _attach(stream, observer, _SYNC, _sync_class, ("__iter__", "close"))
+
+
+def tee_async(stream: Any, observer: CallObserver) -> bool:
+    return _attach(stream, observer, _ASYNC, _async_class, ("__aiter__", "aclose"))

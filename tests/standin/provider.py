@@ -1,0 +1,372 @@
+"""A local stand-in LLM provider: real-shaped OpenAI / Anthropic / Gemini / Cohere (and OpenAI-compatible) HTTP APIs.
+
+Point the official SDKs (or plain httpx) at ``StandInProvider().url`` plus a provider prefix::
+
+    with StandInProvider() as p:
+        p.usage = Usage(input=120, output=30, cache_read=100)
+        openai.OpenAI(base_url=f"{p.url}/openai/v1", api_key="test", max_retries=0)
+        anthropic.Anthropic(base_url=f"{p.url}/anthropic", api_key="test", max_retries=0)
+        httpx.post(f"{p.url}/gemini/v1beta/models/gemini-2.5-flash:generateContent", json=...)
+
+Routes (POST; matched on the path's end, so any prefix works, the first segment selects host quirks):
+
+- ``.../chat/completions``  OpenAI Chat Completions (``/openai/v1``, ``/groq/openai/v1``, ``/mistral/v1``, ...)
+- ``.../responses``         OpenAI Responses API
+- ``.../embeddings``        OpenAI Embeddings (float or base64)
+- ``.../v1/messages``       Anthropic Messages (``.../v1/messages/count_tokens`` too)
+- ``.../models/{model}:generateContent`` and ``:streamGenerateContent`` (``?alt=sse`` or a JSON array)  Gemini
+- ``.../v2/chat``           Cohere v2 chat
+- anything else: 404 with the provider's JSON error shape.
+
+Standard library only: ``ThreadingHTTPServer`` on 127.0.0.1, HTTP/1.1 keep-alive, ``Content-Length`` JSON
+(gzip on request), SSE streamed with ``Transfer-Encoding: chunked`` (or connection-close framing).
+"""
+
+from __future__ import annotations
+
+import gzip as gzip_codec
+import json
+import math
+import re
+import socket
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Literal, Self
+from urllib.parse import parse_qsl, urlsplit
+
+from tests.standin import _anthropic, _cohere, _gemini, _openai
+from tests.standin._common import Answer, JsonAnswer, Request, StreamAnswer, Turn, Usage, dumps, new_id
+
+__all__ = ["StandInProvider", "Usage"]
+
+DEFAULT_TEXT = "Hello from the stand-in provider."
+
+Handler = Callable[[Request, Turn], Answer]
+ErrorShape = Callable[[int, str], dict[str, Any]]
+
+# The client hung up (timeout, abandoned stream, closed pool): not a server error.
+_CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
+
+
+@dataclass(frozen=True)
+class _Route:
+    name: str  # e.g. "openai.chat", logged with each request
+    handler: Handler
+    model: str | None  # the requested model
+
+
+_GEMINI_PATH = re.compile(r"/models/(?P<model>[^/:]+):(?P<method>generateContent|streamGenerateContent)$")
+_OPENAI_SUFFIXES: tuple[tuple[str, str, Handler], ...] = (
+    ("/chat/completions", "openai.chat", _openai.chat_completions),
+    ("/responses", "openai.responses", _openai.responses),
+    ("/embeddings", "openai.embeddings", _openai.embeddings),
+)
+
+
+def _resolve(method: str, path: str, body: dict[str, Any]) -> _Route | None:
+    if method != "POST":
+        return None
+    model = body.get("model") if isinstance(body.get("model"), str) else None
+    if match := _GEMINI_PATH.search(path):
+        if match["method"] == "generateContent":
+            return _Route("gemini.generate_content", _gemini.generate_content, match["model"])
+        return _Route("gemini.stream_generate_content", _gemini.stream_generate_content, match["model"])
+    if path.endswith("/v1/messages"):
+        return _Route("anthropic.messages", _anthropic.messages, model)
+    if path.endswith("/v1/messages/count_tokens"):
+        return _Route("anthropic.count_tokens", _anthropic.count_tokens, model)
+    if path.endswith("/v2/chat"):
+        return _Route("cohere.chat", _cohere.chat, model)
+    for suffix, name, handler in _OPENAI_SUFFIXES:
+        if path.endswith(suffix):
+            return _Route(name, handler, model)
+    return None
+
+
+def _error_shape(path: str) -> ErrorShape:
+    """The error JSON shape of whichever provider the path belongs to (OpenAI's by default)."""
+    if path.endswith(("/v1/messages", "/v1/messages/count_tokens")) or path.startswith("/anthropic/"):
+        return _anthropic.error_body
+    if _GEMINI_PATH.search(path) or path.startswith("/gemini/"):
+        return _gemini.error_body
+    if path.endswith("/v2/chat") or path.startswith("/cohere/"):
+        return _cohere.error_body
+    return _openai.error_body
+
+
+@dataclass(frozen=True)
+class _Failure:
+    status: int
+    message: str
+    retry_after: float | None
+
+
+class StandInProvider:
+    """Context manager running the stand-in on ``127.0.0.1:<free port>``; set the knobs before each call."""
+
+    def __init__(
+        self,
+        *,
+        usage: Usage | None = None,
+        text: str = DEFAULT_TEXT,
+        response_model: str | None = None,
+        gzip: bool = False,
+        sse_framing: Literal["chunked", "close"] = "chunked",
+        stream_delay: float = 0.0,
+    ) -> None:
+        self.usage: Usage = usage if usage is not None else Usage()
+        self.text: str = text  # assistant text; streamed word by word
+        self.response_model: str | None = response_model  # None: echo the requested model
+        self.gzip: bool = gzip  # gzip non-streaming bodies when the client accepts gzip
+        self.sse_framing: Literal["chunked", "close"] = sse_framing
+        self.stream_delay: float = stream_delay  # seconds between streamed events
+        self.requests: list[dict[str, Any]] = []  # method, path, query, headers, json, route, connection
+        self.errors: list[str] = []  # tracebacks of unexpected server-side exceptions (should stay empty)
+        self.url: str = ""
+        self._lock = threading.Lock()
+        self._failures: list[_Failure] = []
+        self._hang: float = 0.0
+        self._closing = threading.Event()
+        self._connections: set[socket.socket] = set()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ knobs
+
+    def fail_next(self, status: int, times: int = 1, *, message: str | None = None,
+                  retry_after: float | None = None) -> None:
+        """Answer the next ``times`` routed calls with HTTP ``status`` and the provider's error JSON.
+
+        429/503/529 carry ``retry-after-ms`` (default 10 ms, so SDK retries stay fast) and ``retry-after``.
+        """
+        if retry_after is None and status in (429, 503, 529):
+            retry_after = 0.01
+        failure = _Failure(status, message or f"Stand-in provider error {status}", retry_after)
+        with self._lock:
+            self._failures.extend([failure] * times)
+
+    def hang_next(self, seconds: float) -> None:
+        """Delay the next request's answer by ``seconds`` (cut short when the provider closes)."""
+        with self._lock:
+            self._hang = seconds
+
+    def reset(self) -> None:
+        """Forget logged requests and pending failures/hangs (the knobs stay as they are)."""
+        with self._lock:
+            self.requests.clear()
+            self._failures.clear()
+            self._hang = 0.0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> Self:
+        if self._server is not None:
+            return self
+        self._closing.clear()
+        self._server = _Server(self)
+        host, port = self._server.server_address[:2]
+        self.url = f"http://{host}:{port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="standin-provider", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self._closing.set()  # wakes hanging and delayed handlers
+        server.shutdown()
+        with self._lock:
+            connections = list(self._connections)
+        for connection in connections:  # unblocks handlers idling on keep-alive connections
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ used by the handler threads
+
+    def _track(self, connection: socket.socket, open_: bool) -> None:
+        with self._lock:
+            if open_:
+                self._connections.add(connection)
+            else:
+                self._connections.discard(connection)
+
+    def _record_error(self, text: str) -> None:
+        with self._lock:
+            self.errors.append(text)
+
+    def _answer(self, request: Request) -> Answer:
+        route = _resolve(request.method, request.path, request.body)
+        with self._lock:
+            self.requests.append(request.as_log(route.name if route else "unknown"))
+            hang, self._hang = self._hang, 0.0
+            failure = self._failures.pop(0) if route is not None and self._failures else None
+        if hang > 0:
+            self._closing.wait(hang)
+        errors = _error_shape(request.path)
+        if route is None:
+            return JsonAnswer(errors(404, f"Unknown route: {request.method} {request.path}"), status=404)
+        if failure is not None:
+            headers: dict[str, str] = {}
+            if failure.retry_after is not None:
+                headers["retry-after-ms"] = str(round(failure.retry_after * 1000))
+                headers["retry-after"] = str(max(1, math.ceil(failure.retry_after)))
+            return JsonAnswer(errors(failure.status, failure.message), status=failure.status, headers=headers)
+        if request.json is None and request.method == "POST":
+            return JsonAnswer(errors(400, "We could not parse the JSON body of your request."), status=400)
+        turn = Turn(
+            model=self.response_model or route.model or "stand-in-model",
+            text=self.text,
+            usage=replace(self.usage),
+        )
+        return route.handler(request, turn)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # the default 5 drops SYNs of concurrent clients: 1 s connect stalls
+
+    def __init__(self, provider: StandInProvider) -> None:
+        self.provider = provider
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], _CLIENT_GONE):
+            self.provider._record_error(traceback.format_exc())
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server: _Server
+    _headers_sent: bool = False
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.provider._track(self.connection, True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.provider._track(self.connection, False)
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except _CLIENT_GONE:
+            pass
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    do_GET = do_PUT = do_PATCH = do_DELETE = do_POST
+
+    # ------------------------------------------------------------------ request
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            data = bytearray()
+            while size := int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16):
+                data += self.rfile.read(size)
+                self.rfile.readline()
+            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                pass  # trailers
+            return bytes(data)
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _serve(self) -> None:
+        provider = self.server.provider
+        self._headers_sent = False
+        try:
+            raw = self._read_body()
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                body = None
+            split = urlsplit(self.path)
+            request = Request(
+                method=self.command,
+                path=split.path,
+                query=dict(parse_qsl(split.query, keep_blank_values=True)),
+                headers={name.lower(): value for name, value in self.headers.items()},
+                json=body,
+                connection=int(self.client_address[1]),
+            )
+            answer = provider._answer(request)
+            if isinstance(answer, StreamAnswer):
+                self._send_stream(answer)
+            else:
+                self._send_json(answer, request)
+        except _CLIENT_GONE:
+            self.close_connection = True
+        except Exception:
+            provider._record_error(traceback.format_exc())
+            self.close_connection = True
+            if not self._headers_sent:
+                try:
+                    self._send_json(JsonAnswer(_openai.error_body(500, "stand-in provider bug"), status=500), None)
+                except OSError:
+                    pass
+
+    # ------------------------------------------------------------------ response
+
+    def _start(self, status: int, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        request_id = new_id("req_", 12)
+        for name, value in {"x-request-id": request_id, "request-id": request_id, **headers}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self._headers_sent = True
+
+    def _send_json(self, answer: JsonAnswer, request: Request | None) -> None:
+        data = dumps(answer.body).encode()
+        headers = {"Content-Type": "application/json", **answer.headers}
+        accepts = request.headers.get("accept-encoding", "") if request is not None else ""
+        if self.server.provider.gzip and "gzip" in [c.split(";")[0].strip().lower() for c in accepts.split(",")]:
+            data = gzip_codec.compress(data)
+            headers["Content-Encoding"] = "gzip"
+        headers["Content-Length"] = str(len(data))
+        self._start(answer.status, headers)
+        self.wfile.write(data)
+
+    def _send_stream(self, answer: StreamAnswer) -> None:
+        provider = self.server.provider
+        chunked = provider.sse_framing == "chunked"
+        headers = {"Content-Type": answer.content_type, "Cache-Control": "no-cache", **answer.headers}
+        if chunked:
+            headers["Transfer-Encoding"] = "chunked"
+        else:
+            headers["Connection"] = "close"  # the body ends when the connection does
+            self.close_connection = True
+        self._start(200, headers)
+        for index, event in enumerate(answer.events):
+            if index and provider.stream_delay > 0 and provider._closing.wait(provider.stream_delay):
+                self.close_connection = True
+                return
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event) if chunked else event)
+        if chunked:
+            self.wfile.write(b"0\r\n\r\n")
