@@ -67,7 +67,8 @@ def _request_facts(body: bytes) -> dict[str, Any]:
 
 
 def _headers(raw: Any) -> dict[str, str]:
-    items = raw.items() if hasattr(raw, "items") else raw
+    # ``.raw`` (a list of byte pairs) when present: httpx's Headers.items() costs ~20 µs per call.
+    items = getattr(raw, "raw", None) or (raw.items() if hasattr(raw, "items") else raw)
     out: dict[str, str] = {}
     for key, value in items or ():
         k = key.decode("latin-1") if isinstance(key, bytes) else str(key)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
+
 from typing import Any
 
-from tests.standin._common import Answer, JsonAnswer, Request, StreamAnswer, Turn, Usage, sse
+from tests.standin._common import Answer, JsonAnswer, Request, StreamAnswer, Turn, Usage, new_id, sse
 
 
 def chat_usage(u: Usage) -> dict[str, Any]:
@@ -17,7 +17,7 @@ def chat_usage(u: Usage) -> dict[str, Any]:
 
 
 def chat(req: Request, turn: Turn) -> Answer:
-    message_id = str(uuid.uuid4())
+    message_id = new_id("", 16)
     if not req.stream:
         return JsonAnswer({
             "id": message_id,
@@ -42,4 +42,4 @@ def chat(req: Request, turn: Turn) -> Answer:
 
 
 def error_body(status: int, message: str) -> dict[str, Any]:
-    return {"id": str(uuid.uuid4()), "message": message}
+    return {"id": new_id("", 16), "message": message}

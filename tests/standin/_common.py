@@ -116,9 +116,14 @@ def sse(data: Any, *, event: str | None = None, eol: str = "\n") -> bytes:
     return (eol.join(lines) + eol + eol).encode()
 
 
+# Set by StandInProvider.deterministic: fixed ids and timestamps, so that two calls answer
+# byte-identical bodies (tests compare what an app receives with and without instrumentation).
+DETERMINISTIC = {"on": False}
+
+
 def new_id(prefix: str, nbytes: int = 12) -> str:
-    return prefix + secrets.token_hex(nbytes)
+    return prefix + ("0" * (2 * nbytes) if DETERMINISTIC["on"] else secrets.token_hex(nbytes))
 
 
 def now() -> int:
-    return int(time.time())
+    return 1_767_225_600 if DETERMINISTIC["on"] else int(time.time())

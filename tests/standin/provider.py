@@ -40,6 +40,7 @@ from typing import Any, Literal, Self
 from urllib.parse import parse_qsl, urlsplit
 
 from tests.standin import _anthropic, _cohere, _gemini, _openai
+from tests.standin import _common
 from tests.standin._common import Answer, JsonAnswer, Request, StreamAnswer, Turn, Usage, dumps, new_id
 
 __all__ = ["StandInProvider", "Usage"]
@@ -119,6 +120,7 @@ class StandInProvider:
         sse_framing: Literal["chunked", "close"] = "chunked",
         stream_delay: float = 0.0,
     ) -> None:
+        _common.DETERMINISTIC["on"] = False
         self.usage: Usage = usage if usage is not None else Usage()
         self.text: str = text  # assistant text; streamed word by word
         self.response_model: str | None = response_model  # None: echo the requested model
@@ -137,6 +139,15 @@ class StandInProvider:
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ knobs
+
+    @property
+    def deterministic(self) -> bool:
+        """Fixed ids and timestamps in bodies, so repeated calls answer identical bytes."""
+        return bool(_common.DETERMINISTIC["on"])
+
+    @deterministic.setter
+    def deterministic(self, on: bool) -> None:
+        _common.DETERMINISTIC["on"] = on
 
     def fail_next(self, status: int, times: int = 1, *, message: str | None = None,
                   retry_after: float | None = None) -> None:

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Latency the SDK adds to an LLM call: the official openai SDK against the local stand-in
+provider, instrumented vs plain, interleaved call by call so drift hits both sides equally.
+
+"Plain" runs the same client with OpenTelemetry's HTTP instrumentation suppressed (no span, no
+hooks, no tee); "instrumented" is the full path (span, request parsing, stream tee, usage parse,
+labels) exporting to a live llmobserve server.
+
+    python bench/sdk_overhead.py [--calls 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import openai  # noqa: E402
+from opentelemetry.instrumentation.utils import suppress_http_instrumentation  # noqa: E402
+
+import instrumentation  # noqa: E402
+from ingest import _start_server  # noqa: E402
+from tests.standin.provider import StandInProvider, Usage  # noqa: E402
+
+MESSAGES = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Say hello."}]
+
+
+def _quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _one(client: openai.OpenAI, stream: bool) -> float:
+    started = time.perf_counter()
+    if stream:
+        for _ in client.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True,
+                                                stream_options={"include_usage": True}):
+            pass
+    else:
+        client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+    return time.perf_counter() - started
+
+
+def _measure(client: openai.OpenAI, calls: int, stream: bool) -> tuple[list[float], list[float]]:
+    plain: list[float] = []
+    observed: list[float] = []
+    for i in range(calls):
+        # alternate the order too, so neither side always runs on a warm connection first
+        for instrumented in ((True, False) if i % 2 else (False, True)):
+            if instrumented:
+                observed.append(_one(client, stream))
+            else:
+                with suppress_http_instrumentation():
+                    plain.append(_one(client, stream))
+    return plain, observed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=5000, help="calls per mode and side (default 5000)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="llmobserve-sdk-bench-") as data_dir, StandInProvider() as standin:
+        proc, grpc_target, _, key = _start_server(data_dir, [])
+        try:
+            standin.usage = Usage(input=1200, output=80, cache_read=256)
+            instrumentation.observe(api_key=key, endpoint=grpc_target, service_name="sdk-bench",
+                                    provider_urls={f"{standin.url}/openai/v1": "openai"})
+            client = openai.OpenAI(base_url=f"{standin.url}/openai/v1", api_key="bench", max_retries=0)
+            _measure(client, 200, False)  # warm-up: imports, connections, caches
+            print(f"{args.calls} calls per side, openai SDK {openai.__version__}, same stand-in server")
+            for stream in (False, True):
+                plain, observed = _measure(client, args.calls, stream)
+                p50 = (statistics.median(observed) - statistics.median(plain)) * 1e6
+                p99 = (_quantile(observed, 0.99) - _quantile(plain, 0.99)) * 1e6
+                print(f"{'streaming' if stream else 'non-streaming':14s} plain p50 {statistics.median(plain) * 1e3:.2f} ms"
+                      f" | added p50 {p50:6.0f} us  p99 {p99:6.0f} us")
+            instrumentation.shutdown()
+        finally:
+            proc.terminate()
+            proc.wait(60)
+
+
+if __name__ == "__main__":
+    main()
