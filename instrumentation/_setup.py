@@ -137,6 +137,7 @@ def observe(
 
         from ._capture import Capture
         from ._exporter import QuietExporter
+        from ._pairing import PairingProcessor
         from ._processor import LabelProcessor
         from ._providers import ProviderMatcher
 
@@ -144,7 +145,7 @@ def observe(
         labels = LabelProcessor()
         provider.add_span_processor(labels)
         exporter = QuietExporter(_span_exporter(protocol, target, key), target)
-        processor = BatchSpanProcessor(exporter, schedule_delay_millis=1_000)
+        processor = PairingProcessor(BatchSpanProcessor(exporter, schedule_delay_millis=1_000))
         provider.add_span_processor(processor)
 
         capture = Capture(ProviderMatcher(provider_urls), capture_content, labels.is_foreign_llm_child)

@@ -80,6 +80,8 @@ LLMOBSERVE_USAGE_CACHE_WRITE_1H: Final = "llmobserve.usage.cache_write_1h.input_
 """Anthropic 1-hour cache writes: a subset of the cache-write tokens, priced at their own rate."""
 LLMOBSERVE_STREAM_INCOMPLETE: Final = "llmobserve.stream.incomplete"
 """True when the app closed a streamed response before its end (usage may be missing)."""
+LLMOBSERVE_PRICED_BY: Final = "llmobserve.priced_by"
+"""Span id of another span that reports (and prices) the same model call: this one is not priced."""
 LLMOBSERVE_CUSTOMER_ID_LEGACY: Final = "llmobserve.customer_id"
 """Underscore spelling some early clients (and the shared load generator) send."""
 LLMOBSERVE_SECTION_PATH_LEGACY: Final = "llmobserve.section_path"

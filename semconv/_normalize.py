@@ -215,7 +215,9 @@ def normalize(attrs: Mapping[str, Any]) -> GenAIRecord:
     rec.http_status = _count(f[_HTTP_STATUS])
     rec.error_type = _text(attrs.get(a.ERROR_TYPE))
 
-    if operation in INFERENCE_OPERATIONS:
+    if attrs.get(a.LLMOBSERVE_PRICED_BY):
+        rec.is_llm = False  # the same call is reported, and priced, by the span named there
+    elif operation in INFERENCE_OPERATIONS:
         rec.is_llm = True
     elif operation in GROUPING_OPERATIONS:
         rec.is_llm = False

@@ -1,0 +1,138 @@
+"""Recognise one model call reported twice: by our HTTP capture and by another instrumentation.
+
+Standing aside at request time (``LabelProcessor.is_foreign_llm_child``) only works when the
+other instrumentation's LLM span is the parent of the HTTP call. OpenInference's and OpenLLMetry's
+LangChain tracers, and LlamaIndex when streaming, start their LLM span outside the call's
+context, and set its attributes only when it ends. So our captured spans wait briefly before
+export; when a foreign LLM span ends that reports the same call (same model, same token counts,
+overlapping in time), our span is exported marked ``llmobserve.priced_by`` and the receiver does
+not price it again.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from typing import Any
+
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+
+from semconv import normalize
+from semconv import attributes as a
+
+__all__ = ["PairingProcessor"]
+
+_CAPTURE_SCOPE = "opentelemetry.instrumentation.httpx"
+_OURS = frozenset({_CAPTURE_SCOPE, "llmobserve"})
+_USAGE_KEYS = frozenset(a.INPUT_TOKEN_KEYS + a.OUTPUT_TOKEN_KEYS)
+_SLACK_NS = 2_000_000_000  # clocks and end orders differ a little between instrumentations
+
+
+def _is_capture(span: ReadableSpan) -> bool:
+    scope = span.instrumentation_scope
+    attrs = span.attributes or {}
+    return scope is not None and scope.name == _CAPTURE_SCOPE and a.GEN_AI_OPERATION_NAME in attrs
+
+
+def _same_model(ours: str, theirs: str) -> bool:
+    if not ours or not theirs:
+        return True  # one side did not say: the token counts decide
+    return ours.startswith(theirs) or theirs.startswith(ours)  # "gpt-4o" vs "gpt-4o-2024-08-06"
+
+
+class PairingProcessor(SpanProcessor):
+    """Sits in front of the exporting processor; holds captured spans up to ``hold`` seconds."""
+
+    def __init__(self, downstream: SpanProcessor, hold: float = 2.0) -> None:
+        self._downstream = downstream
+        self._hold = hold
+        self._held: list[tuple[float, ReadableSpan, Any]] = []  # (release at, span, its record)
+        self._recent: deque[tuple[float, ReadableSpan, Any]] = deque(maxlen=256)  # ended foreign LLM spans
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._timer = threading.Thread(target=self._release_loop, name="llmobserve-pairing", daemon=True)
+        self._timer.start()
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        self._downstream.on_start(span, parent_context)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if _is_capture(span):
+            record = normalize(span.attributes or {})
+            with self._lock:
+                twin = self._find(span, record, self._recent)
+                if twin is None:
+                    self._held.append((time.monotonic() + self._hold, span, record))
+                    return
+            self._downstream.on_end(_marked(span, twin))
+            return
+        scope = span.instrumentation_scope
+        attrs = span.attributes or {}
+        if (scope is None or scope.name not in _OURS) and not _USAGE_KEYS.isdisjoint(attrs):
+            record = normalize(attrs)
+            if record.is_llm and record.has_usage:
+                self._pair_with_held(span, record)
+        self._downstream.on_end(span)
+
+    def _pair_with_held(self, foreign: ReadableSpan, record: Any) -> None:
+        matched: list[ReadableSpan] = []
+        with self._lock:
+            self._recent.append((time.monotonic(), foreign, record))
+            keep = []
+            for release_at, span, ours in self._held:
+                if self._matches(span, ours, foreign, record) and not matched:
+                    matched.append(span)
+                else:
+                    keep.append((release_at, span, ours))
+            self._held = keep
+        for span in matched:
+            self._downstream.on_end(_marked(span, foreign))
+
+    def _find(self, span: ReadableSpan, ours: Any, candidates: Any) -> ReadableSpan | None:
+        for _, foreign, theirs in candidates:
+            if self._matches(span, ours, foreign, theirs):
+                return foreign  # type: ignore[no-any-return]
+        return None
+
+    @staticmethod
+    def _matches(span: ReadableSpan, ours: Any, foreign: ReadableSpan, theirs: Any) -> bool:
+        if not ours.has_usage or ours.input_tokens != theirs.input_tokens or ours.output_tokens != theirs.output_tokens:
+            return False
+        if not _same_model(ours.request_model or ours.response_model, theirs.request_model or theirs.response_model):
+            return False
+        start, end = span.start_time or 0, span.end_time or 0
+        return (foreign.start_time or 0) - _SLACK_NS <= start and end <= (foreign.end_time or 0) + _SLACK_NS
+
+    def _release(self, everything: bool = False) -> None:
+        now = time.monotonic()
+        with self._lock:
+            due = [s for t, s, _ in self._held if everything or t <= now]
+            self._held = [] if everything else [h for h in self._held if h[0] > now]
+        for span in due:
+            self._downstream.on_end(span)
+
+    def _release_loop(self) -> None:
+        while not self._stop.wait(0.25):
+            self._release()
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        self._release(everything=True)
+        return self._downstream.force_flush(timeout_millis)
+
+    def shutdown(self) -> None:
+        self._stop.set()
+        self._release(everything=True)
+        self._downstream.shutdown()
+
+
+def _marked(span: ReadableSpan, twin: ReadableSpan) -> ReadableSpan:
+    """A copy of ``span`` saying which span already carries this call's cost."""
+    attributes = dict(span.attributes or {})
+    attributes[a.LLMOBSERVE_PRICED_BY] = format(twin.context.span_id, "016x") if twin.context else "unknown"
+    return ReadableSpan(
+        name=span.name, context=span.context, parent=span.parent, resource=span.resource, attributes=attributes,
+        events=span.events, links=span.links, kind=span.kind, status=span.status, start_time=span.start_time,
+        end_time=span.end_time, instrumentation_scope=span.instrumentation_scope,
+    )
