@@ -106,17 +106,18 @@ class CallObserver:
             self._mode = ""
 
     def _feed_sse(self, chunk: bytes) -> None:
-        self._buffer += chunk
-        while True:
-            end = self._buffer.find(b"\n")
-            if end < 0:
-                return
-            line = bytes(self._buffer[:end]).rstrip(b"\r")
-            del self._buffer[:end + 1]
-            if not line:
+        if self._buffer:
+            chunk = bytes(self._buffer) + chunk
+            self._buffer.clear()
+        lines = chunk.split(b"\n")
+        tail = lines.pop()  # an unfinished line waits for the next chunk
+        if tail:
+            self._buffer += tail
+        for line in lines:
+            if not line or line == b"\r":
                 self._dispatch()
             elif line.startswith(b"data:"):
-                self._data.append(line[5:].lstrip(b" "))
+                self._data.append(line[5:].strip())
             elif line.startswith(b"event:"):
                 self._event = line[6:].strip().decode("utf-8", "replace")
 

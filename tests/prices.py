@@ -18,6 +18,7 @@ PRICES: dict[str, tuple[Decimal, Decimal | None, Decimal | None, Decimal]] = {
     "gemini-1.5-pro": (Decimal("1.25"), None, None, Decimal("5.00")),  # ai.google.dev/pricing, prompts <= 128k
     "mistral-large-latest": (Decimal("2"), None, None, Decimal("6")),  # mistral.ai/pricing
     "llama-3.1-8b-instant": (Decimal("0.05"), None, None, Decimal("0.08")),  # groq.com/pricing
+    "command-r-plus-08-2024": (Decimal("2.50"), None, None, Decimal("10.00")),  # cohere.com/pricing
 }
 
 

@@ -6,6 +6,7 @@ import asyncio
 
 import anthropic
 import httpx
+import pytest
 
 from instrumentation import agent, customer
 from tests.instrumentation.conftest import unique
@@ -98,18 +99,24 @@ def test_gemini_generate_content_and_both_stream_forms(sdk, standin) -> None:  #
     assert all(s.attributes["gen_ai.usage.reasoning.output_tokens"] == 200 for s in spans)
 
 
-def test_mistral_and_cohere_over_httpx(sdk, standin) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("path, body, model, provider", [
+    ("mistral/v1/chat/completions", {"model": "mistral-large-latest", "messages": MESSAGES}, "mistral-large-latest",
+     "mistral_ai"),
+    ("groq/openai/v1/chat/completions", {"model": "llama-3.1-8b-instant", "messages": MESSAGES}, "llama-3.1-8b-instant",
+     "groq"),
+    ("cohere/v2/chat", {"model": "command-r-plus-08-2024", "messages": MESSAGES}, "command-r-plus-08-2024", "cohere"),
+])
+@pytest.mark.parametrize("stream", [False, True])
+def test_other_providers_over_plain_httpx(sdk, standin, path, body, model, provider, stream) -> None:  # type: ignore[no-untyped-def]
     standin.usage = Usage(input=2000, output=300)
     cust = unique("cust")
+    payload = {**body, "stream": stream}
+    if stream and provider != "cohere":
+        payload["stream_options"] = {"include_usage": True}
     with customer(cust), httpx.Client(timeout=10) as client:
-        client.post(f"{standin.url}/mistral/v1/chat/completions",
-                    json={"model": "mistral-large-latest", "messages": MESSAGES}).raise_for_status()
-        client.post(f"{standin.url}/cohere/v2/chat", json={"model": "command-r-plus", "messages": MESSAGES})
-    rows = sdk.costs("customer")
-    assert rows[cust][1] == 2
-    spans = sdk.span_for_customer(cust, "chat ")
-    by_provider = {s.attributes["gen_ai.provider.name"]: s for s in spans}
-    assert set(by_provider) == {"mistral_ai", "cohere"}
-    assert by_provider["cohere"].attributes["gen_ai.usage.input_tokens"] == 2000
-    mistral_only = cost("mistral-large-latest", 2000, 300)
-    assert rows[cust][0] >= as_json_number(mistral_only)
+        with client.stream("POST", f"{standin.url}/{path}", json=payload) as response:
+            assert response.status_code == 200
+            response.read()
+    assert sdk.costs("customer")[cust] == (as_json_number(cost(model, 2000, 300)), 1)
+    [span] = sdk.llm_spans(cust)
+    assert span.attributes["gen_ai.provider.name"] == provider and span.name == f"chat {model}"

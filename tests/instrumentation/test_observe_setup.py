@@ -120,3 +120,34 @@ def test_receiver_down_never_blocks_or_raises_and_warns_once(standin) -> None:  
     warnings = [line for line in done.stderr.splitlines() if "WARNING" in line or "ERROR" in line]
     assert len(warnings) == 1 and "cannot deliver spans" in warnings[0], done.stderr
     assert elapsed < 30  # exit does not hang on the dead receiver
+
+
+def test_content_is_captured_only_when_asked(standin) -> None:  # type: ignore[no-untyped-def]
+    script = f"""
+        import json
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+        import openai, instrumentation
+        obs = instrumentation.observe(api_key="llmo_x", endpoint="127.0.0.1:9", capture_content=CAPTURE,
+                                      provider_urls={{"{standin.url}/openai/v1": "openai"}})
+        memory = InMemorySpanExporter()
+        obs.provider.add_span_processor(SimpleSpanProcessor(memory))
+        client = openai.OpenAI(base_url="{standin.url}/openai/v1", api_key="t", max_retries=0)
+        client.chat.completions.create(model="gpt-4o", messages=[{{"role": "user", "content": "secret prompt"}}])
+        for _ in client.chat.completions.create(model="gpt-4o", messages=[{{"role": "user", "content": "p2"}}],
+                                                stream=True):
+            pass
+        for span in memory.get_finished_spans():
+            print(json.dumps({{k: v for k, v in span.attributes.items() if k.startswith("gen_ai.input")
+                              or k.startswith("gen_ai.output")}}))
+    """
+    import json
+
+    on = _run("CAPTURE = True\n" + textwrap.dedent(script))
+    off = _run("CAPTURE = False\n" + textwrap.dedent(script))
+    assert on.returncode == 0 and off.returncode == 0, on.stderr + off.stderr
+    captured = [json.loads(line) for line in on.stdout.splitlines()]
+    assert len(captured) == 2 and all("gen_ai.input.messages" in c and "gen_ai.output.messages" in c for c in captured)
+    assert "secret prompt" in captured[0]["gen_ai.input.messages"]
+    assert json.loads(captured[1]["gen_ai.output.messages"])[0]["parts"][0]["content"]  # streamed text joined
+    assert [json.loads(line) for line in off.stdout.splitlines()] == [{}, {}]
