@@ -4,7 +4,8 @@ provider, instrumented vs plain, interleaved call by call so drift hits both sid
 
 "Plain" runs the same client with OpenTelemetry's HTTP instrumentation suppressed (no span, no
 hooks, no tee); "instrumented" is the full path (span, request parsing, stream tee, usage parse,
-labels) exporting to a live llmobserve server.
+labels) exporting to a live llmobserve server. A second process measures the floor we build on:
+stock opentelemetry-instrumentation-httpx with no hooks, exporting the same spans over OTLP.
 
     python bench/sdk_overhead.py [--calls 5000]
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -62,10 +64,42 @@ def _measure(client: openai.OpenAI, calls: int, stream: bool) -> tuple[list[floa
     return plain, observed
 
 
+def _report(label: str, plain: list[float], observed: list[float]) -> None:
+    p50 = (statistics.median(observed) - statistics.median(plain)) * 1e6
+    p99 = (_quantile(observed, 0.99) - _quantile(plain, 0.99)) * 1e6
+    print(f"{label:34s} plain p50 {statistics.median(plain) * 1e3:.2f} ms | added p50 {p50:6.0f} us  p99 {p99:6.0f} us",
+          flush=True)
+
+
+def _otel_only(calls: int, standin_url: str, grpc_target: str, key: str) -> None:
+    """The floor: OpenTelemetry's httpx instrumentation alone (no llmobserve), same export."""
+    from opentelemetry import trace
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    from opentelemetry.instrumentation.httpx import HTTPX2ClientInstrumentor, HTTPXClientInstrumentor
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(
+        endpoint=f"http://{grpc_target}", insecure=True, headers={"authorization": f"Bearer {key}"})))
+    trace.set_tracer_provider(provider)
+    HTTPXClientInstrumentor().instrument(tracer_provider=provider)
+    HTTPX2ClientInstrumentor().instrument(tracer_provider=provider)
+    client = openai.OpenAI(base_url=f"{standin_url}/openai/v1", api_key="bench", max_retries=0)
+    _measure(client, 200, False)
+    for stream in (False, True):
+        _report(f"{'streaming' if stream else 'non-streaming'}, stock OTel httpx only", *_measure(client, calls, stream))
+    provider.shutdown()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=5000, help="calls per mode and side (default 5000)")
+    parser.add_argument("--otel-only", nargs=3, metavar=("STANDIN_URL", "GRPC", "KEY"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.otel_only:
+        _otel_only(args.calls, *args.otel_only)
+        return
     with tempfile.TemporaryDirectory(prefix="llmobserve-sdk-bench-") as data_dir, StandInProvider() as standin:
         proc, grpc_target, _, key = _start_server(data_dir, [])
         try:
@@ -76,12 +110,10 @@ def main() -> None:
             _measure(client, 200, False)  # warm-up: imports, connections, caches
             print(f"{args.calls} calls per side, openai SDK {openai.__version__}, same stand-in server")
             for stream in (False, True):
-                plain, observed = _measure(client, args.calls, stream)
-                p50 = (statistics.median(observed) - statistics.median(plain)) * 1e6
-                p99 = (_quantile(observed, 0.99) - _quantile(plain, 0.99)) * 1e6
-                print(f"{'streaming' if stream else 'non-streaming':14s} plain p50 {statistics.median(plain) * 1e3:.2f} ms"
-                      f" | added p50 {p50:6.0f} us  p99 {p99:6.0f} us")
+                _report(f"{'streaming' if stream else 'non-streaming'}, llmobserve SDK", *_measure(client, args.calls, stream))
             instrumentation.shutdown()
+            subprocess.run([sys.executable, __file__, "--calls", str(args.calls), "--otel-only", standin.url,
+                            grpc_target, key], check=True)
         finally:
             proc.terminate()
             proc.wait(60)

@@ -43,16 +43,21 @@ def _same_model(ours: str, theirs: str) -> bool:
 
 
 class PairingProcessor(SpanProcessor):
-    """Sits in front of the exporting processor; holds captured spans up to ``hold`` seconds."""
+    """Sits in front of the exporting processor; holds captured spans up to ``hold`` seconds.
+
+    ``on_end`` runs in the app's thread, so it only queues; reading and matching happen on a
+    background thread every 0.25 s.
+    """
 
     def __init__(self, downstream: SpanProcessor, hold: float = 2.0) -> None:
         self._downstream = downstream
         self._hold = hold
+        self._inbox: deque[tuple[float, ReadableSpan, bool]] = deque()  # (arrived, span, is ours)
         self._held: list[tuple[float, ReadableSpan, Any]] = []  # (release at, span, its record)
         self._recent: deque[tuple[float, ReadableSpan, Any]] = deque(maxlen=256)  # ended foreign LLM spans
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._timer = threading.Thread(target=self._release_loop, name="llmobserve-pairing", daemon=True)
+        self._timer = threading.Thread(target=self._loop, name="llmobserve-pairing", daemon=True)
         self._timer.start()
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
@@ -60,35 +65,38 @@ class PairingProcessor(SpanProcessor):
 
     def on_end(self, span: ReadableSpan) -> None:
         if _is_capture(span):
-            record = normalize(span.attributes or {})
-            with self._lock:
-                twin = self._find(span, record, self._recent)
-                if twin is None:
-                    self._held.append((time.monotonic() + self._hold, span, record))
-                    return
-            self._downstream.on_end(_marked(span, twin))
+            self._inbox.append((time.monotonic(), span, True))
             return
         scope = span.instrumentation_scope
-        attrs = span.attributes or {}
-        if (scope is None or scope.name not in _OURS) and not _USAGE_KEYS.isdisjoint(attrs):
-            record = normalize(attrs)
-            if record.is_llm and record.has_usage:
-                self._pair_with_held(span, record)
+        if (scope is None or scope.name not in _OURS) and not _USAGE_KEYS.isdisjoint(span.attributes or {}):
+            self._inbox.append((time.monotonic(), span, False))  # a possible twin: exported now, matched later
         self._downstream.on_end(span)
 
-    def _pair_with_held(self, foreign: ReadableSpan, record: Any) -> None:
-        matched: list[ReadableSpan] = []
+    def _process(self, release_all: bool = False) -> None:
+        to_export: list[ReadableSpan] = []
         with self._lock:
-            self._recent.append((time.monotonic(), foreign, record))
-            keep = []
-            for release_at, span, ours in self._held:
-                if self._matches(span, ours, foreign, record) and not matched:
-                    matched.append(span)
-                else:
-                    keep.append((release_at, span, ours))
-            self._held = keep
-        for span in matched:
-            self._downstream.on_end(_marked(span, foreign))
+            while self._inbox:
+                arrived, span, ours = self._inbox.popleft()
+                record = normalize(span.attributes or {})
+                if ours:
+                    twin = self._find(span, record, self._recent)
+                    if twin is None:
+                        self._held.append((arrived + self._hold, span, record))
+                    else:
+                        to_export.append(_marked(span, twin))
+                elif record.is_llm and record.has_usage:
+                    self._recent.append((arrived, span, record))
+                    for index, (_, held, ours_record) in enumerate(self._held):
+                        if self._matches(held, ours_record, span, record):
+                            to_export.append(_marked(held, span))
+                            del self._held[index]
+                            break
+            now = time.monotonic()
+            due = [h for h in self._held if release_all or h[0] <= now]
+            self._held = [] if release_all else [h for h in self._held if h[0] > now]
+        to_export.extend(span for _, span, _ in due)
+        for span in to_export:
+            self._downstream.on_end(span)
 
     def _find(self, span: ReadableSpan, ours: Any, candidates: Any) -> ReadableSpan | None:
         for _, foreign, theirs in candidates:
@@ -105,25 +113,20 @@ class PairingProcessor(SpanProcessor):
         start, end = span.start_time or 0, span.end_time or 0
         return (foreign.start_time or 0) - _SLACK_NS <= start and end <= (foreign.end_time or 0) + _SLACK_NS
 
-    def _release(self, everything: bool = False) -> None:
-        now = time.monotonic()
-        with self._lock:
-            due = [s for t, s, _ in self._held if everything or t <= now]
-            self._held = [] if everything else [h for h in self._held if h[0] > now]
-        for span in due:
-            self._downstream.on_end(span)
-
-    def _release_loop(self) -> None:
+    def _loop(self) -> None:
         while not self._stop.wait(0.25):
-            self._release()
+            try:
+                self._process()
+            except Exception:  # never let a bad span stop the export of the others
+                pass
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        self._release(everything=True)
+        self._process(release_all=True)
         return self._downstream.force_flush(timeout_millis)
 
     def shutdown(self) -> None:
         self._stop.set()
-        self._release(everything=True)
+        self._process(release_all=True)
         self._downstream.shutdown()
 
 

@@ -84,7 +84,8 @@ class UsageState:
         if self.flavor == "openai":
             if self.endpoint == "responses":
                 return event.startswith("response.") and not event.startswith("response.output")
-            return not self.model or _has(data, b'"usage"', b"{") or _has(data, b'"finish_reason"', b'"')
+            # the usage chunk (or, without include_usage, the finish chunk) also names the model
+            return _has(data, b'"usage"', b"{") or _has(data, b'"finish_reason"', b'"')
         if self.flavor == "anthropic":
             return event in ("message_start", "message_delta", "message_stop")
         if self.flavor == "cohere":
