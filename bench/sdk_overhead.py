@@ -2,7 +2,7 @@
 """Latency the SDK adds to an LLM call: the official openai SDK against the local stand-in
 provider, instrumented vs plain, interleaved call by call so drift hits both sides equally.
 
-"Plain" runs the same client with OpenTelemetry's HTTP instrumentation suppressed (no span, no
+The stand-in runs in its own process (as a real provider is remote). "Plain" runs the same client with OpenTelemetry's HTTP instrumentation suppressed (no span, no
 hooks, no tee); "instrumented" is the full path (span, request parsing, stream tee, usage parse,
 labels) exporting to a live llmobserve server. A second process measures the floor we build on:
 stock opentelemetry-instrumentation-httpx with no hooks, exporting the same spans over OTLP.
@@ -29,7 +29,6 @@ from opentelemetry.instrumentation.utils import suppress_http_instrumentation  #
 
 import instrumentation  # noqa: E402
 from ingest import _start_server  # noqa: E402
-from tests.standin.provider import StandInProvider, Usage  # noqa: E402
 
 MESSAGES = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Say hello."}]
 
@@ -92,6 +91,19 @@ def _otel_only(calls: int, standin_url: str, grpc_target: str, key: str) -> None
     provider.shutdown()
 
 
+def _standin_process() -> tuple[subprocess.Popen[str], str]:
+    """The stand-in provider in its own process, as a real provider is: sharing the client's GIL
+    would charge the server's work to whichever side happens to hold it."""
+    code = ("import sys, time; sys.path.insert(0, %r)\n"
+            "from tests.standin.provider import StandInProvider, Usage\n"
+            "with StandInProvider(usage=Usage(input=1200, output=80, cache_read=256)) as p:\n"
+            "    print(p.url, flush=True)\n"
+            "    sys.stdin.read()\n") % str(ROOT)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    return proc, proc.stdout.readline().strip()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=5000, help="calls per mode and side (default 5000)")
@@ -100,23 +112,24 @@ def main() -> None:
     if args.otel_only:
         _otel_only(args.calls, *args.otel_only)
         return
-    with tempfile.TemporaryDirectory(prefix="llmobserve-sdk-bench-") as data_dir, StandInProvider() as standin:
+    standin, standin_url = _standin_process()
+    with tempfile.TemporaryDirectory(prefix="llmobserve-sdk-bench-") as data_dir:
         proc, grpc_target, _, key = _start_server(data_dir, [])
         try:
-            standin.usage = Usage(input=1200, output=80, cache_read=256)
             instrumentation.observe(api_key=key, endpoint=grpc_target, service_name="sdk-bench",
-                                    provider_urls={f"{standin.url}/openai/v1": "openai"})
-            client = openai.OpenAI(base_url=f"{standin.url}/openai/v1", api_key="bench", max_retries=0)
+                                    provider_urls={f"{standin_url}/openai/v1": "openai"})
+            client = openai.OpenAI(base_url=f"{standin_url}/openai/v1", api_key="bench", max_retries=0)
             _measure(client, 200, False)  # warm-up: imports, connections, caches
             print(f"{args.calls} calls per side, openai SDK {openai.__version__}, same stand-in server")
             for stream in (False, True):
                 _report(f"{'streaming' if stream else 'non-streaming'}, llmobserve SDK", *_measure(client, args.calls, stream))
             instrumentation.shutdown()
-            subprocess.run([sys.executable, __file__, "--calls", str(args.calls), "--otel-only", standin.url,
+            subprocess.run([sys.executable, __file__, "--calls", str(args.calls), "--otel-only", standin_url,
                             grpc_target, key], check=True)
         finally:
             proc.terminate()
             proc.wait(60)
+            standin.communicate("")
 
 
 if __name__ == "__main__":
