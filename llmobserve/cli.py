@@ -63,6 +63,15 @@ def _demo(args: argparse.Namespace) -> int:
                     seed=args.seed)
 
 
+def _pricing_show(args: argparse.Namespace) -> int:
+    try:
+        from .pricing_cli import show_price
+    except ModuleNotFoundError as exc:
+        print(f"error: {_SERVER_HINT} ({exc.name} is missing)", file=sys.stderr)
+        return 2
+    return show_price(args.provider, args.model, args.at, args.batch, args.service_tier)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="llmobserve", description="LLM cost observability on OpenTelemetry.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -91,6 +100,16 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--name", default="", help="a label to recognise the key by")
     create.add_argument("--data-dir", default=None, help="as for serve")
     create.set_defaults(func=_keys_create)
+
+    pricing = sub.add_parser("pricing", help="inspect prices")
+    pricing_sub = pricing.add_subparsers(dest="pricing_command", required=True, metavar="ACTION")
+    show = pricing_sub.add_parser("show", help="the resolved price of a model and its source")
+    show.add_argument("provider", help="OTel provider name (openai, anthropic, gcp.gemini, mistral_ai, ...)")
+    show.add_argument("model")
+    show.add_argument("--at", default=None, help="ISO 8601 time the prices apply to (default now)")
+    show.add_argument("--batch", action="store_true", help="batch API prices")
+    show.add_argument("--service-tier", default="", help="e.g. flex or priority (OpenAI)")
+    show.set_defaults(func=_pricing_show)
 
     demo = sub.add_parser("demo", help="send a realistic multi-agent workload to a running server")
     demo.add_argument("--endpoint", default=None,

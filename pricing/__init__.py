@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from ._cost import Cost
-from ._pricer import CATALOGUE_VERSION, Pricer
+from ._pricer import CATALOGUE_VERSION, PriceQuote, Pricer, PriceTier, quote
 
-__all__ = ["CATALOGUE_VERSION", "Cost", "Pricer"]
+__all__ = ["CATALOGUE_VERSION", "Cost", "PriceQuote", "PriceTier", "Pricer", "quote"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Final
 
@@ -12,7 +13,7 @@ from semconv._record import GenAIRecord
 from ._catalogue import Catalogue
 from ._cost import ZERO, Cost, charge, quantize, zero_cost
 
-__all__ = ["CATALOGUE_VERSION", "Pricer"]
+__all__ = ["CATALOGUE_VERSION", "PriceQuote", "PriceTier", "Pricer", "quote"]
 
 CATALOGUE_VERSION: Final = f"genai-prices {genai_prices.__version__}"
 
@@ -63,3 +64,45 @@ def _client_cost(client: Decimal | None) -> Cost:
     except InvalidOperation:  # too many digits to be a real cost
         return _UNPRICED
     return Cost(total, ZERO, ZERO, ZERO, ZERO, "client", True, True)
+
+
+_PER_MTOK = Decimal(1_000_000)
+
+
+@dataclass(frozen=True, slots=True)
+class PriceTier:
+    """USD per million tokens from ``above_input_tokens`` on (long-context tiers)."""
+
+    above_input_tokens: int
+    input: Decimal
+    cache_read: Decimal
+    cache_write: Decimal
+    cache_write_1h: Decimal
+    output: Decimal
+    reasoning: Decimal
+    per_request: Decimal  # USD per request (a flat fee, e.g. Perplexity)
+
+
+@dataclass(frozen=True, slots=True)
+class PriceQuote:
+    """What ``Pricer`` would charge for one (provider, model, time, context)."""
+
+    provider_id: str
+    model_id: str
+    source: str
+    tiers: tuple[PriceTier, ...]
+
+
+def quote(pricer: Pricer, provider: str, model: str, at_ns: int | None = None, batch: bool = False,
+          service_tier: str = "") -> PriceQuote | None:
+    """The resolved price, or None when the catalogue does not know the model."""
+    schedule = pricer._catalogue.lookup(provider, model, "", batch, service_tier)
+    if schedule is None:
+        return None
+    rates = schedule.rates_at(at_ns or time.time_ns())
+    starts = (0, *rates.thresholds)
+    tiers = tuple(
+        PriceTier(start, *(rate * _PER_MTOK for rate in bracket[:6]), bracket[6])
+        for start, bracket in zip(starts, rates.brackets)
+    )
+    return PriceQuote(schedule.provider_id, schedule.model_id, CATALOGUE_VERSION, tiers)

@@ -8,7 +8,7 @@ from storage import Authenticator, Store
 
 from ._errors import install_error_handlers
 from .models import ErrorBody
-from .routes import costs, health
+from .routes import costs, health, pricing
 
 __all__ = ["create_app"]
 
@@ -32,4 +32,5 @@ def create_app(store: Store, authenticator: Authenticator, include_api: bool = T
     app.include_router(health.router)
     if include_api:
         app.include_router(costs.router)
+        app.include_router(pricing.router)
     return app

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-__all__ = ["GroupBy", "BreakdownRowPublic", "CostBreakdown", "Health", "ErrorBody"]
+__all__ = ["BreakdownRowPublic", "CostBreakdown", "ErrorBody", "GroupBy", "Health", "UnpricedModelPublic", "UnpricedModels"]
 
 GroupBy = Literal["provider", "model", "agent", "customer", "day"]
 
@@ -18,6 +18,8 @@ class BreakdownRowPublic(BaseModel):
     calls: int = Field(description="LLM calls (each span counted once, retries included)")
     input_tokens: int
     output_tokens: int
+    unpriced_calls: int = Field(description="LLM calls whose model has no known price (cost 0 is not their cost)")
+    failed_calls: int = Field(description="LLM calls that failed (429, 5xx, errors without usage): cost 0, not billable")
 
 
 class CostBreakdown(BaseModel):
@@ -25,7 +27,27 @@ class CostBreakdown(BaseModel):
     from_: datetime = Field(alias="from", serialization_alias="from")
     to: datetime
     total_cost_usd: float
+    unpriced_calls: int = Field(description="LLM calls in range whose cost is unknown; see /api/v1/pricing/unpriced")
     rows: list[BreakdownRowPublic]
+
+    model_config = {"populate_by_name": True}
+
+
+class UnpricedModelPublic(BaseModel):
+    provider: str
+    model: str
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    first_seen: datetime
+    last_seen: datetime
+
+
+class UnpricedModels(BaseModel):
+    from_: datetime = Field(alias="from", serialization_alias="from")
+    to: datetime
+    unpriced_calls: int
+    models: list[UnpricedModelPublic]
 
     model_config = {"populate_by_name": True}
 

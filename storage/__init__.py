@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ._auth import Authenticator, bearer_token
 from ._client import DEFAULT_DATA_DIR, StoreConfig, config_from_env, is_locked
-from ._costs import GROUP_BY_EXPRESSIONS, UNKNOWN, UNTRACKED, BreakdownRow
+from ._costs import GROUP_BY_EXPRESSIONS, UNKNOWN, UNTRACKED, BreakdownRow, UnpricedModel
 from ._exceptions import StorageConfigError, StorageError, StorageLockedError
 from ._keys import DEFAULT_SCOPES, SCOPES, InvalidTenantError, Principal, validate_tenant
 from ._migrations import MIGRATIONS
@@ -35,6 +35,7 @@ __all__ = [
     "StoreConfig",
     "UNKNOWN",
     "UNTRACKED",
+    "UnpricedModel",
     "bearer_token",
     "config_from_env",
     "is_locked",

@@ -8,7 +8,8 @@ from decimal import Decimal
 
 from clickhouse_connect.driver.client import Client
 
-__all__ = ["GROUP_BY_EXPRESSIONS", "BreakdownRow", "cost_breakdown", "UNTRACKED", "UNKNOWN"]
+__all__ = ["GROUP_BY_EXPRESSIONS", "BreakdownRow", "UnpricedModel", "cost_breakdown", "unpriced_models", "UNTRACKED",
+           "UNKNOWN"]
 
 UNTRACKED = "untracked"
 """Key for LLM cost that belongs to no agent / no customer."""
@@ -32,6 +33,19 @@ class BreakdownRow:
     calls: int
     input_tokens: int
     output_tokens: int
+    unpriced_calls: int = 0
+    failed_calls: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class UnpricedModel:
+    provider: str
+    model: str
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    first_seen: object
+    last_seen: object
 
 
 def cost_breakdown(client: Client, tenant: str, group_by: str, start: datetime, end: datetime) -> list[BreakdownRow]:
@@ -41,7 +55,8 @@ def cost_breakdown(client: Client, tenant: str, group_by: str, start: datetime, 
     """
     expr = GROUP_BY_EXPRESSIONS[group_by]
     sql = f"""
-        SELECT {expr} AS key, sum(cost_usd), count(), sum(input_tokens), sum(output_tokens)
+        SELECT {expr} AS key, sum(cost_usd), count(), sum(input_tokens), sum(output_tokens),
+               countIf(NOT priced), countIf(NOT billable AND priced)
         FROM spans FINAL
         WHERE tenant = {{tenant:String}} AND is_llm
           AND start_time >= {{start:DateTime64(9, 'UTC')}} AND start_time < {{end:DateTime64(9, 'UTC')}}
@@ -50,4 +65,21 @@ def cost_breakdown(client: Client, tenant: str, group_by: str, start: datetime, 
         SETTINGS do_not_merge_across_partitions_select_final = 1
     """
     rows = client.query(sql, parameters={"tenant": tenant, "start": start, "end": end}).result_rows
-    return [BreakdownRow(key, Decimal(cost), int(calls), int(tin), int(tout)) for key, cost, calls, tin, tout in rows]
+    return [BreakdownRow(key, Decimal(cost), int(calls), int(tin), int(tout), int(unpriced), int(failed))
+            for key, cost, calls, tin, tout, unpriced, failed in rows]
+
+
+def unpriced_models(client: Client, tenant: str, start: datetime, end: datetime) -> list[UnpricedModel]:
+    """LLM calls that could not be priced, per (provider, model): never silently $0."""
+    sql = f"""
+        SELECT {GROUP_BY_EXPRESSIONS["provider"]} AS p, {GROUP_BY_EXPRESSIONS["model"]} AS m, count(),
+               sum(input_tokens), sum(output_tokens), min(start_time), max(start_time)
+        FROM spans FINAL
+        WHERE tenant = {{tenant:String}} AND is_llm AND NOT priced
+          AND start_time >= {{start:DateTime64(9, 'UTC')}} AND start_time < {{end:DateTime64(9, 'UTC')}}
+        GROUP BY p, m
+        ORDER BY 3 DESC, p, m
+        SETTINGS do_not_merge_across_partitions_select_final = 1
+    """
+    rows = client.query(sql, parameters={"tenant": tenant, "start": start, "end": end}).result_rows
+    return [UnpricedModel(p, m, int(n), int(tin), int(tout), first, last) for p, m, n, tin, tout, first, last in rows]

@@ -55,5 +55,8 @@ class Store:
         return _keys.lookup_key(self.client, key)
 
     # costs
+    def unpriced_models(self, tenant: str, start: datetime, end: datetime) -> list[_costs.UnpricedModel]:
+        return _costs.unpriced_models(self.client, tenant, start, end)
+
     def cost_breakdown(self, tenant: str, group_by: str, start: datetime, end: datetime) -> list[_costs.BreakdownRow]:
         return _costs.cost_breakdown(self.client, tenant, group_by, start, end)

@@ -28,9 +28,11 @@ def breakdown(
         from_=frm,
         to=to,
         total_cost_usd=float(total),
+        unpriced_calls=sum(r.unpriced_calls for r in rows),
         rows=[
-            BreakdownRowPublic(key=r.key, cost_usd=float(r.cost_usd), calls=r.calls,
-                               input_tokens=r.input_tokens, output_tokens=r.output_tokens)
+            BreakdownRowPublic(key=r.key, cost_usd=float(r.cost_usd), calls=r.calls, input_tokens=r.input_tokens,
+                               output_tokens=r.output_tokens, unpriced_calls=r.unpriced_calls,
+                               failed_calls=r.failed_calls)
             for r in rows
         ],
     )
