@@ -19,7 +19,8 @@ from fastapi import APIRouter, Header, HTTPException
 from pydantic import BaseModel, Field
 
 from otlp_receiver import Receiver
-from query_api import create_app
+from pricing import TenantPriceCache
+from query_api import create_app, rules_for
 from storage import DEFAULT_SCOPES, Authenticator, InvalidTenantError, Store, StoreConfig
 
 from ._local import LOCAL_TOKEN_HEADER, LocalServer, remove_server_file, write_server_file
@@ -138,10 +139,12 @@ def serve(config: StoreConfig, opts: ServeOptions, out: TextIO = sys.stdout) -> 
     http_sock = _bind(opts.host, opts.http_port, "HTTP")
     http_port = http_sock.getsockname()[1]
 
-    receiver = Receiver(store, authenticator, decode_workers=opts.decode_workers) if opts.only != "api" else None
+    prices = TenantPriceCache(lambda tenant: rules_for(store, tenant))
+    receiver = (Receiver(store, authenticator, decode_workers=opts.decode_workers, custom_prices=prices)
+                if opts.only != "api" else None)
     grpc_port = receiver.start(opts.host, opts.grpc_port) if receiver else None
 
-    app = create_app(store, authenticator, include_api=opts.only != "receiver")
+    app = create_app(store, authenticator, include_api=opts.only != "receiver", prices=prices)
     if receiver is not None:
         app.include_router(receiver.http_router())
     info_box: list[LocalServer] = []

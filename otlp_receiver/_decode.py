@@ -15,7 +15,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
 import semconv
-from pricing import Pricer
+from pricing import CustomPrices, Pricer
 from storage import SpanRow
 
 __all__ = ["DecodedRequest", "decode_request", "any_value"]
@@ -134,7 +134,8 @@ def _invalid_reason(span: Any) -> str:
     return ""
 
 
-def decode_request(request: ExportTraceServiceRequest, tenant: str, pricer: Pricer) -> DecodedRequest:
+def decode_request(request: ExportTraceServiceRequest, tenant: str, pricer: Pricer,
+                   custom: CustomPrices | None = None) -> DecodedRequest:
     """Validate, normalize and price every span; invalid spans are counted and described, not stored."""
     out = DecodedRequest(rows=[])
     rows = out.rows
@@ -157,7 +158,7 @@ def decode_request(request: ExportTraceServiceRequest, tenant: str, pricer: Pric
                 attrs, pairs = _attributes(span.attributes)
                 rec = normalize(attrs)
                 status_code = span.status.code
-                cost = price(rec, start_time_ns=span.start_time_unix_nano, failed=status_code == 2)
+                cost = price(rec, start_time_ns=span.start_time_unix_nano, failed=status_code == 2, custom=custom)
                 start, end = span.start_time_unix_nano, span.end_time_unix_nano
                 # One tuple per span in storage.SPAN_COLUMNS order; transposed once per insert batch.
                 rows.append((

@@ -7,7 +7,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
-from pricing import Pricer
+from pricing import Pricer, TenantPriceCache
 from storage import Authenticator, Principal, bearer_token
 
 from ._batcher import Batcher
@@ -19,8 +19,10 @@ __all__ = ["Ingestor"]
 
 class Ingestor:
     def __init__(self, authenticator: Authenticator, pricer: Pricer, batcher: Batcher,
-                 pool: DecodePool | None = None, write_timeout: float = 30.0) -> None:
+                 pool: DecodePool | None = None, write_timeout: float = 30.0,
+                 custom_prices: TenantPriceCache | None = None) -> None:
         self.authenticator = authenticator
+        self.custom_prices = custom_prices
         self.pricer = pricer
         self.batcher = batcher
         self.pool = pool
@@ -38,9 +40,10 @@ class Ingestor:
         return principal
 
     def _decode(self, body: bytes, tenant: str) -> DecodedTable:
+        custom = self.custom_prices.for_tenant(tenant) if self.custom_prices is not None else None
         if self.pool is None:
-            return decode_to_table(body, tenant, self.pricer)
-        return self.pool.decode(body, tenant)
+            return decode_to_table(body, tenant, self.pricer, custom)
+        return self.pool.decode(body, tenant, custom)
 
     def export(self, body: bytes, principal: Principal) -> ExportTraceServiceResponse:
         """Store every valid span of a serialized ExportTraceServiceRequest; return only after

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from pricing import Pricer
+from pricing import Pricer, TenantPriceCache
 from storage import Authenticator, Store
 
 from ._batcher import Batcher
@@ -20,11 +20,13 @@ __all__ = ["Receiver"]
 
 class Receiver:
     def __init__(self, store: Store, authenticator: Authenticator, pricer: Pricer | None = None,
-                 max_pending_rows: int = 200_000, decode_workers: int = 0) -> None:
+                 max_pending_rows: int = 200_000, decode_workers: int = 0,
+                 custom_prices: TenantPriceCache | None = None) -> None:
         """``decode_workers`` > 0 decodes in that many processes (use the cores); 0 decodes in-process."""
         self.batcher = Batcher(store, max_pending_rows=max_pending_rows)
         self.pool = DecodePool(decode_workers) if decode_workers > 0 else None
-        self.ingestor = Ingestor(authenticator, pricer or Pricer(), self.batcher, self.pool)
+        self.ingestor = Ingestor(authenticator, pricer or Pricer(), self.batcher, self.pool,
+                                 custom_prices=custom_prices)
         self._grpc_server: Any = None
 
     def start(self, grpc_host: str | None = None, grpc_port: int = 4317) -> int | None:

@@ -22,7 +22,7 @@ import pyarrow as pa
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from pricing import Pricer
+from pricing import CustomPrices, Pricer
 from storage import spans_table
 
 from ._decode import decode_request
@@ -41,13 +41,13 @@ class DecodedTable:
     error_message: str
 
 
-def decode_to_table(body: bytes, tenant: str, pricer: Pricer) -> DecodedTable:
+def decode_to_table(body: bytes, tenant: str, pricer: Pricer, custom: CustomPrices | None = None) -> DecodedTable:
     """Raw ExportTraceServiceRequest bytes → the span table (in-process path and worker body)."""
     try:
         request = ExportTraceServiceRequest.FromString(body)
     except DecodeError as exc:
         raise BadPayload(f"body is not an OTLP ExportTraceServiceRequest: {exc}") from exc
-    decoded = decode_request(request, tenant, pricer)
+    decoded = decode_request(request, tenant, pricer, custom)
     return DecodedTable(spans_table(decoded.rows), decoded.accepted, decoded.rejected, decoded.error_message())
 
 
@@ -59,10 +59,10 @@ def _init_worker() -> None:
     _worker_pricer = Pricer()
 
 
-def _decode_in_worker(body: bytes, tenant: str) -> tuple[bytes, int, int, str] | str:
+def _decode_in_worker(body: bytes, tenant: str, custom: CustomPrices | None) -> tuple[bytes, int, int, str] | str:
     assert _worker_pricer is not None
     try:
-        result = decode_to_table(body, tenant, _worker_pricer)
+        result = decode_to_table(body, tenant, _worker_pricer, custom)
     except BadPayload as exc:
         return str(exc)  # a plain value: exceptions pickle poorly across processes
     sink = pa.BufferOutputStream()
@@ -89,10 +89,10 @@ class DecodePool:
         for future in futures:
             future.result(timeout=120)
 
-    def decode(self, body: bytes, tenant: str) -> DecodedTable:
+    def decode(self, body: bytes, tenant: str, custom: CustomPrices | None = None) -> DecodedTable:
         pool = self._pool
         try:
-            outcome = pool.submit(_decode_in_worker, body, tenant).result()
+            outcome = pool.submit(_decode_in_worker, body, tenant, custom).result()
         except BrokenProcessPool as exc:  # a worker died (e.g. killed for memory): replace the pool
             with self._lock:
                 if self._pool is pool:

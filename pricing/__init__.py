@@ -3,6 +3,20 @@
 from __future__ import annotations
 
 from ._cost import Cost
-from ._pricer import CATALOGUE_VERSION, PriceQuote, Pricer, PriceTier, quote
+from ._custom import CustomPrice, CustomPrices, TenantPriceCache, compile_custom
+from ._pricer import CATALOGUE_VERSION, PriceQuote, Pricer, PriceTier, canonical_provider, price_attributes, quote
 
-__all__ = ["CATALOGUE_VERSION", "Cost", "PriceQuote", "PriceTier", "Pricer", "quote"]
+__all__ = [
+    "CATALOGUE_VERSION",
+    "Cost",
+    "CustomPrice",
+    "CustomPrices",
+    "PriceQuote",
+    "PriceTier",
+    "Pricer",
+    "TenantPriceCache",
+    "canonical_provider",
+    "compile_custom",
+    "price_attributes",
+    "quote",
+]

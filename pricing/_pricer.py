@@ -8,12 +8,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Final
 
 import genai_prices
+from semconv import normalize, normalize_provider
 from semconv._record import GenAIRecord
 
 from ._catalogue import Catalogue
 from ._cost import ZERO, Cost, charge, quantize, zero_cost
+from ._custom import CustomPrices
 
-__all__ = ["CATALOGUE_VERSION", "PriceQuote", "PriceTier", "Pricer", "quote"]
+__all__ = ["CATALOGUE_VERSION", "PriceQuote", "PriceTier", "Pricer", "canonical_provider", "price_attributes", "quote"]
 
 CATALOGUE_VERSION: Final = f"genai-prices {genai_prices.__version__}"
 
@@ -36,8 +38,10 @@ class Pricer:
 
         self._catalogue = Catalogue(providers, max_entries)
 
-    def price(self, record: GenAIRecord, start_time_ns: int | None = None, failed: bool = False) -> Cost:
-        """Cost of one span; ``start_time_ns`` picks historic prices (now when missing or 0)."""
+    def price(self, record: GenAIRecord, start_time_ns: int | None = None, failed: bool = False,
+              custom: CustomPrices | None = None) -> Cost:
+        """Cost of one span; ``start_time_ns`` picks historic prices (now when missing or 0);
+        the tenant's ``custom`` prices win over the catalogue."""
         if not record.is_llm:
             return _NOT_LLM
         status = record.http_status
@@ -45,6 +49,11 @@ class Pricer:
             return _FAILED
         if not record.has_usage:
             return _NO_USAGE
+        if custom:
+            found = custom.match(record.provider, (record.response_model, record.request_model),
+                                 start_time_ns or time.time_ns())
+            if found is not None:
+                return charge(found[1], record, f"custom:{found[0].id}")
         schedule = self._catalogue.lookup(
             record.provider, record.response_model, record.request_model, record.is_batch, record.service_tier
         )
@@ -54,6 +63,17 @@ class Pricer:
         if not rates.prices_tokens:
             return _client_cost(record.client_cost)
         return charge(rates, record, CATALOGUE_VERSION)
+
+
+def price_attributes(pricer: Pricer, attributes: dict[str, object], start_time_ns: int | None = None,
+                     failed: bool = False, custom: CustomPrices | None = None) -> Cost:
+    """Price a span from its stored attributes (any convention), as the receiver did at ingest."""
+    return pricer.price(normalize(attributes), start_time_ns, failed, custom)
+
+
+def canonical_provider(name: str) -> str:
+    """The OTel provider name for any known spelling (``xai`` → ``x_ai``, ``mistral`` → ``mistral_ai``)."""
+    return normalize_provider(name)
 
 
 def _client_cost(client: Decimal | None) -> Cost:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from pricing import Pricer, TenantPriceCache
 from storage import Authenticator, Store
+
+from ._custom_prices import rules_for
 
 from ._errors import install_error_handlers
 from .models import ErrorBody
@@ -17,8 +20,10 @@ _ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
-def create_app(store: Store, authenticator: Authenticator, include_api: bool = True) -> FastAPI:
-    """The app with health and, unless ``include_api`` is False (receiver-only), the API routers."""
+def create_app(store: Store, authenticator: Authenticator, include_api: bool = True,
+               prices: TenantPriceCache | None = None, pricer: Pricer | None = None) -> FastAPI:
+    """The app with health and, unless ``include_api`` is False (receiver-only), the API routers.
+    ``prices`` is shared with the receiver so a changed custom price applies to ingest at once."""
     app = FastAPI(
         title="llmobserve",
         summary="LLM cost observability on OpenTelemetry",
@@ -28,6 +33,8 @@ def create_app(store: Store, authenticator: Authenticator, include_api: bool = T
     )
     app.state.store = store
     app.state.authenticator = authenticator
+    app.state.prices = prices or TenantPriceCache(lambda tenant: rules_for(store, tenant))
+    app.state.pricer = pricer or Pricer()
     install_error_handlers(app)
     app.include_router(health.router)
     if include_api:

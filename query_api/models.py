@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
-__all__ = ["BreakdownRowPublic", "CostBreakdown", "ErrorBody", "GroupBy", "Health", "UnpricedModelPublic", "UnpricedModels"]
+__all__ = [
+    "BreakdownRowPublic",
+    "CostBreakdown",
+    "CustomPriceIn",
+    "CustomPricePublic",
+    "CustomPricesPublic",
+    "ErrorBody",
+    "GroupBy",
+    "Health",
+    "RepriceIn",
+    "RepriceOut",
+    "UnpricedModelPublic",
+    "UnpricedModels",
+]
 
 GroupBy = Literal["provider", "model", "agent", "customer", "day"]
 
@@ -60,3 +75,61 @@ class Health(BaseModel):
 class ErrorBody(BaseModel):
     error: str = Field(description="Short machine-readable code, e.g. 'unauthenticated'")
     detail: object = Field(description="What went wrong and how to fix it")
+
+
+class CustomPriceIn(BaseModel):
+    """A tenant price that wins over the catalogue; USD per million tokens."""
+
+    provider: str = Field("", description="OTel provider name (openai, anthropic, ...); empty matches any provider")
+    model: str | None = Field(None, description="exact model name (request or response model)")
+    model_pattern: str | None = Field(None, description="regex matched against the whole model name")
+    effective_from: datetime | None = Field(None, description="applies to spans starting at or after; default always")
+    input_per_mtok: Decimal = Field(ge=0)
+    output_per_mtok: Decimal = Field(ge=0)
+    cache_read_per_mtok: Decimal | None = Field(None, ge=0, description="default: the input price")
+    cache_write_per_mtok: Decimal | None = Field(None, ge=0, description="default: the input price")
+    reasoning_per_mtok: Decimal | None = Field(None, ge=0, description="default: the output price")
+
+    @model_validator(mode="after")
+    def _one_matcher(self) -> CustomPriceIn:
+        if (self.model is None) == (self.model_pattern is None):
+            raise ValueError("give exactly one of 'model' (exact name) or 'model_pattern' (regex)")
+        if self.model_pattern is not None:
+            try:
+                re.compile(self.model_pattern)
+            except re.error as exc:
+                raise ValueError(f"model_pattern is not a valid regex: {exc}") from exc
+        return self
+
+
+class CustomPricePublic(BaseModel):
+    id: str
+    provider: str
+    model: str
+    is_regex: bool
+    effective_from: datetime
+    input_per_mtok: float
+    output_per_mtok: float
+    cache_read_per_mtok: float | None
+    cache_write_per_mtok: float | None
+    reasoning_per_mtok: float | None
+    source: str
+    updated_at: datetime
+
+
+class CustomPricesPublic(BaseModel):
+    data: list[CustomPricePublic]
+    count: int
+
+
+class RepriceIn(BaseModel):
+    from_: datetime = Field(alias="from")
+    to: datetime
+
+    model_config = {"populate_by_name": True}
+
+
+class RepriceOut(BaseModel):
+    spans: int = Field(description="LLM spans whose cost was recomputed (no span is added)")
+    cost_before_usd: float
+    cost_after_usd: float

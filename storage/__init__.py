@@ -12,6 +12,7 @@ from ._costs import GROUP_BY_EXPRESSIONS, UNKNOWN, UNTRACKED, BreakdownRow, Unpr
 from ._exceptions import StorageConfigError, StorageError, StorageLockedError
 from ._keys import DEFAULT_SCOPES, SCOPES, InvalidTenantError, Principal, validate_tenant
 from ._migrations import MIGRATIONS
+from ._prices import StoredPrice, price_id
 from ._spans import SPAN_COLUMNS, SPAN_SCHEMA, SpanRow, spans_table
 from ._store import Store
 
@@ -33,12 +34,14 @@ __all__ = [
     "StorageLockedError",
     "Store",
     "StoreConfig",
+    "StoredPrice",
     "UNKNOWN",
     "UNTRACKED",
     "UnpricedModel",
     "bearer_token",
     "config_from_env",
     "is_locked",
+    "price_id",
     "spans_table",
     "validate_tenant",
 ]

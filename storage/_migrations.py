@@ -93,8 +93,31 @@ ENGINE = ReplacingMergeTree(version)
 ORDER BY (tenant, key_id)
 """
 
+_CUSTOM_PRICES = """
+CREATE TABLE IF NOT EXISTS custom_prices (
+    tenant String,
+    price_id String,
+    provider LowCardinality(String),
+    model String,
+    is_regex Bool,
+    effective_from DateTime64(3, 'UTC'),
+    input_per_mtok Decimal(38, 12),
+    output_per_mtok Decimal(38, 12),
+    cache_read_per_mtok Nullable(Decimal(38, 12)),
+    cache_write_per_mtok Nullable(Decimal(38, 12)),
+    reasoning_per_mtok Nullable(Decimal(38, 12)),
+    source String,
+    updated_at DateTime64(3, 'UTC'),
+    deleted Bool,
+    version UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY (tenant, price_id)
+"""
+
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (1, "spans, tenants, api_keys", [_SPANS, _TENANTS, _API_KEYS]),
+    (2, "tenant custom prices", [_CUSTOM_PRICES]),
 ]
 
 _BOOKKEEPING = """

@@ -7,7 +7,7 @@ from datetime import datetime
 import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 
-from . import _costs, _keys, _spans
+from . import _costs, _keys, _prices, _spans
 from ._client import StoreConfig, connect
 from ._migrations import migrate
 
@@ -53,6 +53,16 @@ class Store:
 
     def lookup_key(self, key: str) -> _keys.Principal | None:
         return _keys.lookup_key(self.client, key)
+
+    # custom prices
+    def put_price(self, tenant: str, price: _prices.StoredPrice) -> None:
+        _prices.put_price(self.client, tenant, price)
+
+    def list_prices(self, tenant: str) -> list[_prices.StoredPrice]:
+        return _prices.list_prices(self.client, tenant)
+
+    def delete_price(self, tenant: str, price_id: str) -> bool:
+        return _prices.delete_price(self.client, tenant, price_id)
 
     # costs
     def unpriced_models(self, tenant: str, start: datetime, end: datetime) -> list[_costs.UnpricedModel]:

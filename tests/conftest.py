@@ -59,15 +59,22 @@ class LiveServer:
         )
         deadline = time.monotonic() + timeout
         assert self.process.stdout is not None
+        ready = False
         for line in self.process.stdout:
             self.output.append(line)
             found = KEY_RE.search(line)
             if found and self.admin_key is None:
                 self.admin_key = found.group(0)
             if line.startswith("Stop with Ctrl-C"):
+                ready = True
                 break
             if time.monotonic() > deadline:
                 break
+        if not ready:  # output ended: the process is exiting
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
         if self.process.poll() is not None:
             raise RuntimeError("server exited during start:\n" + "".join(self.output))
         while time.monotonic() < deadline:

@@ -1,0 +1,70 @@
+"""Re-pricing stored spans after prices change: recompute costs from the spans' own attributes
+and write the rows again with a newer version, which ReplacingMergeTree keeps instead of the old
+ones, so no span is added and every read (FINAL) sees the new cost at once."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+from pricing import CustomPrices, Pricer, price_attributes
+from storage import SPAN_COLUMNS, Store, spans_table
+
+__all__ = ["RepriceResult", "reprice"]
+
+_COSTS = ("cost_usd", "cost_input_usd", "cost_output_usd", "cost_cache_read_usd", "cost_cache_write_usd",
+          "price_source", "priced", "billable")
+_AS_INT = {"start_time": "toUnixTimestamp64Nano(start_time)", "end_time": "toUnixTimestamp64Nano(end_time)",
+           "ingest_time": "toUnixTimestamp64Milli(ingest_time)"}
+_CHUNK = timedelta(days=1)  # one day of spans in memory at a time
+
+
+@dataclass(frozen=True, slots=True)
+class RepriceResult:
+    spans: int
+    cost_before: Decimal
+    cost_after: Decimal
+
+
+def reprice(store: Store, tenant: str, start: datetime, end: datetime, pricer: Pricer,
+            custom: CustomPrices | None) -> RepriceResult:
+    # No aliases: in ClickHouse an alias named like a column would shadow it in WHERE.
+    columns = ", ".join(_AS_INT.get(c, c) for c in SPAN_COLUMNS)
+    index = {name: i for i, name in enumerate(SPAN_COLUMNS)}
+    total, before, after = 0, Decimal(0), Decimal(0)
+    version = time.time_ns()
+    # Only the days that hold spans: a range of years must not mean thousands of empty queries.
+    days = store.client.query(
+        "SELECT DISTINCT toStartOfDay(start_time) AS d FROM spans WHERE tenant = {t:String} AND is_llm "
+        "AND start_time >= {s:DateTime64(9, 'UTC')} AND start_time < {e:DateTime64(9, 'UTC')} ORDER BY d",
+        parameters={"t": tenant, "s": start, "e": end},
+    ).result_rows
+    for (day,) in days:
+        day = day if day.tzinfo else day.replace(tzinfo=timezone.utc)
+        cursor, upto = max(start, day), min(end, day + _CHUNK)
+        rows = store.client.query(
+            f"SELECT {columns} FROM spans FINAL WHERE tenant = {{t:String}} AND is_llm "
+            "AND start_time >= {s:DateTime64(9, 'UTC')} AND start_time < {e:DateTime64(9, 'UTC')} "
+            "SETTINGS do_not_merge_across_partitions_select_final = 1",
+            parameters={"t": tenant, "s": cursor, "e": upto},
+        ).result_rows
+        updated = []
+        for row in rows:
+            values = list(row)
+            cost = price_attributes(pricer, dict(values[index["span_attributes"]]), values[index["start_time"]],
+                                    values[index["status_code"]] == "error", custom)
+            before += values[index["cost_usd"]]
+            after += cost.total
+            for name, value in zip(_COSTS, (cost.total, cost.input, cost.output, cost.cache_read, cost.cache_write,
+                                            cost.source, cost.priced, cost.billable)):
+                values[index[name]] = value
+            for name in ("span_attributes", "resource_attributes"):
+                values[index[name]] = list(values[index[name]].items())
+            values[index["version"]] = version
+            updated.append(tuple(values))
+        if updated:
+            store.insert_spans(spans_table(updated))
+        total += len(updated)
+    return RepriceResult(total, before, after)
