@@ -72,6 +72,24 @@ def _pricing_show(args: argparse.Namespace) -> int:
     return show_price(args.provider, args.model, args.at, args.batch, args.service_tier)
 
 
+def _pricing_import(args: argparse.Namespace) -> int:
+    from .pricing_admin import import_prices
+
+    return import_prices(args.file, args.tenant, args.data_dir)
+
+
+def _pricing_reprice(args: argparse.Namespace) -> int:
+    from .pricing_admin import reprice_cli
+
+    return reprice_cli(args.tenant, args.start, args.end, args.data_dir)
+
+
+def _pricing_update(args: argparse.Namespace) -> int:
+    from .pricing_cli import update_catalogue
+
+    return update_catalogue()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="llmobserve", description="LLM cost observability on OpenTelemetry.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -110,6 +128,19 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--batch", action="store_true", help="batch API prices")
     show.add_argument("--service-tier", default="", help="e.g. flex or priority (OpenAI)")
     show.set_defaults(func=_pricing_show)
+    imp = pricing_sub.add_parser("import", help="import tenant prices from a LiteLLM-format price JSON")
+    imp.add_argument("file")
+    imp.add_argument("--tenant", required=True)
+    imp.add_argument("--data-dir", default=None, help="as for serve")
+    imp.set_defaults(func=_pricing_import)
+    rep = pricing_sub.add_parser("reprice", help="recompute stored costs in a time range with the current prices")
+    rep.add_argument("--tenant", required=True)
+    rep.add_argument("--from", dest="start", required=True, help="ISO 8601 start (inclusive)")
+    rep.add_argument("--to", dest="end", required=True, help="ISO 8601 end (exclusive)")
+    rep.add_argument("--data-dir", default=None, help="as for serve")
+    rep.set_defaults(func=_pricing_reprice)
+    upd = pricing_sub.add_parser("update", help="say which catalogue is in use and how to take a newer one")
+    upd.set_defaults(func=_pricing_update)
 
     demo = sub.add_parser("demo", help="send a realistic multi-agent workload to a running server")
     demo.add_argument("--endpoint", default=None,

@@ -53,3 +53,16 @@ def show_price(provider: str, model: str, at: str | None, batch: bool, service_t
             line += f" | per request {_money(tier.per_request)}"
         print(line)
     return 0
+
+
+def update_catalogue() -> int:
+    """The catalogue ships inside the genai-prices package; offline, the way to a newer one is pip."""
+    from pricing import CATALOGUE_VERSION
+
+    print(f"catalogue in use: {CATALOGUE_VERSION} (bundled with the installed package, works offline)")
+    print("to take a newer catalogue:")
+    print("  1. pip install -U genai-prices      (or: make install after bumping it)")
+    print("  2. restart llmobserve serve")
+    print("  3. llmobserve pricing reprice --tenant NAME --from START --to END   for ranges to correct")
+    print("every priced span records the catalogue version in its price_source.")
+    return 0

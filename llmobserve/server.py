@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import sys
+from datetime import datetime
 from typing import Literal, TextIO
 
 import uvicorn
@@ -19,8 +20,8 @@ from fastapi import APIRouter, Header, HTTPException
 from pydantic import BaseModel, Field
 
 from otlp_receiver import Receiver
-from pricing import TenantPriceCache
-from query_api import create_app, rules_for
+from pricing import Pricer, TenantPriceCache
+from query_api import create_app, parse_litellm, reprice, rules_for
 from storage import DEFAULT_SCOPES, Authenticator, InvalidTenantError, Store, StoreConfig
 
 from ._local import LOCAL_TOKEN_HEADER, LocalServer, remove_server_file, write_server_file
@@ -46,13 +47,50 @@ class LocalKeyRequest(BaseModel):
     name: str = ""
 
 
-def _local_router(store: Store, info_box: list[LocalServer]) -> APIRouter:
+class LocalPricesRequest(BaseModel):
+    tenant: str
+    text: str
+    source: str
+
+
+class LocalRepriceRequest(BaseModel):
+    tenant: str
+    from_: datetime = Field(alias="from")
+    to: datetime
+
+
+def _local_router(store: Store, info_box: list[LocalServer], prices: TenantPriceCache) -> APIRouter:
+    """Operator routes for CLI commands run while this server holds the embedded data dir."""
     router = APIRouter(include_in_schema=False)
+
+    def check(token: str) -> None:
+        if not info_box or token != info_box[0].token:
+            raise HTTPException(403, "operator token missing or wrong (read it from server.json in the data dir)")
+
+    @router.post("/api/v1/_local/prices/litellm")
+    def import_prices_locally(body: LocalPricesRequest, token: str = Header("", alias=LOCAL_TOKEN_HEADER)) -> dict[str, int]:
+        check(token)
+        try:
+            parsed = parse_litellm(body.text, body.source)
+            store.ensure_tenant(body.tenant)
+        except (InvalidTenantError, ValueError) as exc:
+            raise HTTPException(400, str(exc)) from exc
+        for price in parsed.prices:
+            store.put_price(body.tenant, price)
+        prices.invalidate(body.tenant)
+        return {"imported": len(parsed.prices), "skipped": len(parsed.skipped)}
+
+    @router.post("/api/v1/_local/reprice")
+    def reprice_locally(body: LocalRepriceRequest, token: str = Header("", alias=LOCAL_TOKEN_HEADER)) -> dict[str, object]:
+        check(token)
+        prices.invalidate(body.tenant)
+        result = reprice(store, body.tenant, body.from_, body.to, Pricer(), prices.for_tenant(body.tenant))
+        return {"spans": result.spans, "cost_before_usd": float(result.cost_before),
+                "cost_after_usd": float(result.cost_after)}
 
     @router.post("/api/v1/_local/keys")
     def create_key_locally(body: LocalKeyRequest, token: str = Header("", alias=LOCAL_TOKEN_HEADER)) -> dict[str, object]:
-        if not info_box or token != info_box[0].token:
-            raise HTTPException(403, "operator token missing or wrong (read it from server.json in the data dir)")
+        check(token)
         try:
             key, key_id = store.create_key(body.tenant, tuple(body.scopes), body.name)
         except (InvalidTenantError, ValueError) as exc:
@@ -148,7 +186,7 @@ def serve(config: StoreConfig, opts: ServeOptions, out: TextIO = sys.stdout) -> 
     if receiver is not None:
         app.include_router(receiver.http_router())
     info_box: list[LocalServer] = []
-    app.include_router(_local_router(store, info_box))
+    app.include_router(_local_router(store, info_box, prices))
 
     host = opts.host if opts.host not in ("0.0.0.0", "::") else "127.0.0.1"
     if config.embedded:

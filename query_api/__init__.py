@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ._app import create_app
 from ._custom_prices import rules_for
+from ._litellm import LiteLLMImport, parse_litellm
 from ._reprice import RepriceResult, reprice
 
-__all__ = ["RepriceResult", "create_app", "reprice", "rules_for"]
+__all__ = ["LiteLLMImport", "RepriceResult", "create_app", "parse_litellm", "reprice", "rules_for"]
