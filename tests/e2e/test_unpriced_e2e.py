@@ -47,3 +47,18 @@ def test_pricing_show_prints_the_resolved_price_and_its_source() -> None:
     assert "input 2.00" in run_cli("pricing", "show", "openai", "o3", "--at", "2025-07-01").stdout
     unknown = run_cli("pricing", "show", "openai", "gpt-9-imaginary")
     assert unknown.returncode == 1 and "not in the catalogue" in unknown.stdout
+
+
+def test_client_supplied_cost_is_honoured_and_marked(server, tenant_key, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    grpc_export(server.grpc_target, tenant_key, request(
+        span(attrs=chat_attrs("acme-llm", "acme-large-3", 1000, 100, **{"llm.cost.total": 0.0421})),
+        span(attrs=chat_attrs("acme-llm", "acme-small-3", 1000, 100, **{"gen_ai.usage.cost": "0.005"})),
+        span(attrs=chat_attrs("openai", "gpt-4o", 1000, 500, **{"gen_ai.usage.cache_read.input_tokens": 200,
+                                                                "gen_ai.usage.cost": 99.0})),
+    ).SerializeToString())
+    rows = {r["key"]: r for r in server.get("/api/v1/costs/breakdown", tenant_key, group_by="model").json()["rows"]}
+    assert rows["acme-large-3"]["cost_usd"] == 0.0421 and rows["acme-large-3"]["unpriced_calls"] == 0
+    assert rows["acme-small-3"]["cost_usd"] == 0.005
+    # a model we can price is priced from the catalogue; the client's figure does not override it
+    assert rows["gpt-4o"]["cost_usd"] == 0.00725
+    assert server.get("/api/v1/pricing/unpriced", tenant_key).json()["unpriced_calls"] == 0

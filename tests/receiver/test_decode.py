@@ -82,3 +82,11 @@ def test_missing_service_name_is_unknown_service() -> None:
     req = request(span())
     del req.resource_spans[0].resource.attributes[:]
     assert _row(decode_request(req, "t", PRICER))["service"] == "unknown_service"
+
+
+def test_client_cost_is_used_for_models_we_cannot_price_and_marked_client() -> None:
+    s = span(attrs=chat_attrs("acme-llm", "acme-large-3", 1000, 100, **{"llm.cost.total": 0.0421}))
+    row = _row(decode_request(request(s), "t", PRICER))
+    assert (row["cost_usd"], row["price_source"], row["priced"]) == (Decimal("0.0421"), "client", True)
+    known = span(attrs=chat_attrs("openai", "gpt-4o", 1000, 0, **{"gen_ai.usage.cost": 5}))
+    assert _row(decode_request(request(known), "t", PRICER))["price_source"].startswith("genai-prices")
