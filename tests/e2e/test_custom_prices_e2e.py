@@ -74,3 +74,16 @@ def test_custom_price_errors(server) -> None:  # type: ignore[no-untyped-def]
     assert httpx.delete(f"{server.http_url}/api/v1/pricing/models/nope",
                         headers={"authorization": f"Bearer {admin}"}).status_code == 404
     assert _put(server, admin, body).json()["id"] == _put(server, admin, body).json()["id"]  # PUT replaces
+
+
+def test_effective_from_splits_history(server) -> None:  # type: ignore[no-untyped-def]
+    admin = server.create_key("prices-history", "admin")
+    jan, mar = 1_767_225_600 * 10**9, 1_772_323_200 * 10**9  # 2026-01-01, 2026-03-01
+    grpc_export(server.grpc_target, admin, request(span(attrs=GPT4O, start_ns=jan), span(attrs=GPT4O, start_ns=mar))
+                .SerializeToString())
+    assert _put(server, admin, {"provider": "openai", "model": "gpt-4o", "effective_from": "2026-02-01T00:00:00Z",
+                                "input_per_mtok": "1", "output_per_mtok": "4", "cache_read_per_mtok": "0.10"}
+                ).status_code == 200
+    assert _reprice(server, admin)["spans"] == 2
+    by_day = breakdown(server.http_url, admin, "day", **WIDE)
+    assert by_day == {"2026-01-01": (Decimal("0.00725"), 1), "2026-03-01": (Decimal("0.00282"), 1)}
