@@ -52,7 +52,7 @@ _OPERATION_ALIASES = {
     "reranker": "rerank",
 }
 
-_TRUE = frozenset({True, "true", "True", "TRUE", "1", 1})
+_TRUE = frozenset({True, "true", "True", "TRUE", "1"})  # True also matches 1
 
 
 def _first(attrs: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
