@@ -18,6 +18,10 @@ __all__ = [
     "ErrorBody",
     "GroupBy",
     "Health",
+    "KeyCreate",
+    "KeyCreated",
+    "KeyPublic",
+    "KeysPublic",
     "RepriceIn",
     "RepriceOut",
     "UnpricedModelPublic",
@@ -133,3 +137,26 @@ class RepriceOut(BaseModel):
     spans: int = Field(description="LLM spans whose cost was recomputed (no span is added)")
     cost_before_usd: float
     cost_after_usd: float
+
+
+class KeyCreate(BaseModel):
+    scopes: list[Literal["ingest", "read", "admin"]] = Field(default_factory=lambda: ["ingest", "read"], min_length=1)
+    name: str = Field("", max_length=200)
+
+
+class KeyPublic(BaseModel):
+    key_id: str
+    prefix: str = Field(description="how the key starts, to recognise it; the key itself is never shown again")
+    scopes: list[str]
+    name: str
+    created_at: datetime
+    revoked: bool
+
+
+class KeyCreated(KeyPublic):
+    key: str = Field(description="the API key: shown this once, store it now")
+
+
+class KeysPublic(BaseModel):
+    data: list[KeyPublic]
+    count: int

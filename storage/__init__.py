@@ -10,7 +10,7 @@ from ._auth import Authenticator, bearer_token
 from ._client import DEFAULT_DATA_DIR, StoreConfig, config_from_env, is_locked
 from ._costs import GROUP_BY_EXPRESSIONS, UNKNOWN, UNTRACKED, BreakdownRow, UnpricedModel
 from ._exceptions import StorageConfigError, StorageError, StorageLockedError
-from ._keys import DEFAULT_SCOPES, SCOPES, InvalidTenantError, Principal, validate_tenant
+from ._keys import DEFAULT_SCOPES, SCOPES, InvalidTenantError, KeyInfo, Principal, validate_tenant
 from ._migrations import MIGRATIONS
 from ._prices import StoredPrice, price_id
 from ._spans import SPAN_COLUMNS, SPAN_SCHEMA, SpanRow, spans_table
@@ -23,6 +23,7 @@ __all__ = [
     "DEFAULT_SCOPES",
     "GROUP_BY_EXPRESSIONS",
     "InvalidTenantError",
+    "KeyInfo",
     "MIGRATIONS",
     "Principal",
     "SCOPES",

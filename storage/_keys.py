@@ -22,11 +22,14 @@ __all__ = [
     "DEFAULT_SCOPES",
     "KEY_PREFIX",
     "InvalidTenantError",
+    "KeyInfo",
     "Principal",
     "create_key",
     "ensure_tenant",
     "hash_key",
+    "list_keys",
     "lookup_key",
+    "revoke_key",
     "tenant_count",
     "validate_tenant",
 ]
@@ -118,3 +121,44 @@ def lookup_key(client: Client, key: str) -> Principal | None:
         return None
     tenant, key_id, scopes, _ = rows[0]
     return Principal(tenant=tenant, scopes=frozenset(scopes), key_id=key_id)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """What may be shown about a key after creation: never the key itself."""
+
+    key_id: str
+    prefix: str
+    scopes: tuple[str, ...]
+    name: str
+    created_at: datetime
+    revoked: bool
+
+
+def list_keys(client: Client, tenant: str) -> list[KeyInfo]:
+    rows = client.query(
+        "SELECT key_id, scopes, name, created_at, revoked FROM api_keys FINAL WHERE tenant = {t:String} "
+        "ORDER BY created_at",
+        parameters={"t": tenant},
+    ).result_rows
+    return [KeyInfo(kid, f"{KEY_PREFIX}{kid}_", tuple(scopes), name, created, bool(revoked))
+            for kid, scopes, name, created, revoked in rows]
+
+
+def revoke_key(client: Client, tenant: str, key_id: str) -> bool:
+    """Mark the key revoked (a newer version of its row); False if the tenant has no such key."""
+    rows = client.query(
+        "SELECT key_hash, scopes, name, created_at FROM api_keys FINAL "
+        "WHERE tenant = {t:String} AND key_id = {k:String}",
+        parameters={"t": tenant, "k": key_id},
+    ).result_rows
+    if not rows:
+        return False
+    key_hash, scopes, name, created = rows[0]
+    _, version = _now()
+    client.insert(
+        "api_keys",
+        [[tenant, key_id, key_hash, list(scopes), name, created, True, version]],
+        column_names=["tenant", "key_id", "key_hash", "scopes", "name", "created_at", "revoked", "version"],
+    )
+    return True

@@ -54,6 +54,12 @@ class Store:
     def lookup_key(self, key: str) -> _keys.Principal | None:
         return _keys.lookup_key(self.client, key)
 
+    def list_keys(self, tenant: str) -> list[_keys.KeyInfo]:
+        return _keys.list_keys(self.client, tenant)
+
+    def revoke_key(self, tenant: str, key_id: str) -> bool:
+        return _keys.revoke_key(self.client, tenant, key_id)
+
     # custom prices
     def put_price(self, tenant: str, price: _prices.StoredPrice) -> None:
         _prices.put_price(self.client, tenant, price)
