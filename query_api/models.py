@@ -28,7 +28,7 @@ __all__ = [
     "UnpricedModels",
 ]
 
-GroupBy = Literal["provider", "model", "agent", "customer", "day"]
+GroupBy = Literal["provider", "model", "agent", "customer", "section", "service", "tool", "day", "hour"]
 
 
 class BreakdownRowPublic(BaseModel):
@@ -39,6 +39,7 @@ class BreakdownRowPublic(BaseModel):
     output_tokens: int
     unpriced_calls: int = Field(description="LLM calls whose model has no known price (cost 0 is not their cost)")
     failed_calls: int = Field(description="LLM calls that failed (429, 5xx, errors without usage): cost 0, not billable")
+    cached_tokens: int = Field(description="input tokens read from the provider's cache (part of input_tokens)")
 
 
 class CostBreakdown(BaseModel):

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from clickhouse_connect.driver.client import Client
 
-__all__ = ["GROUP_BY_EXPRESSIONS", "BreakdownRow", "UnpricedModel", "cost_breakdown", "unpriced_models", "UNTRACKED",
+__all__ = ["FILTERS", "GROUP_BY_EXPRESSIONS", "BreakdownRow", "UnpricedModel", "cost_breakdown", "unpriced_models", "UNTRACKED",
            "UNKNOWN"]
 
 UNTRACKED = "untracked"
@@ -22,8 +22,14 @@ GROUP_BY_EXPRESSIONS: dict[str, str] = {
     "model": f"if(model = '', '{UNKNOWN}', model)",
     "agent": f"if(agent = '', '{UNTRACKED}', agent)",
     "customer": f"if(customer = '', '{UNTRACKED}', customer)",
+    "section": f"if(section_path = '', '{UNTRACKED}', section_path)",
+    "service": "service",
+    "tool": f"if(tool = '', '{UNTRACKED}', tool)",
     "day": "toString(toDate(start_time))",
+    "hour": "formatDateTime(toStartOfHour(start_time), '%Y-%m-%dT%H:00:00Z')",
 }
+# Filters a caller may set; each compares the grouped value, so 'untracked' / 'unknown' filter too.
+FILTERS = ("provider", "model", "agent", "customer", "service")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +41,7 @@ class BreakdownRow:
     output_tokens: int
     unpriced_calls: int = 0
     failed_calls: int = 0
+    cached_tokens: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,25 +55,33 @@ class UnpricedModel:
     last_seen: object
 
 
-def cost_breakdown(client: Client, tenant: str, group_by: str, start: datetime, end: datetime) -> list[BreakdownRow]:
+def cost_breakdown(client: Client, tenant: str, group_by: str, start: datetime, end: datetime,
+                   filters: dict[str, str] | None = None) -> list[BreakdownRow]:
     """LLM cost per ``group_by`` key for spans starting in [start, end), most expensive first.
 
     FINAL collapses spans delivered more than once, so a retry never counts twice.
     """
     expr = GROUP_BY_EXPRESSIONS[group_by]
+    params: dict[str, object] = {"tenant": tenant, "start": start, "end": end}
+    where = ""
+    for name, value in sorted((filters or {}).items()):
+        if name not in FILTERS:
+            raise ValueError(f"cannot filter on {name!r}")
+        where += f" AND {GROUP_BY_EXPRESSIONS[name]} = {{f_{name}:String}}"
+        params[f"f_{name}"] = value
     sql = f"""
         SELECT {expr} AS key, sum(cost_usd), count(), sum(input_tokens), sum(output_tokens),
-               countIf(NOT priced), countIf(NOT billable AND priced)
+               countIf(NOT priced), countIf(NOT billable AND priced), sum(cache_read_tokens)
         FROM spans FINAL
         WHERE tenant = {{tenant:String}} AND is_llm
-          AND start_time >= {{start:DateTime64(9, 'UTC')}} AND start_time < {{end:DateTime64(9, 'UTC')}}
+          AND start_time >= {{start:DateTime64(9, 'UTC')}} AND start_time < {{end:DateTime64(9, 'UTC')}}{where}
         GROUP BY key
         ORDER BY 2 DESC, key
         SETTINGS do_not_merge_across_partitions_select_final = 1
     """
-    rows = client.query(sql, parameters={"tenant": tenant, "start": start, "end": end}).result_rows
-    return [BreakdownRow(key, Decimal(cost), int(calls), int(tin), int(tout), int(unpriced), int(failed))
-            for key, cost, calls, tin, tout, unpriced, failed in rows]
+    rows = client.query(sql, parameters=params).result_rows
+    return [BreakdownRow(key, Decimal(cost), int(calls), int(tin), int(tout), int(unpriced), int(failed), int(cached))
+            for key, cost, calls, tin, tout, unpriced, failed, cached in rows]
 
 
 def unpriced_models(client: Client, tenant: str, start: datetime, end: datetime) -> list[UnpricedModel]:

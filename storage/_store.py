@@ -74,5 +74,6 @@ class Store:
     def unpriced_models(self, tenant: str, start: datetime, end: datetime) -> list[_costs.UnpricedModel]:
         return _costs.unpriced_models(self.client, tenant, start, end)
 
-    def cost_breakdown(self, tenant: str, group_by: str, start: datetime, end: datetime) -> list[_costs.BreakdownRow]:
-        return _costs.cost_breakdown(self.client, tenant, group_by, start, end)
+    def cost_breakdown(self, tenant: str, group_by: str, start: datetime, end: datetime,
+                       filters: dict[str, str] | None = None) -> list[_costs.BreakdownRow]:
+        return _costs.cost_breakdown(self.client, tenant, group_by, start, end, filters)

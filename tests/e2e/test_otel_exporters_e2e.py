@@ -152,3 +152,28 @@ def test_hand_computed_gpt4o_cached_case_is_0_00725(server, sent) -> None:  # ty
     model_rows = breakdown(server.http_url, sent, "model")
     expected_gpt4o = GRPC_CALLS[0].cost() + HTTP_CALLS[1].cost()
     assert model_rows["gpt-4o"] == (Decimal(str(float(expected_gpt4o))), 2)
+
+
+def test_more_groupings_and_filters(server, sent) -> None:  # type: ignore[no-untyped-def]
+    calls = GRPC_CALLS + HTTP_CALLS
+    total = sum((c.cost() for c in calls), Decimal(0))
+    sections = breakdown(server.http_url, sent, "section")
+    assert sections["agent:research/tool:search"] == (Decimal(str(float(GRPC_CALLS[1].cost()))), 1)
+    assert sections["untracked"][1] == 3  # writer (agent named on the span), gemini, the unknown model
+    tools = breakdown(server.http_url, sent, "tool")
+    assert tools["search"][1] == 1 and tools["lookup"][1] == 1
+    assert breakdown(server.http_url, sent, "service") == {"e2e-app": (Decimal(str(float(total))), len(calls))}
+    hours = breakdown(server.http_url, sent, "hour")
+    assert sum(n for _, n in hours.values()) == len(calls) and all(k.endswith(":00:00Z") for k in hours)
+
+    only_openai = breakdown(server.http_url, sent, "model", provider="openai")
+    expected = sum((c.cost() for c in calls if c.provider == "openai"), Decimal(0))
+    assert set(only_openai) == {"gpt-4o", "gpt-4o-mini", "my-private-finetune-zz9"}
+    # rows are floats at the JSON edge: their sum equals the exact total to float precision
+    assert abs(sum(cost for cost, _ in only_openai.values()) - expected) < Decimal("1e-12")
+    untracked = breakdown(server.http_url, sent, "provider", agent="untracked")
+    assert untracked == {"gcp.gemini": (Decimal(str(float(GRPC_CALLS[3].cost()))), 1), "openai": (Decimal(0), 1)}
+    body = server.get("/api/v1/costs/breakdown", sent, group_by="model", customer="c1").json()
+    assert {r["key"] for r in body["rows"]} == {"gpt-4o", "gpt-4o-mini", "llama-3.1-8b-instant",
+                                                "claude-3-5-haiku-20241022"}
+    assert next(r for r in body["rows"] if r["key"] == "gpt-4o")["cached_tokens"] == 200
