@@ -24,6 +24,8 @@ __all__ = [
     "KeysPublic",
     "RepriceIn",
     "RepriceOut",
+    "TraceNode",
+    "TraceTree",
     "UnpricedModelPublic",
     "UnpricedModels",
 ]
@@ -161,3 +163,38 @@ class KeyCreated(KeyPublic):
 class KeysPublic(BaseModel):
     data: list[KeyPublic]
     count: int
+
+
+class TraceNode(BaseModel):
+    span_id: str
+    parent_span_id: str
+    name: str
+    kind: str
+    service: str
+    start_time: datetime
+    end_time: datetime
+    duration_ms: float
+    status: str
+    status_message: str
+    operation: str
+    provider: str
+    model: str
+    agent: str
+    customer: str
+    section_path: str
+    tool: str
+    is_llm: bool
+    input_tokens: int
+    output_tokens: int
+    cached_tokens: int
+    cost_usd: float = Field(description="this span's own cost")
+    subtree_cost_usd: float = Field(description="this span and everything under it")
+    unpriced: bool = Field(description="an LLM call whose model has no known price")
+    children: list[TraceNode]
+
+
+class TraceTree(BaseModel):
+    trace_id: str
+    spans: int
+    total_cost_usd: float
+    roots: list[TraceNode] = Field(description="spans without a parent in this trace (usually one)")

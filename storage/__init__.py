@@ -15,6 +15,7 @@ from ._migrations import MIGRATIONS
 from ._prices import StoredPrice, price_id
 from ._spans import SPAN_COLUMNS, SPAN_SCHEMA, SpanRow, spans_table
 from ._store import Store
+from ._traces import TraceSpan
 
 __all__ = [
     "Authenticator",
@@ -36,6 +37,7 @@ __all__ = [
     "Store",
     "StoreConfig",
     "StoredPrice",
+    "TraceSpan",
     "UNKNOWN",
     "UNTRACKED",
     "UnpricedModel",

@@ -7,7 +7,7 @@ from datetime import datetime
 import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 
-from . import _costs, _keys, _prices, _spans
+from . import _costs, _keys, _prices, _spans, _traces
 from ._client import StoreConfig, connect
 from ._migrations import migrate
 
@@ -69,6 +69,10 @@ class Store:
 
     def delete_price(self, tenant: str, price_id: str) -> bool:
         return _prices.delete_price(self.client, tenant, price_id)
+
+    # traces
+    def trace_spans(self, tenant: str, trace_id: str) -> list[_traces.TraceSpan]:
+        return _traces.trace_spans(self.client, tenant, trace_id)
 
     # costs
     def unpriced_models(self, tenant: str, start: datetime, end: datetime) -> list[_costs.UnpricedModel]:

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from fastapi import APIRouter, HTTPException
+
+from storage import TraceSpan
+
+from ..deps import ReadPrincipal, StoreDep
+from ..models import TraceNode, TraceTree
+
+router = APIRouter(prefix="/api/v1/traces", tags=["traces"])
+
+_TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _tree(spans: list[TraceSpan]) -> tuple[list[TraceNode], Decimal]:
+    """Nest spans under their parents; a span whose parent is not stored (yet) becomes a root."""
+    ids = {s.span_id for s in spans}
+    children: dict[str, list[TraceSpan]] = {}
+    roots: list[TraceSpan] = []
+    for s in spans:
+        if s.parent_span_id and s.parent_span_id in ids and s.parent_span_id != s.span_id:
+            children.setdefault(s.parent_span_id, []).append(s)
+        else:
+            roots.append(s)
+
+    def build(s: TraceSpan, seen: frozenset[str]) -> tuple[TraceNode, Decimal]:
+        nested = [build(c, seen | {s.span_id}) for c in children.get(s.span_id, []) if c.span_id not in seen]
+        subtree = s.cost_usd + sum((cost for _, cost in nested), Decimal(0))
+        node = TraceNode(
+            span_id=s.span_id, parent_span_id=s.parent_span_id, name=s.name, kind=s.kind, service=s.service,
+            start_time=s.start_time, end_time=s.end_time, duration_ms=s.duration_ns / 1e6, status=s.status_code,
+            status_message=s.status_message, operation=s.operation, provider=s.provider, model=s.model,
+            agent=s.agent, customer=s.customer, section_path=s.section_path, tool=s.tool, is_llm=s.is_llm,
+            input_tokens=s.input_tokens, output_tokens=s.output_tokens, cached_tokens=s.cache_read_tokens,
+            cost_usd=float(s.cost_usd), subtree_cost_usd=float(subtree), unpriced=s.is_llm and not s.priced,
+            children=[n for n, _ in nested],
+        )
+        return node, subtree
+
+    built = [build(r, frozenset()) for r in roots]
+    return [n for n, _ in built], sum((cost for _, cost in built), Decimal(0))
+
+
+@router.get("/{trace_id}", response_model=TraceTree, summary="One run as a tree of spans with cost rolled up",
+            responses={404: {"description": "No such trace for this tenant"}})
+def trace_tree(trace_id: str, principal: ReadPrincipal, store: StoreDep) -> TraceTree:
+    trace_id = trace_id.lower()
+    if not _TRACE_ID.match(trace_id):
+        raise HTTPException(400, "trace_id must be 32 hex characters")
+    spans = store.trace_spans(principal.tenant, trace_id)
+    if not spans:
+        raise HTTPException(404, f"no trace {trace_id}")  # the same answer for another tenant's trace
+    roots, total = _tree(spans)
+    return TraceTree(trace_id=trace_id, spans=len(spans), total_cost_usd=float(total), roots=roots)
