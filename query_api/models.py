@@ -24,6 +24,8 @@ __all__ = [
     "KeysPublic",
     "RepriceIn",
     "RepriceOut",
+    "Series",
+    "Timeseries",
     "TraceNode",
     "TraceTree",
     "UnpricedModelPublic",
@@ -198,3 +200,20 @@ class TraceTree(BaseModel):
     spans: int
     total_cost_usd: float
     roots: list[TraceNode] = Field(description="spans without a parent in this trace (usually one)")
+
+
+class Series(BaseModel):
+    key: str
+    cost_usd: list[float] = Field(description="one value per bucket, 0 where nothing was spent")
+    calls: list[int]
+
+
+class Timeseries(BaseModel):
+    interval: Literal["hour", "day"]
+    group_by: GroupBy | None
+    from_: datetime = Field(alias="from", serialization_alias="from")
+    to: datetime
+    buckets: list[datetime] = Field(description="bucket starts (UTC), every bucket in range")
+    series: list[Series]
+
+    model_config = {"populate_by_name": True}

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from clickhouse_connect.driver.client import Client
 
-__all__ = ["FILTERS", "GROUP_BY_EXPRESSIONS", "BreakdownRow", "UnpricedModel", "cost_breakdown", "unpriced_models", "UNTRACKED",
+__all__ = ["FILTERS", "GROUP_BY_EXPRESSIONS", "BreakdownRow", "cost_timeseries", "UnpricedModel", "cost_breakdown", "unpriced_models", "UNTRACKED",
            "UNKNOWN"]
 
 UNTRACKED = "untracked"
@@ -98,3 +98,24 @@ def unpriced_models(client: Client, tenant: str, start: datetime, end: datetime)
     """
     rows = client.query(sql, parameters={"tenant": tenant, "start": start, "end": end}).result_rows
     return [UnpricedModel(p, m, int(n), int(tin), int(tout), first, last) for p, m, n, tin, tout, first, last in rows]
+
+
+_INTERVALS = {"hour": "toStartOfHour(start_time)", "day": "toStartOfDay(start_time)"}
+
+
+def cost_timeseries(client: Client, tenant: str, interval: str, group_by: str | None, start: datetime,
+                    end: datetime) -> list[tuple[datetime, str, Decimal, int]]:
+    """(bucket start, key, cost, calls) for buckets that have LLM calls; the caller zero-fills."""
+    bucket = _INTERVALS[interval]
+    key = GROUP_BY_EXPRESSIONS[group_by] if group_by else "'total'"
+    sql = f"""
+        SELECT {bucket} AS bucket, {key} AS key, sum(cost_usd), count()
+        FROM spans FINAL
+        WHERE tenant = {{tenant:String}} AND is_llm
+          AND start_time >= {{start:DateTime64(9, 'UTC')}} AND start_time < {{end:DateTime64(9, 'UTC')}}
+        GROUP BY bucket, key
+        ORDER BY bucket, key
+        SETTINGS do_not_merge_across_partitions_select_final = 1
+    """
+    rows = client.query(sql, parameters={"tenant": tenant, "start": start, "end": end}).result_rows
+    return [(b, k, Decimal(c), int(n)) for b, k, c, n in rows]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 import pyarrow as pa
 from clickhouse_connect.driver.client import Client
@@ -75,6 +76,10 @@ class Store:
         return _traces.trace_spans(self.client, tenant, trace_id)
 
     # costs
+    def cost_timeseries(self, tenant: str, interval: str, group_by: str | None, start: datetime,
+                        end: datetime) -> list[tuple[datetime, str, Decimal, int]]:
+        return _costs.cost_timeseries(self.client, tenant, interval, group_by, start, end)
+
     def unpriced_models(self, tenant: str, start: datetime, end: datetime) -> list[_costs.UnpricedModel]:
         return _costs.unpriced_models(self.client, tenant, start, end)
 

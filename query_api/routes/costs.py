@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from datetime import timedelta, timezone
 from decimal import Decimal
+from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query
 
 from ..deps import ReadPrincipal, StoreDep
-from ..models import BreakdownRowPublic, CostBreakdown, GroupBy
+from ..models import BreakdownRowPublic, CostBreakdown, GroupBy, Series, Timeseries
 from .._timerange import resolve_range
 
 router = APIRouter(prefix="/api/v1/costs", tags=["costs"])
@@ -43,3 +45,40 @@ def breakdown(
             for r in rows
         ],
     )
+
+
+_STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
+_MAX_BUCKETS = 5000
+
+
+@router.get("/timeseries", response_model=Timeseries, response_model_by_alias=True,
+            summary="LLM cost per hour or day, zero-filled, optionally one series per group")
+def timeseries(
+    principal: ReadPrincipal,
+    store: StoreDep,
+    interval: Literal["hour", "day"] = Query("day"),
+    group_by: GroupBy | None = Query(None, description="one series per value; default one 'total' series"),
+    start: str | None = Query(None, alias="from", description="ISO 8601 start (inclusive); default to - 30 days"),
+    end: str | None = Query(None, alias="to", description="ISO 8601 end (exclusive); default now"),
+) -> Timeseries:
+    frm, to = resolve_range(start, end)
+    step = _STEP[interval]
+    first = frm.replace(minute=0, second=0, microsecond=0)
+    if interval == "day":
+        first = first.replace(hour=0)
+    count = int((to - first) / step) + (1 if (to - first) % step else 0)
+    if count > _MAX_BUCKETS:
+        raise HTTPException(400, f"{count} {interval} buckets requested; at most {_MAX_BUCKETS}: use a wider "
+                                 "interval or a shorter range")
+    buckets = [first + i * step for i in range(count)]
+    index = {b: i for i, b in enumerate(buckets)}
+    series: dict[str, tuple[list[Decimal], list[int]]] = {}
+    for bucket, key, cost, calls in store.cost_timeseries(principal.tenant, interval, group_by, frm, to):
+        at = bucket if bucket.tzinfo else bucket.replace(tzinfo=timezone.utc)
+        costs, counts = series.setdefault(key, ([Decimal(0)] * count, [0] * count))
+        costs[index[at]] += cost
+        counts[index[at]] += calls
+    ordered = sorted(series.items(), key=lambda item: (-sum(item[1][0]), item[0]))
+    return Timeseries(interval=interval, group_by=group_by, from_=frm, to=to, buckets=buckets,
+                      series=[Series(key=k, cost_usd=[float(c) for c in costs], calls=counts)
+                              for k, (costs, counts) in ordered])
