@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, model_validator
 __all__ = [
     "BreakdownRowPublic",
     "CostBreakdown",
+    "CostSummary",
     "CustomPriceIn",
     "CustomPricePublic",
     "CustomPricesPublic",
@@ -26,10 +27,12 @@ __all__ = [
     "RepriceOut",
     "Series",
     "Timeseries",
+    "TopRow",
     "TraceNode",
     "TraceTree",
     "UnpricedModelPublic",
     "UnpricedModels",
+    "WindowTotal",
 ]
 
 GroupBy = Literal["provider", "model", "agent", "customer", "section", "service", "tool", "day", "hour"]
@@ -217,3 +220,26 @@ class Timeseries(BaseModel):
     series: list[Series]
 
     model_config = {"populate_by_name": True}
+
+
+class WindowTotal(BaseModel):
+    cost_usd: float
+    calls: int
+
+
+class TopRow(BaseModel):
+    key: str
+    cost_usd: float
+    calls: int
+
+
+class CostSummary(BaseModel):
+    as_of: datetime
+    last_24h: WindowTotal
+    previous_24h: WindowTotal
+    change_24h_pct: float | None = Field(description="null when the previous window spent nothing")
+    last_7d: WindowTotal
+    previous_7d: WindowTotal
+    change_7d_pct: float | None
+    top: dict[str, list[TopRow]] = Field(description="top 5 providers, models, agents, customers over the last 7 days")
+    untracked_share_pct: float = Field(description="share of the last 7 days' cost outside any agent")

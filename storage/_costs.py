@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from clickhouse_connect.driver.client import Client
 
-__all__ = ["FILTERS", "GROUP_BY_EXPRESSIONS", "BreakdownRow", "cost_timeseries", "UnpricedModel", "cost_breakdown", "unpriced_models", "UNTRACKED",
+__all__ = ["FILTERS", "GROUP_BY_EXPRESSIONS", "BreakdownRow", "cost_timeseries", "cost_totals", "UnpricedModel", "cost_breakdown", "unpriced_models", "UNTRACKED",
            "UNKNOWN"]
 
 UNTRACKED = "untracked"
@@ -119,3 +119,23 @@ def cost_timeseries(client: Client, tenant: str, interval: str, group_by: str | 
     """
     rows = client.query(sql, parameters={"tenant": tenant, "start": start, "end": end}).result_rows
     return [(b, k, Decimal(c), int(n)) for b, k, c, n in rows]
+
+
+def cost_totals(client: Client, tenant: str, windows: list[tuple[datetime, datetime]]) -> list[tuple[Decimal, int]]:
+    """(cost, LLM calls) for each [start, end) window, in one scan."""
+    parts = []
+    params: dict[str, object] = {"tenant": tenant}
+    for i, (start, end) in enumerate(windows):
+        cond = f"start_time >= {{s{i}:DateTime64(9, 'UTC')}} AND start_time < {{e{i}:DateTime64(9, 'UTC')}}"
+        parts += [f"sumIf(cost_usd, {cond})", f"countIf({cond})"]
+        params[f"s{i}"], params[f"e{i}"] = start, end
+    lo, hi = min(w[0] for w in windows), max(w[1] for w in windows)
+    params["lo"], params["hi"] = lo, hi
+    sql = f"""
+        SELECT {", ".join(parts)} FROM spans FINAL
+        WHERE tenant = {{tenant:String}} AND is_llm
+          AND start_time >= {{lo:DateTime64(9, 'UTC')}} AND start_time < {{hi:DateTime64(9, 'UTC')}}
+        SETTINGS do_not_merge_across_partitions_select_final = 1
+    """
+    row = client.query(sql, parameters=params).result_rows[0]
+    return [(Decimal(row[2 * i]), int(row[2 * i + 1])) for i in range(len(windows))]

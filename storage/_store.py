@@ -80,6 +80,9 @@ class Store:
                         end: datetime) -> list[tuple[datetime, str, Decimal, int]]:
         return _costs.cost_timeseries(self.client, tenant, interval, group_by, start, end)
 
+    def cost_totals(self, tenant: str, windows: list[tuple[datetime, datetime]]) -> list[tuple[Decimal, int]]:
+        return _costs.cost_totals(self.client, tenant, windows)
+
     def unpriced_models(self, tenant: str, start: datetime, end: datetime) -> list[_costs.UnpricedModel]:
         return _costs.unpriced_models(self.client, tenant, start, end)
 

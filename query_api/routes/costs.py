@@ -7,7 +7,16 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, Query
 
 from ..deps import ReadPrincipal, StoreDep
-from ..models import BreakdownRowPublic, CostBreakdown, GroupBy, Series, Timeseries
+from ..models import (
+    BreakdownRowPublic,
+    CostBreakdown,
+    CostSummary,
+    GroupBy,
+    Series,
+    Timeseries,
+    TopRow,
+    WindowTotal,
+)
 from .._timerange import resolve_range
 
 router = APIRouter(prefix="/api/v1/costs", tags=["costs"])
@@ -82,3 +91,34 @@ def timeseries(
     return Timeseries(interval=interval, group_by=group_by, from_=frm, to=to, buckets=buckets,
                       series=[Series(key=k, cost_usd=[float(c) for c in costs], calls=counts)
                               for k, (costs, counts) in ordered])
+
+
+def _change(now: Decimal, before: Decimal) -> float | None:
+    return None if before == 0 else float((now - before) / before * 100)
+
+
+@router.get("/summary", response_model=CostSummary,
+            summary="Last 24 h and 7 days against the windows before, top spenders, untracked share")
+def summary(
+    principal: ReadPrincipal,
+    store: StoreDep,
+    as_of: str | None = Query(None, description="ISO 8601 end of the windows; default now"),
+) -> CostSummary:
+    _, now = resolve_range(None, as_of)
+    day, week = timedelta(days=1), timedelta(days=7)
+    windows = [(now - day, now), (now - 2 * day, now - day), (now - week, now), (now - 2 * week, now - week)]
+    (c24, n24), (p24, m24), (c7, n7), (p7, m7) = store.cost_totals(principal.tenant, windows)
+    top: dict[str, list[TopRow]] = {}
+    untracked = Decimal(0)
+    for dimension in ("provider", "model", "agent", "customer"):
+        rows = store.cost_breakdown(principal.tenant, dimension, now - week, now)
+        top[dimension] = [TopRow(key=r.key, cost_usd=float(r.cost_usd), calls=r.calls) for r in rows[:5]]
+        if dimension == "agent":
+            untracked = sum((r.cost_usd for r in rows if r.key == "untracked"), Decimal(0))
+    return CostSummary(
+        as_of=now, last_24h=WindowTotal(cost_usd=float(c24), calls=n24),
+        previous_24h=WindowTotal(cost_usd=float(p24), calls=m24), change_24h_pct=_change(c24, p24),
+        last_7d=WindowTotal(cost_usd=float(c7), calls=n7), previous_7d=WindowTotal(cost_usd=float(p7), calls=m7),
+        change_7d_pct=_change(c7, p7), top=top,
+        untracked_share_pct=0.0 if c7 == 0 else float(untracked / c7 * 100),
+    )
