@@ -25,6 +25,8 @@ __all__ = [
     "KeysPublic",
     "RepriceIn",
     "RepriceOut",
+    "RunPublic",
+    "RunsPage",
     "Series",
     "Timeseries",
     "TopRow",
@@ -243,3 +245,20 @@ class CostSummary(BaseModel):
     change_7d_pct: float | None
     top: dict[str, list[TopRow]] = Field(description="top 5 providers, models, agents, customers over the last 7 days")
     untracked_share_pct: float = Field(description="share of the last 7 days' cost outside any agent")
+
+
+class RunPublic(BaseModel):
+    trace_id: str
+    start_time: datetime
+    duration_ms: float
+    root_name: str
+    service: str
+    cost_usd: float
+    llm_calls: int
+    errors: int
+    top_section: str = Field(description="section of the run's most expensive span")
+
+
+class RunsPage(BaseModel):
+    data: list[RunPublic]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")

@@ -15,7 +15,7 @@ from ._migrations import MIGRATIONS
 from ._prices import StoredPrice, price_id
 from ._spans import SPAN_COLUMNS, SPAN_SCHEMA, SpanRow, spans_table
 from ._store import Store
-from ._traces import TraceSpan
+from ._traces import RunRow, TraceSpan
 
 __all__ = [
     "Authenticator",
@@ -27,6 +27,7 @@ __all__ = [
     "KeyInfo",
     "MIGRATIONS",
     "Principal",
+    "RunRow",
     "SCOPES",
     "SPAN_COLUMNS",
     "SPAN_SCHEMA",

@@ -75,6 +75,10 @@ class Store:
     def trace_spans(self, tenant: str, trace_id: str) -> list[_traces.TraceSpan]:
         return _traces.trace_spans(self.client, tenant, trace_id)
 
+    def list_runs(self, tenant: str, start: datetime, end: datetime, order: str, limit: int,
+                  after: tuple[object, str] | None, filters: dict[str, str]) -> list[_traces.RunRow]:
+        return _traces.list_runs(self.client, tenant, start, end, order, limit, after, filters)
+
     # costs
     def cost_timeseries(self, tenant: str, interval: str, group_by: str | None, start: datetime,
                         end: datetime) -> list[tuple[datetime, str, Decimal, int]]:

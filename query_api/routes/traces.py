@@ -1,14 +1,20 @@
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
+from datetime import datetime
 from decimal import Decimal
+from typing import Literal
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Query
 
-from storage import TraceSpan
+from storage import RunRow, TraceSpan
 
+from .._timerange import resolve_range
 from ..deps import ReadPrincipal, StoreDep
-from ..models import TraceNode, TraceTree
+from ..models import RunPublic, RunsPage, TraceNode, TraceTree
 
 router = APIRouter(prefix="/api/v1/traces", tags=["traces"])
 
@@ -42,6 +48,48 @@ def _tree(spans: list[TraceSpan]) -> tuple[list[TraceNode], Decimal]:
 
     built = [build(r, frozenset()) for r in roots]
     return [n for n, _ in built], sum((cost for _, cost in built), Decimal(0))
+
+
+def _encode_cursor(order: str, row: RunRow) -> str:
+    value = row.start_time.isoformat() if order == "time" else str(row.cost_usd)
+    return base64.urlsafe_b64encode(json.dumps([order, value, row.trace_id]).encode()).decode()
+
+
+def _decode_cursor(order: str, cursor: str) -> tuple[object, str]:
+    try:
+        kind, value, trace_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if kind != order or not _TRACE_ID.match(trace_id):
+            raise ValueError
+        return (datetime.fromisoformat(value) if order == "time" else Decimal(value)), trace_id
+    except (ValueError, TypeError, binascii.Error):
+        raise HTTPException(400, "invalid cursor: pass next_cursor from the previous page, with the same sort") from None
+
+
+@router.get("", response_model=RunsPage, summary="Runs (traces), newest or costliest first, cursor-paginated")
+def list_runs(
+    principal: ReadPrincipal,
+    store: StoreDep,
+    sort: Literal["time", "cost"] = Query("time"),
+    limit: int = Query(50, ge=1, le=500),
+    cursor: str | None = Query(None),
+    start: str | None = Query(None, alias="from", description="ISO 8601 start (inclusive); default to - 30 days"),
+    end: str | None = Query(None, alias="to", description="ISO 8601 end (exclusive); default now"),
+    service: str | None = Query(None),
+    customer: str | None = Query(None, description="runs with a span for this customer"),
+    agent: str | None = Query(None, description="runs with a span of this agent"),
+) -> RunsPage:
+    frm, to = resolve_range(start, end)
+    after = _decode_cursor(sort, cursor) if cursor else None
+    filters = {k: v for k, v in {"service": service, "customer": customer, "agent": agent}.items() if v is not None}
+    rows = store.list_runs(principal.tenant, frm, to, sort, limit + 1, after, filters)
+    page = rows[:limit]
+    return RunsPage(
+        data=[RunPublic(trace_id=r.trace_id, start_time=r.start_time,
+                        duration_ms=max(0.0, (r.end_time - r.start_time).total_seconds() * 1000),
+                        root_name=r.root_name, service=r.service, cost_usd=float(r.cost_usd), llm_calls=r.llm_calls,
+                        errors=r.errors, top_section=r.top_section) for r in page],
+        next_cursor=_encode_cursor(sort, page[-1]) if len(rows) > limit else None,
+    )
 
 
 @router.get("/{trace_id}", response_model=TraceTree, summary="One run as a tree of spans with cost rolled up",
