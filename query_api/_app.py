@@ -11,7 +11,7 @@ from ._custom_prices import rules_for
 
 from ._errors import install_error_handlers
 from .models import ErrorBody
-from .routes import costs, health, keys, pricing, traces
+from .routes import costs, export, health, keys, pricing, traces
 
 __all__ = ["create_app"]
 
@@ -42,4 +42,5 @@ def create_app(store: Store, authenticator: Authenticator, include_api: bool = T
         app.include_router(pricing.router)
         app.include_router(keys.router)
         app.include_router(traces.router)
+        app.include_router(export.router)
     return app

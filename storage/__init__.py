@@ -9,6 +9,7 @@ from __future__ import annotations
 from ._auth import Authenticator, bearer_token
 from ._client import DEFAULT_DATA_DIR, StoreConfig, config_from_env, is_locked
 from ._costs import GROUP_BY_EXPRESSIONS, UNKNOWN, UNTRACKED, BreakdownRow, UnpricedModel
+from ._export import EXPORT_SPAN_COLUMNS
 from ._exceptions import StorageConfigError, StorageError, StorageLockedError
 from ._keys import DEFAULT_SCOPES, SCOPES, InvalidTenantError, KeyInfo, Principal, validate_tenant
 from ._migrations import MIGRATIONS
@@ -22,6 +23,7 @@ __all__ = [
     "BreakdownRow",
     "DEFAULT_DATA_DIR",
     "DEFAULT_SCOPES",
+    "EXPORT_SPAN_COLUMNS",
     "GROUP_BY_EXPRESSIONS",
     "InvalidTenantError",
     "KeyInfo",

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 
-from . import _costs, _keys, _prices, _spans, _traces
+from . import _costs, _export, _keys, _prices, _spans, _traces
 from ._client import StoreConfig, connect
 from ._migrations import migrate
 
@@ -78,6 +80,9 @@ class Store:
     def list_runs(self, tenant: str, start: datetime, end: datetime, order: str, limit: int,
                   after: tuple[object, str] | None, filters: dict[str, str]) -> list[_traces.RunRow]:
         return _traces.list_runs(self.client, tenant, start, end, order, limit, after, filters)
+
+    def export_spans(self, tenant: str, start: datetime, end: datetime) -> Iterator[list[Any]]:
+        return _export.export_spans(self.client, tenant, start, end)
 
     # costs
     def cost_timeseries(self, tenant: str, interval: str, group_by: str | None, start: datetime,

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
+
+from storage import EXPORT_SPAN_COLUMNS
+
+from .._timerange import resolve_range
+from ..deps import ReadPrincipal, StoreDep
+from ..models import GroupBy
+
+router = APIRouter(prefix="/api/v1/export", tags=["export"])
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)  # exact in exports: a spreadsheet or script can sum them without float drift
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return value
+
+
+def _csv(columns: Iterable[str], blocks: Iterable[list[Any]]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    for block in blocks:
+        writer.writerows([_plain(v) for v in row] for row in block)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _json(columns: tuple[str, ...], blocks: Iterable[list[Any]]) -> Iterator[str]:
+    yield "["
+    first = True
+    for block in blocks:
+        parts = [json.dumps(dict(zip(columns, map(_plain, row))), separators=(",", ":")) for row in block]
+        if parts:
+            yield ("" if first else ",") + ",".join(parts)
+            first = False
+    yield "]"
+
+
+def _response(kind: str, fmt: str, columns: tuple[str, ...], blocks: Iterable[list[Any]]) -> StreamingResponse:
+    filename = f"llmobserve-{kind}-{date.today().isoformat()}.{fmt}"
+    body = _csv(columns, blocks) if fmt == "csv" else _json(columns, blocks)
+    media = "text/csv; charset=utf-8" if fmt == "csv" else "application/json"
+    return StreamingResponse(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@router.get("/traces", summary="Every span in a time range, streamed (CSV or a JSON array)")
+def export_traces(
+    principal: ReadPrincipal,
+    store: StoreDep,
+    format: Literal["csv", "json"] = Query("csv"),  # noqa: A002 - the public parameter name
+    start: str | None = Query(None, alias="from"),
+    end: str | None = Query(None, alias="to"),
+) -> StreamingResponse:
+    frm, to = resolve_range(start, end)
+    return _response("traces", format, EXPORT_SPAN_COLUMNS, store.export_spans(principal.tenant, frm, to))
+
+
+@router.get("/costs", summary="The cost breakdown as a file (CSV or JSON)")
+def export_costs(
+    principal: ReadPrincipal,
+    store: StoreDep,
+    format: Literal["csv", "json"] = Query("csv"),  # noqa: A002
+    group_by: GroupBy = Query("day"),
+    start: str | None = Query(None, alias="from"),
+    end: str | None = Query(None, alias="to"),
+) -> StreamingResponse:
+    frm, to = resolve_range(start, end)
+    rows = store.cost_breakdown(principal.tenant, group_by, frm, to)
+    columns = ("key", "cost_usd", "calls", "input_tokens", "output_tokens", "cached_tokens", "unpriced_calls",
+               "failed_calls")
+    block = [[r.key, r.cost_usd, r.calls, r.input_tokens, r.output_tokens, r.cached_tokens, r.unpriced_calls,
+              r.failed_calls] for r in rows]
+    return _response(f"costs-by-{group_by}", format, columns, [block])
