@@ -1,0 +1,38 @@
+"""Every API route demands a key, and a key with the wrong scope is refused, whatever the route."""
+
+from __future__ import annotations
+
+import httpx
+
+DUMMY = {"trace_id": "0" * 32, "price_id": "p", "key_id": "k"}
+ADMIN_ONLY = {("put", "/api/v1/pricing/models"), ("delete", "/api/v1/pricing/models/{price_id}"),
+              ("post", "/api/v1/pricing/reprice"), ("post", "/api/v1/keys"), ("get", "/api/v1/keys"),
+              ("delete", "/api/v1/keys/{key_id}")}
+
+
+def _routes(server):  # type: ignore[no-untyped-def]
+    spec = httpx.get(f"{server.http_url}/openapi.json", timeout=30).json()
+    for path, methods in spec["paths"].items():
+        if path.startswith("/api/v1/"):
+            for method in methods:
+                yield method, path
+
+
+def _call(server, method: str, path: str, key: str | None) -> int:  # type: ignore[no-untyped-def]
+    headers = {"authorization": f"Bearer {key}"} if key else {}
+    return httpx.request(method.upper(), f"{server.http_url}{path.format(**DUMMY)}", headers=headers, json={},
+                         params={"group_by": "model"}, timeout=30).status_code
+
+
+def test_every_route_needs_a_key_and_the_right_scope(server) -> None:  # type: ignore[no-untyped-def]
+    ingest_only = server.create_key("scopes-ingest", "ingest")
+    reader = server.create_key("scopes-reader", "read")
+    routes = list(_routes(server))
+    assert len(routes) >= 14
+    for method, path in routes:
+        assert _call(server, method, path, None) == 401, (method, path)
+        assert _call(server, method, path, ingest_only) == 403, (method, path)
+        if (method, path) in ADMIN_ONLY:
+            assert _call(server, method, path, reader) == 403, (method, path)
+        else:
+            assert _call(server, method, path, reader) not in (401, 403), (method, path)
