@@ -3,39 +3,21 @@
 from __future__ import annotations
 
 import sys
-
-import httpx
+from pathlib import Path
 
 from storage import DEFAULT_SCOPES, InvalidTenantError, Store, StorageError, StorageLockedError, config_from_env
 
-from ._local import LOCAL_TOKEN_HEADER, read_server_file
+from ._local import post_to_running_server
 
 __all__ = ["create_key_cli"]
 
 
-def _through_server(data_dir_label: str, tenant: str, scopes: list[str], name: str, config_dir) -> int:
-    running = read_server_file(config_dir)
-    if running is None:
-        print(f"error: {data_dir_label} is locked by another process that is not an llmobserve server "
-              "this command can reach. Stop that process and retry.", file=sys.stderr)
+def _through_server(data_dir: Path, tenant: str, scopes: list[str], name: str) -> int:
+    done = post_to_running_server(data_dir, "/api/v1/_local/keys", {"tenant": tenant, "scopes": scopes, "name": name},
+                                  timeout=30)
+    if done is None:
         return 1
-    try:
-        response = httpx.post(
-            f"{running.http_url}/api/v1/_local/keys",
-            json={"tenant": tenant, "scopes": scopes, "name": name},
-            headers={LOCAL_TOKEN_HEADER: running.token},
-            timeout=30,
-        )
-    except httpx.HTTPError as exc:
-        print(f"error: {data_dir_label} is held by llmobserve (pid {running.pid}) but {running.http_url} "
-              f"did not answer ({exc}). Is it still starting? Retry, or stop it.", file=sys.stderr)
-        return 1
-    if response.status_code != 200:
-        detail = response.json().get("detail", response.text) if response.headers.get("content-type", "").startswith(
-            "application/json") else response.text
-        print(f"error: {detail}", file=sys.stderr)
-        return 1
-    body = response.json()
+    running, body = done
     print(f"created key {body['key_id']} for tenant {tenant!r} with scopes {', '.join(body['scopes'])} "
           f"(via the running server, pid {running.pid}); it is shown once:", file=sys.stderr)
     print(body["key"])
@@ -48,7 +30,7 @@ def create_key_cli(tenant: str, scopes: list[str] | None, name: str, data_dir: s
     try:
         store = Store.open(config)
     except StorageLockedError:
-        return _through_server(str(config.data_dir), tenant, chosen, name, config.data_dir)
+        return _through_server(config.data_dir, tenant, chosen, name)
     except StorageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -3,44 +3,28 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+from query_api import parse_iso_time
 from storage import Store, StorageError, StorageLockedError, config_from_env
 
-from ._local import LOCAL_TOKEN_HEADER, read_server_file
+from ._local import post_to_running_server
 
 __all__ = ["import_prices", "reprice_cli"]
 
 
 def _through_server(data_dir: Path, path: str, payload: dict[str, Any]) -> dict[str, Any] | None:
-    running = read_server_file(data_dir)
-    if running is None:
-        print(f"error: {data_dir} is locked by a process that is not a reachable llmobserve server; stop it and retry",
-              file=sys.stderr)
-        return None
-    try:
-        response = httpx.post(f"{running.http_url}{path}", json=payload, headers={LOCAL_TOKEN_HEADER: running.token},
-                              timeout=600)
-    except httpx.HTTPError as exc:
-        print(f"error: the server holding {data_dir} (pid {running.pid}) did not answer: {exc}", file=sys.stderr)
-        return None
-    if response.status_code != 200:
-        print(f"error: {response.json().get('detail', response.text)}", file=sys.stderr)
-        return None
-    return response.json()  # type: ignore[no-any-return]
+    done = post_to_running_server(data_dir, path, payload)
+    return None if done is None else done[1]
 
 
 def _parse_time(name: str, raw: str) -> datetime:
-    text = raw if len(raw) != 10 else raw + "T00:00:00"
     try:
-        value = datetime.fromisoformat(text)
+        return parse_iso_time(raw)
     except ValueError:
         raise SystemExit(f"error: --{name} must be an ISO 8601 time such as 2026-11-01, got {raw!r}") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def import_prices(path: str, tenant: str, data_dir: str | None) -> int:

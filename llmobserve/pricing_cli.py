@@ -17,11 +17,9 @@ def _money(value: Decimal) -> str:
 
 
 def _parse_time(raw: str | None) -> datetime:
-    if not raw:
-        return datetime.now(timezone.utc)
-    text = raw if len(raw) != 10 else raw + "T00:00:00"
-    value = datetime.fromisoformat(text)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    from query_api import parse_iso_time
+
+    return parse_iso_time(raw) if raw else datetime.now(timezone.utc)
 
 
 def show_price(provider: str, model: str, at: str | None, batch: bool, service_tier: str) -> int:

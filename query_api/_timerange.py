@@ -6,20 +6,25 @@ from datetime import datetime, timedelta, timezone
 
 from fastapi import HTTPException
 
-__all__ = ["resolve_range", "DEFAULT_WINDOW"]
+__all__ = ["DEFAULT_WINDOW", "parse_iso_time", "resolve_range"]
 
 DEFAULT_WINDOW = timedelta(days=30)
 
 
-def _parse(name: str, raw: str) -> datetime:
+def parse_iso_time(raw: str) -> datetime:
+    """ISO 8601; a bare date means its midnight, no offset means UTC. Raises ValueError."""
     text = raw.strip()
-    if len(text) == 10:  # a bare date means its midnight
+    if len(text) == 10:
         text += "T00:00:00"
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _parse(name: str, raw: str) -> datetime:
     try:
-        value = datetime.fromisoformat(text)
+        return parse_iso_time(raw)
     except ValueError:
         raise HTTPException(400, f"'{name}' must be an ISO 8601 time such as 2026-11-25T10:00:00Z, got {raw!r}") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def resolve_range(start: str | None, end: str | None) -> tuple[datetime, datetime]:
