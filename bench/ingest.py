@@ -38,12 +38,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _start_server(data_dir: str, extra_args: list[str]) -> tuple[subprocess.Popen[str], str, str, str]:
+def _start_server(data_dir: str, extra_args: list[str], key: str | None = None) -> tuple[subprocess.Popen[str], str, str, str]:
+    """Start `llmobserve serve`; ``key`` when the store already has one (only a first start prints one)."""
     grpc_port, http_port = _free_port(), _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "llmobserve", "serve", "--data-dir", data_dir,
                              "--grpc-port", str(grpc_port), "--http-port", str(http_port), *extra_args],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
-    key = None
     assert proc.stdout is not None
     for line in proc.stdout:
         found = re.search(r"llmo_[0-9a-f]{12}_[A-Za-z0-9_\-]+", line)
@@ -51,6 +51,7 @@ def _start_server(data_dir: str, extra_args: list[str]) -> tuple[subprocess.Pope
         if line.startswith("Stop with Ctrl-C"):
             break
     if key is None or proc.poll() is not None:
+        proc.kill()
         raise SystemExit("server did not start")
     def drain() -> None:  # keep the pipe drained; echo the server's log lines when asked to
         for line in proc.stdout:  # type: ignore[union-attr]

@@ -77,16 +77,22 @@ class PairingProcessor(SpanProcessor):
         with self._lock:
             while self._inbox:
                 arrived, span, ours = self._inbox.popleft()
-                record = normalize(span.attributes or {})
                 if ours:
-                    twin = self._find(span, record, self._recent)
+                    # Normalising is the costly part; an app with no foreign LLM spans never needs it.
+                    record = normalize(span.attributes or {}) if self._recent else None
+                    twin = self._find(span, record, self._recent) if record is not None else None
                     if twin is None:
                         self._held.append((arrived + self._hold, span, record))
                     else:
                         to_export.append(_marked(span, twin))
-                elif record.is_llm and record.has_usage:
+                    continue
+                record = normalize(span.attributes or {})
+                if record.is_llm and record.has_usage:
                     self._recent.append((arrived, span, record))
                     for index, (_, held, ours_record) in enumerate(self._held):
+                        if ours_record is None:
+                            ours_record = normalize(held.attributes or {})
+                            self._held[index] = (self._held[index][0], held, ours_record)
                         if self._matches(held, ours_record, span, record):
                             to_export.append(_marked(held, span))
                             del self._held[index]

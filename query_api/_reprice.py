@@ -10,14 +10,12 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from pricing import CustomPrices, Pricer, price_attributes
-from storage import SPAN_COLUMNS, Store, spans_table
+from storage import SPAN_COLUMNS, Store, select_span_rows, spans_table
 
 __all__ = ["RepriceResult", "reprice"]
 
 _COSTS = ("cost_usd", "cost_input_usd", "cost_output_usd", "cost_cache_read_usd", "cost_cache_write_usd",
           "price_source", "priced", "billable")
-_AS_INT = {"start_time": "toUnixTimestamp64Nano(start_time)", "end_time": "toUnixTimestamp64Nano(end_time)",
-           "ingest_time": "toUnixTimestamp64Milli(ingest_time)"}
 _CHUNK = timedelta(days=1)  # one day of spans in memory at a time
 
 
@@ -30,8 +28,6 @@ class RepriceResult:
 
 def reprice(store: Store, tenant: str, start: datetime, end: datetime, pricer: Pricer,
             custom: CustomPrices | None) -> RepriceResult:
-    # No aliases: in ClickHouse an alias named like a column would shadow it in WHERE.
-    columns = ", ".join(_AS_INT.get(c, c) for c in SPAN_COLUMNS)
     index = {name: i for i, name in enumerate(SPAN_COLUMNS)}
     total, before, after = 0, Decimal(0), Decimal(0)
     version = time.time_ns()
@@ -44,15 +40,10 @@ def reprice(store: Store, tenant: str, start: datetime, end: datetime, pricer: P
     for (day,) in days:
         day = day if day.tzinfo else day.replace(tzinfo=timezone.utc)
         cursor, upto = max(start, day), min(end, day + _CHUNK)
-        rows = store.client.query(
-            f"SELECT {columns} FROM spans FINAL WHERE tenant = {{t:String}} AND is_llm "
-            "AND start_time >= {s:DateTime64(9, 'UTC')} AND start_time < {e:DateTime64(9, 'UTC')} "
-            "SETTINGS do_not_merge_across_partitions_select_final = 1",
-            parameters={"t": tenant, "s": cursor, "e": upto},
-        ).result_rows
+        rows = select_span_rows(store.client, "tenant = {t:String} AND is_llm AND start_time >= {s:DateTime64(9, 'UTC')} "
+                                "AND start_time < {e:DateTime64(9, 'UTC')}", {"t": tenant, "s": cursor, "e": upto})
         updated = []
-        for row in rows:
-            values = list(row)
+        for values in rows:
             cost = price_attributes(pricer, dict(values[index["span_attributes"]]), values[index["start_time"]],
                                     values[index["status_code"]] == "error", custom)
             before += values[index["cost_usd"]]
@@ -60,8 +51,6 @@ def reprice(store: Store, tenant: str, start: datetime, end: datetime, pricer: P
             for name, value in zip(_COSTS, (cost.total, cost.input, cost.output, cost.cache_read, cost.cache_write,
                                             cost.source, cost.priced, cost.billable)):
                 values[index[name]] = value
-            for name in ("span_attributes", "resource_attributes"):
-                values[index[name]] = list(values[index[name]].items())
             values[index["version"]] = version
             updated.append(tuple(values))
         if updated:

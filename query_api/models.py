@@ -84,6 +84,9 @@ class UnpricedModels(BaseModel):
 class Health(BaseModel):
     status: Literal["ok"]
     storage: str
+    rollups_pending: int | None = Field(
+        None, description="Rollup buckets waiting for a refresh (answers stay exact meanwhile, only slower); "
+                          "null before the first refresh pass or where no refresher runs")
 
 
 class ErrorBody(BaseModel):

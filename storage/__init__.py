@@ -14,7 +14,7 @@ from ._exceptions import StorageConfigError, StorageError, StorageLockedError
 from ._keys import DEFAULT_SCOPES, SCOPES, InvalidTenantError, KeyInfo, Principal, validate_tenant
 from ._migrations import MIGRATIONS
 from ._prices import StoredPrice, price_id
-from ._spans import SPAN_COLUMNS, SPAN_SCHEMA, SpanRow, spans_table
+from ._spans import SPAN_COLUMNS, SPAN_SCHEMA, SpanRow, select_span_rows, spans_table
 from ._store import Store
 from ._traces import RunRow, TraceSpan
 
@@ -48,6 +48,7 @@ __all__ = [
     "config_from_env",
     "is_locked",
     "price_id",
+    "select_span_rows",
     "spans_table",
     "validate_tenant",
 ]

@@ -8,7 +8,9 @@ from decimal import Decimal
 
 from clickhouse_connect.driver.client import Client
 
-__all__ = ["FILTERS", "GROUP_BY_EXPRESSIONS", "BreakdownRow", "cost_timeseries", "cost_totals", "UnpricedModel", "cost_breakdown", "unpriced_models", "UNTRACKED",
+from ._sources import cost_source
+
+__all__ = ["cost_tops", "FILTERS", "GROUP_BY_EXPRESSIONS", "BreakdownRow", "cost_timeseries", "cost_totals", "UnpricedModel", "cost_breakdown", "unpriced_models", "UNTRACKED",
            "UNKNOWN"]
 
 UNTRACKED = "untracked"
@@ -28,6 +30,7 @@ GROUP_BY_EXPRESSIONS: dict[str, str] = {
     "day": "toString(toDate(start_time))",
     "hour": "formatDateTime(toStartOfHour(start_time), '%Y-%m-%dT%H:00:00Z')",
 }
+_FINAL = "SETTINGS do_not_merge_across_partitions_select_final = 1"
 # Filters a caller may set; each compares the grouped value, so 'untracked' / 'unknown' filter too.
 FILTERS = ("provider", "model", "agent", "customer", "service")
 
@@ -59,29 +62,51 @@ def cost_breakdown(client: Client, tenant: str, group_by: str, start: datetime, 
                    filters: dict[str, str] | None = None) -> list[BreakdownRow]:
     """LLM cost per ``group_by`` key for spans starting in [start, end), most expensive first.
 
-    FINAL collapses spans delivered more than once, so a retry never counts twice.
+    Rollups where they are clean, raw spans (FINAL) elsewhere: a retry never counts twice.
     """
     expr = GROUP_BY_EXPRESSIONS[group_by]
-    params: dict[str, object] = {"tenant": tenant, "start": start, "end": end}
-    where = ""
-    for name, value in sorted((filters or {}).items()):
+    where = []
+    for name in sorted(filters or {}):
         if name not in FILTERS:
             raise ValueError(f"cannot filter on {name!r}")
-        where += f" AND {GROUP_BY_EXPRESSIONS[name]} = {{f_{name}:String}}"
-        params[f"f_{name}"] = value
+        where.append(f"{GROUP_BY_EXPRESSIONS[name]} = {{f_{name}:String}}")
+    source, params = cost_source(client, tenant, start, end, dim=group_by, filtered=bool(where),
+                                 hourly=group_by == "hour")
+    params.update({f"f_{name}": value for name, value in (filters or {}).items()})
     sql = f"""
-        SELECT {expr} AS key, sum(cost_usd), count(), sum(input_tokens), sum(output_tokens),
-               countIf(NOT priced), countIf(NOT billable AND priced), sum(cache_read_tokens)
-        FROM spans FINAL
-        WHERE tenant = {{tenant:String}} AND is_llm
-          AND start_time >= {{start:DateTime64(9, 'UTC')}} AND start_time < {{end:DateTime64(9, 'UTC')}}{where}
-        GROUP BY key
+        SELECT {expr} AS key, sum(cost_usd), sum(calls) AS n, sum(input_tokens), sum(output_tokens),
+               sum(unpriced_calls), sum(failed_calls), sum(cached_tokens)
+        FROM {source}
+        {"WHERE " + " AND ".join(where) if where else ""}
+        GROUP BY key HAVING n > 0
         ORDER BY 2 DESC, key
-        SETTINGS do_not_merge_across_partitions_select_final = 1
+        {_FINAL}
     """
     rows = client.query(sql, parameters=params).result_rows
     return [BreakdownRow(key, Decimal(cost), int(calls), int(tin), int(tout), int(unpriced), int(failed), int(cached))
             for key, cost, calls, tin, tout, unpriced, failed, cached in rows]
+
+
+def cost_tops(client: Client, tenant: str, dimensions: list[str], start: datetime, end: datetime,
+              limit: int) -> dict[str, list[BreakdownRow]]:
+    """The ``limit`` most expensive keys of each dimension, in one query (the summary's top lists);
+    a dimension's ``untracked`` row comes too, ranked or not, for the untracked share."""
+    parts, params = [], {}
+    for i, dim in enumerate(dimensions):
+        source, source_params = cost_source(client, tenant, start, end, dim=dim, prefix=f"d{i}_")
+        params.update(source_params)
+        parts.append(f"""SELECT * FROM (
+            SELECT {i} AS d, {GROUP_BY_EXPRESSIONS[dim]} AS key, sum(cost_usd) AS cost, sum(calls) AS n,
+                   sum(input_tokens), sum(output_tokens), sum(unpriced_calls), sum(failed_calls), sum(cached_tokens),
+                   row_number() OVER (ORDER BY cost DESC, key) AS rank
+            FROM {source} GROUP BY key HAVING n > 0) WHERE rank <= {int(limit)} OR key = '{UNTRACKED}'""")
+    rows = client.query(f"SELECT * FROM ({' UNION ALL '.join(parts)}) ORDER BY d, rank {_FINAL}",
+                        parameters=params).result_rows
+    tops: dict[str, list[BreakdownRow]] = {dim: [] for dim in dimensions}
+    for d, key, cost, calls, tin, tout, unpriced, failed, cached, _ in rows:
+        tops[dimensions[d]].append(BreakdownRow(key, Decimal(cost), int(calls), int(tin), int(tout), int(unpriced),
+                                                int(failed), int(cached)))
+    return tops
 
 
 def unpriced_models(client: Client, tenant: str, start: datetime, end: datetime) -> list[UnpricedModel]:
@@ -108,34 +133,26 @@ def cost_timeseries(client: Client, tenant: str, interval: str, group_by: str | 
     """(bucket start, key, cost, calls) for buckets that have LLM calls; the caller zero-fills."""
     bucket = _INTERVALS[interval]
     key = GROUP_BY_EXPRESSIONS[group_by] if group_by else "'total'"
+    source, params = cost_source(client, tenant, start, end, dim=group_by, hourly=interval == "hour" or group_by == "hour")
     sql = f"""
-        SELECT {bucket} AS bucket, {key} AS key, sum(cost_usd), count()
-        FROM spans FINAL
-        WHERE tenant = {{tenant:String}} AND is_llm
-          AND start_time >= {{start:DateTime64(9, 'UTC')}} AND start_time < {{end:DateTime64(9, 'UTC')}}
-        GROUP BY bucket, key
+        SELECT {bucket} AS bucket, {key} AS key, sum(cost_usd), sum(calls) AS n
+        FROM {source}
+        GROUP BY bucket, key HAVING n > 0
         ORDER BY bucket, key
-        SETTINGS do_not_merge_across_partitions_select_final = 1
+        {_FINAL}
     """
-    rows = client.query(sql, parameters={"tenant": tenant, "start": start, "end": end}).result_rows
+    rows = client.query(sql, parameters=params).result_rows
     return [(b, k, Decimal(c), int(n)) for b, k, c, n in rows]
 
 
 def cost_totals(client: Client, tenant: str, windows: list[tuple[datetime, datetime]]) -> list[tuple[Decimal, int]]:
     """(cost, LLM calls) for each [start, end) window, in one scan."""
     parts = []
-    params: dict[str, object] = {"tenant": tenant}
+    lo, hi = min(w[0] for w in windows), max(w[1] for w in windows)
+    source, params = cost_source(client, tenant, lo, hi, cuts=[t for w in windows for t in w])
     for i, (start, end) in enumerate(windows):
         cond = f"start_time >= {{s{i}:DateTime64(9, 'UTC')}} AND start_time < {{e{i}:DateTime64(9, 'UTC')}}"
-        parts += [f"sumIf(cost_usd, {cond})", f"countIf({cond})"]
+        parts += [f"sumIf(cost_usd, {cond})", f"sumIf(calls, {cond})"]
         params[f"s{i}"], params[f"e{i}"] = start, end
-    lo, hi = min(w[0] for w in windows), max(w[1] for w in windows)
-    params["lo"], params["hi"] = lo, hi
-    sql = f"""
-        SELECT {", ".join(parts)} FROM spans FINAL
-        WHERE tenant = {{tenant:String}} AND is_llm
-          AND start_time >= {{lo:DateTime64(9, 'UTC')}} AND start_time < {{hi:DateTime64(9, 'UTC')}}
-        SETTINGS do_not_merge_across_partitions_select_final = 1
-    """
-    row = client.query(sql, parameters=params).result_rows[0]
+    row = client.query(f"SELECT {', '.join(parts)} FROM {source} {_FINAL}", parameters=params).result_rows[0]
     return [(Decimal(row[2 * i]), int(row[2 * i + 1])) for i in range(len(windows))]

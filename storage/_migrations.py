@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from clickhouse_connect.driver.client import Client
 
+from ._rollup_schema import ROLLUP_STATEMENTS
+
 __all__ = ["MIGRATIONS", "migrate", "applied_versions"]
 
 _SPANS = """
@@ -118,6 +120,7 @@ ORDER BY (tenant, price_id)
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (1, "spans, tenants, api_keys", [_SPANS, _TENANTS, _API_KEYS]),
     (2, "tenant custom prices", [_CUSTOM_PRICES]),
+    (3, "trace index, cost rollups, runs", ROLLUP_STATEMENTS),
 ]
 
 _BOOKKEEPING = """

@@ -14,7 +14,7 @@ import pyarrow as pa
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
 
-__all__ = ["SPAN_SCHEMA", "SPAN_COLUMNS", "SpanRow", "spans_table", "insert_spans"]
+__all__ = ["SPAN_SCHEMA", "SPAN_COLUMNS", "SpanRow", "spans_table", "insert_spans", "select_span_rows"]
 
 _MONEY = pa.decimal128(18, 12)
 _NS = pa.timestamp("ns", tz="UTC")
@@ -92,3 +92,24 @@ def insert_spans(client: Client, table: pa.Table) -> int:
     if table.num_rows:
         client.insert_arrow("spans", table)
     return table.num_rows
+
+
+# Timestamps come back as ints (what spans_table takes); no aliases, which would shadow the columns in WHERE.
+_AS_INT = {"start_time": "toUnixTimestamp64Nano(start_time)", "end_time": "toUnixTimestamp64Nano(end_time)",
+           "ingest_time": "toUnixTimestamp64Milli(ingest_time)"}
+_SELECT = ", ".join(_AS_INT.get(c, c) for c in SPAN_COLUMNS)
+_MAPS = [SPAN_COLUMNS.index("span_attributes"), SPAN_COLUMNS.index("resource_attributes")]
+
+
+def select_span_rows(client: Client, where: str, parameters: dict[str, Any]) -> list[list[Any]]:
+    """Stored spans (latest versions) as mutable rows in SPAN_COLUMNS order, ready to change and
+    write back through ``spans_table`` with a newer version."""
+    rows = client.query(f"SELECT {_SELECT} FROM spans FINAL WHERE {where} "
+                        "SETTINGS do_not_merge_across_partitions_select_final = 1", parameters=parameters).result_rows
+    out = []
+    for row in rows:
+        values = list(row)
+        for i in _MAPS:
+            values[i] = list(values[i].items())
+        out.append(values)
+    return out

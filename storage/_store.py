@@ -11,8 +11,11 @@ import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 
 from . import _costs, _export, _keys, _prices, _spans, _traces
+from ._attribution import Attribution
 from ._client import StoreConfig, connect
+from ._maintainer import Maintainer
 from ._migrations import migrate
+from ._rollups import RollupTracker
 
 __all__ = ["Store"]
 
@@ -23,6 +26,8 @@ class Store:
     def __init__(self, client: Client, config: StoreConfig) -> None:
         self.client = client
         self.config = config
+        self.rollups = RollupTracker(client, config.embedded)
+        self.attribution = Attribution(client, self.insert_spans)
 
     @classmethod
     def open(cls, config: StoreConfig) -> Store:
@@ -35,7 +40,19 @@ class Store:
 
     # spans
     def insert_spans(self, table: pa.Table) -> int:
-        return _spans.insert_spans(self.client, table)
+        """Write spans; returns only once they, and the marks that keep rollups exact, are stored."""
+        count = _spans.insert_spans(self.client, table)
+        self.rollups.note_insert(table)
+        self.attribution.note_insert(table)
+        return count
+
+    def mark_rollups_dirty(self, tenant: str | None = None) -> None:
+        """Recompute every rollup of ``tenant`` (all tenants by default), e.g. after writing spans in SQL."""
+        self.rollups.mark_all(tenant)
+
+    def maintainer(self, interval: float = 1.0) -> Maintainer:
+        """The background refresher of foreign-span attribution, rollups and runs (not started)."""
+        return Maintainer(self.client, self.rollups, interval, extra_tasks=[self.attribution.run_once])
 
     def span_count(self, tenant: str) -> int:
         return int(
@@ -91,6 +108,10 @@ class Store:
 
     def cost_totals(self, tenant: str, windows: list[tuple[datetime, datetime]]) -> list[tuple[Decimal, int]]:
         return _costs.cost_totals(self.client, tenant, windows)
+
+    def cost_tops(self, tenant: str, dimensions: list[str], start: datetime, end: datetime,
+                  limit: int) -> dict[str, list[_costs.BreakdownRow]]:
+        return _costs.cost_tops(self.client, tenant, dimensions, start, end, limit)
 
     def unpriced_models(self, tenant: str, start: datetime, end: datetime) -> list[_costs.UnpricedModel]:
         return _costs.unpriced_models(self.client, tenant, start, end)

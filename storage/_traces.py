@@ -4,10 +4,12 @@ id finds nothing, exactly like an unknown one."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from clickhouse_connect.driver.client import Client
+
+from ._rollups import HOUR, tenant_state
 
 __all__ = ["RunRow", "TraceSpan", "list_runs", "trace_spans"]
 
@@ -44,9 +46,11 @@ _FIELDS = ", ".join(TraceSpan.__dataclass_fields__)
 
 
 def trace_spans(client: Client, tenant: str, trace_id: str) -> list[TraceSpan]:
+    # trace_index names the hours that hold the trace: the read touches only those, not every day.
     rows = client.query(
         f"SELECT {_FIELDS} FROM spans FINAL WHERE tenant = {{t:String}} AND trace_id = {{id:String}} "
-        "ORDER BY start_time, span_id",
+        "AND toStartOfHour(start_time) IN (SELECT hour FROM trace_index WHERE tenant = {t:String} AND trace_id = {id:String}) "
+        "ORDER BY start_time, span_id SETTINGS do_not_merge_across_partitions_select_final = 1",
         parameters={"t": tenant, "id": trace_id},
     ).result_rows
     return [TraceSpan(*row) for row in rows]
@@ -65,34 +69,80 @@ class RunRow:
     top_section: str
 
 
-_RUN_FILTERS = {"service": "service", "customer": "customer", "agent": "agent"}
+_RUN_FILTERS = {"service": "services", "customer": "customers", "agent": "agents"}
+_RAW_FILTERS = {"service": "service", "customer": "customer", "agent": "agent"}
+_COLUMNS = "trace_id, run_start, run_end, root_name, run_service, cost, llm_calls, errors, top_section"
 
 
 def list_runs(client: Client, tenant: str, start: datetime, end: datetime, order: str, limit: int,
               after: tuple[object, str] | None, filters: dict[str, str]) -> list[RunRow]:
-    """Runs (traces) with spans starting in [start, end); keyset-paginated on (sort value, trace id).
+    """Runs (traces) starting in [start, end); keyset-paginated on (sort value, trace id).
 
-    ``after`` is the last row of the previous page as (sort value, trace id)."""
-    params: dict[str, object] = {"t": tenant, "s": start, "e": end, "limit": limit}
-    having = []
-    for name, value in sorted(filters.items()):
-        having.append(f"countIf({_RUN_FILTERS[name]} = {{f_{name}:String}}) > 0")
-        params[f"f_{name}"] = value
+    ``after`` is the last row of the previous page as (sort value, trace id). Runs come from the
+    ``runs`` summaries, except runs with spans in hours written since their last refresh: those
+    are summed from the raw spans. A summary row superseded by a newer one is skipped."""
+    dirty = _dirty_hours(client, tenant, start - timedelta(days=1))
+    fetch = limit * 2 + 10
+    while True:
+        rows = client.query(*_runs_sql(tenant, start, end, order, fetch, after, filters, dirty)).result_rows
+        stale = _stale(client, tenant, [(r[0], r[-1]) for r in rows if r[-1]])
+        kept = [RunRow(*r[:-1]) for r in rows if (r[0], r[-1]) not in stale]
+        if len(kept) >= limit or len(rows) < fetch:
+            return kept[:limit]
+        fetch *= 4
+
+
+def _dirty_hours(client: Client, tenant: str, since: datetime) -> list[datetime]:
+    return [s.bucket for s in tenant_state(client, tenant, HOUR, since, datetime(2200, 1, 1, tzinfo=timezone.utc))
+            if s.dirty or not s.version]
+
+
+def _stale(client: Client, tenant: str, rows: list[tuple[str, int]]) -> set[tuple[str, int]]:
+    if not rows:
+        return set()
+    latest = dict(client.query(
+        "SELECT trace_id, max(version) FROM runs WHERE tenant = {t:String} AND trace_id IN {ids:Array(String)} "
+        "GROUP BY trace_id", parameters={"t": tenant, "ids": [trace_id for trace_id, _ in rows]}).result_rows)
+    return {(trace_id, version) for trace_id, version in rows if latest.get(trace_id, version) != version}
+
+
+def _runs_sql(tenant: str, start: datetime, end: datetime, order: str, fetch: int, after: tuple[object, str] | None,
+              filters: dict[str, str], dirty: list[datetime]) -> tuple[str, dict[str, object]]:
+    params: dict[str, object] = {"t": tenant, "s": start, "e": end, "n": fetch, "dirty": dirty}
     sort = "run_start" if order == "time" else "cost"
     sort_type = "DateTime64(9, 'UTC')" if order == "time" else "Decimal(38, 12)"
+    summary_where, raw_having = [], ["run_start >= {s:DateTime64(9, 'UTC')}", "run_start < {e:DateTime64(9, 'UTC')}"]
+    for name, value in sorted(filters.items()):
+        summary_where.append(f"has({_RUN_FILTERS[name]}, {{f_{name}:String}})")
+        raw_having.append(f"countIf({_RAW_FILTERS[name]} = {{f_{name}:String}}) > 0")
+        params[f"f_{name}"] = value
     if after is not None:
-        having.append(f"({sort}, trace_id) < ({{a_sort:{sort_type}}}, {{a_id:String}})")
+        keyset = f"({sort}, trace_id) < ({{a_sort:{sort_type}}}, {{a_id:String}})"
+        summary_where.append(keyset.replace("run_start", "start_time").replace("cost,", "cost_usd,"))
+        raw_having.append(keyset)
         params["a_sort"], params["a_id"] = after
-    sql = f"""
-        SELECT trace_id, min(start_time) AS run_start, max(end_time), argMin(name, (parent_span_id != '', start_time)),
-               argMin(service, start_time), sum(cost_usd) AS cost, countIf(is_llm), countIf(status_code = 'error'),
-               argMax(section_path, cost_usd)
-        FROM spans FINAL
+    in_dirty = "toStartOfHour(start_time) IN {dirty:Array(DateTime('UTC'))}"
+    dirty_traces = f"(SELECT DISTINCT trace_id FROM spans WHERE tenant = {{t:String}} AND {in_dirty})"
+    summaries = f"""
+        SELECT trace_id, start_time AS run_start, end_time AS run_end, root_name, service AS run_service,
+               cost_usd AS cost, llm_calls, errors, top_section, version
+        FROM runs
         WHERE tenant = {{t:String}} AND start_time >= {{s:DateTime64(9, 'UTC')}} AND start_time < {{e:DateTime64(9, 'UTC')}}
+          {"".join(" AND " + w for w in summary_where)}
+          {f"AND trace_id NOT IN {dirty_traces}" if dirty else ""}
+        ORDER BY {sort.replace("run_start", "start_time").replace("cost", "cost_usd")} DESC, trace_id DESC
+        LIMIT {{n:UInt32}}"""
+    raw = f"""
+        SELECT trace_id, min(start_time) AS run_start, max(end_time) AS run_end,
+               argMin(name, (parent_span_id != '', start_time)) AS root_name, argMin(service, start_time) AS run_service,
+               sum(cost_usd) AS cost, countIf(is_llm) AS llm_calls, countIf(status_code = 'error') AS errors,
+               argMax(section_path, cost_usd) AS top_section, toUInt64(0) AS version
+        FROM spans FINAL
+        WHERE tenant = {{t:String}} AND trace_id IN {dirty_traces}
+          AND toStartOfHour(start_time) IN (SELECT hour FROM trace_index WHERE tenant = {{t:String}} AND trace_id IN {dirty_traces})
         GROUP BY trace_id
-        {"HAVING " + " AND ".join(having) if having else ""}
-        ORDER BY {sort} DESC, trace_id DESC
-        LIMIT {{limit:UInt32}}
-        SETTINGS do_not_merge_across_partitions_select_final = 1
-    """
-    return [RunRow(*row) for row in client.query(sql, parameters=params).result_rows]
+        HAVING {" AND ".join(raw_having)}"""
+    union = summaries + (" UNION ALL " + raw if dirty else "")
+    sql = (f"SELECT {_COLUMNS}, version FROM ({union}) ORDER BY {sort} DESC, trace_id DESC LIMIT {{n:UInt32}} "
+           "SETTINGS do_not_merge_across_partitions_select_final = 1")
+    return sql, params

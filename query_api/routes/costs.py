@@ -108,13 +108,10 @@ def summary(
     day, week = timedelta(days=1), timedelta(days=7)
     windows = [(now - day, now), (now - 2 * day, now - day), (now - week, now), (now - 2 * week, now - week)]
     (c24, n24), (p24, m24), (c7, n7), (p7, m7) = store.cost_totals(principal.tenant, windows)
-    top: dict[str, list[TopRow]] = {}
-    untracked = Decimal(0)
-    for dimension in ("provider", "model", "agent", "customer"):
-        rows = store.cost_breakdown(principal.tenant, dimension, now - week, now)
-        top[dimension] = [TopRow(key=r.key, cost_usd=float(r.cost_usd), calls=r.calls) for r in rows[:5]]
-        if dimension == "agent":
-            untracked = sum((r.cost_usd for r in rows if r.key == "untracked"), Decimal(0))
+    dimensions = ["provider", "model", "agent", "customer"]
+    tops = store.cost_tops(principal.tenant, dimensions, now - week, now, 5)
+    top = {d: [TopRow(key=r.key, cost_usd=float(r.cost_usd), calls=r.calls) for r in tops[d][:5]] for d in dimensions}
+    untracked = sum((r.cost_usd for r in tops["agent"] if r.key == "untracked"), Decimal(0))
     return CostSummary(
         as_of=now, last_24h=WindowTotal(cost_usd=float(c24), calls=n24),
         previous_24h=WindowTotal(cost_usd=float(p24), calls=m24), change_24h_pct=_change(c24, p24),

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from ..deps import StoreDep
 from ..models import Health
@@ -9,6 +9,8 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", response_model=Health, summary="Liveness and storage reachability")
-def healthz(store: StoreDep) -> Health:
+def healthz(store: StoreDep, request: Request) -> Health:
     store.client.query("SELECT 1")
-    return Health(status="ok", storage=store.config.describe())
+    maintainer = getattr(request.app.state, "maintainer", None)
+    return Health(status="ok", storage=store.config.describe(),
+                  rollups_pending=maintainer.pending if maintainer is not None else None)

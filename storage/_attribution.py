@@ -1,0 +1,147 @@
+"""Attributing foreign LLM spans: an LLM span that carries no agent (a third-party instrumentation,
+another service) takes the agent of its nearest ancestor span that has one, and the customer and
+section of its nearest ancestors that have those, when it has none itself.
+
+Parents usually end, and so are exported, after their children, so the ancestor is often not
+stored yet when the LLM span arrives. Traces with unattributed LLM spans are remembered and looked
+at again whenever more of their spans arrive; a span that gains labels is written again with a
+newer version (ReplacingMergeTree keeps it instead of the old one; the rollups are marked dirty).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from clickhouse_connect.driver.client import Client
+
+from ._spans import SPAN_COLUMNS, select_span_rows, spans_table
+
+__all__ = ["Attribution"]
+
+_LABELS = ("agent", "customer", "section_path")
+_INDEX = {name: SPAN_COLUMNS.index(name) for name in ("span_id", "parent_span_id", "version", *_LABELS)}
+_KEEP_S = 3600.0  # a trace whose ancestors never arrive is given up after an hour
+_MAX_PENDING = 200_000
+
+
+class Attribution:
+    def __init__(self, client: Client, write: Callable[[pa.Table], int]) -> None:
+        self._client = client
+        self._write = write
+        self._lock = threading.Lock()
+        self._pending: dict[tuple[str, str], float] = {}  # (tenant, trace) -> first seen
+        self._touched: set[tuple[str, str]] = set()
+        self._recovered = False
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def note_insert(self, table: pa.Table) -> None:
+        """Called after every write to ``spans``: remember traces with unattributed LLM spans, and
+        which remembered traces just gained spans."""
+        if not table.num_rows:
+            return
+        bare = table.filter(pc.and_(table["is_llm"], pc.equal(table["agent"], "")))
+        new = set(zip(bare["tenant"].to_pylist(), bare["trace_id"].to_pylist())) if bare.num_rows else set()
+        with self._lock:
+            if self._pending:
+                batch = set(zip(table["tenant"].to_pylist(), table["trace_id"].to_pylist()))
+                self._touched |= batch & self._pending.keys()
+            now = time.monotonic()
+            for key in new:
+                self._pending.setdefault(key, now)
+            self._touched |= new
+
+    def _recover(self) -> None:
+        """After a restart: traces written in the last hour that still have unattributed LLM spans."""
+        rows = self._client.query(
+            "SELECT DISTINCT tenant, trace_id FROM spans WHERE is_llm AND agent = '' "
+            "AND ingest_time > now64(3) - INTERVAL 1 HOUR").result_rows
+        now = time.monotonic()
+        with self._lock:
+            for tenant, trace in rows:
+                self._pending.setdefault((tenant, trace), now)
+                self._touched.add((tenant, trace))
+        self._recovered = True
+
+    def run_once(self) -> int:
+        """Resolve the touched traces; returns how many spans were re-written."""
+        if not self._recovered:
+            self._recover()
+        with self._lock:
+            touched, self._touched = self._touched, set()
+            cutoff = time.monotonic() - _KEEP_S
+            if len(self._pending) > _MAX_PENDING or any(t < cutoff for t in self._pending.values()):
+                keep = sorted(self._pending.items(), key=lambda kv: kv[1])[-_MAX_PENDING:]
+                self._pending = {k: t for k, t in keep if t >= cutoff}
+        by_tenant: dict[str, list[str]] = defaultdict(list)
+        for tenant, trace in touched:
+            by_tenant[tenant].append(trace)
+        rewritten = 0
+        for tenant, traces in by_tenant.items():
+            for i in range(0, len(traces), 500):
+                rewritten += self._resolve(tenant, traces[i:i + 500])
+        return rewritten
+
+    def _resolve(self, tenant: str, traces: list[str]) -> int:
+        rows = select_span_rows(
+            self._client,
+            "tenant = {t:String} AND trace_id IN {ids:Array(String)} AND toStartOfHour(start_time) IN "
+            "(SELECT hour FROM trace_index WHERE tenant = {t:String} AND trace_id IN {ids:Array(String)})",
+            {"t": tenant, "ids": traces},
+        )
+        by_trace: dict[str, dict[str, list[Any]]] = defaultdict(dict)
+        for row in rows:
+            by_trace[row[SPAN_COLUMNS.index("trace_id")]][row[_INDEX["span_id"]]] = row
+        version = time.time_ns()
+        changed, settled = [], []
+        for trace in traces:
+            spans = by_trace.get(trace, {})
+            waiting = False
+            for row in spans.values():
+                if not row[SPAN_COLUMNS.index("is_llm")] or row[_INDEX["agent"]]:
+                    continue
+                found, later = _inherited(row, spans)
+                waiting |= later
+                if found:
+                    for name, value in found.items():
+                        row[_INDEX[name]] = value
+                    row[_INDEX["version"]] = max(version, row[_INDEX["version"]] + 1)
+                    changed.append(tuple(row))
+            if not waiting:
+                settled.append(trace)
+        if changed:
+            self._write(spans_table(changed))
+        with self._lock:
+            for trace in settled:
+                self._pending.pop((tenant, trace), None)
+        return len(changed)
+
+
+def _inherited(row: list[Any], spans: dict[str, list[Any]]) -> tuple[dict[str, str], bool]:
+    """Labels ``row`` lacks that its nearest ancestors carry (only if one of them is an agent), and
+    whether to look again later: an ancestor is not stored yet and no agent was found below it."""
+    missing = {name for name in _LABELS if not row[_INDEX[name]]}
+    found: dict[str, str] = {}
+    seen = {row[_INDEX["span_id"]]}
+    parent = row[_INDEX["parent_span_id"]]
+    while parent and missing:
+        ancestor = spans.get(parent)
+        if ancestor is None:
+            return ({} if "agent" in missing else found), "agent" in missing
+        for name in list(missing):
+            if ancestor[_INDEX[name]]:
+                found[name] = ancestor[_INDEX[name]]
+                missing.discard(name)
+        seen.add(parent)
+        parent = ancestor[_INDEX["parent_span_id"]]
+        if parent in seen:  # a cycle in bad data
+            break
+    return (found if "agent" in found else {}), False

@@ -1,0 +1,99 @@
+"""The background thread that keeps derived data current: rollups, runs, foreign-span attribution."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import datetime
+
+from clickhouse_connect.driver.client import Client
+
+from ._rollups import HOUR, RollupTracker, refresh_days, refresh_hours
+
+__all__ = ["Maintainer"]
+
+log = logging.getLogger("llmobserve.storage")
+
+_MARGIN_NS = 300 * 1_000_000_000  # marks still in flight when the state was read are picked up next time
+
+
+class Maintainer:
+    """Refreshes dirty rollup buckets every ``interval`` seconds.
+
+    A bucket that keeps changing (the current hour under load) is refreshed at most every
+    ``max(min_gap, 10 × its last refresh time)``: readers stay exact meanwhile, reading it raw.
+    """
+
+    def __init__(self, client: Client, tracker: RollupTracker, interval: float = 1.0, min_gap: float = 5.0,
+                 extra_tasks: list[Callable[[], object]] | None = None) -> None:
+        self._client = client
+        self._tracker = tracker
+        self._interval = interval
+        self._min_gap = min_gap
+        self._tasks = list(extra_tasks or [])
+        self._next_allowed: dict[tuple[str, str, datetime], float] = {}
+        self._since_ns = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.pending: int | None = None
+        """Dirty buckets not refreshed yet (None before the first pass has read the state)."""
+        self.passes = 0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="llmobserve-maintainer", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except Exception:
+                log.warning("llmobserve: rollup refresh failed; retrying", exc_info=True)
+            self._stop.wait(self._interval)
+
+    def run_once(self, force: bool = False) -> int:
+        """One pass; returns how many buckets it refreshed. ``force`` ignores the rate limit."""
+        for task in self._tasks:
+            task()
+        read_ns = time.time_ns()
+        dirty = self._tracker.take_dirty(self._since_ns)
+        now = time.monotonic()
+        groups: dict[tuple[str, str, datetime], dict[datetime, int]] = defaultdict(dict)
+        waiting: list[int] = []
+        for tenant, grain, bucket, mark in dirty:
+            if not force and self._next_allowed.get((tenant, grain, bucket), 0.0) > now:
+                waiting.append(mark)
+                continue
+            day = bucket.replace(hour=0)
+            groups[(tenant, grain, day)][bucket] = mark
+        self.pending = len(dirty)
+        refreshed = 0
+        for (tenant, grain, _), marks in sorted(groups.items(), key=lambda item: (item[0][1] != HOUR, item[0])):
+            started = time.monotonic()
+            try:
+                (refresh_hours if grain == HOUR else refresh_days)(self._client, tenant, marks)
+            except Exception:
+                log.warning("llmobserve: refreshing %s rollups of %s failed; will retry", grain, tenant, exc_info=True)
+                waiting.extend(marks.values())
+                continue
+            gap = max(self._min_gap, 10 * (time.monotonic() - started))
+            for bucket in marks:
+                self._next_allowed[(tenant, grain, bucket)] = time.monotonic() + gap
+            refreshed += len(marks)
+            self.pending -= len(marks)
+        self._since_ns = min([read_ns, *waiting]) - _MARGIN_NS
+        self.pending = len(waiting)
+        self.passes += 1
+        if len(self._next_allowed) > 100_000:  # forget old rate limits
+            cutoff = time.monotonic()
+            self._next_allowed = {k: v for k, v in self._next_allowed.items() if v > cutoff}
+        return refreshed
+

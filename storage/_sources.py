@@ -1,0 +1,98 @@
+"""Where an aggregate reads each part of its time range: a published rollup for every whole,
+clean bucket, the raw spans (FINAL) for the rest (range edges, and buckets written since their
+last refresh). Both sides yield the same columns, so one outer query sums them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from clickhouse_connect.driver.client import Client
+
+from ._rollups import DAY, DIMENSIONS, HOUR, tenant_state
+
+__all__ = ["cost_source"]
+
+_DIM_COLUMN = dict(DIMENSIONS)
+_LABELS = ("provider", "model", "agent", "customer", "section_path", "service", "tool")
+_METRICS = "cost_usd, calls, failed_calls, unpriced_calls, input_tokens, output_tokens, cached_tokens"
+_RAW = (f"SELECT start_time, {', '.join(_LABELS)}, cost_usd, toUInt64(1) AS calls, "
+        "toUInt64(NOT billable AND priced) AS failed_calls, toUInt64(NOT priced) AS unpriced_calls, "
+        "input_tokens, output_tokens, cache_read_tokens AS cached_tokens FROM spans FINAL "
+        "WHERE tenant = {t:String} AND is_llm AND (%s)")
+_STEP = {HOUR: timedelta(hours=1), DAY: timedelta(days=1)}
+
+
+def _ceil(value: datetime, grain: str) -> datetime:
+    floor = value.replace(minute=0, second=0, microsecond=0)
+    if grain == DAY:
+        floor = floor.replace(hour=0)
+    return floor if floor == value else floor + _STEP[grain]
+
+
+def cost_source(client: Client, tenant: str, start: datetime, end: datetime, *, dim: str | None = None,
+                filtered: bool = False, hourly: bool = False, cuts: Iterable[datetime] = (),
+                prefix: str = "") -> tuple[str, dict[str, object]]:
+    """A parenthesised subquery of LLM cost rows for [start, end) and its parameters.
+
+    Columns: start_time, the label columns, then ``_METRICS``. ``dim`` is the one label the caller
+    groups by (None for totals, day or hour); ``filtered`` means the caller also filters on labels,
+    which only the all-dimension daily rollup can serve; ``hourly`` means it groups by hour.
+    ``cuts`` are instants the caller splits on (window edges): a bucket holding one is read raw.
+    ``prefix`` names this source's parameters apart from another's in the same query.
+    """
+    parts: list[str] = []
+    params: dict[str, object] = {"t": tenant}
+    grain = DAY if filtered else HOUR
+    step = _STEP[grain]
+    first, last = _ceil(start, grain), _ceil(end, grain)
+    if end < last:
+        last -= step
+    if (filtered and hourly) or first >= last:
+        raw = [(start, end)]
+    else:
+        raw = [(start, first), (last, end)]
+        cut_buckets = {_ceil(c, grain) - step for c in cuts if first < c < last and c != _ceil(c, grain)}
+        raw += [(b, b + step) for b in cut_buckets]
+        pairs = []
+        for s in tenant_state(client, tenant, grain, first, last):
+            if s.bucket in cut_buckets:
+                continue
+            if s.dirty or not s.version:
+                raw.append((s.bucket, s.bucket + step))
+            else:
+                pairs.append((s.bucket, s.version))
+        if pairs:
+            params[f"{prefix}pairs"] = pairs
+            parts.append(_rollup_part(grain, dim, prefix))
+    ranges = _merge([r for r in raw if r[0] < r[1]])
+    if ranges:
+        conds = []
+        for i, (lo, hi) in enumerate(ranges):
+            name = f"{prefix}r{i}"
+            params[f"{name}s"], params[f"{name}e"] = lo, hi
+            conds.append(f"(start_time >= {{{name}s:DateTime64(9, 'UTC')}} AND start_time < {{{name}e:DateTime64(9, 'UTC')}})")
+        parts.append(_RAW % " OR ".join(conds))
+    if not parts:
+        parts.append(_RAW % "0")
+    return "(" + " UNION ALL ".join(parts) + ")", params
+
+
+def _rollup_part(grain: str, dim: str | None, prefix: str) -> str:
+    where = f"tenant = {{t:String}} AND (start_time, version) IN {{{prefix}pairs:Array(Tuple(DateTime('UTC'), UInt64))}}"
+    if grain == DAY:
+        return f"SELECT start_time, {', '.join(_LABELS)}, {_METRICS} FROM cost_daily WHERE {where}"
+    column = _DIM_COLUMN.get(dim or "", "")
+    labels = ", ".join(f"value AS {c}" if c == column else f"'' AS {c}" for c in _LABELS)
+    name = dim if column else "total"
+    return f"SELECT start_time, {labels}, {_METRICS} FROM cost_dims WHERE {where} AND dim = '{name}'"
+
+
+def _merge(ranges: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    merged: list[tuple[datetime, datetime]] = []
+    for lo, hi in sorted(ranges):
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged

@@ -1,0 +1,86 @@
+"""Foreign LLM spans (no agent of their own) take the agent of their nearest ancestor agent span,
+also when that ancestor is stored after them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from storage import Store, config_from_env, spans_table
+
+from tests.span_rows import T0, span
+
+DAY = (T0, T0 + timedelta(days=1))
+
+
+@pytest.fixture()
+def store(tmp_path):  # type: ignore[no-untyped-def]
+    opened = Store.open(config_from_env(tmp_path / "data"))
+    yield opened
+    opened.close()
+
+
+def _agents(store: Store) -> dict[str, Decimal]:
+    return {r.key: r.cost_usd for r in store.cost_breakdown("acme", "agent", *DAY)}
+
+
+def _customers(store: Store) -> dict[str, Decimal]:
+    return {r.key: r.cost_usd for r in store.cost_breakdown("acme", "customer", *DAY)}
+
+
+def test_an_llm_span_exported_before_its_agent_gets_the_agent_when_the_agent_arrives(store: Store) -> None:
+    at = T0 + timedelta(hours=2)
+    # a third-party LLM span under a framework "chain" span, under our agent span: children end first
+    store.insert_spans(spans_table([
+        span("t1", "llm", at + timedelta(seconds=2), "0.40", parent_span_id="chain".ljust(16, "0"), scope="openinference"),
+    ]))
+    maintainer = store.maintainer()
+    maintainer.run_once(force=True)
+    assert _agents(store) == {"untracked": Decimal("0.40")}  # the ancestors are not here yet
+
+    store.insert_spans(spans_table([
+        span("t1", "chain", at + timedelta(seconds=1), "0", is_llm=False, parent_span_id="agent".ljust(16, "0"),
+             operation="chain", scope="openinference"),
+    ]))
+    maintainer.run_once(force=True)
+    assert _agents(store) == {"untracked": Decimal("0.40")}  # still no agent above it
+
+    # the agent span, from another export and another hour, carrying our labels
+    store.insert_spans(spans_table([
+        span("t1", "agent", at - timedelta(minutes=30), "0", is_llm=False, operation="invoke_agent", agent="research",
+             customer="cust_7", section_path="agent:research", name="invoke_agent research"),
+    ]))
+    maintainer.run_once(force=True)
+    assert _agents(store) == {"research": Decimal("0.40")}
+    assert _customers(store) == {"cust_7": Decimal("0.40")}
+    tree = {s.span_id[:5]: s for s in store.trace_spans("acme", "t1".ljust(32, "0"))}
+    assert (tree["llm00"].agent, tree["llm00"].section_path) == ("research", "agent:research")
+    assert store.span_count("acme") == 3  # re-written, never added
+    assert store.attribution.pending == 0
+
+
+def test_the_nearest_agent_wins_and_own_labels_are_kept(store: Store) -> None:
+    at = T0 + timedelta(hours=3)
+    store.insert_spans(spans_table([
+        span("t2", "outer", at, "0", is_llm=False, agent="orchestrator", customer="cust_1"),
+        span("t2", "inner", at, "0", is_llm=False, agent="writer", parent_span_id="outer".ljust(16, "0")),
+        span("t2", "llm", at, "1", parent_span_id="inner".ljust(16, "0"), customer="cust_9"),
+        span("t2", "own", at, "2", parent_span_id="inner".ljust(16, "0"), agent="critic"),
+    ]))
+    store.maintainer().run_once(force=True)
+    assert _agents(store) == {"writer": Decimal(1), "critic": Decimal(2)}
+    # the llm span keeps its own customer; "own" had an agent, so it is not foreign and keeps its (empty) customer
+    assert _customers(store) == {"cust_9": Decimal(1), "untracked": Decimal(2)}
+
+
+def test_spans_with_no_agent_anywhere_stay_untracked_and_are_let_go(store: Store) -> None:
+    at = T0 + timedelta(hours=4)
+    store.insert_spans(spans_table([
+        span("t3", "root", at, "0", is_llm=False),
+        span("t3", "llm", at, "0.5", parent_span_id="root".ljust(16, "0")),
+    ]))
+    store.maintainer().run_once(force=True)
+    assert _agents(store) == {"untracked": Decimal("0.5")}
+    assert store.attribution.pending == 0
