@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test bench install clean
+.PHONY: run test bench bench-query install clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "llmobserve needs Python >= 3.11; set PYTHON=python3.11 (or newer)")'
@@ -23,6 +23,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/ingest.py $(ARGS)
+
+bench-query: $(STAMP)
+	$(PY) bench/query.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .llmobserve .pytest_cache

@@ -93,8 +93,7 @@ class Attribution:
     def _resolve(self, tenant: str, traces: list[str]) -> int:
         rows = select_span_rows(
             self._client,
-            "tenant = {t:String} AND trace_id IN {ids:Array(String)} AND toStartOfHour(start_time) IN "
-            "(SELECT hour FROM trace_index WHERE tenant = {t:String} AND trace_id IN {ids:Array(String)})",
+            "tenant = {t:String} AND trace_id IN {ids:Array(String)}",  # the trace_id bloom filter finds them
             {"t": tenant, "ids": traces},
         )
         by_trace: dict[str, dict[str, list[Any]]] = defaultdict(dict)

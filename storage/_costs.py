@@ -8,7 +8,8 @@ from decimal import Decimal
 
 from clickhouse_connect.driver.client import Client
 
-from ._sources import cost_source
+from ._rollups import DIMENSIONS
+from ._sources import cost_source, dims_source
 
 __all__ = ["cost_tops", "FILTERS", "GROUP_BY_EXPRESSIONS", "BreakdownRow", "cost_timeseries", "cost_totals", "UnpricedModel", "cost_breakdown", "unpriced_models", "UNTRACKED",
            "UNKNOWN"]
@@ -31,6 +32,7 @@ GROUP_BY_EXPRESSIONS: dict[str, str] = {
     "hour": "formatDateTime(toStartOfHour(start_time), '%Y-%m-%dT%H:00:00Z')",
 }
 _FINAL = "SETTINGS do_not_merge_across_partitions_select_final = 1"
+_COLUMN = dict(DIMENSIONS)
 # Filters a caller may set; each compares the grouped value, so 'untracked' / 'unknown' filter too.
 FILTERS = ("provider", "model", "agent", "customer", "service")
 
@@ -89,23 +91,24 @@ def cost_breakdown(client: Client, tenant: str, group_by: str, start: datetime, 
 
 def cost_tops(client: Client, tenant: str, dimensions: list[str], start: datetime, end: datetime,
               limit: int) -> dict[str, list[BreakdownRow]]:
-    """The ``limit`` most expensive keys of each dimension, in one query (the summary's top lists);
+    """The ``limit`` most expensive keys of each dimension, in one scan (the summary's top lists);
     a dimension's ``untracked`` row comes too, ranked or not, for the untracked share."""
-    parts, params = [], {}
-    for i, dim in enumerate(dimensions):
-        source, source_params = cost_source(client, tenant, start, end, dim=dim, prefix=f"d{i}_")
-        params.update(source_params)
-        parts.append(f"""SELECT * FROM (
-            SELECT {i} AS d, {GROUP_BY_EXPRESSIONS[dim]} AS key, sum(cost_usd) AS cost, sum(calls) AS n,
-                   sum(input_tokens), sum(output_tokens), sum(unpriced_calls), sum(failed_calls), sum(cached_tokens),
-                   row_number() OVER (ORDER BY cost DESC, key) AS rank
-            FROM {source} GROUP BY key HAVING n > 0) WHERE rank <= {int(limit)} OR key = '{UNTRACKED}'""")
-    rows = client.query(f"SELECT * FROM ({' UNION ALL '.join(parts)}) ORDER BY d, rank {_FINAL}",
-                        parameters=params).result_rows
+    source, params = dims_source(client, tenant, start, end, dimensions)
+    # each dimension's own key expression, applied to the value column
+    key = "multiIf(" + ", ".join(f"dim = '{d}', {GROUP_BY_EXPRESSIONS[d].replace(_COLUMN[d], 'value')}"
+                                 for d in dimensions) + ", value)"
+    sql = f"""
+        SELECT * FROM (
+            SELECT dim, {key} AS key, sum(cost_usd) AS cost, sum(calls) AS n, sum(input_tokens), sum(output_tokens),
+                   sum(unpriced_calls), sum(failed_calls), sum(cached_tokens),
+                   row_number() OVER (PARTITION BY dim ORDER BY cost DESC, key) AS rank
+            FROM {source} GROUP BY dim, key HAVING n > 0)
+        WHERE rank <= {int(limit)} OR key = '{UNTRACKED}'
+        ORDER BY dim, rank {_FINAL}"""
     tops: dict[str, list[BreakdownRow]] = {dim: [] for dim in dimensions}
-    for d, key, cost, calls, tin, tout, unpriced, failed, cached, _ in rows:
-        tops[dimensions[d]].append(BreakdownRow(key, Decimal(cost), int(calls), int(tin), int(tout), int(unpriced),
-                                                int(failed), int(cached)))
+    for dim, key, cost, calls, tin, tout, unpriced, failed, cached, _ in client.query(sql, parameters=params).result_rows:
+        tops[dim].append(BreakdownRow(key, Decimal(cost), int(calls), int(tin), int(tout), int(unpriced), int(failed),
+                                      int(cached)))
     return tops
 
 

@@ -21,18 +21,22 @@ _MARGIN_NS = 300 * 1_000_000_000  # marks still in flight when the state was rea
 
 
 class Maintainer:
-    """Refreshes dirty rollup buckets every ``interval`` seconds.
+    """Refreshes dirty rollup buckets, checking every ``interval`` seconds.
 
-    A bucket that keeps changing (the current hour under load) is refreshed at most every
-    ``max(min_gap, 10 × its last refresh time)``: readers stay exact meanwhile, reading it raw.
+    A bucket is refreshed once no write has touched it for ``settle`` seconds, or once it has
+    been dirty for ``max_lag`` seconds (the current hour under steady traffic), and never more
+    often than every 10 × its last refresh time. Readers stay exact meanwhile: they read dirty
+    buckets raw, which costs them time, not correctness.
     """
 
-    def __init__(self, client: Client, tracker: RollupTracker, interval: float = 1.0, min_gap: float = 5.0,
-                 extra_tasks: list[Callable[[], object]] | None = None) -> None:
+    def __init__(self, client: Client, tracker: RollupTracker, interval: float = 1.0, settle: float = 10.0,
+                 max_lag: float = 300.0, extra_tasks: list[Callable[[], object]] | None = None) -> None:
         self._client = client
         self._tracker = tracker
         self._interval = interval
-        self._min_gap = min_gap
+        self._settle_ns = int(settle * 1e9)
+        self._max_lag = max_lag
+        self._dirty_since: dict[tuple[str, str, datetime], float] = {}
         self._tasks = list(extra_tasks or [])
         self._next_allowed: dict[tuple[str, str, datetime], float] = {}
         self._since_ns = 0
@@ -63,13 +67,15 @@ class Maintainer:
         """One pass; returns how many buckets it refreshed. ``force`` ignores the rate limit."""
         for task in self._tasks:
             task()
-        read_ns = time.time_ns()
-        dirty = self._tracker.take_dirty(self._since_ns)
+        read_ns, dirty = self._tracker.take_dirty(self._since_ns)
         now = time.monotonic()
         groups: dict[tuple[str, str, datetime], dict[datetime, int]] = defaultdict(dict)
         waiting: list[int] = []
         for tenant, grain, bucket, mark in dirty:
-            if not force and self._next_allowed.get((tenant, grain, bucket), 0.0) > now:
+            key = (tenant, grain, bucket)
+            since = self._dirty_since.setdefault(key, now)
+            settled = read_ns - mark >= self._settle_ns or now - since >= self._max_lag
+            if not force and (not settled or self._next_allowed.get(key, 0.0) > now):
                 waiting.append(mark)
                 continue
             day = bucket.replace(hour=0)
@@ -84,9 +90,10 @@ class Maintainer:
                 log.warning("llmobserve: refreshing %s rollups of %s failed; will retry", grain, tenant, exc_info=True)
                 waiting.extend(marks.values())
                 continue
-            gap = max(self._min_gap, 10 * (time.monotonic() - started))
+            gap = 10 * (time.monotonic() - started)
             for bucket in marks:
                 self._next_allowed[(tenant, grain, bucket)] = time.monotonic() + gap
+                self._dirty_since.pop((tenant, grain, bucket), None)
             refreshed += len(marks)
             self.pending -= len(marks)
         self._since_ns = min([read_ns, *waiting]) - _MARGIN_NS
@@ -95,5 +102,7 @@ class Maintainer:
         if len(self._next_allowed) > 100_000:  # forget old rate limits
             cutoff = time.monotonic()
             self._next_allowed = {k: v for k, v in self._next_allowed.items() if v > cutoff}
+        if len(self._dirty_since) > 100_000:
+            self._dirty_since.clear()
         return refreshed
 

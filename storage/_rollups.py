@@ -83,21 +83,24 @@ class RollupTracker:
             self._marked -= buckets
         self.mark(buckets)
 
-    def take_dirty(self, since_ns: int) -> list[tuple[str, str, datetime, int]]:
-        """(tenant, grain, bucket, newest mark) of dirty buckets marked after ``since_ns``.
+    def take_dirty(self, since_ns: int) -> tuple[int, list[tuple[str, str, datetime, int]]]:
+        """The store's clock (ns) and the (tenant, grain, bucket, newest mark) of dirty buckets
+        marked after ``since_ns``.
 
         Forgetting our marks and reading the state happen under one lock, so a write that skipped
         marking (its bucket was in ``_marked``) finished before this read and is covered by it."""
         with self._lock:
             self._marked.clear()
             rows = self._client.query(
-                "SELECT tenant, grain, bucket, max(marked) AS m FROM rollup_state "
-                "WHERE (tenant, grain, bucket) IN (SELECT tenant, grain, bucket FROM rollup_state "
+                "SELECT tenant, grain, bucket, max(marked) AS m, toUInt64(toUnixTimestamp64Nano(now64(9))) "
+                "FROM rollup_state WHERE (tenant, grain, bucket) IN (SELECT tenant, grain, bucket FROM rollup_state "
                 "WHERE marked > {since:UInt64}) GROUP BY tenant, grain, bucket HAVING m > max(done) "
                 "ORDER BY tenant, grain, bucket",
                 parameters={"since": since_ns},
             ).result_rows
-        return [(t, g, _utc(b), int(m)) for t, g, b, m in rows]
+            now = int(rows[0][4]) if rows else int(self._client.query(
+                "SELECT toUInt64(toUnixTimestamp64Nano(now64(9)))").result_rows[0][0])
+        return now, [(t, g, _utc(b), int(m)) for t, g, b, m, _ in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +131,9 @@ def _publish(client: Client, tenant: str, grain: str, done: dict[datetime, int],
 
 
 def refresh_hours(client: Client, tenant: str, marks: dict[datetime, int]) -> None:
-    """Recompute the per-dimension hourly rollup and the runs touching these hours, then publish."""
+    """Index the traces of these hours, recompute the per-dimension hourly rollup and the runs
+    touching these hours (over all their indexed hours), then publish. The last hour of a trace to
+    be refreshed sees all its other hours indexed, so every run summary ends up complete."""
     hours = sorted(marks)
     version = time.time_ns()
     params = {"t": tenant, "h": hours, "s": hours[0], "e": hours[-1] + timedelta(hours=1), "v": version}
@@ -141,6 +146,8 @@ def refresh_hours(client: Client, tenant: str, marks: dict[datetime, int]) -> No
         f"GROUP BY tenant, hour, d.1, d.2 {_FINAL}",
         parameters=params,
     )
+    client.command(f"INSERT INTO trace_index SELECT DISTINCT tenant, trace_id, toStartOfHour(start_time) "
+                   f"FROM spans WHERE {in_hours}", parameters=params)
     traces = f"(SELECT DISTINCT trace_id FROM spans WHERE {in_hours})"
     client.command(
         f"""INSERT INTO runs

@@ -11,7 +11,7 @@ from clickhouse_connect.driver.client import Client
 
 from ._rollups import DAY, DIMENSIONS, HOUR, tenant_state
 
-__all__ = ["cost_source"]
+__all__ = ["cost_source", "dims_source"]
 
 _DIM_COLUMN = dict(DIMENSIONS)
 _LABELS = ("provider", "model", "agent", "customer", "section_path", "service", "tool")
@@ -30,6 +30,38 @@ def _ceil(value: datetime, grain: str) -> datetime:
     return floor if floor == value else floor + _STEP[grain]
 
 
+def _plan(client: Client, tenant: str, start: datetime, end: datetime, grain: str, whole_ok: bool,
+          cuts: Iterable[datetime]) -> tuple[list[tuple[datetime, int]], list[tuple[datetime, datetime]]]:
+    """(bucket, version) pairs to read from the rollup, and the time ranges to read raw."""
+    step = _STEP[grain]
+    first, last = _ceil(start, grain), _ceil(end, grain)
+    if end < last:
+        last -= step
+    if not whole_ok or first >= last:
+        return [], [(start, end)]
+    raw = [(start, first), (last, end)]
+    cut_buckets = {_ceil(c, grain) - step for c in cuts if first < c < last and c != _ceil(c, grain)}
+    raw += [(b, b + step) for b in cut_buckets]
+    pairs = []
+    for s in tenant_state(client, tenant, grain, first, last):
+        if s.bucket in cut_buckets:
+            continue
+        if s.dirty or not s.version:
+            raw.append((s.bucket, s.bucket + step))
+        else:
+            pairs.append((s.bucket, s.version))
+    return pairs, _merge([r for r in raw if r[0] < r[1]])
+
+
+def _ranges_sql(ranges: list[tuple[datetime, datetime]], params: dict[str, object], prefix: str) -> str:
+    conds = []
+    for i, (lo, hi) in enumerate(ranges):
+        name = f"{prefix}r{i}"
+        params[f"{name}s"], params[f"{name}e"] = lo, hi
+        conds.append(f"(start_time >= {{{name}s:DateTime64(9, 'UTC')}} AND start_time < {{{name}e:DateTime64(9, 'UTC')}})")
+    return " OR ".join(conds) or "0"
+
+
 def cost_source(client: Client, tenant: str, start: datetime, end: datetime, *, dim: str | None = None,
                 filtered: bool = False, hourly: bool = False, cuts: Iterable[datetime] = (),
                 prefix: str = "") -> tuple[str, dict[str, object]]:
@@ -41,40 +73,38 @@ def cost_source(client: Client, tenant: str, start: datetime, end: datetime, *, 
     ``cuts`` are instants the caller splits on (window edges): a bucket holding one is read raw.
     ``prefix`` names this source's parameters apart from another's in the same query.
     """
-    parts: list[str] = []
     params: dict[str, object] = {"t": tenant}
     grain = DAY if filtered else HOUR
-    step = _STEP[grain]
-    first, last = _ceil(start, grain), _ceil(end, grain)
-    if end < last:
-        last -= step
-    if (filtered and hourly) or first >= last:
-        raw = [(start, end)]
-    else:
-        raw = [(start, first), (last, end)]
-        cut_buckets = {_ceil(c, grain) - step for c in cuts if first < c < last and c != _ceil(c, grain)}
-        raw += [(b, b + step) for b in cut_buckets]
-        pairs = []
-        for s in tenant_state(client, tenant, grain, first, last):
-            if s.bucket in cut_buckets:
-                continue
-            if s.dirty or not s.version:
-                raw.append((s.bucket, s.bucket + step))
-            else:
-                pairs.append((s.bucket, s.version))
-        if pairs:
-            params[f"{prefix}pairs"] = pairs
-            parts.append(_rollup_part(grain, dim, prefix))
-    ranges = _merge([r for r in raw if r[0] < r[1]])
-    if ranges:
-        conds = []
-        for i, (lo, hi) in enumerate(ranges):
-            name = f"{prefix}r{i}"
-            params[f"{name}s"], params[f"{name}e"] = lo, hi
-            conds.append(f"(start_time >= {{{name}s:DateTime64(9, 'UTC')}} AND start_time < {{{name}e:DateTime64(9, 'UTC')}})")
-        parts.append(_RAW % " OR ".join(conds))
-    if not parts:
-        parts.append(_RAW % "0")
+    pairs, ranges = _plan(client, tenant, start, end, grain, not (filtered and hourly), cuts)
+    parts = []
+    if pairs:
+        params[f"{prefix}pairs"] = pairs
+        parts.append(_rollup_part(grain, dim, prefix))
+    if ranges or not parts:
+        parts.append(_RAW % _ranges_sql(ranges, params, prefix))
+    return "(" + " UNION ALL ".join(parts) + ")", params
+
+
+def dims_source(client: Client, tenant: str, start: datetime, end: datetime,
+                dims: list[str]) -> tuple[str, dict[str, object]]:
+    """Like ``cost_source`` for several dimensions at once: rows of (start_time, dim, value, metrics),
+    one per dimension, so one scan serves every dimension's breakdown."""
+    params: dict[str, object] = {"t": tenant, "dims": dims}
+    pairs, ranges = _plan(client, tenant, start, end, HOUR, True, ())
+    parts = []
+    if pairs:
+        params["pairs"] = pairs
+        parts.append(f"SELECT start_time, dim, value, {_METRICS} FROM cost_dims WHERE tenant = {{t:String}} "
+                     "AND (start_time, version) IN {pairs:Array(Tuple(DateTime('UTC'), UInt64))} "
+                     "AND dim IN {dims:Array(String)}")
+    if ranges or not parts:
+        pairs_sql = ", ".join(f"('{name}', {_DIM_COLUMN[name]})" for name in dims)
+        parts.append(
+            f"SELECT start_time, d.1 AS dim, d.2 AS value, cost_usd, toUInt64(1) AS calls, "
+            "toUInt64(NOT billable AND priced) AS failed_calls, toUInt64(NOT priced) AS unpriced_calls, "
+            "input_tokens, output_tokens, cache_read_tokens AS cached_tokens "
+            f"FROM spans FINAL ARRAY JOIN [{pairs_sql}] AS d "
+            f"WHERE tenant = {{t:String}} AND is_llm AND ({_ranges_sql(ranges, params, '')})")
     return "(" + " UNION ALL ".join(parts) + ")", params
 
 

@@ -1,7 +1,8 @@
 -- llmobserve on a ClickHouse cluster named `llmobserve` (adjust the name and the macros).
 -- Local Replicated tables hold the data; Distributed tables with the app's table names route
 -- reads and writes. Sharding by tenant keeps each tenant's spans (and their dedup) on one shard.
--- Columns must match storage/_migrations.py (the single-node schema, migration 1).
+-- Columns must match storage/_migrations.py and storage/_rollup_schema.py (the single-node
+-- schema; tests/storage/test_storage.py checks it). Migrations are recorded in schema_migrations.
 
 CREATE DATABASE IF NOT EXISTS llmobserve ON CLUSTER llmobserve;
 
@@ -61,14 +62,135 @@ CREATE TABLE IF NOT EXISTS llmobserve.spans ON CLUSTER llmobserve
 AS llmobserve.spans_local
 ENGINE = Distributed(llmobserve, llmobserve, spans_local, cityHash64(tenant));
 
--- tenants and api_keys are small: replicate them everywhere instead of sharding.
+-- Small tables: replicated to every node instead of sharded.
 CREATE TABLE IF NOT EXISTS llmobserve.tenants ON CLUSTER llmobserve (
-    tenant String, created_at DateTime64(3, 'UTC'), version UInt64
+    tenant String,
+    created_at DateTime64(3, 'UTC'),
+    version UInt64
 ) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/llmobserve/tenants', '{replica}', version)
 ORDER BY tenant;
 
 CREATE TABLE IF NOT EXISTS llmobserve.api_keys ON CLUSTER llmobserve (
-    tenant String, key_id String, key_hash String, scopes Array(LowCardinality(String)), name String,
-    created_at DateTime64(3, 'UTC'), revoked Bool, version UInt64
+    tenant String,
+    key_id String,
+    key_hash String,
+    scopes Array(LowCardinality(String)),
+    name String,
+    created_at DateTime64(3, 'UTC'),
+    revoked Bool,
+    version UInt64
 ) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/llmobserve/api_keys', '{replica}', version)
 ORDER BY (tenant, key_id);
+
+CREATE TABLE IF NOT EXISTS llmobserve.custom_prices ON CLUSTER llmobserve (
+    tenant String,
+    price_id String,
+    provider LowCardinality(String),
+    model String,
+    is_regex Bool,
+    effective_from DateTime64(3, 'UTC'),
+    input_per_mtok Decimal(38, 12),
+    output_per_mtok Decimal(38, 12),
+    cache_read_per_mtok Nullable(Decimal(38, 12)),
+    cache_write_per_mtok Nullable(Decimal(38, 12)),
+    reasoning_per_mtok Nullable(Decimal(38, 12)),
+    source String,
+    updated_at DateTime64(3, 'UTC'),
+    deleted Bool,
+    version UInt64
+) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/llmobserve/custom_prices', '{replica}', version)
+ORDER BY (tenant, price_id);
+
+-- Rollup bookkeeping (migration 3): which buckets are dirty and which refresh is published.
+CREATE TABLE IF NOT EXISTS llmobserve.rollup_state ON CLUSTER llmobserve (
+    tenant LowCardinality(String),
+    grain LowCardinality(String),
+    bucket DateTime('UTC'),
+    marked SimpleAggregateFunction(max, UInt64),
+    done SimpleAggregateFunction(max, UInt64),
+    version SimpleAggregateFunction(max, UInt64)
+) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/llmobserve/rollup_state', '{replica}')
+ORDER BY (tenant, grain, bucket);
+
+-- Derived tables (migration 3) are sharded like spans (by tenant), so each shard recomputes its
+-- own tenants' rollups from its own spans.
+CREATE TABLE IF NOT EXISTS llmobserve.trace_index_local ON CLUSTER llmobserve (
+    tenant LowCardinality(String),
+    trace_id String,
+    hour DateTime('UTC')
+) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/{shard}/llmobserve/trace_index', '{replica}')
+ORDER BY (tenant, trace_id, hour);
+
+CREATE TABLE IF NOT EXISTS llmobserve.trace_index ON CLUSTER llmobserve
+AS llmobserve.trace_index_local
+ENGINE = Distributed(llmobserve, llmobserve, trace_index_local, cityHash64(tenant));
+
+CREATE TABLE IF NOT EXISTS llmobserve.cost_dims_local ON CLUSTER llmobserve (
+    tenant LowCardinality(String),
+    start_time DateTime('UTC'),
+    dim LowCardinality(String),
+    value String,
+    cost_usd Decimal(38, 12),
+    calls UInt64,
+    failed_calls UInt64,
+    unpriced_calls UInt64,
+    input_tokens UInt64,
+    output_tokens UInt64,
+    cached_tokens UInt64,
+    version UInt64
+) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/{shard}/llmobserve/cost_dims', '{replica}', version)
+PARTITION BY toYYYYMM(start_time)
+ORDER BY (tenant, dim, start_time, value);
+
+CREATE TABLE IF NOT EXISTS llmobserve.cost_dims ON CLUSTER llmobserve
+AS llmobserve.cost_dims_local
+ENGINE = Distributed(llmobserve, llmobserve, cost_dims_local, cityHash64(tenant));
+
+CREATE TABLE IF NOT EXISTS llmobserve.cost_daily_local ON CLUSTER llmobserve (
+    tenant LowCardinality(String),
+    start_time DateTime('UTC'),
+    provider LowCardinality(String),
+    model LowCardinality(String),
+    agent LowCardinality(String),
+    customer String,
+    section_path String,
+    service LowCardinality(String),
+    tool LowCardinality(String),
+    cost_usd Decimal(38, 12),
+    calls UInt64,
+    failed_calls UInt64,
+    unpriced_calls UInt64,
+    input_tokens UInt64,
+    output_tokens UInt64,
+    cached_tokens UInt64,
+    version UInt64
+) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/{shard}/llmobserve/cost_daily', '{replica}', version)
+PARTITION BY toYYYYMM(start_time)
+ORDER BY (tenant, start_time, provider, model, agent, customer, service, section_path, tool);
+
+CREATE TABLE IF NOT EXISTS llmobserve.cost_daily ON CLUSTER llmobserve
+AS llmobserve.cost_daily_local
+ENGINE = Distributed(llmobserve, llmobserve, cost_daily_local, cityHash64(tenant));
+
+CREATE TABLE IF NOT EXISTS llmobserve.runs_local ON CLUSTER llmobserve (
+    tenant LowCardinality(String),
+    trace_id String,
+    start_time DateTime64(9, 'UTC'),
+    end_time DateTime64(9, 'UTC'),
+    root_name String,
+    service LowCardinality(String),
+    cost_usd Decimal(38, 12),
+    llm_calls UInt64,
+    errors UInt64,
+    top_section String,
+    services Array(LowCardinality(String)),
+    customers Array(String),
+    agents Array(LowCardinality(String)),
+    version UInt64
+) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/{shard}/llmobserve/runs', '{replica}', version)
+PARTITION BY toYYYYMM(start_time)
+ORDER BY (tenant, trace_id);
+
+CREATE TABLE IF NOT EXISTS llmobserve.runs ON CLUSTER llmobserve
+AS llmobserve.runs_local
+ENGINE = Distributed(llmobserve, llmobserve, runs_local, cityHash64(tenant));

@@ -105,7 +105,7 @@ def test_a_rewritten_span_replaces_its_old_cost_in_every_rollup(store: Store) ->
     assert run[0].cost_usd == Decimal("0.75")
 
 
-def test_trace_tree_reads_only_the_hours_of_its_trace(store: Store) -> None:
+def test_trace_tree_finds_its_spans_in_its_tenant_only(store: Store) -> None:
     _seed(store)
     assert store.trace_spans("acme", "f" * 32) == []
     spans = store.trace_spans("acme", "123".ljust(32, "0"))

@@ -81,8 +81,21 @@ def test_bad_clickhouse_url_is_a_clear_error(url: str) -> None:
         connect(StoreConfig(data_dir=Path("/nonexistent"), url=url))
 
 
-def test_cluster_ddl_matches_the_schema() -> None:
-    sql = (ROOT / "deploy" / "clickhouse" / "cluster.sql").read_text()
-    block = sql[sql.index("spans_local ON CLUSTER"):sql.index("ENGINE = ReplicatedReplacingMergeTree")]
-    columns = re.findall(r"^\s{4}([a-z_]+) ", block, re.M)
-    assert tuple(columns) == SPAN_COLUMNS
+def _tables(sql: str) -> dict[str, list[str]]:
+    """table name (without _local) -> its column names, from CREATE TABLE statements with a column list."""
+    found = {}
+    for name, body in re.findall(r"CREATE TABLE IF NOT EXISTS (?:llmobserve\.)?(\w+)(?: ON CLUSTER \w+)? \(\n(.*?)\n\)", sql, re.S):
+        found[name.removesuffix("_local")] = re.findall(r"^\s{4}([a-z_0-9]+) ", body, re.M)
+    return found
+
+
+def test_cluster_ddl_matches_the_schema(store) -> None:  # type: ignore[no-untyped-def]
+    cluster = _tables((ROOT / "deploy" / "clickhouse" / "cluster.sql").read_text())
+    single = {}
+    for _, _, statements in MIGRATIONS:
+        for statement in statements:
+            single.update(_tables(statement))
+    assert single["spans"] == list(SPAN_COLUMNS)
+    assert cluster == single
+    described = {name: [r[0] for r in store.client.query(f"DESCRIBE TABLE {name}").result_rows] for name in single}
+    assert described == single
