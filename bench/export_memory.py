@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Peak memory of the server while it exports N spans (default 1M) as CSV through the API.
 
-Starts a server on a fresh embedded store, ingests N spans of agent traffic over OTLP/gRPC, reads
-the server's peak RSS (VmHWM), downloads the export (discarding it), reads VmHWM again.
+Starts a server on a fresh embedded store, ingests N spans of agent traffic over OTLP/gRPC, waits
+for the rollups to be refreshed, reads the server's peak RSS (VmHWM), downloads the export
+(discarding it), reads VmHWM again (reset just before, so only the export's peak counts).
 
     python bench/export_memory.py [--spans 1000000]
 """
@@ -38,6 +39,15 @@ def main() -> None:
         try:
             acked, seconds, _, errors = _send(target, key, build_requests(args.spans, 2048, 7), 16)
             print(f"ingested {acked} spans in {seconds:.1f}s ({len(errors)} errors)")
+            # Let the background rollup refresh (which settles 10 s after the last write) finish
+            # first, so its memory is not counted as the export's.
+            waited = time.perf_counter()
+            while httpx.get(f"{http_url}/healthz", timeout=30).json().get("rollups_pending") != 0 \
+                    or time.perf_counter() - waited < 12:
+                time.sleep(0.5)
+            print(f"rollups refreshed {time.perf_counter() - waited:.0f} s after the last write "
+                  f"(server peak RSS so far {_peak_rss_mb(proc.pid):.0f} MB)")
+            Path(f"/proc/{proc.pid}/clear_refs").write_text("5")  # reset the peak to the current RSS
             before = _peak_rss_mb(proc.pid)
             started, size, lines = time.perf_counter(), 0, 0
             with httpx.stream("GET", f"{http_url}/api/v1/export/traces", timeout=600,

@@ -26,6 +26,7 @@ HOUR, DAY = "hour", "day"
 DIMENSIONS = (("provider", "provider"), ("model", "model"), ("agent", "agent"), ("customer", "customer"),
               ("section", "section_path"), ("service", "service"), ("tool", "tool"))
 _FINAL = "SETTINGS do_not_merge_across_partitions_select_final = 1"
+_RUNS_SLICE = 300_000
 _METRICS = ("sum(cost_usd), count(), countIf(NOT billable AND priced), countIf(NOT priced), sum(input_tokens), "
             "sum(output_tokens), sum(cache_read_tokens)")
 
@@ -148,7 +149,18 @@ def refresh_hours(client: Client, tenant: str, marks: dict[datetime, int]) -> No
     )
     client.command(f"INSERT INTO trace_index SELECT DISTINCT tenant, trace_id, toStartOfHour(start_time) "
                    f"FROM spans WHERE {in_hours}", parameters=params)
-    traces = f"(SELECT DISTINCT trace_id FROM spans WHERE {in_hours})"
+    # Summarise runs in slices of ~_RUNS_SLICE spans, so a huge hour never aggregates in one go.
+    count = int(client.query(f"SELECT count() FROM spans WHERE {in_hours}", parameters=params).result_rows[0][0])
+    params["slices"] = max(1, -(-count // _RUNS_SLICE))
+    for part in range(int(params["slices"])):
+        params["slice"] = part
+        _refresh_runs(client, in_hours, params)
+    _publish(client, tenant, HOUR, marks, version)
+
+
+def _refresh_runs(client: Client, in_hours: str, params: dict[str, object]) -> None:
+    traces = (f"(SELECT DISTINCT trace_id FROM spans WHERE {in_hours} "
+              "AND cityHash64(trace_id) % {slices:UInt64} = {slice:UInt64})")
     client.command(
         f"""INSERT INTO runs
         SELECT tenant, trace_id, min(start_time), max(end_time), argMin(name, (parent_span_id != '', start_time)),
@@ -161,7 +173,6 @@ def refresh_hours(client: Client, tenant: str, marks: dict[datetime, int]) -> No
         GROUP BY tenant, trace_id {_FINAL}""",
         parameters=params,
     )
-    _publish(client, tenant, HOUR, marks, version)
 
 
 def refresh_days(client: Client, tenant: str, marks: dict[datetime, int]) -> None:

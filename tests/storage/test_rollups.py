@@ -111,3 +111,15 @@ def test_trace_tree_finds_its_spans_in_its_tenant_only(store: Store) -> None:
     spans = store.trace_spans("acme", "123".ljust(32, "0"))
     assert [s.span_id[0] for s in spans] == ["a", "b", "c"]
     assert store.trace_spans("other", "123".ljust(32, "0")) == []
+
+
+def test_runs_of_a_big_hour_are_summarised_in_slices_to_the_same_answer(store: Store, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import storage._rollups as rollups
+
+    _seed(store)
+    span_range = (T0, T0 + timedelta(days=3))
+    raw = [store.list_runs("acme", *span_range, order, 20, None, {}) for order in ("time", "cost")]
+    monkeypatch.setattr(rollups, "_RUNS_SLICE", 2)  # 3 spans an hour: 2 slices per hour
+    store.maintainer().run_once(force=True)
+    assert store.client.query("SELECT uniqExact(trace_id) FROM runs").result_rows[0][0] == 9
+    assert [store.list_runs("acme", *span_range, order, 20, None, {}) for order in ("time", "cost")] == raw
