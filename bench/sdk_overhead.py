@@ -5,7 +5,8 @@ provider, instrumented vs plain, interleaved call by call so drift hits both sid
 The stand-in runs in its own process (as a real provider is remote). "Plain" runs the same client with OpenTelemetry's HTTP instrumentation suppressed (no span, no
 hooks, no tee); "instrumented" is the full path (span, request parsing, stream tee, usage parse,
 labels) exporting to a live llmobserve server. A second process measures the floor we build on:
-stock opentelemetry-instrumentation-httpx with no hooks, exporting the same spans over OTLP.
+stock opentelemetry-instrumentation-httpx with no hooks, exporting the same spans over OTLP; a
+third the same instrumentation with no span processor at all (its spans go nowhere).
 
     python bench/sdk_overhead.py [--calls 5000]
 """
@@ -71,7 +72,8 @@ def _report(label: str, plain: list[float], observed: list[float]) -> None:
 
 
 def _otel_only(calls: int, standin_url: str, grpc_target: str, key: str) -> None:
-    """The floor: OpenTelemetry's httpx instrumentation alone (no llmobserve), same export."""
+    """The floor: OpenTelemetry's httpx instrumentation alone (no llmobserve), same export; with
+    grpc_target "none", spans go to no processor at all (the instrumentation's own cost)."""
     from opentelemetry import trace
     from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
     from opentelemetry.instrumentation.httpx import HTTPX2ClientInstrumentor, HTTPXClientInstrumentor
@@ -79,15 +81,17 @@ def _otel_only(calls: int, standin_url: str, grpc_target: str, key: str) -> None
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     provider = TracerProvider()
-    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(
-        endpoint=f"http://{grpc_target}", insecure=True, headers={"authorization": f"Bearer {key}"})))
+    if grpc_target != "none":
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(
+            endpoint=f"http://{grpc_target}", insecure=True, headers={"authorization": f"Bearer {key}"})))
+    label = "stock OTel httpx only" if grpc_target != "none" else "stock OTel httpx, no export"
     trace.set_tracer_provider(provider)
     HTTPXClientInstrumentor().instrument(tracer_provider=provider)
     HTTPX2ClientInstrumentor().instrument(tracer_provider=provider)
     client = openai.OpenAI(base_url=f"{standin_url}/openai/v1", api_key="bench", max_retries=0)
     _measure(client, 200, False)
     for stream in (False, True):
-        _report(f"{'streaming' if stream else 'non-streaming'}, stock OTel httpx only", *_measure(client, calls, stream))
+        _report(f"{'streaming' if stream else 'non-streaming'}, {label}", *_measure(client, calls, stream))
     provider.shutdown()
 
 
@@ -124,8 +128,9 @@ def main() -> None:
             for stream in (False, True):
                 _report(f"{'streaming' if stream else 'non-streaming'}, llmobserve SDK", *_measure(client, args.calls, stream))
             instrumentation.shutdown()
-            subprocess.run([sys.executable, __file__, "--calls", str(args.calls), "--otel-only", standin_url,
-                            grpc_target, key], check=True)
+            for target in (grpc_target, "none"):
+                subprocess.run([sys.executable, __file__, "--calls", str(args.calls), "--otel-only", standin_url,
+                                target, key], check=True)
         finally:
             proc.terminate()
             proc.wait(60)

@@ -64,9 +64,12 @@ class Maintainer:
             self._stop.wait(self._interval)
 
     def run_once(self, force: bool = False) -> int:
-        """One pass; returns how many buckets it refreshed. ``force`` ignores the rate limit."""
-        for task in self._tasks:
-            task()
+        """One pass; returns how many buckets it refreshed. ``force`` refreshes every dirty bucket now."""
+        for task in self._tasks:  # attribution first: what it re-writes is then refreshed in this pass
+            try:
+                task()
+            except Exception:
+                log.warning("llmobserve: background task %s failed; retrying", task, exc_info=True)
         read_ns, dirty = self._tracker.take_dirty(self._since_ns)
         now = time.monotonic()
         groups: dict[tuple[str, str, datetime], dict[datetime, int]] = defaultdict(dict)
