@@ -16,7 +16,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
 import semconv
 from pricing import CustomPrices, Pricer
-from storage import SpanRow
+from storage import SpanRow, inherit_labels
 
 __all__ = ["DecodedRequest", "decode_request", "any_value"]
 
@@ -209,4 +209,5 @@ def decode_request(request: ExportTraceServiceRequest, tenant: str, pricer: Pric
                     version,
                 ))
                 out.accepted += 1
+    out.rows = inherit_labels(rows)
     return out

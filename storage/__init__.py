@@ -6,6 +6,7 @@ Embedded chDB under ``LLMOBSERVE_DATA_DIR`` by default; a ClickHouse server when
 
 from __future__ import annotations
 
+from ._attribution import inherit_labels
 from ._auth import Authenticator, bearer_token
 from ._client import DEFAULT_DATA_DIR, StoreConfig, config_from_env, is_locked
 from ._costs import GROUP_BY_EXPRESSIONS, UNKNOWN, UNTRACKED, BreakdownRow, UnpricedModel
@@ -46,6 +47,7 @@ __all__ = [
     "UnpricedModel",
     "bearer_token",
     "config_from_env",
+    "inherit_labels",
     "is_locked",
     "price_id",
     "select_span_rows",

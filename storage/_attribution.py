@@ -22,10 +22,11 @@ from clickhouse_connect.driver.client import Client
 
 from ._spans import SPAN_COLUMNS, select_span_rows, spans_table
 
-__all__ = ["Attribution"]
+__all__ = ["Attribution", "inherit_labels"]
 
 _LABELS = ("agent", "customer", "section_path")
-_INDEX = {name: SPAN_COLUMNS.index(name) for name in ("span_id", "parent_span_id", "version", *_LABELS)}
+_INDEX = {name: SPAN_COLUMNS.index(name)
+          for name in ("trace_id", "span_id", "parent_span_id", "is_llm", "version", *_LABELS)}
 _KEEP_S = 3600.0  # a trace whose ancestors never arrive is given up after an hour
 _MAX_PENDING = 200_000
 
@@ -98,14 +99,14 @@ class Attribution:
         )
         by_trace: dict[str, dict[str, list[Any]]] = defaultdict(dict)
         for row in rows:
-            by_trace[row[SPAN_COLUMNS.index("trace_id")]][row[_INDEX["span_id"]]] = row
+            by_trace[row[_INDEX["trace_id"]]][row[_INDEX["span_id"]]] = row
         version = time.time_ns()
         changed, settled = [], []
         for trace in traces:
             spans = by_trace.get(trace, {})
             waiting = False
             for row in spans.values():
-                if not row[SPAN_COLUMNS.index("is_llm")] or row[_INDEX["agent"]]:
+                if not row[_INDEX["is_llm"]] or row[_INDEX["agent"]]:
                     continue
                 found, later = _inherited(row, spans)
                 waiting |= later
@@ -122,6 +123,28 @@ class Attribution:
             for trace in settled:
                 self._pending.pop((tenant, trace), None)
         return len(changed)
+
+
+def inherit_labels(rows: list[Any]) -> list[Any]:
+    """Within one batch (an export request): LLM spans without an agent take the labels of their
+    nearest ancestors in the same batch, so a trace exported whole is attributed before it is
+    stored. Ancestors from other batches are the background pass's job."""
+    if not any(row[_INDEX["is_llm"]] and not row[_INDEX["agent"]] for row in rows):
+        return rows
+    by_trace: dict[str, dict[str, Any]] = defaultdict(dict)
+    for row in rows:
+        by_trace[row[_INDEX["trace_id"]]][row[_INDEX["span_id"]]] = row
+    out = []
+    for row in rows:
+        if row[_INDEX["is_llm"]] and not row[_INDEX["agent"]]:
+            found, _ = _inherited(row, by_trace[row[_INDEX["trace_id"]]])
+            if found:
+                values = list(row)
+                for name, value in found.items():
+                    values[_INDEX[name]] = value
+                row = tuple(values)
+        out.append(row)
+    return out
 
 
 def _inherited(row: list[Any], spans: dict[str, list[Any]]) -> tuple[dict[str, str], bool]:

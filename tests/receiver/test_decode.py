@@ -90,3 +90,18 @@ def test_client_cost_is_used_for_models_we_cannot_price_and_marked_client() -> N
     assert (row["cost_usd"], row["price_source"], row["priced"]) == (Decimal("0.0421"), "client", True)
     known = span(attrs=chat_attrs("openai", "gpt-4o", 1000, 0, **{"gen_ai.usage.cost": 5}))
     assert _row(decode_request(request(known), "t", PRICER))["price_source"].startswith("genai-prices")
+
+
+def test_a_foreign_llm_span_takes_the_labels_of_its_agent_in_the_same_request() -> None:
+    trace, agent, chain, other = b"\x07" * 16, b"\x01" * 8, b"\x02" * 8, b"\x03" * 8
+    decoded = decode_request(request(
+        span("ChatOpenAI", {"openinference.span.kind": "LLM", "llm.provider": "openai", "llm.model_name": "gpt-4o",
+                            "llm.token_count.prompt": 10, "llm.token_count.completion": 1}, trace_id=trace, parent=chain),
+        span("chain", {"openinference.span.kind": "CHAIN"}, trace_id=trace, span_id=chain, parent=agent),
+        span("invoke_agent research", {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "research",
+                                       "llmobserve.customer.id": "c1"}, trace_id=trace, span_id=agent),
+        span("chat", chat_attrs("openai", "gpt-4o", 10, 1), trace_id=b"\x08" * 16, parent=other),  # its agent is elsewhere
+    ), "t1", PRICER)
+    llm, orphan = _row(decoded, 0), _row(decoded, 3)
+    assert (llm["agent"], llm["customer"], llm["section_path"]) == ("research", "c1", "")
+    assert orphan["agent"] == "" and _row(decoded, 1)["agent"] == ""  # only LLM spans are attributed
