@@ -69,7 +69,6 @@ class RunRow:
 
 
 _RUN_FILTERS = {"service": "services", "customer": "customers", "agent": "agents"}
-_RAW_FILTERS = {"service": "service", "customer": "customer", "agent": "agent"}
 _COLUMNS = "trace_id, run_start, run_end, root_name, run_service, cost, llm_calls, errors, top_section"
 
 
@@ -113,7 +112,7 @@ def _runs_sql(tenant: str, start: datetime, end: datetime, order: str, fetch: in
     summary_where, raw_having = [], ["run_start >= {s:DateTime64(9, 'UTC')}", "run_start < {e:DateTime64(9, 'UTC')}"]
     for name, value in sorted(filters.items()):
         summary_where.append(f"has({_RUN_FILTERS[name]}, {{f_{name}:String}})")
-        raw_having.append(f"countIf({_RAW_FILTERS[name]} = {{f_{name}:String}}) > 0")
+        raw_having.append(f"countIf({name} = {{f_{name}:String}}) > 0")  # the filter names are span columns
         params[f"f_{name}"] = value
     if after is not None:
         keyset = f"({sort}, trace_id) < ({{a_sort:{sort_type}}}, {{a_id:String}})"
