@@ -12,6 +12,8 @@ from fastapi import Depends, HTTPException, Request
 
 from storage import Authenticator, Principal, Store, bearer_token
 
+from ._strict import reject_unknown_query_params
+
 __all__ = ["StoreDep", "require", "ReadPrincipal", "AdminPrincipal"]
 
 
@@ -40,6 +42,7 @@ def require(scope: str) -> Callable[[Request], Principal]:
         principal = _principal(request)
         if not principal.allows(scope):
             raise HTTPException(403, f"this API key lacks the '{scope}' scope")
+        reject_unknown_query_params(request)  # after auth: a caller without a key learns nothing
         return principal
 
     return dependency

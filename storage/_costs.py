@@ -67,14 +67,10 @@ def cost_breakdown(client: Client, tenant: str, group_by: str, start: datetime, 
     Rollups where they are clean, raw spans (FINAL) elsewhere: a retry never counts twice.
     """
     expr = GROUP_BY_EXPRESSIONS[group_by]
-    where = []
-    for name in sorted(filters or {}):
-        if name not in FILTERS:
-            raise ValueError(f"cannot filter on {name!r}")
-        where.append(f"{GROUP_BY_EXPRESSIONS[name]} = {{f_{name}:String}}")
+    where, values = _filters(filters)
     source, params = cost_source(client, tenant, start, end, dim=group_by, filtered=bool(where),
                                  hourly=group_by == "hour")
-    params.update({f"f_{name}": value for name, value in (filters or {}).items()})
+    params.update(values)
     sql = f"""
         SELECT {expr} AS key, sum(cost_usd), sum(calls) AS n, sum(input_tokens), sum(output_tokens),
                sum(unpriced_calls), sum(failed_calls), sum(cached_tokens)
@@ -132,20 +128,34 @@ _INTERVALS = {"hour": "toStartOfHour(start_time)", "day": "toStartOfDay(start_ti
 
 
 def cost_timeseries(client: Client, tenant: str, interval: str, group_by: str | None, start: datetime,
-                    end: datetime) -> list[tuple[datetime, str, Decimal, int]]:
+                    end: datetime, filters: dict[str, str] | None = None) -> list[tuple[datetime, str, Decimal, int]]:
     """(bucket start, key, cost, calls) for buckets that have LLM calls; the caller zero-fills."""
     bucket = _INTERVALS[interval]
     key = GROUP_BY_EXPRESSIONS[group_by] if group_by else "'total'"
-    source, params = cost_source(client, tenant, start, end, dim=group_by, hourly=interval == "hour" or group_by == "hour")
+    where, values = _filters(filters)
+    source, params = cost_source(client, tenant, start, end, dim=group_by, filtered=bool(where),
+                                 hourly=interval == "hour" or group_by == "hour")
+    params.update(values)
     sql = f"""
         SELECT {bucket} AS bucket, {key} AS key, sum(cost_usd), sum(calls) AS n
         FROM {source}
+        {"WHERE " + " AND ".join(where) if where else ""}
         GROUP BY bucket, key HAVING n > 0
         ORDER BY bucket, key
         {_FINAL}
     """
     rows = client.query(sql, parameters=params).result_rows
     return [(b, k, Decimal(c), int(n)) for b, k, c, n in rows]
+
+
+def _filters(filters: dict[str, str] | None) -> tuple[list[str], dict[str, str]]:
+    """SQL conditions on the grouped values (so 'untracked' / 'unknown' filter too) and their parameters."""
+    where = []
+    for name in sorted(filters or {}):
+        if name not in FILTERS:
+            raise ValueError(f"cannot filter on {name!r}")
+        where.append(f"{GROUP_BY_EXPRESSIONS[name]} = {{f_{name}:String}}")
+    return where, {f"f_{name}": value for name, value in (filters or {}).items()}
 
 
 def cost_totals(client: Client, tenant: str, windows: list[tuple[datetime, datetime]]) -> list[tuple[Decimal, int]]:

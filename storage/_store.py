@@ -103,8 +103,8 @@ class Store:
 
     # costs
     def cost_timeseries(self, tenant: str, interval: str, group_by: str | None, start: datetime,
-                        end: datetime) -> list[tuple[datetime, str, Decimal, int]]:
-        return _costs.cost_timeseries(self.client, tenant, interval, group_by, start, end)
+                        end: datetime, filters: dict[str, str] | None = None) -> list[tuple[datetime, str, Decimal, int]]:
+        return _costs.cost_timeseries(self.client, tenant, interval, group_by, start, end, filters)
 
     def cost_totals(self, tenant: str, windows: list[tuple[datetime, datetime]]) -> list[tuple[Decimal, int]]:
         return _costs.cost_totals(self.client, tenant, windows)

@@ -4,7 +4,7 @@ from datetime import timedelta, timezone
 from decimal import Decimal
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 
 from ..deps import ReadPrincipal, StoreDep
 from ..models import (
@@ -22,6 +22,18 @@ from .._timerange import resolve_range
 router = APIRouter(prefix="/api/v1/costs", tags=["costs"])
 
 
+def _cost_filters(
+    provider: str | None = Query(None, description="only this provider ('unknown' for none reported)"),
+    model: str | None = Query(None, description="only this model"),
+    agent: str | None = Query(None, description="only this agent ('untracked' for LLM cost outside agents)"),
+    customer: str | None = Query(None, description="only this customer ('untracked' for none)"),
+    service: str | None = Query(None, description="only this service.name"),
+) -> dict[str, str]:
+    """The label filters breakdowns and timeseries share."""
+    return {k: v for k, v in {"provider": provider, "model": model, "agent": agent, "customer": customer,
+                              "service": service}.items() if v is not None}
+
+
 @router.get("/breakdown", response_model=CostBreakdown, response_model_by_alias=True,
             summary="LLM cost grouped by provider, model, agent, customer, section, service, tool, day or hour")
 def breakdown(
@@ -30,15 +42,9 @@ def breakdown(
     group_by: GroupBy = Query(description="Dimension to group by"),
     start: str | None = Query(None, alias="from", description="ISO 8601 start (inclusive); default to - 30 days"),
     end: str | None = Query(None, alias="to", description="ISO 8601 end (exclusive); default now"),
-    provider: str | None = Query(None, description="only this provider ('unknown' for none reported)"),
-    model: str | None = Query(None, description="only this model"),
-    agent: str | None = Query(None, description="only this agent ('untracked' for LLM cost outside agents)"),
-    customer: str | None = Query(None, description="only this customer ('untracked' for none)"),
-    service: str | None = Query(None, description="only this service.name"),
+    filters: dict[str, str] = Depends(_cost_filters),
 ) -> CostBreakdown:
     frm, to = resolve_range(start, end)
-    filters = {k: v for k, v in {"provider": provider, "model": model, "agent": agent, "customer": customer,
-                                 "service": service}.items() if v is not None}
     rows = store.cost_breakdown(principal.tenant, group_by, frm, to, filters)
     total = sum((r.cost_usd for r in rows), Decimal(0))
     return CostBreakdown(
@@ -69,6 +75,7 @@ def timeseries(
     group_by: GroupBy | None = Query(None, description="one series per value; default one 'total' series"),
     start: str | None = Query(None, alias="from", description="ISO 8601 start (inclusive); default to - 30 days"),
     end: str | None = Query(None, alias="to", description="ISO 8601 end (exclusive); default now"),
+    filters: dict[str, str] = Depends(_cost_filters),
 ) -> Timeseries:
     frm, to = resolve_range(start, end)
     step = _STEP[interval]
@@ -82,7 +89,7 @@ def timeseries(
     buckets = [first + i * step for i in range(count)]
     index = {b: i for i, b in enumerate(buckets)}
     series: dict[str, tuple[list[Decimal], list[int]]] = {}
-    for bucket, key, cost, calls in store.cost_timeseries(principal.tenant, interval, group_by, frm, to):
+    for bucket, key, cost, calls in store.cost_timeseries(principal.tenant, interval, group_by, frm, to, filters):
         at = bucket if bucket.tzinfo else bucket.replace(tzinfo=timezone.utc)
         costs, counts = series.setdefault(key, ([Decimal(0)] * count, [0] * count))
         costs[index[at]] += cost

@@ -34,3 +34,29 @@ def test_timeseries_limits(server, tenant_key) -> None:  # type: ignore[no-untyp
     assert too_many.status_code == 400 and "buckets" in too_many.json()["detail"]
     assert server.get("/api/v1/costs/timeseries", tenant_key, interval="minute").status_code == 422
     assert server.get("/api/v1/costs/timeseries", None).status_code == 401
+
+
+def test_timeseries_filters_like_the_breakdown(server, tenant_key) -> None:  # type: ignore[no-untyped-def]
+    grpc_export(server.grpc_target, tenant_key, request(
+        span(attrs={**GPT4O, "llmobserve.customer.id": "c1"}, start_ns=JAN1 + 3600 * 10**9),
+        span(attrs={**HAIKU, "llmobserve.customer.id": "c2"}, start_ns=JAN1 + 3600 * 10**9),
+        span(attrs={**GPT4O, "llmobserve.customer.id": "c2"}, start_ns=JAN1 + DAY),
+        span(attrs=GPT4O, start_ns=JAN1 + DAY),
+    ).SerializeToString())
+    window = {"from": "2026-01-01", "to": "2026-01-03"}
+    c2 = server.get("/api/v1/costs/timeseries", tenant_key, interval="day", group_by="model", customer="c2",
+                    **window).json()
+    assert {s["key"]: s["cost_usd"] for s in c2["series"]} == {
+        "gpt-4o": [0.0, 0.00725], "claude-3-5-haiku-20241022": [0.0008, 0.0]}
+    untracked = server.get("/api/v1/costs/timeseries", tenant_key, interval="hour", customer="untracked",
+                           provider="openai", **window).json()
+    assert sum(untracked["series"][0]["calls"]) == 1 and untracked["series"][0]["cost_usd"][24] == 0.00725
+
+
+def test_a_misspelt_parameter_is_an_error_not_an_unfiltered_answer(server, tenant_key) -> None:  # type: ignore[no-untyped-def]
+    bad = server.get("/api/v1/costs/timeseries", tenant_key, interval="day", custmer="c1")
+    assert bad.status_code == 400
+    assert bad.json()["error"] == "bad_request" and "custmer" in bad.json()["detail"]
+    assert "customer" in bad.json()["detail"]  # and the names it does take
+    assert server.get("/api/v1/costs/breakdown", tenant_key, group_by="model", modle="x").status_code == 400
+    assert server.get("/api/v1/costs/breakdown", tenant_key, group_by="model", model="x").status_code == 200

@@ -31,6 +31,7 @@ def _answers(store: Store, start: datetime, end: datetime) -> dict[str, object]:
         "filtered_hour": store.cost_breakdown(t, "hour", start, end, {"customer": "c1"}),
         "series_hour": store.cost_timeseries(t, "hour", "model", start, end),
         "series_day": store.cost_timeseries(t, "day", None, start, end),
+        "series_filtered": store.cost_timeseries(t, "day", "agent", start, end, {"customer": "c2"}),
         "totals": store.cost_totals(t, [(start, end), (start + timedelta(minutes=90), end - timedelta(minutes=30))]),
         "tops": store.cost_tops(t, ["model", "agent", "customer"], start, end, 1),
         "runs_time": store.list_runs(t, start, end, "time", 10, None, {}),
