@@ -9,6 +9,7 @@ from decimal import Decimal
 from clickhouse_connect.driver.client import Client
 
 from ._rollups import DIMENSIONS
+from ._spans import FINAL_SETTINGS as _FINAL
 from ._sources import cost_source, dims_source
 
 __all__ = ["cost_tops", "FILTERS", "GROUP_BY_EXPRESSIONS", "BreakdownRow", "cost_timeseries", "cost_totals", "UnpricedModel", "cost_breakdown", "unpriced_models", "UNTRACKED",
@@ -31,7 +32,6 @@ GROUP_BY_EXPRESSIONS: dict[str, str] = {
     "day": "toString(toDate(start_time))",
     "hour": "formatDateTime(toStartOfHour(start_time), '%Y-%m-%dT%H:00:00Z')",
 }
-_FINAL = "SETTINGS do_not_merge_across_partitions_select_final = 1"
 _COLUMN = dict(DIMENSIONS)
 # Filters a caller may set; each compares the grouped value, so 'untracked' / 'unknown' filter too.
 FILTERS = ("provider", "model", "agent", "customer", "service")
@@ -118,7 +118,7 @@ def unpriced_models(client: Client, tenant: str, start: datetime, end: datetime)
           AND start_time >= {{start:DateTime64(9, 'UTC')}} AND start_time < {{end:DateTime64(9, 'UTC')}}
         GROUP BY p, m
         ORDER BY 3 DESC, p, m
-        SETTINGS do_not_merge_across_partitions_select_final = 1
+        {_FINAL}
     """
     rows = client.query(sql, parameters={"tenant": tenant, "start": start, "end": end}).result_rows
     return [UnpricedModel(p, m, int(n), int(tin), int(tout), first, last) for p, m, n, tin, tout, first, last in rows]

@@ -8,6 +8,8 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
+from ._spans import FINAL_SETTINGS
+
 __all__ = ["EXPORT_SPAN_COLUMNS", "export_spans"]
 
 EXPORT_SPAN_COLUMNS = (
@@ -25,7 +27,7 @@ def export_spans(client: Client, tenant: str, start: datetime, end: datetime) ->
     (+12 MB for 1M spans, bench/export_memory.py)."""
     sql = (f"SELECT {', '.join(EXPORT_SPAN_COLUMNS)} FROM spans FINAL WHERE tenant = {{t:String}} "
            "AND start_time >= {s:DateTime64(9, 'UTC')} AND start_time < {e:DateTime64(9, 'UTC')} "
-           "SETTINGS do_not_merge_across_partitions_select_final = 1")
+           + FINAL_SETTINGS)
     with client.query_row_block_stream(sql, parameters={"t": tenant, "s": start, "e": end}) as stream:
         for block in stream:
             yield block

@@ -8,7 +8,7 @@ nothing needs FINAL on the rollups themselves. See ``_rollups.py``.
 
 from __future__ import annotations
 
-__all__ = ["ROLLUP_STATEMENTS"]
+__all__ = ["MARK_EXISTING", "ROLLUP_STATEMENTS"]
 
 # trace → hours it has spans in, filled when an hour's rollups are refreshed (not on ingest: a
 # materialized view cost 35% more per insert, measured), so it covers every refreshed hour; readers
@@ -37,10 +37,12 @@ CREATE TABLE IF NOT EXISTS rollup_state (
 ENGINE = AggregatingMergeTree
 ORDER BY (tenant, grain, bucket)
 """
-_MARK_EXISTING = """
+# Marks every bucket that holds spans (of the tenants ``where`` selects): at migration, and after
+# spans were written in SQL, behind the writer's back.
+MARK_EXISTING = """
 INSERT INTO rollup_state (tenant, grain, bucket, marked, done, version)
 SELECT tenant, g.1, g.2, toUInt64(toUnixTimestamp64Nano(now64(9))), 0, 0
-FROM (SELECT DISTINCT tenant, toStartOfHour(start_time) AS h FROM spans)
+FROM (SELECT DISTINCT tenant, toStartOfHour(start_time) AS h FROM spans {where})
 ARRAY JOIN [('hour', h), ('day', toStartOfDay(h))] AS g
 """
 
@@ -104,5 +106,5 @@ PARTITION BY toYYYYMM(start_time)
 ORDER BY (tenant, trace_id)
 """
 
-ROLLUP_STATEMENTS = [_TRACE_INDEX, _STATE, _MARK_EXISTING, _COST_DIMS,
+ROLLUP_STATEMENTS = [_TRACE_INDEX, _STATE, MARK_EXISTING.format(where=""), _COST_DIMS,
                      _COST_DAILY, _RUNS]

@@ -19,16 +19,36 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from clickhouse_connect.driver.client import Client
 
-__all__ = ["DIMENSIONS", "BucketState", "RollupTracker", "refresh_days", "refresh_hours", "tenant_state"]
+from ._rollup_schema import MARK_EXISTING
+from ._spans import FINAL_SETTINGS
+
+__all__ = ["DIMENSIONS", "METRIC_NAMES", "RUN_SUMMARY", "SPAN_METRICS", "BucketState", "RollupTracker",
+           "dimensions_array", "refresh_days", "refresh_hours", "tenant_state"]
 
 HOUR, DAY = "hour", "day"
 # (name used by the API, spans column)
 DIMENSIONS = (("provider", "provider"), ("model", "model"), ("agent", "agent"), ("customer", "customer"),
               ("section", "section_path"), ("service", "service"), ("tool", "tool"))
-_FINAL = "SETTINGS do_not_merge_across_partitions_select_final = 1"
 _RUNS_SLICE = 300_000
-_METRICS = ("sum(cost_usd), count(), countIf(NOT billable AND priced), countIf(NOT priced), sum(input_tokens), "
-            "sum(output_tokens), sum(cache_read_tokens)")
+# (rollup column, its value for one span): rollups store the sums; raw reads yield the per-span values.
+_METRIC_EXPRESSIONS = (("cost_usd", "cost_usd"), ("calls", "toUInt64(1)"),
+                       ("failed_calls", "toUInt64(NOT billable AND priced)"), ("unpriced_calls", "toUInt64(NOT priced)"),
+                       ("input_tokens", "input_tokens"), ("output_tokens", "output_tokens"),
+                       ("cached_tokens", "cache_read_tokens"))
+METRIC_NAMES = ", ".join(name for name, _ in _METRIC_EXPRESSIONS)
+SPAN_METRICS = ", ".join(f"{expr} AS {name}" for name, expr in _METRIC_EXPRESSIONS)
+_SUMS = ", ".join(f"sum({expr})" for _, expr in _METRIC_EXPRESSIONS)
+# A run's summary from its spans: refreshes store it in ``runs``; reads compute it for runs not refreshed yet.
+RUN_SUMMARY = ("min(start_time) AS run_start, max(end_time) AS run_end, "
+               "argMin(name, (parent_span_id != '', start_time)) AS root_name, argMin(service, start_time) AS run_service, "
+               "sum(cost_usd) AS cost, countIf(is_llm) AS llm_calls, countIf(status_code = 'error') AS errors, "
+               "argMax(section_path, cost_usd) AS top_section")
+
+
+def dimensions_array(names: list[str]) -> str:
+    """An ARRAY JOIN list of (dimension, its span column) for these dimension names."""
+    column = dict(DIMENSIONS)
+    return "[" + ", ".join(f"('{name}', {column[name]})" for name in names) + "]"
 
 
 def _utc(value: datetime) -> datetime:
@@ -77,12 +97,9 @@ class RollupTracker:
     def mark_all(self, tenant: str | None = None) -> None:
         """Mark every bucket that holds spans (after writing to ``spans`` behind the tracker's back)."""
         where = "WHERE tenant = {t:String}" if tenant is not None else ""
-        rows = self._client.query(f"SELECT DISTINCT tenant, toStartOfHour(start_time) FROM spans {where}",
-                                  parameters={"t": tenant}).result_rows
-        buckets = {(t, HOUR, _utc(h)) for t, h in rows} | {(t, DAY, _utc(h).replace(hour=0)) for t, h in rows}
         with self._lock:
-            self._marked -= buckets
-        self.mark(buckets)
+            self._client.command(MARK_EXISTING.format(where=where), parameters={"t": tenant})
+            self._marked.clear()  # only ever makes later writes mark again
 
     def take_dirty(self, since_ns: int) -> tuple[int, list[tuple[str, str, datetime, int]]]:
         """The store's clock (ns) and the (tenant, grain, bucket, newest mark) of dirty buckets
@@ -140,11 +157,11 @@ def refresh_hours(client: Client, tenant: str, marks: dict[datetime, int]) -> No
     params = {"t": tenant, "h": hours, "s": hours[0], "e": hours[-1] + timedelta(hours=1), "v": version}
     in_hours = ("tenant = {t:String} AND start_time >= {s:DateTime('UTC')} AND start_time < {e:DateTime('UTC')} "
                 "AND toStartOfHour(start_time) IN {h:Array(DateTime('UTC'))}")
-    dims = ", ".join(f"('{name}', {column})" for name, column in DIMENSIONS) + ", ('total', '')"
+    dims = dimensions_array([name for name, _ in DIMENSIONS])[:-1] + ", ('total', '')]"
     client.command(
-        f"INSERT INTO cost_dims SELECT tenant, toStartOfHour(start_time) AS hour, d.1, d.2, {_METRICS}, {{v:UInt64}} "
-        f"FROM spans FINAL ARRAY JOIN [{dims}] AS d WHERE {in_hours} AND is_llm "
-        f"GROUP BY tenant, hour, d.1, d.2 {_FINAL}",
+        f"INSERT INTO cost_dims SELECT tenant, toStartOfHour(start_time) AS hour, d.1, d.2, {_SUMS}, {{v:UInt64}} "
+        f"FROM spans FINAL ARRAY JOIN {dims} AS d WHERE {in_hours} AND is_llm "
+        f"GROUP BY tenant, hour, d.1, d.2 {FINAL_SETTINGS}",
         parameters=params,
     )
     client.command(f"INSERT INTO trace_index SELECT DISTINCT tenant, trace_id, toStartOfHour(start_time) "
@@ -163,14 +180,12 @@ def _refresh_runs(client: Client, in_hours: str, params: dict[str, object]) -> N
               "AND cityHash64(trace_id) % {slices:UInt64} = {slice:UInt64})")
     client.command(
         f"""INSERT INTO runs
-        SELECT tenant, trace_id, min(start_time), max(end_time), argMin(name, (parent_span_id != '', start_time)),
-               argMin(service, start_time), sum(cost_usd), countIf(is_llm), countIf(status_code = 'error'),
-               argMax(section_path, cost_usd), groupUniqArray(service), groupUniqArrayIf(customer, customer != ''),
+        SELECT tenant, trace_id, {RUN_SUMMARY}, groupUniqArray(service), groupUniqArrayIf(customer, customer != ''),
                groupUniqArrayIf(agent, agent != ''), {{v:UInt64}}
         FROM spans FINAL
         WHERE tenant = {{t:String}} AND trace_id IN {traces}
           AND toStartOfHour(start_time) IN (SELECT hour FROM trace_index WHERE tenant = {{t:String}} AND trace_id IN {traces})
-        GROUP BY tenant, trace_id {_FINAL}""",
+        GROUP BY tenant, trace_id {FINAL_SETTINGS}""",
         parameters=params,
     )
 
@@ -181,9 +196,9 @@ def refresh_days(client: Client, tenant: str, marks: dict[datetime, int]) -> Non
     for day, mark in sorted(marks.items()):
         client.command(
             f"INSERT INTO cost_daily SELECT tenant, toStartOfDay(start_time) AS day, provider, model, agent, customer, "
-            f"section_path, service, tool, {_METRICS}, {{v:UInt64}} FROM spans FINAL "
+            f"section_path, service, tool, {_SUMS}, {{v:UInt64}} FROM spans FINAL "
             "WHERE tenant = {t:String} AND is_llm AND start_time >= {s:DateTime('UTC')} AND start_time < {e:DateTime('UTC')} "
-            f"GROUP BY tenant, day, provider, model, agent, customer, section_path, service, tool {_FINAL}",
+            f"GROUP BY tenant, day, provider, model, agent, customer, section_path, service, tool {FINAL_SETTINGS}",
             parameters={"t": tenant, "s": day, "e": day + timedelta(days=1), "v": version},
         )
         _publish(client, tenant, DAY, {day: mark}, version)

@@ -9,16 +9,13 @@ from datetime import datetime, timedelta
 
 from clickhouse_connect.driver.client import Client
 
-from ._rollups import DAY, DIMENSIONS, HOUR, tenant_state
+from ._rollups import DAY, DIMENSIONS, HOUR, METRIC_NAMES, SPAN_METRICS, dimensions_array, tenant_state
 
 __all__ = ["cost_source", "dims_source"]
 
 _DIM_COLUMN = dict(DIMENSIONS)
 _LABELS = ("provider", "model", "agent", "customer", "section_path", "service", "tool")
-_METRICS = "cost_usd, calls, failed_calls, unpriced_calls, input_tokens, output_tokens, cached_tokens"
-_RAW = (f"SELECT start_time, {', '.join(_LABELS)}, cost_usd, toUInt64(1) AS calls, "
-        "toUInt64(NOT billable AND priced) AS failed_calls, toUInt64(NOT priced) AS unpriced_calls, "
-        "input_tokens, output_tokens, cache_read_tokens AS cached_tokens FROM spans FINAL "
+_RAW = (f"SELECT start_time, {', '.join(_LABELS)}, {SPAN_METRICS} FROM spans FINAL "
         "WHERE tenant = {t:String} AND is_llm AND (%s)")
 _STEP = {HOUR: timedelta(hours=1), DAY: timedelta(days=1)}
 
@@ -67,7 +64,7 @@ def cost_source(client: Client, tenant: str, start: datetime, end: datetime, *, 
                 prefix: str = "") -> tuple[str, dict[str, object]]:
     """A parenthesised subquery of LLM cost rows for [start, end) and its parameters.
 
-    Columns: start_time, the label columns, then ``_METRICS``. ``dim`` is the one label the caller
+    Columns: start_time, the label columns, then ``METRIC_NAMES``. ``dim`` is the one label the caller
     groups by (None for totals, day or hour); ``filtered`` means the caller also filters on labels,
     which only the all-dimension daily rollup can serve; ``hourly`` means it groups by hour.
     ``cuts`` are instants the caller splits on (window edges): a bucket holding one is read raw.
@@ -94,16 +91,13 @@ def dims_source(client: Client, tenant: str, start: datetime, end: datetime,
     parts = []
     if pairs:
         params["pairs"] = pairs
-        parts.append(f"SELECT start_time, dim, value, {_METRICS} FROM cost_dims WHERE tenant = {{t:String}} "
+        parts.append(f"SELECT start_time, dim, value, {METRIC_NAMES} FROM cost_dims WHERE tenant = {{t:String}} "
                      "AND (start_time, version) IN {pairs:Array(Tuple(DateTime('UTC'), UInt64))} "
                      "AND dim IN {dims:Array(String)}")
     if ranges or not parts:
-        pairs_sql = ", ".join(f"('{name}', {_DIM_COLUMN[name]})" for name in dims)
         parts.append(
-            f"SELECT start_time, d.1 AS dim, d.2 AS value, cost_usd, toUInt64(1) AS calls, "
-            "toUInt64(NOT billable AND priced) AS failed_calls, toUInt64(NOT priced) AS unpriced_calls, "
-            "input_tokens, output_tokens, cache_read_tokens AS cached_tokens "
-            f"FROM spans FINAL ARRAY JOIN [{pairs_sql}] AS d "
+            f"SELECT start_time, d.1 AS dim, d.2 AS value, {SPAN_METRICS} "
+            f"FROM spans FINAL ARRAY JOIN {dimensions_array(dims)} AS d "
             f"WHERE tenant = {{t:String}} AND is_llm AND ({_ranges_sql(ranges, params, '')})")
     return "(" + " UNION ALL ".join(parts) + ")", params
 
@@ -111,11 +105,11 @@ def dims_source(client: Client, tenant: str, start: datetime, end: datetime,
 def _rollup_part(grain: str, dim: str | None, prefix: str) -> str:
     where = f"tenant = {{t:String}} AND (start_time, version) IN {{{prefix}pairs:Array(Tuple(DateTime('UTC'), UInt64))}}"
     if grain == DAY:
-        return f"SELECT start_time, {', '.join(_LABELS)}, {_METRICS} FROM cost_daily WHERE {where}"
+        return f"SELECT start_time, {', '.join(_LABELS)}, {METRIC_NAMES} FROM cost_daily WHERE {where}"
     column = _DIM_COLUMN.get(dim or "", "")
     labels = ", ".join(f"value AS {c}" if c == column else f"'' AS {c}" for c in _LABELS)
     name = dim if column else "total"
-    return f"SELECT start_time, {labels}, {_METRICS} FROM cost_dims WHERE {where} AND dim = '{name}'"
+    return f"SELECT start_time, {labels}, {METRIC_NAMES} FROM cost_dims WHERE {where} AND dim = '{name}'"
 
 
 def _merge(ranges: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:

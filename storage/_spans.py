@@ -14,7 +14,12 @@ import pyarrow as pa
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
 
-__all__ = ["SPAN_SCHEMA", "SPAN_COLUMNS", "SpanRow", "spans_table", "insert_spans", "select_span_rows"]
+__all__ = ["FINAL_SETTINGS", "SPAN_SCHEMA", "SPAN_COLUMNS", "SpanRow", "spans_table", "insert_spans",
+           "select_span_rows"]
+
+# A span's identity includes its start hour, and partitions are months of start_time, so copies of
+# one span always share a partition: FINAL need not merge across partitions (much cheaper).
+FINAL_SETTINGS = "SETTINGS do_not_merge_across_partitions_select_final = 1"
 
 _MONEY = pa.decimal128(18, 12)
 _NS = pa.timestamp("ns", tz="UTC")
@@ -104,8 +109,8 @@ _MAPS = [SPAN_COLUMNS.index("span_attributes"), SPAN_COLUMNS.index("resource_att
 def select_span_rows(client: Client, where: str, parameters: dict[str, Any]) -> list[list[Any]]:
     """Stored spans (latest versions) as mutable rows in SPAN_COLUMNS order, ready to change and
     write back through ``spans_table`` with a newer version."""
-    rows = client.query(f"SELECT {_SELECT} FROM spans FINAL WHERE {where} "
-                        "SETTINGS do_not_merge_across_partitions_select_final = 1", parameters=parameters).result_rows
+    rows = client.query(f"SELECT {_SELECT} FROM spans FINAL WHERE {where} {FINAL_SETTINGS}",
+                        parameters=parameters).result_rows
     out = []
     for row in rows:
         values = list(row)

@@ -9,7 +9,8 @@ from decimal import Decimal
 
 from clickhouse_connect.driver.client import Client
 
-from ._rollups import HOUR, tenant_state
+from ._rollups import HOUR, RUN_SUMMARY, tenant_state
+from ._spans import FINAL_SETTINGS
 
 __all__ = ["RunRow", "TraceSpan", "list_runs", "trace_spans"]
 
@@ -49,7 +50,7 @@ def trace_spans(client: Client, tenant: str, trace_id: str) -> list[TraceSpan]:
     # The bloom filter index on trace_id skips the other granules: ~8 ms at 10M spans, measured.
     rows = client.query(
         f"SELECT {_FIELDS} FROM spans FINAL WHERE tenant = {{t:String}} AND trace_id = {{id:String}} "
-        "ORDER BY start_time, span_id SETTINGS do_not_merge_across_partitions_select_final = 1",
+        f"ORDER BY start_time, span_id {FINAL_SETTINGS}",
         parameters={"t": tenant, "id": trace_id},
     ).result_rows
     return [TraceSpan(*row) for row in rows]
@@ -131,10 +132,7 @@ def _runs_sql(tenant: str, start: datetime, end: datetime, order: str, fetch: in
         ORDER BY {sort.replace("run_start", "start_time").replace("cost", "cost_usd")} DESC, trace_id DESC
         LIMIT {{n:UInt32}}"""
     raw = f"""
-        SELECT trace_id, min(start_time) AS run_start, max(end_time) AS run_end,
-               argMin(name, (parent_span_id != '', start_time)) AS root_name, argMin(service, start_time) AS run_service,
-               sum(cost_usd) AS cost, countIf(is_llm) AS llm_calls, countIf(status_code = 'error') AS errors,
-               argMax(section_path, cost_usd) AS top_section, toUInt64(0) AS version
+        SELECT trace_id, {RUN_SUMMARY}, toUInt64(0) AS version
         FROM spans FINAL
         WHERE tenant = {{t:String}} AND trace_id IN {dirty_traces}
           AND (toStartOfHour(start_time) IN (SELECT hour FROM trace_index WHERE tenant = {{t:String}} AND trace_id IN {dirty_traces})
@@ -143,5 +141,5 @@ def _runs_sql(tenant: str, start: datetime, end: datetime, order: str, fetch: in
         HAVING {" AND ".join(raw_having)}"""
     union = summaries + (" UNION ALL " + raw if dirty else "")
     sql = (f"SELECT {_COLUMNS}, version FROM ({union}) ORDER BY {sort} DESC, trace_id DESC LIMIT {{n:UInt32}} "
-           "SETTINGS do_not_merge_across_partitions_select_final = 1")
+           + FINAL_SETTINGS)
     return sql, params
