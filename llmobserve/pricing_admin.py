@@ -31,7 +31,8 @@ def import_prices(path: str, tenant: str, data_dir: str | None) -> int:
     from query_api import parse_litellm
 
     try:
-        parsed = parse_litellm(Path(path).read_text(), Path(path).name)
+        text = Path(path).read_text()
+        parsed = parse_litellm(text, Path(path).name)
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -40,22 +41,22 @@ def import_prices(path: str, tenant: str, data_dir: str | None) -> int:
         store = Store.open(config)
     except StorageLockedError:
         done = _through_server(config.data_dir, "/api/v1/_local/prices/litellm",
-                               {"tenant": tenant, "text": Path(path).read_text(), "source": Path(path).name})
+                               {"tenant": tenant, "text": text, "source": Path(path).name})
         if done is None:
             return 1
-        print(f"imported {done['imported']} prices for tenant {tenant!r} (skipped {done['skipped']} entries "
-              "without token prices); run `llmobserve pricing reprice` to apply them to stored spans")
-        return 0
+        imported, skipped = done["imported"], done["skipped"]
     except StorageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    try:
-        store.ensure_tenant(tenant)
-        for price in parsed.prices:
-            store.put_price(tenant, price)
-    finally:
-        store.close()
-    print(f"imported {len(parsed.prices)} prices for tenant {tenant!r} (skipped {len(parsed.skipped)} entries "
+    else:
+        try:
+            store.ensure_tenant(tenant)
+            for price in parsed.prices:
+                store.put_price(tenant, price)
+        finally:
+            store.close()
+        imported, skipped = len(parsed.prices), len(parsed.skipped)
+    print(f"imported {imported} prices for tenant {tenant!r} (skipped {skipped} entries "
           "without token prices); run `llmobserve pricing reprice` to apply them to stored spans")
     return 0
 
