@@ -30,7 +30,8 @@ class QuietExporter(SpanExporter):
     def __init__(self, inner: SpanExporter, endpoint: str) -> None:
         self._inner = inner
         self._endpoint = endpoint
-        self._warned = False
+        self.unreachable = False
+        """The last export failed (we warned once; we say so when it recovers)."""
         self.failed_batches = 0
         self.dropped_spans = 0
         for name in EXPORTER_LOGGERS:
@@ -44,13 +45,13 @@ class QuietExporter(SpanExporter):
         if result is not SpanExportResult.SUCCESS:
             self.failed_batches += 1
             self.dropped_spans += len(spans)
-            if not self._warned:
-                self._warned = True
+            if not self.unreachable:
+                self.unreachable = True
                 log.warning("llmobserve: cannot deliver spans to %s (is the receiver running, and the API key "
                             "valid?); the app is unaffected, spans are dropped until it is reachable",
                             self._endpoint)
-        elif self._warned:
-            self._warned = False
+        elif self.unreachable:
+            self.unreachable = False
             log.info("llmobserve: delivering spans to %s again", self._endpoint)
         return result
 

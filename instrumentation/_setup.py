@@ -211,7 +211,7 @@ def _at_exit(state: Observation) -> None:
     if state._stopped:
         return
     try:
-        if state.exporter.failed_batches and state.exporter._warned:  # receiver down: never hold exit
+        if state.exporter.unreachable:  # receiver down: never hold exit
             from ._observer import open_observers
 
             for observer in open_observers():

@@ -67,10 +67,6 @@ class Batcher:
         if self._thread is not None:
             self._thread.join(timeout)
 
-    @property
-    def pending_rows(self) -> int:
-        return self._pending_rows
-
     def expect(self) -> None:
         """A request has started decoding: its rows are on the way (pair with ``submit`` or ``cancel``)."""
         with self._cond:
