@@ -24,7 +24,7 @@ def export_spans(client: Client, tenant: str, start: datetime, end: datetime) ->
     """Blocks of rows (EXPORT_SPAN_COLUMNS order) for spans starting in [start, end), in storage order
     (hour by hour, then by trace). No ORDER BY on purpose: a global sort makes ClickHouse hold the
     whole result (measured: +370 MB for 300k spans) where streaming in storage order stays flat
-    (+12 MB for 1M spans, bench/export_memory.py)."""
+    (+29-33 MB for 1M spans, bench/export_memory.py)."""
     sql = (f"SELECT {', '.join(EXPORT_SPAN_COLUMNS)} FROM spans FINAL WHERE tenant = {{t:String}} "
            "AND start_time >= {s:DateTime64(9, 'UTC')} AND start_time < {e:DateTime64(9, 'UTC')} "
            + FINAL_SETTINGS)
