@@ -9,8 +9,9 @@ Costs are exact decimals computed from per-model prices, so the figures are chec
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
-from storage import Store, config_from_env
+from llmobserve.storage import Store, StoreConfig
 
 __all__ = ["MODELS", "seed"]
 
@@ -83,7 +84,7 @@ def seed(data_dir: str, spans: int, days: int, customers: int, agents: int, tena
         FROM numbers({runs * SPANS_PER_RUN})
     )
     """
-    store = Store.open(config_from_env(data_dir))
+    store = Store.open(StoreConfig(Path(data_dir).resolve()))
     try:
         store.client.command(sql, settings={"max_insert_threads": 2})
         store.mark_rollups_dirty(tenant)  # written in SQL, behind the writer's back: the rollups must know

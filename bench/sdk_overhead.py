@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import openai  # noqa: E402
 from opentelemetry.instrumentation.utils import suppress_http_instrumentation  # noqa: E402
 
-import instrumentation  # noqa: E402
+import llmobserve  # noqa: E402
 from ingest import _start_server  # noqa: E402
 
 MESSAGES = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Say hello."}]
@@ -120,14 +120,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="llmobserve-sdk-bench-") as data_dir:
         proc, grpc_target, _, key = _start_server(data_dir, [])
         try:
-            instrumentation.observe(api_key=key, endpoint=grpc_target, service_name="sdk-bench",
+            llmobserve.observe(api_key=key, endpoint=grpc_target, service_name="sdk-bench",
                                     provider_urls={f"{standin_url}/openai/v1": "openai"})
             client = openai.OpenAI(base_url=f"{standin_url}/openai/v1", api_key="bench", max_retries=0)
             _measure(client, 200, False)  # warm-up: imports, connections, caches
             print(f"{args.calls} calls per side, openai SDK {openai.__version__}, same stand-in server")
             for stream in (False, True):
                 _report(f"{'streaming' if stream else 'non-streaming'}, llmobserve SDK", *_measure(client, args.calls, stream))
-            instrumentation.shutdown()
+            llmobserve.shutdown()
             for target in (grpc_target, "none"):
                 subprocess.run([sys.executable, __file__, "--calls", str(args.calls), "--otel-only", standin_url,
                                 target, key], check=True)

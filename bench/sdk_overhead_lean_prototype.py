@@ -30,11 +30,11 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor  # noqa: E402
 from opentelemetry.trace import SpanKind  # noqa: E402
 
 from ingest import _start_server  # noqa: E402
-from instrumentation._capture import Capture  # noqa: E402
-from instrumentation._exporter import QuietExporter  # noqa: E402
-from instrumentation._pairing import PairingProcessor  # noqa: E402
-from instrumentation._processor import LabelProcessor  # noqa: E402
-from instrumentation._providers import ProviderMatcher  # noqa: E402
+from llmobserve.instrumentation._capture import Capture  # noqa: E402
+from llmobserve.instrumentation._exporter import QuietExporter  # noqa: E402
+from llmobserve.instrumentation._pairing import PairingProcessor  # noqa: E402
+from llmobserve.instrumentation._processor import LabelProcessor  # noqa: E402
+from llmobserve.instrumentation._providers import ProviderMatcher  # noqa: E402
 from sdk_overhead import _standin_process  # noqa: E402
 
 MESSAGES = [{"role": "user", "content": "hi"}]

@@ -1,6 +1,6 @@
-"""The llmobserve SDK: two lines to see every LLM call priced and attributed.
+"""The llmobserve SDK (``llmobserve.instrumentation``, re-exported as ``llmobserve``): two lines to see every LLM call priced and attributed.
 
-    from instrumentation import observe, agent, customer
+    from llmobserve import observe, agent, customer
     observe()  # LLMOBSERVE_API_KEY / LLMOBSERVE_ENDPOINT
 
 Imports only OpenTelemetry, httpx's instrumentation and ``semconv``; never server code.
@@ -9,6 +9,7 @@ Imports only OpenTelemetry, httpx's instrumentation and ``semconv``; never serve
 from __future__ import annotations
 
 from ._labels import agent, customer, section, tool, wrap_all_tools
-from ._setup import Observation, observe, shutdown
+from ._setup import NoApiKeyError, Observation, export_target, observe, shutdown, span_exporter
 
-__all__ = ["Observation", "agent", "customer", "observe", "section", "shutdown", "tool", "wrap_all_tools"]
+__all__ = ["NoApiKeyError", "Observation", "agent", "customer", "export_target", "observe", "section", "shutdown", "span_exporter",
+           "tool", "wrap_all_tools"]

@@ -16,7 +16,7 @@ from typing import Any
 
 from opentelemetry.trace import Span
 
-from semconv import attributes as a
+from llmobserve.semconv import attributes as a
 
 from ._observer import CallObserver
 from ._providers import Call, ProviderMatcher

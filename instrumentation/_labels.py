@@ -20,7 +20,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
-from semconv import attributes as a
+from llmobserve.semconv import attributes as a
 
 from ._context import CUSTOMER, SECTION
 

@@ -19,8 +19,8 @@ from typing import Any
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
-from semconv import normalize
-from semconv import attributes as a
+from llmobserve.semconv import normalize
+from llmobserve.semconv import attributes as a
 
 __all__ = ["PairingProcessor"]
 

@@ -9,8 +9,8 @@ from typing import Any
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
-from semconv import INFERENCE_OPERATIONS
-from semconv import attributes as a
+from llmobserve.semconv import INFERENCE_OPERATIONS
+from llmobserve.semconv import attributes as a
 
 from ._context import CUSTOMER, SECTION
 

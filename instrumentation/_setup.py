@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 from opentelemetry import trace
 
-__all__ = ["observe", "shutdown", "Observation", "ENV_API_KEY", "ENV_ENDPOINT"]
+__all__ = ["observe", "shutdown", "Observation", "ENV_API_KEY", "ENV_ENDPOINT", "NoApiKeyError", "export_target", "span_exporter"]
 
 log = logging.getLogger("llmobserve")
 
@@ -77,7 +77,26 @@ def _exporter_endpoint(endpoint: str | None, protocol: str) -> str:
     return base + (path if path.endswith("/v1/traces") else path + "/v1/traces")
 
 
-def _span_exporter(protocol: str, endpoint: str, api_key: str) -> Any:
+class NoApiKeyError(ValueError):
+    """Neither an ``api_key`` argument nor ``LLMOBSERVE_API_KEY``."""
+
+
+def export_target(api_key: str | None, endpoint: str | None, protocol: str) -> tuple[str, str]:
+    """``(exporter endpoint, key)`` as ``observe()`` resolves them: argument > environment > default.
+
+    Shared with ``llmobserve demo`` so both read the same variables the same way.
+    """
+    if protocol not in ("grpc", "http"):
+        raise ValueError(f"protocol must be 'grpc' or 'http', got {protocol!r}")
+    key = api_key or os.environ.get(ENV_API_KEY)
+    if not key:
+        raise NoApiKeyError(f"no API key: pass observe(api_key=...) or set {ENV_API_KEY} "
+                         "(create one with `llmobserve keys create --tenant NAME`)")
+    return _exporter_endpoint(endpoint, protocol), key
+
+
+def span_exporter(protocol: str, endpoint: str, api_key: str) -> Any:
+    """The stock OTLP exporter for ``protocol``, authenticated with ``api_key``."""
     headers = {"authorization": f"Bearer {api_key}"}
     if protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
@@ -128,13 +147,7 @@ def observe(
             if provider_urls:
                 log.warning("llmobserve: observe() already ran; provider_urls of later calls are ignored")
             return _state
-        if protocol not in ("grpc", "http"):
-            raise ValueError(f"protocol must be 'grpc' or 'http', got {protocol!r}")
-        key = api_key or os.environ.get(ENV_API_KEY)
-        if not key:
-            raise ValueError(f"no API key: pass observe(api_key=...) or set {ENV_API_KEY} "
-                             "(create one with `llmobserve keys create --tenant NAME`)")
-        target = _exporter_endpoint(endpoint, protocol)
+        target, key = export_target(api_key, endpoint, protocol)
 
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
@@ -147,7 +160,7 @@ def observe(
         provider, owns = _tracer_provider(service_name)
         labels = LabelProcessor()
         provider.add_span_processor(labels)
-        exporter = QuietExporter(_span_exporter(protocol, target, key), target)
+        exporter = QuietExporter(span_exporter(protocol, target, key), target)
         processor = PairingProcessor(BatchSpanProcessor(exporter, schedule_delay_millis=1_000,
                                                         max_queue_size=_EXPORT_QUEUE_SPANS))
         provider.add_span_processor(processor)

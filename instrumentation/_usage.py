@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from semconv import attributes as a
+from llmobserve.semconv import attributes as a
 
 __all__ = ["UsageState"]
 

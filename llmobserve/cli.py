@@ -4,39 +4,57 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .settings import Settings
 
 __all__ = ["main"]
 
 _SERVER_HINT = "this command needs the server extra: pip install 'llmobserve[server]'"
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _settings(**explicit: object) -> Settings | None:
+    """The validated settings, or ``None`` after printing the one line that says what to fix."""
     try:
-        from storage import StorageError, StorageLockedError, config_from_env
-
-        from .server import ServeOptions, serve
+        from .settings import SettingsError, load_settings, unknown_env
     except ModuleNotFoundError as exc:
         print(f"error: {_SERVER_HINT} ({exc.name} is missing)", file=sys.stderr)
+        return None
+    try:
+        settings = load_settings(**explicit)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+    for name in unknown_env():
+        print(f"warning: {name} is set but llmobserve reads no such variable (a typo?)", file=sys.stderr)
+    return settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = _settings(data_dir=args.data_dir, host=args.host, grpc_port=args.grpc_port, http_port=args.http_port,
+                         decode_workers=args.decode_workers, log_level=args.log_level, only=args.only)
+    if settings is None:
         return 2
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = config_from_env(args.data_dir)
-    extra = {} if args.decode_workers is None else {"decode_workers": args.decode_workers}
-    opts = ServeOptions(host=args.host, grpc_port=args.grpc_port, http_port=args.http_port, only=args.only, **extra)
-    if args.only and config.embedded:
+    from llmobserve.storage import StorageError, StorageLockedError
+
+    from .server import serve
+
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.only and settings.clickhouse_url is None:
         print("error: --only needs a ClickHouse server (LLMOBSERVE_CLICKHOUSE_URL): embedded chDB "
               "lets a single process open the data dir, so receiver and API must share it", file=sys.stderr)
         return 2
     try:
-        serve(config, opts)
+        serve(settings)
     except StorageLockedError:
         from ._local import read_server_file
 
-        running = read_server_file(config.data_dir)
+        running = read_server_file(settings.data_dir)
         where = f" (pid {running.pid}, {running.http_url})" if running else ""
-        print(f"error: another llmobserve process is already serving {config.data_dir}{where}. "
+        print(f"error: another llmobserve process is already serving {settings.data_dir}{where}. "
               "Stop it first, or use another --data-dir.", file=sys.stderr)
         return 1
     except StorageError as exc:
@@ -48,12 +66,12 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _keys_create(args: argparse.Namespace) -> int:
-    try:
-        from .keys import create_key_cli
-    except ModuleNotFoundError as exc:
-        print(f"error: {_SERVER_HINT} ({exc.name} is missing)", file=sys.stderr)
+    settings = _settings(data_dir=args.data_dir)
+    if settings is None:
         return 2
-    return create_key_cli(args.tenant, args.scope or None, args.name, args.data_dir)
+    from .keys import create_key_cli
+
+    return create_key_cli(args.tenant, args.scope or None, args.name, settings.store_config())
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -73,15 +91,21 @@ def _pricing_show(args: argparse.Namespace) -> int:
 
 
 def _pricing_import(args: argparse.Namespace) -> int:
+    settings = _settings(data_dir=args.data_dir)
+    if settings is None:
+        return 2
     from .pricing_admin import import_prices
 
-    return import_prices(args.file, args.tenant, args.data_dir)
+    return import_prices(args.file, args.tenant, settings.store_config())
 
 
 def _pricing_reprice(args: argparse.Namespace) -> int:
+    settings = _settings(data_dir=args.data_dir)
+    if settings is None:
+        return 2
     from .pricing_admin import reprice_cli
 
-    return reprice_cli(args.tenant, args.start, args.end, args.data_dir)
+    return reprice_cli(args.tenant, args.start, args.end, settings.store_config())
 
 
 def _pricing_update(args: argparse.Namespace) -> int:
@@ -95,18 +119,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="run the OTLP receiver and the query API (embedded chDB by default)")
-    serve.add_argument("--data-dir", default=None,
-                       help="embedded chDB data directory (default: $LLMOBSERVE_DATA_DIR or ./.llmobserve)")
-    serve.add_argument("--host", default=os.environ.get("LLMOBSERVE_HOST", "127.0.0.1"),
-                       help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)")
-    serve.add_argument("--grpc-port", type=int, default=4317, help="OTLP/gRPC port (default 4317)")
-    serve.add_argument("--http-port", type=int, default=4318, help="OTLP/HTTP + API port (default 4318)")
-    serve.add_argument("--decode-workers", type=int, default=None,
-                       help="processes that decode and price spans (default: one per core, at most 8; 0 = in-process)")
-    serve.add_argument("--log-level", default=os.environ.get("LLMOBSERVE_LOG_LEVEL", "warning"),
-                       choices=("debug", "info", "warning", "error"), help="default: warning")
-    serve.add_argument("--only", choices=("receiver", "api"), default=None,
-                       help="run one half only (needs LLMOBSERVE_CLICKHOUSE_URL)")
+    # Flags default to None ("not given"): Settings then takes LLMOBSERVE_* env, then its default.
+    serve.add_argument("--data-dir", help="embedded chDB data directory (default: $LLMOBSERVE_DATA_DIR or ./.llmobserve)")
+    serve.add_argument("--host", help="address to listen on (default: $LLMOBSERVE_HOST or 127.0.0.1; 0.0.0.0 for "
+                                      "every interface)")
+    serve.add_argument("--grpc-port", help="OTLP/gRPC port (default: $LLMOBSERVE_GRPC_PORT or 4317)")
+    serve.add_argument("--http-port", help="OTLP/HTTP + API port (default: $LLMOBSERVE_HTTP_PORT or 4318)")
+    serve.add_argument("--decode-workers", help="processes that decode and price spans (default: "
+                                                "$LLMOBSERVE_DECODE_WORKERS or one per core, at most 8; 0 = in-process)")
+    serve.add_argument("--log-level", help="debug, info, warning or error (default: $LLMOBSERVE_LOG_LEVEL or warning)")
+    serve.add_argument("--only", help="receiver or api: run one half only (needs LLMOBSERVE_CLICKHOUSE_URL)")
     serve.set_defaults(func=_serve)
 
     keys = sub.add_parser("keys", help="manage API keys")
@@ -146,8 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--endpoint", default=None,
                       help="host:port or URL (default: $LLMOBSERVE_ENDPOINT or 127.0.0.1:4317 for gRPC, "
                            "http://127.0.0.1:4318 for HTTP)")
-    demo.add_argument("--api-key", default=os.environ.get("LLMOBSERVE_API_KEY"),
-                      help="ingest key (default: $LLMOBSERVE_API_KEY)")
+    demo.add_argument("--api-key", help="ingest key (default: $LLMOBSERVE_API_KEY)")
     demo.add_argument("--protocol", choices=("grpc", "http"), default="grpc")
     demo.add_argument("--runs", type=int, default=40, help="agent runs to send (default 40)")
     demo.add_argument("--seed", type=int, default=7)

@@ -7,11 +7,9 @@ spans with ``gen_ai.agent.name``, ``execute_tool`` spans, and ``chat {model}`` C
 
 from __future__ import annotations
 
-import os
 import random
 import sys
 import time
-from dataclasses import dataclass
 
 __all__ = ["run_demo", "DEMO_MODELS", "DEMO_AGENTS"]
 
@@ -33,38 +31,6 @@ DEMO_AGENTS = {
     "planner": [],
 }
 DEMO_CUSTOMERS = ["acme-corp", "globex", "initech", "umbrella", "stark-industries"]
-
-
-@dataclass(frozen=True, slots=True)
-class _Target:
-    endpoint: str
-    protocol: str
-
-
-def _target(endpoint: str | None, protocol: str) -> _Target:
-    endpoint = endpoint or os.environ.get("LLMOBSERVE_ENDPOINT")
-    if protocol == "grpc":
-        endpoint = endpoint or "127.0.0.1:4317"
-        if not endpoint.startswith(("http://", "https://")):
-            endpoint = "http://" + endpoint
-        return _Target(endpoint, protocol)
-    endpoint = (endpoint or "http://127.0.0.1:4318").rstrip("/")
-    if not endpoint.startswith(("http://", "https://")):
-        endpoint = "http://" + endpoint
-    if not endpoint.endswith("/v1/traces"):
-        endpoint += "/v1/traces"
-    return _Target(endpoint, protocol)
-
-
-def _exporter(target: _Target, api_key: str):  # type: ignore[no-untyped-def]
-    headers = {"authorization": f"Bearer {api_key}"}
-    if target.protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
-
-        return GrpcExporter(endpoint=target.endpoint, headers=headers, insecure=target.endpoint.startswith("http://"))
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
-
-    return HttpExporter(endpoint=target.endpoint, headers=headers)
 
 
 def _llm_call(tracer, rng: random.Random, section: str, customer: str, failed: bool = False) -> None:  # type: ignore[no-untyped-def]
@@ -150,18 +116,25 @@ def _counting_exporter_class():  # type: ignore[no-untyped-def]
 
 
 def run_demo(endpoint: str | None, api_key: str | None, protocol: str = "grpc", runs: int = 40, seed: int = 7) -> int:
-    if not api_key:
+    """Send ``runs`` agent runs; endpoint and key resolve as the SDK's (argument > LLMOBSERVE_* > default)."""
+    from llmobserve.instrumentation import NoApiKeyError, export_target, span_exporter
+
+    try:
+        target, key = export_target(api_key, endpoint, protocol)
+    except NoApiKeyError:
         print("error: pass --api-key or set LLMOBSERVE_API_KEY (the key printed by 'llmobserve serve' "
               "or 'llmobserve keys create')", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"error: --endpoint: {exc}", file=sys.stderr)
         return 2
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     _CountingExporter = _counting_exporter_class()
-    target = _target(endpoint, protocol)
     provider = TracerProvider(resource=Resource.create({"service.name": "llmobserve-demo"}))
-    exporter = _CountingExporter(_exporter(target, api_key))
+    exporter = _CountingExporter(span_exporter(protocol, target, key))
     provider.add_span_processor(BatchSpanProcessor(exporter))
     tracer = provider.get_tracer("llmobserve.demo")
     rng = random.Random(seed)
@@ -172,9 +145,9 @@ def run_demo(endpoint: str | None, api_key: str | None, protocol: str = "grpc", 
     provider.shutdown()
     elapsed = time.perf_counter() - started
     if exporter.failed_batches or not exporter.spans:
-        print(f"error: {exporter.failed_batches} batches were not accepted by {target.endpoint} "
+        print(f"error: {exporter.failed_batches} batches were not accepted by {target} "
               "(is 'llmobserve serve' running, and is the API key right?)", file=sys.stderr)
         return 1
-    print(f"sent {exporter.spans} spans ({runs} agent runs) to {target.endpoint} over {protocol} "
+    print(f"sent {exporter.spans} spans ({runs} agent runs) to {target} over {protocol} "
           f"in {elapsed:.1f}s")
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from storage import DEFAULT_SCOPES, InvalidTenantError, Store, StorageError, StorageLockedError, config_from_env
+from llmobserve.storage import DEFAULT_SCOPES, InvalidTenantError, Store, StorageError, StorageLockedError, StoreConfig
 
 from ._local import post_to_running_server
 
@@ -24,8 +24,7 @@ def _through_server(data_dir: Path, tenant: str, scopes: list[str], name: str) -
     return 0
 
 
-def create_key_cli(tenant: str, scopes: list[str] | None, name: str, data_dir: str | None) -> int:
-    config = config_from_env(data_dir)
+def create_key_cli(tenant: str, scopes: list[str] | None, name: str, config: StoreConfig) -> int:
     chosen = sorted(set(scopes or DEFAULT_SCOPES))
     try:
         store = Store.open(config)

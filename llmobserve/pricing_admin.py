@@ -7,8 +7,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from query_api import parse_iso_time
-from storage import Store, StorageError, StorageLockedError, config_from_env
+from llmobserve.query_api import parse_iso_time
+from llmobserve.storage import Store, StorageError, StorageLockedError, StoreConfig
 
 from ._local import post_to_running_server
 
@@ -27,8 +27,8 @@ def _parse_time(name: str, raw: str) -> datetime:
         raise SystemExit(f"error: --{name} must be an ISO 8601 time such as 2026-11-01, got {raw!r}") from None
 
 
-def import_prices(path: str, tenant: str, data_dir: str | None) -> int:
-    from query_api import parse_litellm
+def import_prices(path: str, tenant: str, config: StoreConfig) -> int:
+    from llmobserve.query_api import parse_litellm
 
     try:
         text = Path(path).read_text()
@@ -36,7 +36,6 @@ def import_prices(path: str, tenant: str, data_dir: str | None) -> int:
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    config = config_from_env(data_dir)
     try:
         store = Store.open(config)
     except StorageLockedError:
@@ -61,15 +60,14 @@ def import_prices(path: str, tenant: str, data_dir: str | None) -> int:
     return 0
 
 
-def reprice_cli(tenant: str, start: str, end: str, data_dir: str | None) -> int:
-    from pricing import Pricer, TenantPriceCache
-    from query_api import reprice, rules_for
+def reprice_cli(tenant: str, start: str, end: str, config: StoreConfig) -> int:
+    from llmobserve.pricing import Pricer, TenantPriceCache
+    from llmobserve.query_api import reprice, rules_for
 
     frm, to = _parse_time("from", start), _parse_time("to", end)
     if frm >= to:
         print("error: --from must be before --to", file=sys.stderr)
         return 2
-    config = config_from_env(data_dir)
     try:
         store = Store.open(config)
     except StorageLockedError:

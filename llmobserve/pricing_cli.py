@@ -17,14 +17,14 @@ def _money(value: Decimal) -> str:
 
 
 def _parse_time(raw: str | None) -> datetime:
-    from query_api import parse_iso_time
+    from llmobserve.query_api import parse_iso_time
 
     return parse_iso_time(raw) if raw else datetime.now(timezone.utc)
 
 
 def show_price(provider: str, model: str, at: str | None, batch: bool, service_tier: str) -> int:
-    from pricing import Pricer, quote
-    from semconv import normalize_provider
+    from llmobserve.pricing import Pricer, quote
+    from llmobserve.semconv import normalize_provider
 
     try:
         when = _parse_time(at)
@@ -55,7 +55,7 @@ def show_price(provider: str, model: str, at: str | None, batch: bool, service_t
 
 def update_catalogue() -> int:
     """The catalogue ships inside the genai-prices package; offline, the way to a newer one is pip."""
-    from pricing import CATALOGUE_VERSION
+    from llmobserve.pricing import CATALOGUE_VERSION
 
     print(f"catalogue in use: {CATALOGUE_VERSION} (bundled with the installed package, works offline)")
     print("to take a newer catalogue:")

@@ -13,33 +13,23 @@ import signal
 import socket
 import sys
 from datetime import datetime
-from typing import Literal, TextIO
+from typing import TextIO
 
 import uvicorn
 from fastapi import APIRouter, Header, HTTPException
 from pydantic import BaseModel, Field
 
-from otlp_receiver import Receiver
-from pricing import Pricer, TenantPriceCache
-from query_api import create_app, parse_litellm, reprice, rules_for
-from storage import DEFAULT_SCOPES, Authenticator, InvalidTenantError, Store, StoreConfig
+from llmobserve.otlp_receiver import Receiver
+from llmobserve.pricing import Pricer, TenantPriceCache
+from llmobserve.query_api import create_app, parse_litellm, reprice, rules_for
+from llmobserve.storage import DEFAULT_SCOPES, Authenticator, InvalidTenantError, Store
 
 from ._local import LOCAL_TOKEN_HEADER, LocalServer, remove_server_file, write_server_file
+from .settings import Settings
 
-__all__ = ["serve", "ServeOptions"]
+__all__ = ["serve"]
 
 log = logging.getLogger("llmobserve")
-
-Only = Literal["receiver", "api"]
-
-
-class ServeOptions(BaseModel):
-    host: str = "127.0.0.1"
-    grpc_port: int = Field(4317, ge=0, le=65535)
-    http_port: int = Field(4318, ge=0, le=65535)
-    only: Only | None = None
-    decode_workers: int = Field(default_factory=lambda: min(os.cpu_count() or 1, 8), ge=0, le=64)
-
 
 class LocalKeyRequest(BaseModel):
     tenant: str
@@ -139,11 +129,10 @@ def _cli_name() -> str:
     return "python -m llmobserve"
 
 
-def _banner(out: TextIO, config: StoreConfig, opts: ServeOptions, grpc_port: int | None, http_port: int,
-            first_key: str | None) -> None:
+def _banner(out: TextIO, opts: Settings, grpc_port: int | None, http_port: int, first_key: str | None) -> None:
     host = opts.host if opts.host not in ("0.0.0.0", "::") else "127.0.0.1"
     http = f"http://{host}:{http_port}"
-    lines = [f"llmobserve is running on {config.describe()}"]
+    lines = [f"llmobserve is running on {opts.store_config().describe()}"]
     if grpc_port is not None:
         lines.append(f"  OTLP gRPC : {host}:{grpc_port}")
     if opts.only != "api":
@@ -171,7 +160,9 @@ def _banner(out: TextIO, config: StoreConfig, opts: ServeOptions, grpc_port: int
     print("\n".join(lines), file=out, flush=True)
 
 
-def serve(config: StoreConfig, opts: ServeOptions, out: TextIO = sys.stdout) -> None:
+def serve(opts: Settings, out: TextIO = sys.stdout) -> None:
+    """Run until SIGINT/SIGTERM; ``opts`` is validated already (``llmobserve.settings``)."""
+    config = opts.store_config()
     store = Store.open(config)
     first_key = None
     if store.tenant_count() == 0:
@@ -198,7 +189,7 @@ def serve(config: StoreConfig, opts: ServeOptions, out: TextIO = sys.stdout) -> 
     if config.embedded:
         info_box.append(write_server_file(config.data_dir, f"http://{host}:{http_port}", f"{host}:{grpc_port}"))
     _tune_gc()
-    _banner(out, config, opts, grpc_port, http_port, first_key)
+    _banner(out, opts, grpc_port, http_port, first_key)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it with the previous handler; make
     # that handler an exception so the flush below runs instead of the process dying mid-write.

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from storage import Store
+from llmobserve.storage import Store
 
 from ._exceptions import Overloaded, ReceiverStopped
 

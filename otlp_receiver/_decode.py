@@ -14,9 +14,9 @@ from typing import Any
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
-import semconv
-from pricing import CustomPrices, Pricer
-from storage import SpanRow, inherit_labels
+from llmobserve import semconv
+from llmobserve.pricing import CustomPrices, Pricer
+from llmobserve.storage import SpanRow, inherit_labels
 
 __all__ = ["DecodedRequest", "decode_request", "any_value"]
 

@@ -7,8 +7,8 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
-from pricing import Pricer, TenantPriceCache
-from storage import Authenticator, Principal, bearer_token
+from llmobserve.pricing import Pricer, TenantPriceCache
+from llmobserve.storage import Authenticator, Principal, bearer_token
 
 from ._batcher import Batcher
 from ._exceptions import Overloaded, PermissionDenied, Unauthenticated

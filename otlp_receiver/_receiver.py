@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from pricing import Pricer, TenantPriceCache
-from storage import Authenticator, Store
+from llmobserve.pricing import Pricer, TenantPriceCache
+from llmobserve.storage import Authenticator, Store
 
 from ._batcher import Batcher
 from ._grpc import start_grpc_server

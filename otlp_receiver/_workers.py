@@ -22,8 +22,8 @@ import pyarrow as pa
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from pricing import CustomPrices, Pricer
-from storage import spans_table
+from llmobserve.pricing import CustomPrices, Pricer
+from llmobserve.storage import spans_table
 
 from ._decode import decode_request
 from ._exceptions import BadPayload, Overloaded

@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Final
 
 from genai_prices.types import TieredPrices
-from semconv._record import GenAIRecord
+from llmobserve.semconv._record import GenAIRecord
 
 __all__ = ["Cost", "Rates", "ZERO", "charge", "compile_rates", "quantize", "zero_cost"]
 

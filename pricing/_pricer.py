@@ -8,8 +8,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Final
 
 import genai_prices
-from semconv import normalize, normalize_provider
-from semconv._record import GenAIRecord
+from llmobserve.semconv import normalize, normalize_provider
+from llmobserve.semconv._record import GenAIRecord
 
 from ._catalogue import Catalogue
 from ._cost import ZERO, Cost, charge, quantize, zero_cost

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from pricing import Pricer, TenantPriceCache
-from storage import Authenticator, Store
+from llmobserve.pricing import Pricer, TenantPriceCache
+from llmobserve.storage import Authenticator, Store
 
 from ._custom_prices import rules_for
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import calendar
 
-from pricing import CustomPrice
-from storage import Store, StoredPrice
+from llmobserve.pricing import CustomPrice
+from llmobserve.storage import Store, StoredPrice
 
 __all__ = ["rules_for", "to_rule"]
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-from pricing import CustomPrices, Pricer, price_attributes
-from storage import SPAN_COLUMNS, Store, select_span_rows, spans_table
+from llmobserve.pricing import CustomPrices, Pricer, price_attributes
+from llmobserve.storage import SPAN_COLUMNS, Store, select_span_rows, spans_table
 
 __all__ = ["RepriceResult", "reprice"]
 

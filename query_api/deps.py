@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from storage import Authenticator, Principal, Store, bearer_token
+from llmobserve.storage import Authenticator, Principal, Store, bearer_token
 
 from ._strict import reject_unknown_query_params
 

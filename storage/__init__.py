@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ._attribution import inherit_labels
 from ._auth import Authenticator, bearer_token
-from ._client import DEFAULT_DATA_DIR, StoreConfig, config_from_env, is_locked
+from ._client import StoreConfig, is_locked
 from ._costs import GROUP_BY_EXPRESSIONS, UNKNOWN, UNTRACKED, BreakdownRow, UnpricedModel
 from ._export import EXPORT_SPAN_COLUMNS
 from ._exceptions import StorageConfigError, StorageError, StorageLockedError
@@ -22,7 +22,6 @@ from ._traces import RunRow, TraceSpan
 __all__ = [
     "Authenticator",
     "BreakdownRow",
-    "DEFAULT_DATA_DIR",
     "DEFAULT_SCOPES",
     "EXPORT_SPAN_COLUMNS",
     "GROUP_BY_EXPRESSIONS",
@@ -46,7 +45,6 @@ __all__ = [
     "UNTRACKED",
     "UnpricedModel",
     "bearer_token",
-    "config_from_env",
     "inherit_labels",
     "is_locked",
     "price_id",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fcntl
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -13,16 +12,15 @@ from clickhouse_connect.driver.client import Client
 
 from ._exceptions import StorageConfigError, StorageLockedError
 
-__all__ = ["DEFAULT_DATA_DIR", "StoreConfig", "config_from_env", "connect", "is_locked"]
-
-DEFAULT_DATA_DIR = "./.llmobserve"
-ENV_DATA_DIR = "LLMOBSERVE_DATA_DIR"
-ENV_CLICKHOUSE_URL = "LLMOBSERVE_CLICKHOUSE_URL"
+__all__ = ["StoreConfig", "connect", "is_locked"]
 
 
 @dataclass(frozen=True, slots=True)
 class StoreConfig:
-    """Where the data lives: ``url`` (a ClickHouse server) wins over ``data_dir`` (embedded chDB)."""
+    """Where the data lives: ``url`` (a ClickHouse server) wins over ``data_dir`` (embedded chDB).
+
+    Built by the caller (``llmobserve.settings``); storage reads no environment of its own.
+    """
 
     data_dir: Path
     url: str | None = None
@@ -38,18 +36,11 @@ class StoreConfig:
         return f"ClickHouse server {parsed.hostname}:{parsed.port or 8123}{parsed.path or '/default'}"
 
 
-def config_from_env(data_dir: str | os.PathLike[str] | None = None, url: str | None = None) -> StoreConfig:
-    """Explicit arguments first, then LLMOBSERVE_CLICKHOUSE_URL / LLMOBSERVE_DATA_DIR, then defaults."""
-    url = url or os.environ.get(ENV_CLICKHOUSE_URL) or None
-    raw_dir = data_dir or os.environ.get(ENV_DATA_DIR) or DEFAULT_DATA_DIR
-    return StoreConfig(data_dir=Path(raw_dir).expanduser().resolve(), url=url)
-
-
 def _server_client(url: str) -> Client:
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise StorageConfigError(
-            f"{ENV_CLICKHOUSE_URL} must look like http://user:pass@host:8123/db, got {url!r}"
+            f"the ClickHouse URL must look like http://user:pass@host:8123/db, got {parsed.scheme}://{parsed.hostname}"
         )
     database = parsed.path.strip("/") or "default"
     return clickhouse_connect.get_client(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from storage import SPAN_COLUMNS
+from llmobserve.storage import SPAN_COLUMNS
 
 T0 = datetime(2026, 3, 2, 0, 0, tzinfo=timezone.utc)  # a Monday, midnight
 DEFAULTS = {

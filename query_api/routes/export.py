@@ -11,7 +11,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from storage import EXPORT_SPAN_COLUMNS
+from llmobserve.storage import EXPORT_SPAN_COLUMNS
 
 from .._timerange import resolve_range
 from ..deps import ReadPrincipal, StoreDep

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request, Response
 
-from storage import KeyInfo
+from llmobserve.storage import KeyInfo
 
 from ..deps import AdminPrincipal, StoreDep
 from ..models import KeyCreate, KeyCreated, KeyPublic, KeysPublic

@@ -5,8 +5,8 @@ from decimal import Decimal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
-from pricing import canonical_provider
-from storage import StoredPrice, price_id
+from llmobserve.pricing import canonical_provider
+from llmobserve.storage import StoredPrice, price_id
 
 from .._reprice import reprice
 from .._timerange import resolve_range

@@ -10,7 +10,7 @@ from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Query
 
-from storage import RunRow, TraceSpan
+from llmobserve.storage import RunRow, TraceSpan
 
 from .._timerange import resolve_range
 from ..deps import ReadPrincipal, StoreDep

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from storage import Store, config_from_env
+from llmobserve.storage import Store, StoreConfig
 from tests.conftest import LiveServer, run_cli
 from tests.otlp_helpers import breakdown, chat_attrs, grpc_export, request, span
 
@@ -48,7 +48,7 @@ def test_import_and_reprice_without_a_server(tmp_path) -> None:  # type: ignore[
     done = run_cli("pricing", "reprice", "--tenant", "offline-prices", "--from", "2000-01-01", "--to", "2100-01-01",
                    "--data-dir", data)
     assert done.returncode == 0 and "repriced 1 spans" in done.stdout, done.stderr
-    store = Store.open(config_from_env(data))
+    store = Store.open(StoreConfig(Path(data)))
     try:
         assert store.span_count("offline-prices") == 1
     finally:

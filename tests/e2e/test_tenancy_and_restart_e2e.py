@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import httpx
 
-from storage import Store, config_from_env
+from llmobserve.storage import Store, StoreConfig
 from tests.conftest import LiveServer, run_cli
 from tests.otlp_helpers import breakdown, chat_attrs, grpc_export, http_export, request, span
 
@@ -48,7 +48,7 @@ def test_data_survives_restart_and_unknown_model_is_stored_unpriced(tmp_path) ->
     assert "stopped" in output
     assert before == {"gpt-4o": (Decimal("0.00725"), 1), "brand-new-model-nobody-prices": (Decimal(0), 1)}
 
-    store = Store.open(config_from_env(tmp_path / "data"))
+    store = Store.open(StoreConfig(tmp_path / "data"))
     try:
         rows = store.client.query(
             "SELECT model, priced, billable, cost_usd, price_source FROM spans FINAL WHERE tenant = 'durable' ORDER BY model"

@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-import instrumentation
+import llmobserve
 from tests.otlp_helpers import breakdown
 from tests.standin.provider import StandInProvider
 
@@ -22,7 +22,7 @@ _ids = itertools.count(1)
 
 @dataclass
 class SDK:
-    observation: instrumentation.Observation
+    observation: llmobserve.Observation
     memory: InMemorySpanExporter
     key: str
     server_url: str
@@ -71,12 +71,12 @@ def provider_urls(base: str) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def sdk(server, standin) -> Iterator[SDK]:  # type: ignore[no-untyped-def]
     key = server.create_key("sdk-tests")
-    observation = instrumentation.observe(api_key=key, endpoint=server.grpc_target, service_name="sdk-tests",
+    observation = llmobserve.observe(api_key=key, endpoint=server.grpc_target, service_name="sdk-tests",
                                           provider_urls=provider_urls(standin.url))
     memory = InMemorySpanExporter()
     observation.provider.add_span_processor(SimpleSpanProcessor(memory))
     yield SDK(observation, memory, key, server.http_url)
-    instrumentation.shutdown()
+    llmobserve.shutdown()
 
 
 @pytest.fixture(autouse=True)

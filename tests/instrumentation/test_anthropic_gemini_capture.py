@@ -8,7 +8,7 @@ import anthropic
 import httpx
 import pytest
 
-from instrumentation import agent, customer
+from llmobserve import agent, customer
 from tests.instrumentation.conftest import unique
 from tests.prices import as_json_number, cost
 from tests.standin.provider import Usage

@@ -26,9 +26,9 @@ USAGE = Usage(input=1200, output=150, cache_read=400)
 ONE_CALL = cost("gpt-4o", 1200, 150, cache_read=400)
 
 PRELUDE = """
-import os, instrumentation
-from instrumentation import agent, customer
-obs = instrumentation.observe(provider_urls={urls!r})
+import os, llmobserve
+from llmobserve import agent, customer
+obs = llmobserve.observe(provider_urls={urls!r})
 BASE = {base!r}
 """
 

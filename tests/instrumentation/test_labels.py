@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from opentelemetry import trace
 
-from instrumentation import agent, customer, section, tool, wrap_all_tools
+from llmobserve import agent, customer, section, tool, wrap_all_tools
 from tests.instrumentation.conftest import unique
 
 SECTION = "llmobserve.section.path"

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from instrumentation._setup import _exporter_endpoint
+from llmobserve.instrumentation._setup import _exporter_endpoint
 from tests.conftest import ROOT, free_port
 
 
@@ -46,9 +46,9 @@ def _run(code: str, timeout: float = 60, **env: str) -> subprocess.CompletedProc
 
 def test_missing_api_key_is_a_clear_error() -> None:
     done = _run("""
-        import instrumentation
+        import llmobserve
         try:
-            instrumentation.observe()
+            llmobserve.observe()
         except ValueError as exc:
             print("refused:", exc)
     """, LLMOBSERVE_API_KEY="")
@@ -59,12 +59,12 @@ def test_nothing_is_patched_until_observe_and_twice_is_harmless() -> None:
     done = _run("""
         import httpx2, httpx
         before = (httpx.HTTPTransport.handle_request, httpx2.HTTPTransport.handle_request)
-        import instrumentation
-        from instrumentation import agent, customer
+        import llmobserve
+        from llmobserve import agent, customer
         assert (httpx.HTTPTransport.handle_request, httpx2.HTTPTransport.handle_request) == before, "patched at import"
-        first = instrumentation.observe(api_key="llmo_x", endpoint="127.0.0.1:9")
+        first = llmobserve.observe(api_key="llmo_x", endpoint="127.0.0.1:9")
         assert httpx.HTTPTransport.handle_request is not before[0], "observe() did not instrument httpx"
-        second = instrumentation.observe(api_key="llmo_other", endpoint="127.0.0.1:10")
+        second = llmobserve.observe(api_key="llmo_other", endpoint="127.0.0.1:10")
         assert second is first
         print("ok", len(first.provider._active_span_processor._span_processors))
     """)
@@ -83,10 +83,10 @@ def test_attaches_to_the_apps_own_provider_instead_of_replacing_it() -> None:
         memory = InMemorySpanExporter()
         mine.add_span_processor(SimpleSpanProcessor(memory))
         trace.set_tracer_provider(mine)
-        import instrumentation
-        obs = instrumentation.observe(api_key="llmo_x", endpoint="127.0.0.1:9", service_name="ignored")
+        import llmobserve
+        obs = llmobserve.observe(api_key="llmo_x", endpoint="127.0.0.1:9", service_name="ignored")
         assert obs.provider is mine and trace.get_tracer_provider() is mine
-        with instrumentation.customer("c1"):
+        with llmobserve.customer("c1"):
             trace.get_tracer("app").start_span("app work").end()
         [span] = memory.get_finished_spans()
         print(span.resource.attributes["service.name"], span.attributes["llmobserve.customer.id"])
@@ -101,8 +101,8 @@ def test_receiver_down_never_blocks_or_raises_and_warns_once(standin) -> None:  
     done = _run(f"""
         import logging, time
         logging.basicConfig(level=logging.INFO)
-        import openai, instrumentation
-        instrumentation.observe(api_key="llmo_x", endpoint="127.0.0.1:{dead}",
+        import openai, llmobserve
+        llmobserve.observe(api_key="llmo_x", endpoint="127.0.0.1:{dead}",
                                 provider_urls={{"{standin.url}/openai/v1": "openai"}})
         client = openai.OpenAI(base_url="{standin.url}/openai/v1", api_key="t", max_retries=0)
         worst = 0.0
@@ -127,8 +127,8 @@ def test_content_is_captured_only_when_asked(standin) -> None:  # type: ignore[n
         import json
         from opentelemetry.sdk.trace.export import SimpleSpanProcessor
         from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-        import openai, instrumentation
-        obs = instrumentation.observe(api_key="llmo_x", endpoint="127.0.0.1:9", capture_content=CAPTURE,
+        import openai, llmobserve
+        obs = llmobserve.observe(api_key="llmo_x", endpoint="127.0.0.1:9", capture_content=CAPTURE,
                                       provider_urls={{"{standin.url}/openai/v1": "openai"}})
         memory = InMemorySpanExporter()
         obs.provider.add_span_processor(SimpleSpanProcessor(memory))

@@ -8,7 +8,7 @@ import asyncio
 import openai
 import pytest
 
-from instrumentation import agent, customer, section
+from llmobserve import agent, customer, section
 from tests.instrumentation.conftest import unique
 from tests.prices import as_json_number, cost
 from tests.standin.provider import Usage

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from instrumentation._providers import ProviderMatcher
+from llmobserve.instrumentation._providers import ProviderMatcher
 
 M = ProviderMatcher({"http://vllm.internal:8000/v1": "openai", "http://gw:9/anthropic": "anthropic",
                      "http://gw:9/gemini": "gemini"})

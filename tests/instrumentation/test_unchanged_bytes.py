@@ -10,7 +10,7 @@ import openai
 import pytest
 from opentelemetry.instrumentation.utils import suppress_http_instrumentation
 
-from instrumentation import customer
+from llmobserve import customer
 from tests.instrumentation.conftest import unique
 from tests.standin.provider import Usage
 

@@ -9,10 +9,10 @@ from typing import Any
 import genai_prices
 import pytest
 
-from pricing import Pricer
-from pricing._cost import quantize
-from pricing._providers import OTEL_TO_GENAI_PRICES
-from semconv._record import GenAIRecord
+from llmobserve.pricing import Pricer
+from llmobserve.pricing._cost import quantize
+from llmobserve.pricing._providers import OTEL_TO_GENAI_PRICES
+from llmobserve.semconv._record import GenAIRecord
 
 PRICER = Pricer()
 
@@ -111,8 +111,8 @@ def test_time_of_day_price_follows_the_span_clock() -> None:
 def test_every_catalogue_model_matches_calc_price_in_every_context() -> None:
     from genai_prices.data import providers
 
-    from pricing._catalogue import Schedule
-    from pricing._cost import charge
+    from llmobserve.pricing._catalogue import Schedule
+    from llmobserve.pricing._cost import charge
 
     counts = {**BIG, "cache_write_1h_tokens": 4_000}
     usage = genai_prices.Usage(

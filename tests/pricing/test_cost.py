@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from pricing import CATALOGUE_VERSION, Cost, Pricer
-from semconv._record import GenAIRecord
+from llmobserve.pricing import CATALOGUE_VERSION, Cost, Pricer
+from llmobserve.semconv._record import GenAIRecord
 
 PRICER = Pricer()
 
@@ -88,7 +88,7 @@ def test_cache_counts_larger_than_the_input_never_go_negative() -> None:
 
 def test_rounding_is_half_even_at_twelve_places() -> None:
     # Catalogue rates rarely need more than 12 places, so check the rule on the helper directly.
-    from pricing._cost import quantize
+    from llmobserve.pricing._cost import quantize
 
     assert quantize(Decimal("0.0000000000005")) == Decimal("0")
     assert quantize(Decimal("0.0000000000015")) == Decimal("0.000000000002")
@@ -155,8 +155,8 @@ def test_catalogue_price_wins_over_the_client_cost() -> None:
 
 def test_models_priced_only_in_other_units_are_unpriced_not_zero() -> None:
     """Whisper (audio hours) and OCR (pages) have no token price: $0 would hide the gap."""
-    from pricing import Pricer
-    from semconv import GenAIRecord
+    from llmobserve.pricing import Pricer
+    from llmobserve.semconv import GenAIRecord
 
     pricer = Pricer()
     for provider, model in (("openai", "whisper-1"), ("mistral_ai", "mistral-ocr-2503")):

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from pricing import Pricer
-from semconv import GenAIRecord
+from llmobserve.pricing import Pricer
+from llmobserve.semconv import GenAIRecord
 
 DATA = json.loads((Path(__file__).resolve().parents[1] / "data" / "litellm_prices_subset.json").read_text())["models"]
 PROVIDERS = {"anthropic": "anthropic", "gemini": "gcp.gemini", "groq": "groq", "xai": "x_ai", "cohere_chat": "cohere",

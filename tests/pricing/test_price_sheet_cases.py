@@ -13,8 +13,8 @@ from decimal import Decimal
 
 import pytest
 
-from pricing import Pricer
-from semconv import GenAIRecord
+from llmobserve.pricing import Pricer
+from llmobserve.semconv import GenAIRecord
 
 OPENAI = "openai.com/api/pricing"
 ANTHROPIC = "anthropic.com/pricing (1h cache writes: 2x input)"

@@ -6,8 +6,8 @@ import timeit
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
-from pricing import Pricer
-from semconv._record import GenAIRecord
+from llmobserve.pricing import Pricer
+from llmobserve.semconv._record import GenAIRecord
 
 MODELS = ["gpt-4o", "gpt-4o-mini", "o3", "gpt-4.1", "no-such-model", "gpt-4o-2024-08-06"]
 

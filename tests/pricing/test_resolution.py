@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from genai_prices.data import providers
 
-from pricing import Pricer
-from pricing._catalogue import Catalogue
-from pricing._providers import OTEL_TO_GENAI_PRICES, find_provider
-from semconv._record import GenAIRecord
+from llmobserve.pricing import Pricer
+from llmobserve.pricing._catalogue import Catalogue
+from llmobserve.pricing._providers import OTEL_TO_GENAI_PRICES, find_provider
+from llmobserve.semconv._record import GenAIRecord
 
 PRICER = Pricer()
 PROVIDER_IDS = {p.id for p in providers}

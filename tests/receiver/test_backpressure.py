@@ -9,10 +9,10 @@ import grpc
 import pytest
 from google.rpc.error_details_pb2 import RetryInfo
 
-from otlp_receiver import Batcher, Overloaded, Receiver
-from otlp_receiver._decode import decode_request
-from pricing import Pricer
-from storage import Authenticator, Store, config_from_env, spans_table
+from llmobserve.otlp_receiver import Batcher, Overloaded, Receiver
+from llmobserve.otlp_receiver._decode import decode_request
+from llmobserve.pricing import Pricer
+from llmobserve.storage import Authenticator, Store, StoreConfig, spans_table
 from tests.otlp_helpers import chat_attrs, grpc_export, request, span
 
 
@@ -30,7 +30,7 @@ class GatedStore(Store):
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):  # type: ignore[no-untyped-def]
-    opened = Store.open(config_from_env(tmp_path_factory.mktemp("bp") / "data"))
+    opened = Store.open(StoreConfig(tmp_path_factory.mktemp("bp") / "data"))
     gated = GatedStore(opened.client, opened.config)
     yield gated
     gated.close()

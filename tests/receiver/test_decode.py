@@ -8,9 +8,9 @@ from decimal import Decimal
 from opentelemetry.proto.common.v1 import common_pb2 as cp
 from opentelemetry.proto.trace.v1 import trace_pb2 as tp
 
-from otlp_receiver import decode_request
-from pricing import Pricer
-from storage import SPAN_COLUMNS
+from llmobserve.otlp_receiver import decode_request
+from llmobserve.pricing import Pricer
+from llmobserve.storage import SPAN_COLUMNS
 from tests.otlp_helpers import chat_attrs, request, span
 
 PRICER = Pricer()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from otlp_receiver import BadPayload
-from otlp_receiver._workers import DecodePool, decode_to_table
-from pricing import Pricer
+from llmobserve.otlp_receiver import BadPayload
+from llmobserve.otlp_receiver._workers import DecodePool, decode_to_table
+from llmobserve.pricing import Pricer
 from tests.otlp_helpers import chat_attrs, request, span
 
 

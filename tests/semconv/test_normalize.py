@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from semconv import GenAIRecord, attributes as a, normalize
+from llmobserve.semconv import GenAIRecord, attributes as a, normalize
 
 # --------------------------------------------------------------------------------------------
 # One case per token-count spelling in the reference table

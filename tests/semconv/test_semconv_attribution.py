@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from semconv import (
+from llmobserve.semconv import (
     GROUPING_OPERATIONS,
     INFERENCE_OPERATIONS,
     agent_from_section,

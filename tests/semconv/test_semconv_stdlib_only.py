@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import semconv
+from llmobserve import semconv
 
 SEMCONV_DIR = Path(semconv.__file__).resolve().parent
 SOURCES = sorted(SEMCONV_DIR.glob("*.py"))
@@ -44,10 +44,10 @@ def test_importing_semconv_loads_no_third_party_module() -> None:
         """
         import sys
         before = set(sys.modules)
-        import semconv
+        from llmobserve import semconv
         semconv.normalize({"gen_ai.usage.input_tokens": 1})
         roots = {name.split(".")[0] for name in set(sys.modules) - before}
-        print(" ".join(sorted(r for r in roots if r != "semconv" and r not in sys.stdlib_module_names)))
+        print(" ".join(sorted(r for r in roots if r != "llmobserve" and r not in sys.stdlib_module_names)))
         """
     )
     out = subprocess.run(

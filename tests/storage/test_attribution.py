@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from storage import Store, config_from_env, spans_table
+from llmobserve.storage import Store, StoreConfig, spans_table
 
 from tests.span_rows import T0, span
 
@@ -17,7 +17,7 @@ DAY = (T0, T0 + timedelta(days=1))
 
 @pytest.fixture()
 def store(tmp_path):  # type: ignore[no-untyped-def]
-    opened = Store.open(config_from_env(tmp_path / "data"))
+    opened = Store.open(StoreConfig(tmp_path / "data"))
     yield opened
     opened.close()
 

@@ -8,12 +8,12 @@ from decimal import Decimal
 
 import pytest
 
-from storage import Store, config_from_env, spans_table
+from llmobserve.storage import Store, StoreConfig, spans_table
 from tests.span_rows import T0, span
 
 @pytest.fixture()
 def store(tmp_path):  # type: ignore[no-untyped-def]
-    opened = Store.open(config_from_env(tmp_path / "data"))
+    opened = Store.open(StoreConfig(tmp_path / "data"))
     yield opened
     opened.close()
 
@@ -115,7 +115,7 @@ def test_trace_tree_finds_its_spans_in_its_tenant_only(store: Store) -> None:
 
 
 def test_runs_of_a_big_hour_are_summarised_in_slices_to_the_same_answer(store: Store, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import storage._rollups as rollups
+    import llmobserve.storage._rollups as rollups
 
     _seed(store)
     span_range = (T0, T0 + timedelta(days=3))

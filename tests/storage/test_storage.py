@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from storage import SPAN_COLUMNS, InvalidTenantError, StorageConfigError, Store, StoreConfig, config_from_env
-from storage._client import connect
-from storage._migrations import MIGRATIONS, applied_versions, migrate
+from llmobserve.storage import SPAN_COLUMNS, InvalidTenantError, StorageConfigError, Store, StoreConfig
+from llmobserve.storage._client import connect
+from llmobserve.storage._migrations import MIGRATIONS, applied_versions, migrate
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):  # type: ignore[no-untyped-def]
-    opened = Store.open(config_from_env(tmp_path_factory.mktemp("storage") / "data"))
+    opened = Store.open(StoreConfig(tmp_path_factory.mktemp("storage") / "data"))
     yield opened
     opened.close()
 
@@ -65,13 +65,8 @@ def test_bad_scopes_are_refused(store) -> None:  # type: ignore[no-untyped-def]
         store.create_key("scopes-co", ("superuser",))
 
 
-def test_config_precedence(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("LLMOBSERVE_DATA_DIR", str(tmp_path / "env"))
-    monkeypatch.delenv("LLMOBSERVE_CLICKHOUSE_URL", raising=False)
-    assert config_from_env().data_dir == (tmp_path / "env").resolve()
-    assert config_from_env(tmp_path / "arg").data_dir == (tmp_path / "arg").resolve()
-    monkeypatch.setenv("LLMOBSERVE_CLICKHOUSE_URL", "http://u:p@ch:8123/db")
-    config = config_from_env()
+def test_config_describe_hides_the_password() -> None:
+    config = StoreConfig(Path("/unused"), url="http://u:p@ch:8123/db")
     assert not config.embedded and "ch:8123/db" in config.describe() and "p@" not in config.describe()
 
 

@@ -1,0 +1,130 @@
+"""The server's one ``Settings``: explicit arguments > ``LLMOBSERVE_*`` environment > defaults.
+
+``serve`` and the operator commands (``keys create``, ``pricing import|reprice``) build it once,
+validate it before anything starts, and hand its parts down: storage gets a ``StoreConfig``, the
+receiver its worker count. No server module reads the environment on its own. The SDK's
+``observe()`` keeps its own small set (``LLMOBSERVE_API_KEY``, ``LLMOBSERVE_ENDPOINT``), since an
+app that only instruments has none of this installed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from llmobserve.storage import StoreConfig
+
+__all__ = ["ENV_PREFIX", "ENV_ONLY", "SDK_ENV", "Settings", "SettingsError", "load_settings", "settings_table", "unknown_env"]
+
+ENV_PREFIX = "LLMOBSERVE_"
+# Read by the SDK (and `llmobserve demo`), not by the server: not unknown, just not ours.
+SDK_ENV = ("LLMOBSERVE_API_KEY", "LLMOBSERVE_ENDPOINT")
+
+
+def _default_decode_workers() -> int:
+    return min(os.cpu_count() or 1, 8)
+
+
+class Settings(BaseSettings):
+    """Everything ``llmobserve serve`` can be told. Field names are the env names less the prefix."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_ignore_empty=True, extra="forbid", frozen=True)
+
+    data_dir: Path = Field(Path(".llmobserve"), description="embedded chDB data dir")
+    clickhouse_url: str | None = Field(
+        None, description="`http(s)://user:pass@host:8123/db`: use a ClickHouse server instead of embedded chDB")
+    host: str = Field("127.0.0.1", min_length=1, description="address to listen on; `0.0.0.0` for every interface")
+    grpc_port: int = Field(4317, ge=0, le=65535, description="OTLP/gRPC port (0 picks a free one)")
+    http_port: int = Field(4318, ge=0, le=65535, description="OTLP/HTTP and API port (0 picks a free one)")
+    decode_workers: int = Field(
+        default_factory=_default_decode_workers, ge=0, le=64,
+        description="processes that decode and price spans; 0 decodes in-process",
+        json_schema_extra={"doc_default": "one per core, at most 8"})
+    log_level: Literal["debug", "info", "warning", "error"] = Field("warning", description="server log level")
+    only: Literal["receiver", "api"] | None = Field(
+        None, description="run one half only (needs `LLMOBSERVE_CLICKHOUSE_URL`)")
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @field_validator("clickhouse_url")
+    @classmethod
+    def _server_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parsed = urlparse(value)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError("must look like http://user:pass@host:8123/db")
+        try:
+            parsed.port  # noqa: B018 - raises on a port that is not a number or out of range
+        except ValueError as exc:
+            raise ValueError(f"bad port: {exc}") from None
+        return value
+
+    def store_config(self) -> StoreConfig:
+        return StoreConfig(data_dir=self.data_dir, url=self.clickhouse_url)
+
+
+class SettingsError(ValueError):
+    """A setting that cannot work; ``str()`` is one line naming the flag or variable to fix."""
+
+
+# A password in a command line is visible to every user of the machine (ps): env only.
+ENV_ONLY = frozenset({"clickhouse_url"})
+
+
+def _flag(field: str) -> str:
+    return "--" + field.replace("_", "-")
+
+
+def _shown(field: str, value: Any) -> str:
+    if field == "clickhouse_url" and isinstance(value, str):
+        userinfo, at, _ = urlparse(value).netloc.rpartition("@")
+        if at:  # never echo a password into logs
+            value = value.replace(userinfo + at, "***@", 1)
+    return repr(value)
+
+
+def _one_line(exc: ValidationError, explicit: Mapping[str, Any]) -> str:
+    parts = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else ""
+        source = _flag(field) if field in explicit else ENV_PREFIX + field.upper()
+        message = error["msg"].removeprefix("Value error, ")
+        parts.append(f"{source}={_shown(field, error['input'])}: {message}" if field else message)
+    return "; ".join(parts)
+
+
+def load_settings(**explicit: Any) -> Settings:
+    """Build the settings; ``explicit`` holds what the user passed (``None`` means not passed)."""
+    given = {name: value for name, value in explicit.items() if value is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        raise SettingsError(_one_line(exc, given)) from None
+
+
+def unknown_env(environ: Mapping[str, str] | None = None) -> list[str]:
+    """``LLMOBSERVE_*`` variables nobody reads: most likely typos worth a warning."""
+    environ = os.environ if environ is None else environ
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields} | set(SDK_ENV)
+    return sorted(name for name in environ if name.startswith(ENV_PREFIX) and name not in known)
+
+
+def settings_table() -> str:
+    """README's Configuration table, generated from the fields (a test keeps the two equal)."""
+    rows = ["| env | flag of `serve` | default | |", "|---|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        default = extra.get("doc_default") or ("unset" if field.default is None else f"`{field.default}`")
+        flag = "(env only)" if name in ENV_ONLY else f"`{_flag(name)}`"
+        rows.append(f"| `{ENV_PREFIX}{name.upper()}` | {flag} | {default} | {field.description} |")
+    return "\n".join(rows)
