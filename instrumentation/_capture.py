@@ -79,10 +79,15 @@ def _headers(raw: Any) -> dict[str, str]:
 class Capture:
     """The hooks handed to HTTPXClientInstrumentor; holds the matcher and the options."""
 
-    def __init__(self, matcher: ProviderMatcher, capture_content: bool, is_foreign_llm_child: Any) -> None:
+    def __init__(self, matcher: ProviderMatcher, capture_content: bool, is_foreign_llm_child: Any,
+                 llm_calls: set[int] | None = None) -> None:
         self.matcher = matcher
         self.capture_content = capture_content
         self._is_foreign_llm_child = is_foreign_llm_child
+        # Span ids of open httpx spans that are provider calls, shared with the PairingProcessor,
+        # which exports only these (None: export every httpx call). A span id, because processors
+        # are handed a read-only copy of the span at its end, not the span the hook saw.
+        self._llm_calls = llm_calls
 
     # ---- request -------------------------------------------------------------------------
     def request_hook(self, span: Span, request: Any) -> None:
@@ -104,6 +109,8 @@ class Capture:
             call = self.matcher.match(str(url), url.host, url.path)
         if call is None:
             return
+        if self._llm_calls is not None:
+            self._llm_calls.add(span.get_span_context().span_id)
         if self._is_foreign_llm_child(span):
             return  # another instrumentation already traces this call as an LLM span: price it once
         facts = _request_facts(_request_body(request.stream))

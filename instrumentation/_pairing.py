@@ -7,6 +7,9 @@ context, and set its attributes only when it ends. So our captured spans wait br
 export; when a foreign LLM span ends that reports the same call (same model, same token counts,
 overlapping in time), our span is exported marked ``llmobserve.priced_by`` and the receiver does
 not price it again.
+
+Being the last step before export, it is also where the app's non-LLM HTTP calls are left out
+(unless ``trace_all_http``) and where URL attributes set after a span started are redacted.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
-from llmobserve.semconv import normalize
+from llmobserve.semconv import normalize, redact_attributes
 from llmobserve.semconv import attributes as a
 
 __all__ = ["PairingProcessor"]
@@ -36,6 +39,18 @@ def _is_capture(span: ReadableSpan) -> bool:
     return scope is not None and scope.name == _CAPTURE_SCOPE and a.GEN_AI_OPERATION_NAME in attrs
 
 
+def _is_plain_http(span: ReadableSpan, llm_calls: set[int]) -> bool:
+    """An httpx span the request hook did not recognise as a provider call (forgets the ones it did)."""
+    scope = span.instrumentation_scope
+    if scope is None or scope.name != _CAPTURE_SCOPE or span.context is None:
+        return False
+    try:
+        llm_calls.remove(span.context.span_id)
+    except KeyError:
+        return True
+    return False
+
+
 def _same_model(ours: str, theirs: str) -> bool:
     if not ours or not theirs:
         return True  # one side did not say: the token counts decide
@@ -49,9 +64,10 @@ class PairingProcessor(SpanProcessor):
     background thread every 0.25 s.
     """
 
-    def __init__(self, downstream: SpanProcessor, hold: float = 2.0) -> None:
+    def __init__(self, downstream: SpanProcessor, hold: float = 2.0, llm_calls: set[int] | None = None) -> None:
         self._downstream = downstream
         self._hold = hold
+        self._llm_calls = llm_calls  # see Capture: None exports every httpx span
         self._inbox: deque[tuple[float, ReadableSpan, bool]] = deque()  # (arrived, span, is ours)
         self._held: list[tuple[float, ReadableSpan, Any]] = []  # (release at, span, its record)
         self._recent: deque[tuple[float, ReadableSpan, Any]] = deque(maxlen=256)  # ended foreign LLM spans
@@ -64,6 +80,11 @@ class PairingProcessor(SpanProcessor):
         self._downstream.on_start(span, parent_context)
 
     def on_end(self, span: ReadableSpan) -> None:
+        if self._llm_calls is not None and _is_plain_http(span, self._llm_calls):
+            return  # a leaf: dropping it orphans no other span
+        redacted = redact_attributes(span.attributes)
+        if redacted:  # set after start (where LabelProcessor redacts): the ended span is frozen, copy it
+            span = _copy(span, {**(span.attributes or {}), **redacted})
         if _is_capture(span):
             self._inbox.append((time.monotonic(), span, True))
             return
@@ -140,6 +161,10 @@ def _marked(span: ReadableSpan, twin: ReadableSpan) -> ReadableSpan:
     """A copy of ``span`` saying which span already carries this call's cost."""
     attributes = dict(span.attributes or {})
     attributes[a.LLMOBSERVE_PRICED_BY] = format(twin.context.span_id, "016x") if twin.context else "unknown"
+    return _copy(span, attributes)
+
+
+def _copy(span: ReadableSpan, attributes: dict[str, Any]) -> ReadableSpan:
     return ReadableSpan(
         name=span.name, context=span.context, parent=span.parent, resource=span.resource, attributes=attributes,
         events=span.events, links=span.links, kind=span.kind, status=span.status, start_time=span.start_time,

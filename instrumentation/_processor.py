@@ -1,5 +1,6 @@
-"""A span processor that stamps our labels on every span at start, whoever creates it, and
-remembers which open spans are another instrumentation's LLM calls (so we price those once)."""
+"""A span processor that stamps our labels on every span at start, whoever creates it, cuts
+credentials out of its URL attributes, and remembers which open spans are another
+instrumentation's LLM calls (so we price those once)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
-from llmobserve.semconv import INFERENCE_OPERATIONS
+from llmobserve.semconv import INFERENCE_OPERATIONS, redact_attributes
 from llmobserve.semconv import attributes as a
 
 from ._context import CUSTOMER, SECTION
@@ -37,6 +38,11 @@ class LabelProcessor(SpanProcessor):
         self._lock = threading.Lock()
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        # Instrumentations set URLs as start attributes; rewriting them here, while the span is
+        # still mutable, keeps the secret out of every exporter the app has, not only ours.
+        redacted = redact_attributes(span.attributes)
+        if redacted:
+            span.set_attributes(redacted)
         customer = CUSTOMER.get()
         if customer is not None:
             span.set_attribute(a.LLMOBSERVE_CUSTOMER_ID, customer)

@@ -129,6 +129,7 @@ def observe(
     protocol: Protocol = "grpc",
     capture_content: bool = False,
     provider_urls: dict[str, str] | None = None,
+    trace_all_http: bool = False,
 ) -> Observation:
     """Send this app's spans to llmobserve and turn every LLM HTTP call into a priced GenAI span.
 
@@ -140,12 +141,20 @@ def observe(
         protocol: ``"grpc"`` or ``"http"`` (OTLP/HTTP protobuf).
         capture_content: also record prompts and completions (off by default: they may hold personal data).
         provider_urls: extra OpenAI-compatible (or other) base URLs, e.g. ``{"http://vllm:8000/v1": "openai"}``.
+        trace_all_http: also export the app's httpx calls that are not LLM calls (off by default: they
+            are not costs, and are the app's own business); their spans are still created, as the
+            app's other exporters may want them.
+
+    Credentials never leave the app: URL attributes (``url.full``, ``http.url``, ``url.query``, ...)
+    of every span have userinfo and credential-like query values (``key``, ``access_token``,
+    ``sig``, ``*_token``, ...) replaced by ``REDACTED`` (``llmobserve.semconv.redact_url``).
     """
     global _state
     with _lock:
         if _state is not None:
-            if provider_urls:
-                log.warning("llmobserve: observe() already ran; provider_urls of later calls are ignored")
+            if provider_urls or trace_all_http:
+                log.warning("llmobserve: observe() already ran; provider_urls and trace_all_http of later "
+                            "calls are ignored")
             return _state
         target, key = export_target(api_key, endpoint, protocol)
 
@@ -161,11 +170,12 @@ def observe(
         labels = LabelProcessor()
         provider.add_span_processor(labels)
         exporter = QuietExporter(span_exporter(protocol, target, key), target)
+        llm_calls: set[int] | None = None if trace_all_http else set()
         processor = PairingProcessor(BatchSpanProcessor(exporter, schedule_delay_millis=1_000,
-                                                        max_queue_size=_EXPORT_QUEUE_SPANS))
+                                                        max_queue_size=_EXPORT_QUEUE_SPANS), llm_calls=llm_calls)
         provider.add_span_processor(processor)
 
-        capture = Capture(ProviderMatcher(provider_urls), capture_content, labels.is_foreign_llm_child)
+        capture = Capture(ProviderMatcher(provider_urls), capture_content, labels.is_foreign_llm_child, llm_calls)
         instrumentors = _instrument_http_clients(provider, capture)
         _state = Observation(target, protocol, provider, exporter, processor, labels, instrumentors, owns)
         atexit.register(_at_exit, _state)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -28,6 +29,8 @@ def _settings(**explicit: object) -> Settings | None:
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return None
+    # Files the store creates (chDB's data, server.json) are for this user alone: 0600 / 0700.
+    os.umask(0o077)
     for name in unknown_env():
         print(f"warning: {name} is set but llmobserve reads no such variable (a typo?)", file=sys.stderr)
     return settings
@@ -35,7 +38,8 @@ def _settings(**explicit: object) -> Settings | None:
 
 def _serve(args: argparse.Namespace) -> int:
     settings = _settings(data_dir=args.data_dir, host=args.host, grpc_port=args.grpc_port, http_port=args.http_port,
-                         decode_workers=args.decode_workers, log_level=args.log_level, only=args.only)
+                         decode_workers=args.decode_workers, retention_days=args.retention_days,
+                         log_level=args.log_level, only=args.only)
     if settings is None:
         return 2
     from llmobserve.storage import StorageError, StorageLockedError
@@ -127,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--http-port", help="OTLP/HTTP + API port (default: $LLMOBSERVE_HTTP_PORT or 4318)")
     serve.add_argument("--decode-workers", help="processes that decode and price spans (default: "
                                                 "$LLMOBSERVE_DECODE_WORKERS or one per core, at most 8; 0 = in-process)")
+    serve.add_argument("--retention-days", help="spans starting longer ago are refused at ingest "
+                                                "(default: $LLMOBSERVE_RETENTION_DAYS or 400)")
     serve.add_argument("--log-level", help="debug, info, warning or error (default: $LLMOBSERVE_LOG_LEVEL or warning)")
     serve.add_argument("--only", help="receiver or api: run one half only (needs LLMOBSERVE_CLICKHOUSE_URL)")
     serve.set_defaults(func=_serve)

@@ -7,6 +7,7 @@ ClickHouse server they may also run apart (``--only receiver|api``).
 from __future__ import annotations
 
 import gc
+import hmac
 import logging
 import os
 import signal
@@ -19,9 +20,9 @@ import uvicorn
 from fastapi import APIRouter, Header, HTTPException
 from pydantic import BaseModel, Field
 
-from llmobserve.otlp_receiver import Receiver
+from llmobserve.otlp_receiver import Limits, Receiver
 from llmobserve.pricing import Pricer, TenantPriceCache
-from llmobserve.query_api import create_app, parse_litellm, reprice, rules_for
+from llmobserve.query_api import BodyLimit, create_app, parse_litellm, reprice, rules_for
 from llmobserve.storage import DEFAULT_SCOPES, Authenticator, InvalidTenantError, Store
 
 from ._local import LOCAL_TOKEN_HEADER, LocalServer, remove_server_file, write_server_file
@@ -54,7 +55,7 @@ def _local_router(store: Store, info_box: list[LocalServer], prices: TenantPrice
     router = APIRouter(include_in_schema=False)
 
     def check(token: str) -> None:
-        if not info_box or token != info_box[0].token:
+        if not info_box or not hmac.compare_digest(token.encode(), info_box[0].token.encode()):
             raise HTTPException(403, "operator token missing or wrong (read it from server.json in the data dir)")
 
     @router.post("/api/v1/_local/prices/litellm")
@@ -172,7 +173,8 @@ def serve(opts: Settings, out: TextIO = sys.stdout) -> None:
     http_port = http_sock.getsockname()[1]
 
     prices = TenantPriceCache(lambda tenant: rules_for(store, tenant))
-    receiver = (Receiver(store, authenticator, decode_workers=opts.decode_workers, custom_prices=prices)
+    receiver = (Receiver(store, authenticator, decode_workers=opts.decode_workers, custom_prices=prices,
+                         limits=Limits(retention_days=opts.retention_days))
                 if opts.only != "api" else None)
     grpc_port = receiver.start(opts.host, opts.grpc_port) if receiver else None
 
@@ -184,6 +186,7 @@ def serve(opts: Settings, out: TextIO = sys.stdout) -> None:
         app.include_router(receiver.http_router())
     info_box: list[LocalServer] = []
     app.include_router(_local_router(store, info_box, prices))
+    app.add_middleware(BodyLimit)
 
     host = opts.host if opts.host not in ("0.0.0.0", "::") else "127.0.0.1"
     if config.embedded:

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
         default_factory=_default_decode_workers, ge=0, le=64,
         description="processes that decode and price spans; 0 decodes in-process",
         json_schema_extra={"doc_default": "one per core, at most 8"})
+    retention_days: int = Field(400, ge=1, le=36_500,
+                                description="spans starting longer ago are refused at ingest (per span)")
     log_level: Literal["debug", "info", "warning", "error"] = Field("warning", description="server log level")
     only: Literal["receiver", "api"] | None = Field(
         None, description="run one half only (needs `LLMOBSERVE_CLICKHOUSE_URL`)")

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from ._batcher import Batcher, BatcherStats
 from ._decode import DecodedRequest, decode_request
-from ._exceptions import BadPayload, Overloaded, PermissionDenied, ReceiverError, ReceiverStopped, Unauthenticated
+from ._exceptions import (
+    BadPayload,
+    Overloaded,
+    PermissionDenied,
+    ReceiverError,
+    ReceiverStopped,
+    StorageUnavailable,
+    Unauthenticated,
+    Unstorable,
+)
 from ._grpc import EXPORT_METHOD
 from ._ingest import Ingestor
 from ._json import parse_json_request
+from ._limits import Limits
 from ._receiver import Receiver
 
 __all__ = [
@@ -17,12 +27,15 @@ __all__ = [
     "DecodedRequest",
     "EXPORT_METHOD",
     "Ingestor",
+    "Limits",
     "Overloaded",
     "PermissionDenied",
     "Receiver",
     "ReceiverError",
     "ReceiverStopped",
+    "StorageUnavailable",
     "Unauthenticated",
+    "Unstorable",
     "decode_request",
     "parse_json_request",
 ]

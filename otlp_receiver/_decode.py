@@ -16,9 +16,18 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
 from llmobserve import semconv
 from llmobserve.pricing import CustomPrices, Pricer
+from llmobserve.semconv import redact_attributes
 from llmobserve.storage import SpanRow, inherit_labels
 
-__all__ = ["DecodedRequest", "decode_request", "any_value"]
+from ._exceptions import BadPayload
+from ._limits import Limits, month_of_hour
+
+__all__ = ["CLOCK_SKEW", "CLOCK_SKEW_ORIGINAL_START", "DecodedRequest", "decode_request", "any_value"]
+
+CLOCK_SKEW = "llmobserve.clock_skew"
+CLOCK_SKEW_ORIGINAL_START = "llmobserve.clock_skew.original_start_time_unix_nano"
+DEFAULT_LIMITS = Limits()
+_NS_PER_HOUR = 3_600_000_000_000
 
 _KINDS = ("unspecified", "internal", "server", "client", "producer", "consumer")
 _STATUS = ("unset", "ok", "error")
@@ -33,6 +42,28 @@ class DecodedRequest:
     accepted: int = 0
     rejected: int = 0
     errors: list[str] = field(default_factory=list)
+    clock_skewed: int = 0
+    skewed_services: set[str] = field(default_factory=set)
+    hours: set[int] = field(default_factory=set)
+    months: set[int] = field(default_factory=set)
+
+    def reject(self, name: str, reason: str) -> None:
+        self.rejected += 1
+        if len(self.errors) < _MAX_ERRORS_LISTED:
+            self.errors.append(f"span {name[:100]!r}: {reason}")
+
+    def take_hour(self, hour: int, limits: Limits) -> str:
+        """Admit a span starting in ``hour`` unless the request already spans too many hours or months."""
+        if hour in self.hours:
+            return ""
+        if len(self.hours) >= limits.max_hours:
+            return f"the request spans more than {limits.max_hours} distinct hours; send older spans separately"
+        month = month_of_hour(hour)
+        if month not in self.months and len(self.months) >= limits.max_months:
+            return f"the request spans more than {limits.max_months} months; send older spans separately"
+        self.hours.add(hour)
+        self.months.add(month)
+        return ""
 
     def error_message(self) -> str:
         if not self.rejected:
@@ -73,8 +104,17 @@ def _as_text(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), default=str)
 
 
+def _redacted(values: dict[str, Any], pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Credentials in URL attributes from SDKs that do not redact them never reach storage."""
+    changed = redact_attributes(values)
+    if not changed:
+        return pairs
+    values.update(changed)
+    return [(key, _as_text(changed[key])) if key in changed else (key, text) for key, text in pairs]
+
+
 def _attributes(kvs: Any) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    """Attributes as Python values (for normalize) and as text pairs (for the Map column)."""
+    """Attributes as Python values (for normalize) and as text pairs (for the Map column), redacted."""
     values: dict[str, Any] = {}
     pairs: list[tuple[str, str]] = []
     for kv in kvs:
@@ -94,7 +134,7 @@ def _attributes(kvs: Any) -> tuple[dict[str, Any], list[tuple[str, str]]]:
             values[key] = value
             text = _as_text(value)
         pairs.append((key, text))
-    return values, pairs
+    return values, _redacted(values, pairs)
 
 
 def _events(span: Any) -> str:
@@ -134,32 +174,79 @@ def _invalid_reason(span: Any) -> str:
     return ""
 
 
+def _time_reason(start: int, end: int, oldest: int, limits: Limits) -> str:
+    if start < oldest:
+        return f"start_time is older than the {limits.retention_days}-day retention"
+    if end > start and end - start > limits.max_duration_ns:
+        return f"end_time is more than {limits.max_duration_ns // 86_400_000_000_000} days after start_time"
+    return ""
+
+
+def _usage_reason(rec: semconv.GenAIRecord, limits: Limits) -> str:
+    largest = max(rec.input_tokens, rec.output_tokens, rec.cache_read_tokens, rec.cache_write_tokens,
+                  rec.reasoning_tokens)
+    if largest > limits.max_tokens:
+        return f"token count {largest} is over {limits.max_tokens}"
+    return ""
+
+
 def decode_request(request: ExportTraceServiceRequest, tenant: str, pricer: Pricer,
-                   custom: CustomPrices | None = None) -> DecodedRequest:
-    """Validate, normalize and price every span; invalid spans are counted and described, not stored."""
+                   custom: CustomPrices | None = None, limits: Limits = DEFAULT_LIMITS,
+                   now_ns: int | None = None) -> DecodedRequest:
+    """Validate, normalize and price every span; a span that is invalid or out of bounds is counted
+    and described, not stored, and never fails the others."""
+    spans = sum(len(scope_spans.spans) for rs in request.resource_spans for scope_spans in rs.scope_spans)
+    if spans > limits.max_spans:
+        raise BadPayload(f"{spans} spans in one request; send at most {limits.max_spans} per request")
     out = DecodedRequest(rows=[])
     rows = out.rows
-    ingest_ms = time.time_ns() // 1_000_000
+    now = time.time_ns() if now_ns is None else now_ns
+    oldest, latest = now - limits.retention_ns, now + limits.max_future_ns
+    ingest_ms = now // 1_000_000
     version = time.time_ns()
     normalize = semconv.normalize
     price = pricer.price
     for resource_spans in request.resource_spans:
-        resource, resource_pairs = _attributes(resource_spans.resource.attributes)
+        try:
+            resource, resource_pairs = _attributes(resource_spans.resource.attributes)
+        except Exception as exc:  # e.g. nesting deep enough to exhaust the stack: refuse these spans only
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    out.reject(span.name, f"resource attributes cannot be read ({type(exc).__name__})")
+            continue
         service = str(resource.get("service.name") or "unknown_service")
         for scope_spans in resource_spans.scope_spans:
             scope = scope_spans.scope.name
             for span in scope_spans.spans:
-                reason = _invalid_reason(span)
-                if reason:
-                    out.rejected += 1
-                    if len(out.errors) < _MAX_ERRORS_LISTED:
-                        out.errors.append(f"span {span.name!r}: {reason}")
-                    continue
-                attrs, pairs = _attributes(span.attributes)
-                rec = normalize(attrs)
-                status_code = span.status.code
-                cost = price(rec, start_time_ns=span.start_time_unix_nano, failed=status_code == 2, custom=custom)
                 start, end = span.start_time_unix_nano, span.end_time_unix_nano
+                reason = _invalid_reason(span) or _time_reason(start, end, oldest, limits)
+                if reason:
+                    out.reject(span.name, reason)
+                    continue
+                skew = start - now if start > latest else 0
+                if skew:  # the sender's clock runs ahead: keep the span, at the time we received it
+                    start, end = now, (end - skew if end >= start else end)
+                try:
+                    attrs, pairs = _attributes(span.attributes)
+                    rec = normalize(attrs)
+                    reason = _usage_reason(rec, limits)
+                    if not reason:
+                        status_code = span.status.code
+                        cost = price(rec, start_time_ns=start, failed=status_code == 2, custom=custom)
+                        if cost.total > limits.max_cost:
+                            reason = f"cost ${cost.total:.2f} is over ${limits.max_cost} for one span"
+                    events = _events(span) if span.events else ""
+                    links = _links(span) if span.links else ""
+                except Exception as exc:
+                    reason = f"cannot be decoded ({type(exc).__name__})"
+                reason = reason or out.take_hour(start // _NS_PER_HOUR, limits)
+                if reason:
+                    out.reject(span.name, reason)
+                    continue
+                if skew:
+                    out.clock_skewed += 1
+                    out.skewed_services.add(service)
+                    pairs += [(CLOCK_SKEW, "true"), (CLOCK_SKEW_ORIGINAL_START, str(span.start_time_unix_nano))]
                 # One tuple per span in storage.SPAN_COLUMNS order; transposed once per insert batch.
                 rows.append((
                     tenant,
@@ -203,8 +290,8 @@ def decode_request(request: ExportTraceServiceRequest, tenant: str, pricer: Pric
                     rec.error_type,
                     pairs,
                     resource_pairs,
-                    _events(span) if span.events else "",
-                    _links(span) if span.links else "",
+                    events,
+                    links,
                     ingest_ms,
                     version,
                 ))

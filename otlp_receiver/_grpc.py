@@ -14,7 +14,7 @@ import grpc
 from google.protobuf.duration_pb2 import Duration
 from google.rpc.error_details_pb2 import RetryInfo
 
-from ._exceptions import BadPayload, Overloaded, PermissionDenied, ReceiverStopped, Unauthenticated
+from ._exceptions import BadPayload, Overloaded, PermissionDenied, ReceiverStopped, StorageUnavailable, Unauthenticated
 from ._ingest import Ingestor
 
 __all__ = ["EXPORT_METHOD", "start_grpc_server", "MAX_MESSAGE_BYTES"]
@@ -51,7 +51,7 @@ class _TraceService(grpc.GenericRpcHandler):
             context.abort(grpc.StatusCode.PERMISSION_DENIED, str(exc))
         except BadPayload as exc:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        except (Overloaded, ReceiverStopped) as exc:
+        except (Overloaded, ReceiverStopped, StorageUnavailable) as exc:
             context.set_trailing_metadata((("google.rpc.retryinfo-bin", _RETRY_INFO),))
             context.abort(grpc.StatusCode.UNAVAILABLE, f"{exc}; retry in {_RETRY_AFTER_SECONDS}s")
         except Exception:  # the write failed: not acknowledged, so the exporter must retry
@@ -61,11 +61,16 @@ class _TraceService(grpc.GenericRpcHandler):
         raise AssertionError("unreachable")  # context.abort always raises
 
 
-def start_grpc_server(ingestor: Ingestor, host: str, port: int, workers: int = 64) -> tuple[Any, int]:
-    """Start serving; returns (server, bound port). Port 0 picks a free port."""
+def start_grpc_server(ingestor: Ingestor, host: str, port: int, workers: int = 64,
+                      max_concurrent: int = 256) -> tuple[Any, int]:
+    """Start serving; returns (server, bound port). Port 0 picks a free port.
+
+    Beyond ``max_concurrent`` calls in flight, grpcio answers RESOURCE_EXHAUSTED at once (exporters
+    retry it) instead of queueing without bound behind the ``workers`` threads."""
     server = grpc.server(
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="otlp-grpc"),
         handlers=[_TraceService(ingestor)],
+        maximum_concurrent_rpcs=max_concurrent,
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),

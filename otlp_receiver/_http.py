@@ -12,7 +12,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 from google.rpc.status_pb2 import Status
 
-from ._exceptions import BadPayload, Overloaded, PermissionDenied, ReceiverStopped, Unauthenticated
+from ._exceptions import BadPayload, Overloaded, PermissionDenied, ReceiverStopped, StorageUnavailable, Unauthenticated
 from ._ingest import Ingestor
 from ._json import parse_json_request
 
@@ -73,6 +73,8 @@ def otlp_http_router(ingestor: Ingestor) -> APIRouter:
             return _status(16, str(exc), as_json, 401, {"WWW-Authenticate": "Bearer"})
         except PermissionDenied as exc:
             return _status(7, str(exc), as_json, 403)
+        except StorageUnavailable as exc:
+            return _status(14, str(exc), as_json, 503, {"Retry-After": "1"})
         if content_type not in (_JSON, _PROTOBUF):
             return _status(3, f"unsupported Content-Type {content_type!r}: use {_PROTOBUF} or {_JSON}", as_json, 415)
         declared = request.headers.get("content-length")
@@ -94,7 +96,7 @@ def otlp_http_router(ingestor: Ingestor) -> APIRouter:
             return _status(8, f"body over {MAX_BODY_BYTES} bytes: send smaller batches", as_json, 413)
         except BadPayload as exc:
             return _status(3, str(exc), as_json, 400)
-        except (Overloaded, ReceiverStopped) as exc:
+        except (Overloaded, ReceiverStopped, StorageUnavailable) as exc:
             return _status(14, f"{exc}; retry later", as_json, 503, {"Retry-After": "1"})
         except Exception:  # not written, so not acknowledged: the exporter retries
             log.exception("OTLP/HTTP export failed")

@@ -3,6 +3,8 @@ authenticate → decode, normalize, price (in worker processes) → group-commit
 
 from __future__ import annotations
 
+import logging
+import time
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
@@ -11,28 +13,61 @@ from llmobserve.pricing import Pricer, TenantPriceCache
 from llmobserve.storage import Authenticator, Principal, bearer_token
 
 from ._batcher import Batcher
-from ._exceptions import Overloaded, PermissionDenied, Unauthenticated
+from ._exceptions import Overloaded, PermissionDenied, StorageUnavailable, Unauthenticated
+from ._limits import Limits
 from ._workers import DecodedTable, DecodePool, decode_to_table
 
 __all__ = ["Ingestor"]
+
+log = logging.getLogger("llmobserve.receiver")
+
+_SKEW_WARN_EVERY_S = 60.0
+_SKEW_WARN_KEYS = 10_000  # (tenant, service) pairs remembered; a flood of names cannot grow it
+
+
+class _SkewWarnings:
+    """Say that a sender's clock runs ahead at most once a minute per tenant and service."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str, str], float] = {}
+        self.spans = 0
+
+    def note(self, tenant: str, decoded: DecodedTable) -> None:
+        self.spans += decoded.clock_skewed
+        now = time.monotonic()
+        for service in sorted(decoded.skewed_services)[:10]:
+            key = (tenant, service)
+            if now - self._last.get(key, -_SKEW_WARN_EVERY_S) < _SKEW_WARN_EVERY_S:
+                continue
+            if len(self._last) >= _SKEW_WARN_KEYS:
+                self._last.pop(next(iter(self._last)))
+            self._last[key] = now
+            log.warning("tenant %r, service %r: spans start more than 5 minutes in the future (clock skew); "
+                        "stored at the receive time, original start kept in llmobserve.clock_skew.*", tenant, service)
 
 
 class Ingestor:
     def __init__(self, authenticator: Authenticator, pricer: Pricer, batcher: Batcher,
                  pool: DecodePool | None = None, write_timeout: float = 30.0,
-                 custom_prices: TenantPriceCache | None = None) -> None:
+                 custom_prices: TenantPriceCache | None = None, limits: Limits | None = None) -> None:
         self.authenticator = authenticator
         self.custom_prices = custom_prices
         self.pricer = pricer
         self.batcher = batcher
         self.pool = pool
         self.write_timeout = write_timeout
+        self.limits = limits or Limits()
+        self.skew = _SkewWarnings()
 
     def authenticate(self, authorization: str | None) -> Principal:
         token = bearer_token(authorization)
         if token is None:
             raise Unauthenticated("missing API key: send 'Authorization: Bearer <key>'")
-        principal = self.authenticator.principal(token)
+        try:
+            principal = self.authenticator.principal(token)
+        except Exception as exc:  # the key store did not answer: not the sender's fault, so retryable
+            log.error("key lookup failed: %s", exc)
+            raise StorageUnavailable("cannot check the API key right now; retry later") from exc
         if principal is None:
             raise Unauthenticated("unknown or revoked API key")
         if not principal.allows("ingest"):
@@ -42,8 +77,8 @@ class Ingestor:
     def _decode(self, body: bytes, tenant: str) -> DecodedTable:
         custom = self.custom_prices.for_tenant(tenant) if self.custom_prices is not None else None
         if self.pool is None:
-            return decode_to_table(body, tenant, self.pricer, custom)
-        return self.pool.decode(body, tenant, custom)
+            return decode_to_table(body, tenant, self.pricer, custom, self.limits)
+        return self.pool.decode(body, tenant, custom, self.limits)
 
     def export(self, body: bytes, principal: Principal) -> ExportTraceServiceResponse:
         """Store every valid span of a serialized ExportTraceServiceRequest; return only after
@@ -58,7 +93,9 @@ class Ingestor:
         except BaseException:
             self.batcher.cancel()
             raise
-        future = self.batcher.submit(decoded.table, expected=True)
+        if decoded.clock_skewed:
+            self.skew.note(principal.tenant, decoded)
+        future = self.batcher.submit(decoded.table, expected=True, months=decoded.months)
         if decoded.table.num_rows:
             try:
                 future.result(timeout=self.write_timeout)

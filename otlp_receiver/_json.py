@@ -38,22 +38,32 @@ def _fix_ids(obj: dict[str, Any]) -> None:
             obj[key] = _hex_to_b64(obj[key])
 
 
+def _objects(value: Any, *keys: str) -> list[dict[str, Any]]:
+    """The dicts listed under the first of ``keys`` present; anything else is skipped (and then
+    refused, with a message, by ``ParseDict``)."""
+    if not isinstance(value, dict):
+        return []
+    for key in keys:
+        if key in value:
+            items = value[key]
+            return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+    return []
+
+
 def parse_json_request(body: bytes) -> ExportTraceServiceRequest:
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadPayload(f"body is not valid JSON: {exc}") from exc
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise BadPayload(f"body is not valid JSON: {str(exc)[:200]}") from exc
     if not isinstance(data, dict):
         raise BadPayload("OTLP/JSON body must be an object with 'resourceSpans'")
-    for resource_spans in data.get("resourceSpans") or data.get("resource_spans") or []:
-        for scope_spans in (resource_spans or {}).get("scopeSpans") or (resource_spans or {}).get("scope_spans") or []:
-            for span in (scope_spans or {}).get("spans") or []:
-                if isinstance(span, dict):
-                    _fix_ids(span)
-                    for link in span.get("links") or []:
-                        if isinstance(link, dict):
-                            _fix_ids(link)
+    for resource_spans in _objects(data, "resourceSpans", "resource_spans"):
+        for scope_spans in _objects(resource_spans, "scopeSpans", "scope_spans"):
+            for span in _objects(scope_spans, "spans"):
+                _fix_ids(span)
+                for link in _objects(span, "links"):
+                    _fix_ids(link)
     try:
         return json_format.ParseDict(data, ExportTraceServiceRequest(), ignore_unknown_fields=True)
-    except (json_format.ParseError, AttributeError, TypeError, ValueError) as exc:
-        raise BadPayload(f"body is not an OTLP/JSON ExportTraceServiceRequest: {exc}") from exc
+    except (json_format.ParseError, AttributeError, TypeError, ValueError, RecursionError) as exc:
+        raise BadPayload(f"body is not an OTLP/JSON ExportTraceServiceRequest: {str(exc)[:300]}") from exc

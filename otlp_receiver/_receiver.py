@@ -13,6 +13,7 @@ from ._batcher import Batcher
 from ._grpc import start_grpc_server
 from ._http import otlp_http_router
 from ._ingest import Ingestor
+from ._limits import Limits
 from ._workers import DecodePool
 
 __all__ = ["Receiver"]
@@ -21,12 +22,12 @@ __all__ = ["Receiver"]
 class Receiver:
     def __init__(self, store: Store, authenticator: Authenticator, pricer: Pricer | None = None,
                  max_pending_rows: int = 200_000, decode_workers: int = 0,
-                 custom_prices: TenantPriceCache | None = None) -> None:
+                 custom_prices: TenantPriceCache | None = None, limits: Limits | None = None) -> None:
         """``decode_workers`` > 0 decodes in that many processes (use the cores); 0 decodes in-process."""
         self.batcher = Batcher(store, max_pending_rows=max_pending_rows)
         self.pool = DecodePool(decode_workers) if decode_workers > 0 else None
         self.ingestor = Ingestor(authenticator, pricer or Pricer(), self.batcher, self.pool,
-                                 custom_prices=custom_prices)
+                                 custom_prices=custom_prices, limits=limits)
         self._grpc_server: Any = None
 
     def start(self, grpc_host: str | None = None, grpc_port: int = 4317) -> int | None:

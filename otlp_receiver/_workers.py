@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import signal
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pyarrow as pa
 from google.protobuf.message import DecodeError
@@ -25,12 +28,15 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from llmobserve.pricing import CustomPrices, Pricer
 from llmobserve.storage import spans_table
 
-from ._decode import decode_request
+from ._decode import DEFAULT_LIMITS, decode_request
 from ._exceptions import BadPayload, Overloaded
+from ._limits import Limits
 
 __all__ = ["DecodePool", "DecodedTable", "decode_to_table"]
 
 log = logging.getLogger("llmobserve.receiver")
+
+_EMPTY = pa.table({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,36 +45,62 @@ class DecodedTable:
     accepted: int
     rejected: int
     error_message: str
+    months: frozenset[int] = frozenset()  # partitions the rows land in
+    clock_skewed: int = 0
+    skewed_services: frozenset[str] = frozenset()
 
 
-def decode_to_table(body: bytes, tenant: str, pricer: Pricer, custom: CustomPrices | None = None) -> DecodedTable:
+def decode_to_table(body: bytes, tenant: str, pricer: Pricer, custom: CustomPrices | None = None,
+                    limits: Limits = DEFAULT_LIMITS) -> DecodedTable:
     """Raw ExportTraceServiceRequest bytes → the span table (in-process path and worker body)."""
     try:
         request = ExportTraceServiceRequest.FromString(body)
-    except DecodeError as exc:
+    except (DecodeError, RecursionError) as exc:
         raise BadPayload(f"body is not an OTLP ExportTraceServiceRequest: {exc}") from exc
-    decoded = decode_request(request, tenant, pricer, custom)
-    return DecodedTable(spans_table(decoded.rows), decoded.accepted, decoded.rejected, decoded.error_message())
+    decoded = decode_request(request, tenant, pricer, custom, limits)
+    return DecodedTable(spans_table(decoded.rows), decoded.accepted, decoded.rejected, decoded.error_message(),
+                        frozenset(decoded.months), decoded.clock_skewed, frozenset(decoded.skewed_services))
 
 
 _worker_pricer: Pricer | None = None
+# A decode that runs longer is stuck (no valid request needs it: 100k spans take ~2 s); the kernel
+# ends the worker, so it cannot stall others for good, and the pool is replaced.
+DECODE_DEADLINE_S = 30
 
 
-def _init_worker() -> None:
+def _exit_with_parent(parent: int) -> None:
+    """Workers must not outlive ``serve``, however it dies (SIGKILL included): once the parent is
+    gone this process is re-parented, which ``getppid`` shows."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+def _init_worker(parent: int) -> None:
+    """``parent`` comes from the parent itself: had it died while this worker was still starting,
+    ``getppid`` here would already name the new parent."""
     global _worker_pricer
+    if _worker_pricer is not None:
+        return
+    threading.Thread(target=_exit_with_parent, args=(parent,), name="parent-watch", daemon=True).start()
     _worker_pricer = Pricer()
 
 
-def _decode_in_worker(body: bytes, tenant: str, custom: CustomPrices | None) -> tuple[bytes, int, int, str] | str:
+def _decode_in_worker(body: bytes, tenant: str, custom: CustomPrices | None,
+                      limits: Limits) -> tuple[bytes, DecodedTable] | str:
     assert _worker_pricer is not None
+    signal.setitimer(signal.ITIMER_REAL, DECODE_DEADLINE_S)  # SIGALRM's default action ends the process
     try:
-        result = decode_to_table(body, tenant, _worker_pricer, custom)
+        result = decode_to_table(body, tenant, _worker_pricer, custom, limits)
     except BadPayload as exc:
         return str(exc)  # a plain value: exceptions pickle poorly across processes
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, result.table.schema) as writer:
         writer.write_table(result.table)
-    return sink.getvalue().to_pybytes(), result.accepted, result.rejected, result.error_message
+    # The table travels as Arrow IPC (cheap); the rest of the result as itself.
+    return sink.getvalue().to_pybytes(), replace(result, table=_EMPTY)
 
 
 class DecodePool:
@@ -81,18 +113,19 @@ class DecodePool:
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_init_worker)
+                                   initializer=_init_worker, initargs=(os.getpid(),))
 
     def warm_up(self) -> None:
         """Start every worker now (imports take ~0.5 s) rather than on the first exports."""
-        futures = [self._pool.submit(_init_worker) for _ in range(self.processes)]
+        futures = [self._pool.submit(_init_worker, os.getpid()) for _ in range(self.processes)]
         for future in futures:
             future.result(timeout=120)
 
-    def decode(self, body: bytes, tenant: str, custom: CustomPrices | None = None) -> DecodedTable:
+    def decode(self, body: bytes, tenant: str, custom: CustomPrices | None = None,
+               limits: Limits = DEFAULT_LIMITS) -> DecodedTable:
         pool = self._pool
         try:
-            outcome = pool.submit(_decode_in_worker, body, tenant, custom).result()
+            outcome = pool.submit(_decode_in_worker, body, tenant, custom, limits).result()
         except BrokenProcessPool as exc:  # a worker died (e.g. killed for memory): replace the pool
             with self._lock:
                 if self._pool is pool:
@@ -101,8 +134,8 @@ class DecodePool:
             raise Overloaded("a decode worker restarted") from exc
         if isinstance(outcome, str):
             raise BadPayload(outcome)
-        ipc, accepted, rejected, message = outcome
-        return DecodedTable(pa.ipc.open_stream(ipc).read_all(), accepted, rejected, message)
+        ipc, result = outcome
+        return replace(result, table=pa.ipc.open_stream(ipc).read_all())
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=False)

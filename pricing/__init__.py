@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ._cost import Cost
-from ._custom import CustomPrice, CustomPrices, TenantPriceCache, compile_custom
+from ._custom import MAX_PATTERN_CHARS, CustomPrice, CustomPrices, TenantPriceCache, compile_custom, compile_model_pattern
 from ._pricer import CATALOGUE_VERSION, PriceQuote, Pricer, PriceTier, canonical_provider, price_attributes, quote
 
 __all__ = [
@@ -11,12 +11,14 @@ __all__ = [
     "Cost",
     "CustomPrice",
     "CustomPrices",
+    "MAX_PATTERN_CHARS",
     "PriceQuote",
     "PriceTier",
     "Pricer",
     "TenantPriceCache",
     "canonical_provider",
     "compile_custom",
+    "compile_model_pattern",
     "price_attributes",
     "quote",
 ]

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-import re
+import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+import re2
+
 from ._cost import Rates
 
-__all__ = ["CustomPrice", "CustomPrices", "TenantPriceCache", "compile_custom"]
+__all__ = ["MAX_PATTERN_CHARS", "CustomPrice", "CustomPrices", "TenantPriceCache", "compile_custom",
+           "compile_model_pattern"]
+
+log = logging.getLogger("llmobserve.pricing")
+
+MAX_PATTERN_CHARS = 200
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # a bad pattern is the caller's ValueError, not a line on stderr
+_RE2_OPTIONS.max_mem = 1 << 20  # 1 MiB per compiled pattern: bounds memory per tenant rule
 
 _PER_MTOK = Decimal(1_000_000)
 
@@ -38,7 +48,7 @@ class CustomPrices:
 
     __slots__ = ("_rules",)
 
-    def __init__(self, rules: tuple[tuple[CustomPrice, re.Pattern[str] | None, Rates], ...]) -> None:
+    def __init__(self, rules: tuple[tuple[CustomPrice, re2._Regexp | None, Rates], ...]) -> None:
         self._rules = rules
 
     def __bool__(self) -> bool:
@@ -66,10 +76,31 @@ def _rates(rule: CustomPrice) -> Rates:
     return Rates((), ((per_token[0], per_token[1], write, write, output, reasoning, Decimal(0)),))
 
 
+def compile_model_pattern(pattern: str) -> re2._Regexp:
+    """A tenant's model pattern, matched in linear time: patterns come from tenant admins and run on
+    span-controlled model names in the shared ingest path, where Python's backtracking ``re`` could
+    be made to stall every tenant (``(a+)+``). RE2 refuses backreferences and lookaround instead."""
+    if len(pattern) > MAX_PATTERN_CHARS:
+        raise ValueError(f"model_pattern is longer than {MAX_PATTERN_CHARS} characters")
+    try:
+        return re2.compile(pattern, options=_RE2_OPTIONS)
+    except re2.error as exc:
+        reason = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise ValueError(f"model_pattern is not a valid RE2 regex (no backreferences or lookaround): {reason}") from None
+
+
 def compile_custom(rules: list[CustomPrice]) -> CustomPrices:
-    """Raises ``re.error`` for a bad pattern (the API validates before storing)."""
-    ordered = sorted(rules, key=lambda r: (r.effective_from_ns, not r.is_regex), reverse=True)
-    return CustomPrices(tuple((r, re.compile(r.model) if r.is_regex else None, _rates(r)) for r in ordered))
+    """Rules whose pattern cannot compile (stored before RE2 was required) are skipped and logged:
+    one bad rule must not stop pricing for its tenant."""
+    compiled = []
+    for rule in sorted(rules, key=lambda r: (r.effective_from_ns, not r.is_regex), reverse=True):
+        try:
+            pattern = compile_model_pattern(rule.model) if rule.is_regex else None
+        except ValueError as exc:
+            log.warning("custom price %s skipped: %s", rule.id, exc)
+            continue
+        compiled.append((rule, pattern, _rates(rule)))
+    return CustomPrices(tuple(compiled))
 
 
 class TenantPriceCache:

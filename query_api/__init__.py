@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from ._app import create_app
+from ._body_limit import BodyLimit
 from ._custom_prices import rules_for
 from ._litellm import LiteLLMImport, parse_litellm
 from ._reprice import RepriceResult, reprice
 from ._timerange import parse_iso_time
 
-__all__ = ["LiteLLMImport", "RepriceResult", "create_app", "parse_iso_time", "parse_litellm", "reprice", "rules_for"]
+__all__ = ["BodyLimit", "LiteLLMImport", "RepriceResult", "create_app", "parse_iso_time", "parse_litellm", "reprice", "rules_for"]

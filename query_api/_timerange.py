@@ -6,9 +6,18 @@ from datetime import datetime, timedelta, timezone
 
 from fastapi import HTTPException
 
-__all__ = ["DEFAULT_WINDOW", "parse_iso_time", "resolve_range"]
+__all__ = ["DEFAULT_WINDOW", "EARLIEST", "LATEST", "check_time", "parse_iso_time", "parse_time", "resolve_range"]
 
 DEFAULT_WINDOW = timedelta(days=30)
+# Every instant the API accepts: inside what ClickHouse's DateTime (rollup buckets, from 1970) and
+# DateTime64(9) (spans, up to 2262) can hold, so no query parameter can fail to bind or overflow.
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
+_SHOWN = 64  # characters of a rejected value quoted back: a 10 kB value must not make a 10 kB error
+
+
+def _echo(raw: str) -> str:
+    return repr(raw if len(raw) <= _SHOWN else raw[:_SHOWN] + "...")
 
 
 def parse_iso_time(raw: str) -> datetime:
@@ -20,17 +29,34 @@ def parse_iso_time(raw: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-def _parse(name: str, raw: str) -> datetime:
+def check_time(name: str, value: datetime) -> datetime:
+    """``value`` in UTC, or a 400 naming ``name`` if it lies outside [EARLIEST, LATEST]."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
     try:
-        return parse_iso_time(raw)
+        utc = value.astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01T00:00+01:00 has no UTC instant in datetime's range
+        utc = None
+    if utc is None or not EARLIEST <= utc <= LATEST:
+        raise HTTPException(400, f"'{name}' must be between {EARLIEST.isoformat()} and {LATEST.isoformat()}, "
+                                 f"got {value.isoformat()}")
+    return utc
+
+
+def parse_time(name: str, raw: str) -> datetime:
+    """The query parameter ``name`` as a UTC time, or a 400 naming it."""
+    try:
+        value = parse_iso_time(raw)
     except ValueError:
-        raise HTTPException(400, f"'{name}' must be an ISO 8601 time such as 2026-11-25T10:00:00Z, got {raw!r}") from None
+        raise HTTPException(400, f"'{name}' must be an ISO 8601 time such as 2026-11-25T10:00:00Z, "
+                                 f"got {_echo(raw)}") from None
+    return check_time(name, value)
 
 
 def resolve_range(start: str | None, end: str | None) -> tuple[datetime, datetime]:
-    """[from, to): ``to`` defaults to now, ``from`` to 30 days before ``to``."""
-    to = _parse("to", end) if end else datetime.now(timezone.utc)
-    frm = _parse("from", start) if start else to - DEFAULT_WINDOW
+    """[from, to): ``to`` defaults to now, ``from`` to 30 days before ``to`` (never before EARLIEST)."""
+    to = parse_time("to", end) if end else datetime.now(timezone.utc)
+    frm = parse_time("from", start) if start else max(EARLIEST, to - DEFAULT_WINDOW)
     if frm >= to:
         raise HTTPException(400, f"'from' ({frm.isoformat()}) must be before 'to' ({to.isoformat()})")
-    return frm.astimezone(timezone.utc), to.astimezone(timezone.utc)
+    return frm, to

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from llmobserve.pricing import MAX_PATTERN_CHARS, compile_model_pattern
+
 __all__ = [
+    "BreakdownRest",
     "BreakdownRowPublic",
     "CostBreakdown",
     "CostSummary",
@@ -51,13 +53,29 @@ class BreakdownRowPublic(BaseModel):
     cached_tokens: int = Field(description="input tokens read from the provider's cache (part of input_tokens)")
 
 
+class BreakdownRest(BaseModel):
+    """The groups a breakdown left out, summed."""
+
+    groups: int = Field(description="how many groups are left out")
+    cost_usd: float
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    unpriced_calls: int
+    failed_calls: int
+    cached_tokens: int
+
+
 class CostBreakdown(BaseModel):
     group_by: GroupBy
     from_: datetime = Field(alias="from", serialization_alias="from")
     to: datetime
-    total_cost_usd: float
+    total_cost_usd: float = Field(description="every group's cost, the left-out ones included")
     unpriced_calls: int = Field(description="LLM calls in range whose cost is unknown; see /api/v1/pricing/unpriced")
-    rows: list[BreakdownRowPublic]
+    rows: list[BreakdownRowPublic] = Field(description="the `limit` most expensive groups, most expensive first")
+    limit: int = Field(description="the most rows answered")
+    truncated: bool = Field(description="true when more groups than `limit` had cost; `rest` sums them")
+    rest: BreakdownRest | None = Field(description="the groups beyond `limit`, summed; null when none are left out")
 
     model_config = {"populate_by_name": True}
 
@@ -82,8 +100,10 @@ class UnpricedModels(BaseModel):
 
 
 class Health(BaseModel):
-    status: Literal["ok"]
-    storage: str
+    status: Literal["ok", "unavailable"]
+    storage: Literal["ok", "unavailable"] = Field(description="whether ClickHouse answers")
+    storage_backend: str | None = Field(
+        None, description="where the data lives (ClickHouse host or data dir): only with an admin key")
     rollups_pending: int | None = Field(
         None, description="Rollup buckets waiting for a refresh (answers stay exact meanwhile, only slower); "
                           "null before the first refresh pass or where no refresher runs")
@@ -94,28 +114,32 @@ class ErrorBody(BaseModel):
     detail: object = Field(description="What went wrong and how to fix it")
 
 
+_MAX_PRICE = Decimal(1_000_000)  # USD per million tokens
+
+
 class CustomPriceIn(BaseModel):
     """A tenant price that wins over the catalogue; USD per million tokens."""
 
-    provider: str = Field("", description="OTel provider name (openai, anthropic, ...); empty matches any provider")
-    model: str | None = Field(None, description="exact model name (request or response model)")
-    model_pattern: str | None = Field(None, description="regex matched against the whole model name")
+    provider: str = Field("", max_length=200,
+                          description="OTel provider name (openai, anthropic, ...); empty matches any provider")
+    model: str | None = Field(None, max_length=1000, description="exact model name (request or response model)")
+    model_pattern: str | None = Field(None, max_length=MAX_PATTERN_CHARS,
+                                      description="RE2 regex matched against the whole model name (linear time: "
+                                                  "no backreferences or lookaround)")
     effective_from: datetime | None = Field(None, description="applies to spans starting at or after; default always")
-    input_per_mtok: Decimal = Field(ge=0)
-    output_per_mtok: Decimal = Field(ge=0)
-    cache_read_per_mtok: Decimal | None = Field(None, ge=0, description="default: the input price")
-    cache_write_per_mtok: Decimal | None = Field(None, ge=0, description="default: the input price")
-    reasoning_per_mtok: Decimal | None = Field(None, ge=0, description="default: the output price")
+    # Bounded so a price fits its Decimal(38, 12) column (1e30 failed the insert) and any span's cost stays storable.
+    input_per_mtok: Decimal = Field(ge=0, le=_MAX_PRICE)
+    output_per_mtok: Decimal = Field(ge=0, le=_MAX_PRICE)
+    cache_read_per_mtok: Decimal | None = Field(None, ge=0, le=_MAX_PRICE, description="default: the input price")
+    cache_write_per_mtok: Decimal | None = Field(None, ge=0, le=_MAX_PRICE, description="default: the input price")
+    reasoning_per_mtok: Decimal | None = Field(None, ge=0, le=_MAX_PRICE, description="default: the output price")
 
     @model_validator(mode="after")
     def _one_matcher(self) -> CustomPriceIn:
         if (self.model is None) == (self.model_pattern is None):
             raise ValueError("give exactly one of 'model' (exact name) or 'model_pattern' (regex)")
         if self.model_pattern is not None:
-            try:
-                re.compile(self.model_pattern)
-            except re.error as exc:
-                raise ValueError(f"model_pattern is not a valid regex: {exc}") from exc
+            compile_model_pattern(self.model_pattern)  # its ValueError names the problem
         return self
 
 
@@ -201,13 +225,19 @@ class TraceNode(BaseModel):
     subtree_cost_usd: float = Field(description="this span and everything under it")
     unpriced: bool = Field(description="an LLM call whose model has no known price")
     children: list[TraceNode]
+    children_omitted: int = Field(0, description="children not nested here because the tree reached `max_depth`; "
+                                                 "read them with ?root=<this span_id>")
 
 
 class TraceTree(BaseModel):
     trace_id: str
     spans: int
-    total_cost_usd: float
-    roots: list[TraceNode] = Field(description="spans without a parent in this trace (usually one)")
+    total_cost_usd: float = Field(description="the whole trace's cost, whatever `root` and `max_depth` leave out")
+    roots: list[TraceNode] = Field(description="spans without a parent in this trace (usually one), "
+                                               "or the span given as `root`")
+    max_depth: int = Field(description="the most levels nested in `roots`")
+    truncated_depth: bool = Field(description="true when spans lie deeper than `max_depth`: the nodes at the cut "
+                                              "have `children_omitted` > 0")
 
 
 class Series(BaseModel):

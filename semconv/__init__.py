@@ -1,4 +1,5 @@
-"""Attribute names of every GenAI convention we read, and ``normalize()`` into one typed record.
+"""Attribute names of every GenAI convention we read, ``normalize()`` into one typed record, and
+``redact_attribute()`` / ``redact_attributes()`` to cut credentials out of URL-valued attributes.
 
 Imports the standard library only, so every other package can depend on it.
 """
@@ -15,14 +16,30 @@ from ._normalize import (
     tool_from_section,
 )
 from ._record import GenAIRecord
+from ._redact import (
+    REDACTED,
+    URL_ATTRIBUTES,
+    is_url_attribute,
+    redact_attribute,
+    redact_attributes,
+    redact_query,
+    redact_url,
+)
 
 __all__ = [
     "GROUPING_OPERATIONS",
     "GenAIRecord",
     "INFERENCE_OPERATIONS",
+    "REDACTED",
+    "URL_ATTRIBUTES",
     "agent_from_section",
     "attributes",
+    "is_url_attribute",
     "normalize",
     "normalize_provider",
+    "redact_attribute",
+    "redact_attributes",
+    "redact_query",
+    "redact_url",
     "tool_from_section",
 ]

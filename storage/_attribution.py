@@ -20,13 +20,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from clickhouse_connect.driver.client import Client
 
-from ._spans import SPAN_COLUMNS, select_span_rows, spans_table
+from ._spans import FINAL_SETTINGS, SPAN_COLUMNS, select_span_rows, spans_table
 
 __all__ = ["Attribution", "inherit_labels"]
 
 _LABELS = ("agent", "customer", "section_path")
 _INDEX = {name: SPAN_COLUMNS.index(name)
           for name in ("trace_id", "span_id", "parent_span_id", "is_llm", "version", *_LABELS)}
+_NARROW = ("trace_id", "span_id", "parent_span_id", "is_llm", *_LABELS)
+_TRACES_PER_TENANT = 2_000  # per pass: one tenant's flood of traces waits for later passes, not the others
 _KEEP_S = 3600.0  # a trace whose ancestors never arrive is given up after an hour
 _MAX_PENDING = 200_000
 
@@ -85,6 +87,11 @@ class Attribution:
         by_tenant: dict[str, list[str]] = defaultdict(list)
         for tenant, trace in touched:
             by_tenant[tenant].append(trace)
+        for tenant, traces in by_tenant.items():
+            if len(traces) > _TRACES_PER_TENANT:
+                with self._lock:
+                    self._touched |= {(tenant, trace) for trace in traces[_TRACES_PER_TENANT:]}
+                del traces[_TRACES_PER_TENANT:]
         rewritten = 0
         for tenant, traces in by_tenant.items():
             for i in range(0, len(traces), 500):
@@ -92,16 +99,21 @@ class Attribution:
         return rewritten
 
     def _resolve(self, tenant: str, traces: list[str]) -> int:
-        rows = select_span_rows(
-            self._client,
-            "tenant = {t:String} AND trace_id IN {ids:Array(String)}",  # the trace_id bloom filter finds them
-            {"t": tenant, "ids": traces},
-        )
+        # Only the label columns of the traces: a trace of a million spans costs seven narrow
+        # columns here, and full rows are read back only for the spans that gain labels.
+        narrow = self._client.query(
+            f"SELECT {', '.join(_NARROW)} FROM spans FINAL "
+            f"WHERE tenant = {{t:String}} AND trace_id IN {{ids:Array(String)}} {FINAL_SETTINGS}",
+            parameters={"t": tenant, "ids": traces},  # the trace_id bloom filter finds them
+        ).result_rows
         by_trace: dict[str, dict[str, list[Any]]] = defaultdict(dict)
-        for row in rows:
+        for values in narrow:
+            row: list[Any] = [None] * len(SPAN_COLUMNS)
+            for name, value in zip(_NARROW, values):
+                row[_INDEX[name]] = value
             by_trace[row[_INDEX["trace_id"]]][row[_INDEX["span_id"]]] = row
-        version = time.time_ns()
-        changed, settled = [], []
+        gains: dict[tuple[str, str], dict[str, str]] = {}
+        settled = []
         for trace in traces:
             spans = by_trace.get(trace, {})
             waiting = False
@@ -111,18 +123,32 @@ class Attribution:
                 found, later = _inherited(row, spans)
                 waiting |= later
                 if found:
-                    for name, value in found.items():
-                        row[_INDEX[name]] = value
-                    row[_INDEX["version"]] = max(version, row[_INDEX["version"]] + 1)
-                    changed.append(tuple(row))
+                    gains[(trace, row[_INDEX["span_id"]])] = found
             if not waiting:
                 settled.append(trace)
-        if changed:
-            self._write(spans_table(changed))
+        if gains:
+            self._write(spans_table(self._relabelled(tenant, gains)))
         with self._lock:
             for trace in settled:
                 self._pending.pop((tenant, trace), None)
-        return len(changed)
+        return len(gains)
+
+    def _relabelled(self, tenant: str, gains: dict[tuple[str, str], dict[str, str]]) -> list[tuple[Any, ...]]:
+        rows = select_span_rows(
+            self._client,
+            "tenant = {t:String} AND trace_id IN {ids:Array(String)} AND span_id IN {sids:Array(String)}",
+            {"t": tenant, "ids": sorted({t for t, _ in gains}), "sids": sorted({s for _, s in gains})},
+        )
+        version = time.time_ns()
+        changed = []
+        for row in rows:
+            found = gains.get((row[_INDEX["trace_id"]], row[_INDEX["span_id"]]))
+            if found:
+                for name, value in found.items():
+                    row[_INDEX[name]] = value
+                row[_INDEX["version"]] = max(version, row[_INDEX["version"]] + 1)
+                changed.append(tuple(row))
+        return changed
 
 
 def inherit_labels(rows: list[Any]) -> list[Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -59,7 +60,10 @@ def connect(config: StoreConfig) -> Client:
     """Open the client. Embedded mode raises ``StorageLockedError`` if another process holds the dir."""
     if config.url is not None:
         return _server_client(config.url)
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    # The data dir holds every tenant's spans and key hashes: only its owner may enter it.
+    config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if config.data_dir.stat().st_uid == os.getuid():
+        config.data_dir.chmod(0o700)
     if is_locked(config.data_dir):
         raise StorageLockedError(
             f"{config.data_dir} is already open (embedded chDB allows one process, and one open store, per data dir)"

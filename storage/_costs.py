@@ -12,7 +12,7 @@ from ._rollups import DIMENSIONS
 from ._spans import FINAL_SETTINGS as _FINAL
 from ._sources import cost_source, dims_source
 
-__all__ = ["cost_tops", "FILTERS", "GROUP_BY_EXPRESSIONS", "BreakdownRow", "cost_timeseries", "cost_totals", "UnpricedModel", "cost_breakdown", "unpriced_models", "UNTRACKED",
+__all__ = ["Breakdown", "cost_breakdown_top", "cost_tops", "FILTERS", "GROUP_BY_EXPRESSIONS", "BreakdownRow", "cost_timeseries", "cost_totals", "UnpricedModel", "cost_breakdown", "unpriced_models", "UNTRACKED",
            "UNKNOWN"]
 
 UNTRACKED = "untracked"
@@ -60,29 +60,69 @@ class UnpricedModel:
     last_seen: object
 
 
-def cost_breakdown(client: Client, tenant: str, group_by: str, start: datetime, end: datetime,
-                   filters: dict[str, str] | None = None) -> list[BreakdownRow]:
-    """LLM cost per ``group_by`` key for spans starting in [start, end), most expensive first.
-
-    Rollups where they are clean, raw spans (FINAL) elsewhere: a retry never counts twice.
-    """
+def _grouped(client: Client, tenant: str, group_by: str, start: datetime, end: datetime,
+             filters: dict[str, str] | None) -> tuple[str, dict[str, object]]:
+    """The per-key sums as a subquery: key, cost, n, then the other metrics."""
     expr = GROUP_BY_EXPRESSIONS[group_by]
     where, values = _filters(filters)
     source, params = cost_source(client, tenant, start, end, dim=group_by, filtered=bool(where),
                                  hourly=group_by == "hour")
     params.update(values)
     sql = f"""
-        SELECT {expr} AS key, sum(cost_usd), sum(calls) AS n, sum(input_tokens), sum(output_tokens),
-               sum(unpriced_calls), sum(failed_calls), sum(cached_tokens)
+        SELECT {expr} AS key, sum(cost_usd) AS cost, sum(calls) AS n, sum(input_tokens) AS tin,
+               sum(output_tokens) AS tout, sum(unpriced_calls) AS unpriced, sum(failed_calls) AS failed,
+               sum(cached_tokens) AS cached
         FROM {source}
         {"WHERE " + " AND ".join(where) if where else ""}
-        GROUP BY key HAVING n > 0
-        ORDER BY 2 DESC, key
-        {_FINAL}
+        GROUP BY key HAVING n > 0"""
+    return sql, params
+
+
+def _row(key: str, cost: object, calls: int, tin: int, tout: int, unpriced: int, failed: int,
+         cached: int) -> BreakdownRow:
+    return BreakdownRow(key, Decimal(cost), int(calls), int(tin), int(tout), int(unpriced), int(failed),  # type: ignore[arg-type]
+                        int(cached))
+
+
+def cost_breakdown(client: Client, tenant: str, group_by: str, start: datetime, end: datetime,
+                   filters: dict[str, str] | None = None) -> list[BreakdownRow]:
+    """LLM cost per ``group_by`` key for spans starting in [start, end), most expensive first.
+
+    Rollups where they are clean, raw spans (FINAL) elsewhere: a retry never counts twice.
     """
-    rows = client.query(sql, parameters=params).result_rows
-    return [BreakdownRow(key, Decimal(cost), int(calls), int(tin), int(tout), int(unpriced), int(failed), int(cached))
-            for key, cost, calls, tin, tout, unpriced, failed, cached in rows]
+    grouped, params = _grouped(client, tenant, group_by, start, end, filters)
+    sql = f"{grouped} ORDER BY cost DESC, key {_FINAL}"
+    return [_row(*r) for r in client.query(sql, parameters=params).result_rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Breakdown:
+    rows: list[BreakdownRow]
+    rest: BreakdownRow | None
+    """The groups beyond the limit summed (``key`` is empty), or None when none are left out."""
+    rest_groups: int
+
+
+def cost_breakdown_top(client: Client, tenant: str, group_by: str, start: datetime, end: datetime,
+                       filters: dict[str, str] | None, limit: int) -> Breakdown:
+    """Like ``cost_breakdown``, but at most ``limit`` rows; the others come back summed as one, so
+    200k customers never become 200k Python rows while every total stays exact. One scan."""
+    grouped, params = _grouped(client, tenant, group_by, start, end, filters)
+    params["limit"] = limit
+    sql = f"""
+        SELECT if(kept, key, '') AS k, sum(cost) AS c, sum(n), sum(tin), sum(tout), sum(unpriced), sum(failed),
+               sum(cached), kept, count()
+        FROM (SELECT *, row_number() OVER (ORDER BY cost DESC, key) <= {{limit:UInt32}} AS kept FROM ({grouped}))
+        GROUP BY kept, k
+        ORDER BY kept DESC, c DESC, k
+        {_FINAL}"""
+    rows, rest, rest_groups = [], None, 0
+    for *values, kept, groups in client.query(sql, parameters=params).result_rows:
+        if kept:
+            rows.append(_row(*values))
+        else:
+            rest, rest_groups = _row(*values), int(groups)
+    return Breakdown(rows, rest, rest_groups)
 
 
 def cost_tops(client: Client, tenant: str, dimensions: list[str], start: datetime, end: datetime,

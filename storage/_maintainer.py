@@ -27,15 +27,22 @@ class Maintainer:
     been dirty for ``max_lag`` seconds (the current hour under steady traffic), and never more
     often than every 10 × its last refresh time. Readers stay exact meanwhile: they read dirty
     buckets raw, which costs them time, not correctness.
+
+    The thread is shared by every tenant, so each pass serves tenants in turn (one day's buckets
+    each, starting with a different tenant every pass) and a tenant that has used ``tenant_budget``
+    seconds in this pass waits for the next: one tenant's thousand dirty buckets cost the others
+    one budget at most, not the whole backlog.
     """
 
     def __init__(self, client: Client, tracker: RollupTracker, interval: float = 1.0, settle: float = 10.0,
-                 max_lag: float = 300.0, extra_tasks: list[Callable[[], object]] | None = None) -> None:
+                 max_lag: float = 300.0, extra_tasks: list[Callable[[], object]] | None = None,
+                 tenant_budget: float = 2.0) -> None:
         self._client = client
         self._tracker = tracker
         self._interval = interval
         self._settle_ns = int(settle * 1e9)
         self._max_lag = max_lag
+        self._tenant_budget = tenant_budget
         self._dirty_since: dict[tuple[str, str, datetime], float] = {}
         self._tasks = list(extra_tasks or [])
         self._next_allowed: dict[tuple[str, str, datetime], float] = {}
@@ -63,6 +70,23 @@ class Maintainer:
                 log.warning("llmobserve: rollup refresh failed; retrying", exc_info=True)
             self._stop.wait(self._interval)
 
+    def _fair_order(self, groups: dict[tuple[str, str, datetime], dict[datetime, int]]
+                    ) -> list[tuple[str, str, dict[datetime, int]]]:
+        """Round robin over tenants, hours before days within each, a different tenant first each pass."""
+        queues: dict[str, list[tuple[str, str, dict[datetime, int]]]] = defaultdict(list)
+        for (tenant, grain, _day), marks in sorted(groups.items(), key=lambda item: (item[0][1] != HOUR, item[0])):
+            queues[tenant].append((tenant, grain, marks))
+        tenants = sorted(queues)
+        if tenants:
+            shift = self.passes % len(tenants)
+            tenants = tenants[shift:] + tenants[:shift]
+        ordered = []
+        while any(queues.values()):
+            for tenant in tenants:
+                if queues[tenant]:
+                    ordered.append(queues[tenant].pop(0))
+        return ordered
+
     def run_once(self, force: bool = False) -> int:
         """One pass; returns how many buckets it refreshed. ``force`` refreshes every dirty bucket now."""
         for task in self._tasks:  # attribution first: what it re-writes is then refreshed in this pass
@@ -85,7 +109,11 @@ class Maintainer:
             groups[(tenant, grain, day)][bucket] = mark
         self.pending = len(dirty)
         refreshed = 0
-        for (tenant, grain, _), marks in sorted(groups.items(), key=lambda item: (item[0][1] != HOUR, item[0])):
+        spent: dict[str, float] = defaultdict(float)
+        for tenant, grain, marks in self._fair_order(groups):
+            if spent[tenant] >= self._tenant_budget and not force:
+                waiting.extend(marks.values())  # this tenant's turn is over for this pass
+                continue
             started = time.monotonic()
             try:
                 (refresh_hours if grain == HOUR else refresh_days)(self._client, tenant, marks)
@@ -93,6 +121,8 @@ class Maintainer:
                 log.warning("llmobserve: refreshing %s rollups of %s failed; will retry", grain, tenant, exc_info=True)
                 waiting.extend(marks.values())
                 continue
+            finally:
+                spent[tenant] += time.monotonic() - started
             gap = 10 * (time.monotonic() - started)
             for bucket in marks:
                 self._next_allowed[(tenant, grain, bucket)] = time.monotonic() + gap

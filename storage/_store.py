@@ -16,6 +16,7 @@ from ._client import StoreConfig, connect
 from ._maintainer import Maintainer
 from ._migrations import migrate
 from ._rollups import RollupTracker
+from ._spans import select_span_rows
 
 __all__ = ["Store"]
 
@@ -38,6 +39,14 @@ class Store:
     def close(self) -> None:
         self.client.close()
 
+    def ping(self) -> bool:
+        """Whether storage answers at all: tells an outage from a write that its content failed."""
+        try:
+            self.client.query("SELECT 1")
+        except Exception:
+            return False
+        return True
+
     # spans
     def insert_spans(self, table: pa.Table) -> int:
         """Write spans; returns only once they, and the marks that keep rollups exact, are stored."""
@@ -53,6 +62,27 @@ class Store:
     def maintainer(self, interval: float = 1.0) -> Maintainer:
         """The background refresher of foreign-span attribution, rollups and runs (not started)."""
         return Maintainer(self.client, self.rollups, interval, extra_tasks=[self.attribution.run_once])
+
+    def llm_span_hours(self, tenant: str, start: datetime, end: datetime) -> list[datetime]:
+        """The hours holding LLM spans that start in [start, end), in order (naive UTC)."""
+        return [h for (h,) in self.client.query(
+            "SELECT DISTINCT toStartOfHour(start_time) AS h FROM spans WHERE tenant = {t:String} AND is_llm "
+            "AND start_time >= {s:DateTime64(9, 'UTC')} AND start_time < {e:DateTime64(9, 'UTC')} ORDER BY h",
+            parameters={"t": tenant, "s": start, "e": end}).result_rows]
+
+    def llm_span_slice(self, tenant: str, start: datetime, end: datetime, after: tuple[str, str] | None,
+                       limit: int) -> list[list[Any]]:
+        """Up to ``limit`` LLM spans starting in [start, end), a range within one hour, as rows for
+        ``spans_table`` in (trace_id, span_id) order after ``after``. Within an hour that is the
+        table's own order, so each slice reads only its granules and stops at ``limit``."""
+        where = ("tenant = {t:String} AND is_llm AND start_time >= {s:DateTime64(9, 'UTC')} "
+                 "AND start_time < {e:DateTime64(9, 'UTC')}")
+        params: dict[str, Any] = {"t": tenant, "s": start, "e": end, "n": limit}
+        if after is not None:
+            where += " AND (trace_id, span_id) > ({a_trace:String}, {a_span:String})"
+            params["a_trace"], params["a_span"] = after
+        # select_span_rows only appends SETTINGS, so the slice's order and bound may follow the condition.
+        return select_span_rows(self.client, where + " ORDER BY trace_id, span_id LIMIT {n:UInt32}", params)
 
     def span_count(self, tenant: str) -> int:
         return int(
@@ -119,3 +149,8 @@ class Store:
     def cost_breakdown(self, tenant: str, group_by: str, start: datetime, end: datetime,
                        filters: dict[str, str] | None = None) -> list[_costs.BreakdownRow]:
         return _costs.cost_breakdown(self.client, tenant, group_by, start, end, filters)
+
+    def cost_breakdown_top(self, tenant: str, group_by: str, start: datetime, end: datetime,
+                           filters: dict[str, str] | None, limit: int) -> _costs.Breakdown:
+        """At most ``limit`` groups, most expensive first; the rest summed as one."""
+        return _costs.cost_breakdown_top(self.client, tenant, group_by, start, end, filters, limit)

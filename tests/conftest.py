@@ -8,10 +8,12 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -41,6 +43,8 @@ class LiveServer:
     process: subprocess.Popen[str] | None = None
     output: list[str] = field(default_factory=list)
     admin_key: str | None = None
+    _reader: threading.Thread | None = None
+    _started_lines: int = 0
 
     @property
     def http_url(self) -> str:
@@ -77,6 +81,10 @@ class LiveServer:
                 pass
         if self.process.poll() is not None:
             raise RuntimeError("server exited during start:\n" + "".join(self.output))
+        # Keep reading: a server that logs more than the pipe holds would otherwise block on its next write.
+        self._started_lines = len(self.output)
+        self._reader = threading.Thread(target=self._drain, args=(self.process.stdout,), daemon=True)
+        self._reader.start()
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{self.http_url}/healthz", timeout=2).status_code == 200:
@@ -85,18 +93,24 @@ class LiveServer:
                 time.sleep(0.1)
         raise RuntimeError("server never became healthy:\n" + "".join(self.output))
 
+    def _drain(self, stream: Any) -> None:
+        for line in stream:
+            self.output.append(line)
+
     def stop(self) -> str:
-        """SIGTERM (graceful: queued spans are written), then return the rest of its output."""
+        """SIGTERM (graceful: queued spans are written), then return its output since it started."""
         if self.process is None:
             return ""
         self.process.send_signal(signal.SIGTERM)
         try:
-            rest, _ = self.process.communicate(timeout=60)
+            self.process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            rest, _ = self.process.communicate()
+            self.process.wait()
+        if self._reader is not None:
+            self._reader.join(10)
         self.process = None
-        return rest or ""
+        return "".join(self.output[self._started_lines:])
 
     def create_key(self, tenant: str, *scopes: str) -> str:
         args = ["keys", "create", "--tenant", tenant, "--data-dir", str(self.data_dir)]

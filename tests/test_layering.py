@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 STDLIB = set(sys.stdlib_module_names) | {"__future__"}
 ALLOWED = {
     "semconv": set(),
-    "pricing": {"semconv", "genai_prices"},
+    "pricing": {"semconv", "genai_prices", "re2"},
     # brotli / zstandard: optional decoders, used only when installed (as httpx itself does)
     "instrumentation": {"semconv", "opentelemetry", "httpx", "wrapt", "brotli", "zstandard"},
     "storage": {"clickhouse_connect", "pyarrow"},

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Literal
 
@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 
 from ..deps import ReadPrincipal, StoreDep
 from ..models import (
+    BreakdownRest,
     BreakdownRowPublic,
     CostBreakdown,
     CostSummary,
@@ -17,9 +18,12 @@ from ..models import (
     TopRow,
     WindowTotal,
 )
-from .._timerange import resolve_range
+from .._timerange import EARLIEST, LATEST, parse_time, resolve_range
 
 router = APIRouter(prefix="/api/v1/costs", tags=["costs"])
+
+BREAKDOWN_LIMIT = 1000
+MAX_BREAKDOWN_LIMIT = 10_000
 
 
 def _cost_filters(
@@ -42,23 +46,32 @@ def breakdown(
     group_by: GroupBy = Query(description="Dimension to group by"),
     start: str | None = Query(None, alias="from", description="ISO 8601 start (inclusive); default to - 30 days"),
     end: str | None = Query(None, alias="to", description="ISO 8601 end (exclusive); default now"),
+    limit: int = Query(BREAKDOWN_LIMIT, ge=1, le=MAX_BREAKDOWN_LIMIT,
+                       description="the most rows, most expensive first; the others are summed in `rest`"),
     filters: dict[str, str] = Depends(_cost_filters),
 ) -> CostBreakdown:
     frm, to = resolve_range(start, end)
-    rows = store.cost_breakdown(principal.tenant, group_by, frm, to, filters)
-    total = sum((r.cost_usd for r in rows), Decimal(0))
+    found = store.cost_breakdown_top(principal.tenant, group_by, frm, to, filters, limit)
+    everything = found.rows + ([found.rest] if found.rest else [])
+    rest = found.rest
     return CostBreakdown(
         group_by=group_by,
         from_=frm,
         to=to,
-        total_cost_usd=float(total),
-        unpriced_calls=sum(r.unpriced_calls for r in rows),
+        total_cost_usd=float(sum((r.cost_usd for r in everything), Decimal(0))),
+        unpriced_calls=sum(r.unpriced_calls for r in everything),
         rows=[
             BreakdownRowPublic(key=r.key, cost_usd=float(r.cost_usd), calls=r.calls, input_tokens=r.input_tokens,
                                output_tokens=r.output_tokens, unpriced_calls=r.unpriced_calls,
                                failed_calls=r.failed_calls, cached_tokens=r.cached_tokens)
-            for r in rows
+            for r in found.rows
         ],
+        limit=limit,
+        truncated=rest is not None,
+        rest=None if rest is None else BreakdownRest(
+            groups=found.rest_groups, cost_usd=float(rest.cost_usd), calls=rest.calls, input_tokens=rest.input_tokens,
+            output_tokens=rest.output_tokens, unpriced_calls=rest.unpriced_calls, failed_calls=rest.failed_calls,
+            cached_tokens=rest.cached_tokens),
     )
 
 
@@ -84,8 +97,8 @@ def timeseries(
         first = first.replace(hour=0)
     count = int((to - first) / step) + (1 if (to - first) % step else 0)
     if count > _MAX_BUCKETS:
-        raise HTTPException(400, f"{count} {interval} buckets requested; at most {_MAX_BUCKETS}: use a wider "
-                                 "interval or a shorter range")
+        raise HTTPException(400, f"'from' to 'to' holds {count} {interval} buckets; at most {_MAX_BUCKETS}: use a "
+                                 "wider 'interval' or a shorter range")
     buckets = [first + i * step for i in range(count)]
     index = {b: i for i, b in enumerate(buckets)}
     series: dict[str, tuple[list[Decimal], list[int]]] = {}
@@ -111,8 +124,11 @@ def summary(
     store: StoreDep,
     as_of: str | None = Query(None, description="ISO 8601 end of the windows; default now"),
 ) -> CostSummary:
-    _, now = resolve_range(None, as_of)
+    now = parse_time("as_of", as_of) if as_of else datetime.now(timezone.utc)
     day, week = timedelta(days=1), timedelta(days=7)
+    if now - 2 * week < EARLIEST:  # the windows compared reach two weeks back
+        raise HTTPException(400, f"'as_of' must be between {(EARLIEST + 2 * week).isoformat()} and "
+                                 f"{LATEST.isoformat()}, got {now.isoformat()}")
     windows = [(now - day, now), (now - 2 * day, now - day), (now - week, now), (now - 2 * week, now - week)]
     (c24, n24), (p24, m24), (c7, n7), (p7, m7) = store.cost_totals(principal.tenant, windows)
     dimensions = ["provider", "model", "agent", "customer"]

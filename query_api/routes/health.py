@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
+
+from llmobserve.storage import bearer_token
 
 from ..deps import StoreDep
 from ..models import Health
@@ -8,9 +10,26 @@ from ..models import Health
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", response_model=Health, summary="Liveness and storage reachability")
-def healthz(store: StoreDep, request: Request) -> Health:
-    store.client.query("SELECT 1")
+def _is_admin(request: Request) -> bool:
+    token = bearer_token(request.headers.get("authorization"))
+    try:
+        principal = request.app.state.authenticator.principal(token)
+    except Exception:  # storage down: the probe still answers, without details
+        return False
+    return principal is not None and principal.allows("admin")
+
+
+@router.get("/healthz", response_model=Health, response_model_exclude_unset=True,
+            summary="Liveness and storage reachability; where storage lives only with an admin key",
+            responses={503: {"model": Health, "description": "storage does not answer"}})
+def healthz(store: StoreDep, request: Request, response: Response) -> Health:
+    # Public on purpose (probes carry no key), so it names no host and no path unless an admin asks.
+    up = store.ping()
     maintainer = getattr(request.app.state, "maintainer", None)
-    return Health(status="ok", storage=store.config.describe(),
-                  rollups_pending=maintainer.pending if maintainer is not None else None)
+    health = Health(status="ok" if up else "unavailable", storage="ok" if up else "unavailable",
+                    rollups_pending=maintainer.pending if maintainer is not None else None)
+    if not up:
+        response.status_code = 503
+    elif _is_admin(request):
+        health.storage_backend = store.config.describe()
+    return health

@@ -9,7 +9,7 @@ from llmobserve.pricing import canonical_provider
 from llmobserve.storage import StoredPrice, price_id
 
 from .._reprice import reprice
-from .._timerange import resolve_range
+from .._timerange import check_time, resolve_range
 from ..deps import AdminPrincipal, ReadPrincipal, StoreDep
 from ..models import (
     CustomPriceIn,
@@ -59,7 +59,7 @@ def _public(p: StoredPrice) -> CustomPricePublic:
 def put_custom_price(body: CustomPriceIn, principal: AdminPrincipal, store: StoreDep, request: Request) -> CustomPricePublic:
     provider = canonical_provider(body.provider) if body.provider else ""
     model = body.model if body.model is not None else str(body.model_pattern)
-    effective = (body.effective_from or _EPOCH).astimezone(timezone.utc)
+    effective = check_time("effective_from", body.effective_from) if body.effective_from else _EPOCH
     stored = StoredPrice(price_id(provider, model, body.model is None, effective), provider, model,
                          body.model is None, effective, body.input_per_mtok, body.output_per_mtok,
                          body.cache_read_per_mtok, body.cache_write_per_mtok, body.reasoning_per_mtok, "api",
@@ -86,9 +86,9 @@ def delete_custom_price(price_id: str, principal: AdminPrincipal, store: StoreDe
 @router.post("/reprice", response_model=RepriceOut,
              summary="Recompute stored costs in a time range with the current prices (no span is added)")
 def reprice_range(body: RepriceIn, principal: AdminPrincipal, store: StoreDep, request: Request) -> RepriceOut:
-    frm, to = body.from_.astimezone(timezone.utc), body.to.astimezone(timezone.utc)
+    frm, to = check_time("from", body.from_), check_time("to", body.to)
     if frm >= to:
-        raise HTTPException(400, "'from' must be before 'to'")
+        raise HTTPException(400, f"'from' ({frm.isoformat()}) must be before 'to' ({to.isoformat()})")
     prices = request.app.state.prices
     prices.invalidate(principal.tenant)
     result = reprice(store, principal.tenant, frm, to, request.app.state.pricer, prices.for_tenant(principal.tenant))
