@@ -39,10 +39,12 @@ def bearer_token(header: str | None) -> str | None:
 class Authenticator:
     """Resolves presented keys to principals, caching hits for ``ttl`` and misses for ``negative_ttl``."""
 
-    def __init__(self, lookup: Callable[[str], Principal | None], ttl: float = 30.0, negative_ttl: float = 2.0) -> None:
+    def __init__(self, lookup: Callable[[str], Principal | None], ttl: float = 30.0, negative_ttl: float = 2.0,
+                 max_valid: int = _MAX_VALID, max_invalid: int = _MAX_INVALID) -> None:
         self._lookup = lookup
         self._ttl = ttl
         self._negative_ttl = negative_ttl
+        self._max_valid, self._max_invalid = max_valid, max_invalid
         self._valid: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
         self._invalid: OrderedDict[str, float] = OrderedDict()
         self._generation = 0  # bumped by every revocation
@@ -68,12 +70,12 @@ class Authenticator:
             if found is None:
                 self._invalid[key] = now + self._negative_ttl
                 self._invalid.move_to_end(key)
-                if len(self._invalid) > _MAX_INVALID:
+                if len(self._invalid) > self._max_invalid:
                     self._invalid.popitem(last=False)
             elif generation == self._generation:  # no revocation raced this lookup
                 self._valid[key] = (now + self._ttl, found)
                 self._valid.move_to_end(key)
-                if len(self._valid) > _MAX_VALID:
+                if len(self._valid) > self._max_valid:
                     self._valid.popitem(last=False)
         return found
 
