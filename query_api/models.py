@@ -252,7 +252,11 @@ class Timeseries(BaseModel):
     from_: datetime = Field(alias="from", serialization_alias="from")
     to: datetime
     buckets: list[datetime] = Field(description="bucket starts (UTC), every bucket in range")
-    series: list[Series]
+    series: list[Series] = Field(description="costliest first; at most 'limit' of them")
+    limit: int | None = Field(None, description="most series one answer holds (grouped answers)")
+    truncated: bool = Field(False, description="true when more keys had calls than 'limit'")
+    rest: Series | None = Field(None, description="the keys left out, summed per bucket (key '(rest)')")
+    rest_groups: int = Field(0, description="how many keys 'rest' sums")
 
     model_config = {"populate_by_name": True}
 

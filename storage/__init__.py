@@ -9,7 +9,7 @@ from __future__ import annotations
 from ._attribution import inherit_labels
 from ._auth import Authenticator, bearer_token
 from ._client import StoreConfig, is_locked
-from ._costs import GROUP_BY_EXPRESSIONS, UNKNOWN, UNTRACKED, BreakdownRow, UnpricedModel
+from ._costs import GROUP_BY_EXPRESSIONS, REST_KEY, UNKNOWN, UNTRACKED, BreakdownRow, UnpricedModel
 from ._export import EXPORT_SPAN_COLUMNS
 from ._exceptions import StorageConfigError, StorageError, StorageLockedError
 from ._keys import DEFAULT_SCOPES, SCOPES, InvalidTenantError, KeyInfo, Principal, validate_tenant
@@ -29,6 +29,7 @@ __all__ = [
     "KeyInfo",
     "MIGRATIONS",
     "Principal",
+    "REST_KEY",
     "RunRow",
     "SCOPES",
     "SPAN_COLUMNS",

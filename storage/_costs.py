@@ -12,7 +12,7 @@ from ._rollups import DIMENSIONS
 from ._spans import FINAL_SETTINGS as _FINAL
 from ._sources import cost_source, dims_source
 
-__all__ = ["Breakdown", "cost_breakdown_top", "cost_tops", "FILTERS", "GROUP_BY_EXPRESSIONS", "BreakdownRow", "cost_timeseries", "cost_totals", "UnpricedModel", "cost_breakdown", "unpriced_models", "UNTRACKED",
+__all__ = ["REST_KEY", "timeseries_groups", "Breakdown", "cost_breakdown_top", "cost_tops", "FILTERS", "GROUP_BY_EXPRESSIONS", "BreakdownRow", "cost_timeseries", "cost_totals", "UnpricedModel", "cost_breakdown", "unpriced_models", "UNTRACKED",
            "UNKNOWN"]
 
 UNTRACKED = "untracked"
@@ -167,25 +167,53 @@ def unpriced_models(client: Client, tenant: str, start: datetime, end: datetime)
 _INTERVALS = {"hour": "toStartOfHour(start_time)", "day": "toStartOfDay(start_time)"}
 
 
+# Not a value any label can hold (labels are printable text): the key of the summed remainder.
+REST_KEY = "\x00rest"
+
+
 def cost_timeseries(client: Client, tenant: str, interval: str, group_by: str | None, start: datetime,
-                    end: datetime, filters: dict[str, str] | None = None) -> list[tuple[datetime, str, Decimal, int]]:
-    """(bucket start, key, cost, calls) for buckets that have LLM calls; the caller zero-fills."""
+                    end: datetime, filters: dict[str, str] | None = None,
+                    limit: int | None = None) -> list[tuple[datetime, str, Decimal, int]]:
+    """(bucket start, key, cost, calls) for buckets that have LLM calls; the caller zero-fills.
+
+    With ``limit``, only the ``limit`` costliest keys keep their own series; every other key's
+    rows come summed under ``REST_KEY``, so the answer stays exact and its size bounded."""
     bucket = _INTERVALS[interval]
     key = GROUP_BY_EXPRESSIONS[group_by] if group_by else "'total'"
     where, values = _filters(filters)
     source, params = cost_source(client, tenant, start, end, dim=group_by, filtered=bool(where),
                                  hourly=interval == "hour" or group_by == "hour")
     params.update(values)
+    condition = "WHERE " + " AND ".join(where) if where else ""
+    shown = key
+    if limit is not None and group_by:
+        params["limit"] = limit
+        shown = (f"if({key} IN (SELECT k FROM (SELECT {key} AS k, sum(cost_usd) AS c, sum(calls) AS n FROM {source} "
+                 f"{condition} GROUP BY k HAVING n > 0 ORDER BY c DESC, k LIMIT {{limit:UInt32}})), {key}, "
+                 f"{{rest:String}})")
+        params["rest"] = REST_KEY
     sql = f"""
-        SELECT {bucket} AS bucket, {key} AS key, sum(cost_usd), sum(calls) AS n
+        SELECT {bucket} AS bucket, {shown} AS key, sum(cost_usd), sum(calls) AS n
         FROM {source}
-        {"WHERE " + " AND ".join(where) if where else ""}
+        {condition}
         GROUP BY bucket, key HAVING n > 0
         ORDER BY bucket, key
         {_FINAL}
     """
     rows = client.query(sql, parameters=params).result_rows
     return [(b, k, Decimal(c), int(n)) for b, k, c, n in rows]
+
+
+def timeseries_groups(client: Client, tenant: str, group_by: str, start: datetime, end: datetime,
+                      filters: dict[str, str] | None = None) -> int:
+    """How many keys of ``group_by`` had LLM calls in [start, end): the series a full answer holds."""
+    where, values = _filters(filters)
+    source, params = cost_source(client, tenant, start, end, dim=group_by, filtered=bool(where))
+    params.update(values)
+    key = GROUP_BY_EXPRESSIONS[group_by]
+    sql = (f"SELECT count() FROM (SELECT {key} AS k, sum(calls) AS n FROM {source} "
+           f"{'WHERE ' + ' AND '.join(where) if where else ''} GROUP BY k HAVING n > 0) {_FINAL}")
+    return int(client.query(sql, parameters=params).result_rows[0][0])
 
 
 def _filters(filters: dict[str, str] | None) -> tuple[list[str], dict[str, str]]:

@@ -133,8 +133,13 @@ class Store:
 
     # costs
     def cost_timeseries(self, tenant: str, interval: str, group_by: str | None, start: datetime,
-                        end: datetime, filters: dict[str, str] | None = None) -> list[tuple[datetime, str, Decimal, int]]:
-        return _costs.cost_timeseries(self.client, tenant, interval, group_by, start, end, filters)
+                        end: datetime, filters: dict[str, str] | None = None,
+                        limit: int | None = None) -> list[tuple[datetime, str, Decimal, int]]:
+        return _costs.cost_timeseries(self.client, tenant, interval, group_by, start, end, filters, limit)
+
+    def timeseries_groups(self, tenant: str, group_by: str, start: datetime, end: datetime,
+                          filters: dict[str, str] | None = None) -> int:
+        return _costs.timeseries_groups(self.client, tenant, group_by, start, end, filters)
 
     def cost_totals(self, tenant: str, windows: list[tuple[datetime, datetime]]) -> list[tuple[Decimal, int]]:
         return _costs.cost_totals(self.client, tenant, windows)

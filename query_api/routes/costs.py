@@ -6,6 +6,8 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 
+from llmobserve.storage import REST_KEY
+
 from ..deps import ReadPrincipal, StoreDep
 from ..models import (
     BreakdownRest,
@@ -24,6 +26,9 @@ router = APIRouter(prefix="/api/v1/costs", tags=["costs"])
 
 BREAKDOWN_LIMIT = 1000
 MAX_BREAKDOWN_LIMIT = 10_000
+# A chart shows a few dozen lines; 200k customers x 720 hours would be a 100-million-cell answer.
+SERIES_LIMIT = 50
+MAX_SERIES_LIMIT = 1000
 
 
 def _cost_filters(
@@ -89,6 +94,8 @@ def timeseries(
     start: str | None = Query(None, alias="from", description="ISO 8601 start (inclusive); default to - 30 days"),
     end: str | None = Query(None, alias="to", description="ISO 8601 end (exclusive); default now"),
     filters: dict[str, str] = Depends(_cost_filters),
+    limit: int = Query(SERIES_LIMIT, ge=1, le=MAX_SERIES_LIMIT,
+                       description="most series in the answer, costliest first; the rest are summed into 'rest'"),
 ) -> Timeseries:
     frm, to = resolve_range(start, end)
     step = _STEP[interval]
@@ -101,16 +108,23 @@ def timeseries(
                                  "wider 'interval' or a shorter range")
     buckets = [first + i * step for i in range(count)]
     index = {b: i for i, b in enumerate(buckets)}
+    groups = store.timeseries_groups(principal.tenant, group_by, frm, to, filters) if group_by else 1
+    truncated = groups > limit
     series: dict[str, tuple[list[Decimal], list[int]]] = {}
-    for bucket, key, cost, calls in store.cost_timeseries(principal.tenant, interval, group_by, frm, to, filters):
+    rows = store.cost_timeseries(principal.tenant, interval, group_by, frm, to, filters, limit if truncated else None)
+    for bucket, key, cost, calls in rows:
         at = bucket if bucket.tzinfo else bucket.replace(tzinfo=timezone.utc)
         costs, counts = series.setdefault(key, ([Decimal(0)] * count, [0] * count))
         costs[index[at]] += cost
         counts[index[at]] += calls
+    rest = series.pop(REST_KEY, None)
     ordered = sorted(series.items(), key=lambda item: (-sum(item[1][0]), item[0]))
     return Timeseries(interval=interval, group_by=group_by, from_=frm, to=to, buckets=buckets,
                       series=[Series(key=k, cost_usd=[float(c) for c in costs], calls=counts)
-                              for k, (costs, counts) in ordered])
+                              for k, (costs, counts) in ordered],
+                      limit=limit if group_by else None, truncated=truncated,
+                      rest=Series(key="(rest)", cost_usd=[float(c) for c in rest[0]], calls=rest[1]) if rest else None,
+                      rest_groups=groups - limit if truncated else 0)
 
 
 def _change(now: Decimal, before: Decimal) -> float | None:

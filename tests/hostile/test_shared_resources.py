@@ -195,3 +195,41 @@ def test_workers_exit_when_serve_is_killed_before_any_load(tmp_path: Path) -> No
     while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert [pid for pid in children if _alive(pid)] == []
+
+
+def test_grpc_calls_in_flight_are_capped(tmp_path: Path) -> None:
+    """Past the cap, grpcio answers RESOURCE_EXHAUSTED at once (exporters retry) instead of queueing."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from llmobserve.otlp_receiver._grpc import start_grpc_server
+
+    store = Store.open(StoreConfig(tmp_path / "data"))
+    key, _ = store.create_key("t")
+    receiver = Receiver(store, Authenticator(store.lookup_key))
+    entered, release = threading.Event(), threading.Event()
+    real_export = receiver.ingestor.export
+
+    def held_export(body, principal):  # type: ignore[no-untyped-def]
+        entered.set()
+        release.wait(30)
+        return real_export(body, principal)
+
+    receiver.ingestor.export = held_export  # type: ignore[method-assign]
+    receiver.batcher.start()
+    server, port = start_grpc_server(receiver.ingestor, "127.0.0.1", 0, workers=8, max_concurrent=2)
+    try:
+        body = request(span(attrs=chat_attrs("openai", "gpt-4o", 1, 1))).SerializeToString()
+        with ThreadPoolExecutor(6) as pool:
+            futures = [pool.submit(export_grpc, f"127.0.0.1:{port}", key, body) for _ in range(2)]
+            assert entered.wait(10)
+            time.sleep(0.2)
+            over = [pool.submit(export_grpc, f"127.0.0.1:{port}", key, body) for _ in range(4)]
+            codes = [f.result(30).code for f in over]
+            release.set()
+            assert [f.result(30).code for f in futures] == ["OK", "OK"]
+        assert codes == ["RESOURCE_EXHAUSTED"] * 4
+    finally:
+        release.set()
+        server.stop(0)
+        receiver.stop()
+        store.close()
