@@ -1,8 +1,9 @@
 """Every span attribute name llmobserve reads or writes, one constant each.
 
-Spellings come from four conventions that coexist on the wire: OTel GenAI (current and
+Spellings come from the conventions that coexist on the wire: OTel GenAI (current and
 deprecated), OpenLLMetry (``llm.*``, ``traceloop.*``), OpenInference (``llm.token_count.*``,
-``openinference.*``) and our own ``llmobserve.*``. The lookup tuples at the end list them in
+``openinference.*``), the Vercel AI SDK (``ai.*``), Sentry's ``gen_ai.usage.*.cached`` and our own
+``llmobserve.*``. The lookup tuples at the end list them in
 the order ``normalize()`` trusts them: first present wins.
 """
 
@@ -65,6 +66,39 @@ LLM_COST_TOTAL: Final = "llm.cost.total"
 AGENT_NAME: Final = "agent.name"
 TOOL_NAME: Final = "tool.name"
 
+# Vercel AI SDK (``experimental_telemetry``): ``ai.generateText`` and the like are roll-ups of their
+# ``ai.generateText.doGenerate`` / ``.doStream`` / ``.doEmbed`` children, which are the model calls.
+AI_OPERATION_ID: Final = "ai.operationId"
+AI_MODEL_PROVIDER: Final = "ai.model.provider"
+"""``openai.chat``, ``groq.chat``, ``azure-openai.chat``, ...: see ``normalize_provider``."""
+AI_MODEL_ID: Final = "ai.model.id"
+AI_RESPONSE_MODEL: Final = "ai.response.model"
+AI_TELEMETRY_FUNCTION_ID: Final = "ai.telemetry.functionId"
+AI_TOOL_CALL_NAME: Final = "ai.toolCall.name"
+AI_USAGE_INPUT_TOKENS: Final = "ai.usage.inputTokens"
+"""Cache-inclusive (AI SDK 5+: ``inputTokenDetails`` splits it)."""
+AI_USAGE_PROMPT_TOKENS: Final = "ai.usage.promptTokens"
+"""AI SDK 4."""
+AI_USAGE_OUTPUT_TOKENS: Final = "ai.usage.outputTokens"
+AI_USAGE_COMPLETION_TOKENS: Final = "ai.usage.completionTokens"
+AI_USAGE_CACHE_READ_TOKENS: Final = "ai.usage.inputTokenDetails.cacheReadTokens"
+AI_USAGE_CACHED_INPUT_TOKENS: Final = "ai.usage.cachedInputTokens"
+AI_USAGE_CACHE_WRITE_TOKENS: Final = "ai.usage.inputTokenDetails.cacheWriteTokens"
+AI_USAGE_REASONING_DETAIL_TOKENS: Final = "ai.usage.outputTokenDetails.reasoningTokens"
+AI_USAGE_REASONING_TOKENS: Final = "ai.usage.reasoningTokens"
+
+# Sentry's GenAI spellings (also sent by its Vercel AI and OpenAI integrations)
+SENTRY_USAGE_INPUT_CACHED: Final = "gen_ai.usage.input_tokens.cached"
+SENTRY_USAGE_INPUT_CACHE_WRITE: Final = "gen_ai.usage.input_tokens.cache_write"
+SENTRY_USAGE_OUTPUT_REASONING: Final = "gen_ai.usage.output_tokens.reasoning"
+
+AI_TELEMETRY_METADATA_USER_ID: Final = "ai.telemetry.metadata.userId"
+
+# End users, as other conventions name them
+USER_ID: Final = "user.id"
+ENDUSER_ID: Final = "enduser.id"
+LANGFUSE_USER_ID: Final = "langfuse.user.id"
+
 # General OTel
 HTTP_RESPONSE_STATUS_CODE: Final = "http.response.status_code"
 HTTP_STATUS_CODE_OLD: Final = "http.status_code"
@@ -88,30 +122,43 @@ LLMOBSERVE_SECTION_PATH_LEGACY: Final = "llmobserve.section_path"
 
 # Lookup order: first present wins.
 OPERATION_KEYS: Final = (GEN_AI_OPERATION_NAME,)
-PROVIDER_KEYS: Final = (GEN_AI_PROVIDER_NAME, GEN_AI_SYSTEM, LLM_PROVIDER, LLM_SYSTEM)
-REQUEST_MODEL_KEYS: Final = (GEN_AI_REQUEST_MODEL, LLM_MODEL_NAME)
-RESPONSE_MODEL_KEYS: Final = (GEN_AI_RESPONSE_MODEL, LLM_RESPONSE_MODEL_NAME)
-INPUT_TOKEN_KEYS: Final = (GEN_AI_USAGE_INPUT_TOKENS, GEN_AI_USAGE_PROMPT_TOKENS, LLM_TOKEN_COUNT_PROMPT)
-OUTPUT_TOKEN_KEYS: Final = (GEN_AI_USAGE_OUTPUT_TOKENS, GEN_AI_USAGE_COMPLETION_TOKENS, LLM_TOKEN_COUNT_COMPLETION)
+PROVIDER_KEYS: Final = (GEN_AI_PROVIDER_NAME, GEN_AI_SYSTEM, LLM_PROVIDER, LLM_SYSTEM, AI_MODEL_PROVIDER)
+REQUEST_MODEL_KEYS: Final = (GEN_AI_REQUEST_MODEL, LLM_MODEL_NAME, AI_MODEL_ID)
+RESPONSE_MODEL_KEYS: Final = (GEN_AI_RESPONSE_MODEL, LLM_RESPONSE_MODEL_NAME, AI_RESPONSE_MODEL)
+INPUT_TOKEN_KEYS: Final = (GEN_AI_USAGE_INPUT_TOKENS, GEN_AI_USAGE_PROMPT_TOKENS, LLM_TOKEN_COUNT_PROMPT,
+                            AI_USAGE_INPUT_TOKENS, AI_USAGE_PROMPT_TOKENS)
+OUTPUT_TOKEN_KEYS: Final = (GEN_AI_USAGE_OUTPUT_TOKENS, GEN_AI_USAGE_COMPLETION_TOKENS, LLM_TOKEN_COUNT_COMPLETION,
+                             AI_USAGE_OUTPUT_TOKENS, AI_USAGE_COMPLETION_TOKENS)
 CACHE_READ_KEYS: Final = (
     GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
     GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS_OLD,
     LLM_TOKEN_COUNT_CACHE_READ,
+    SENTRY_USAGE_INPUT_CACHED,
+    AI_USAGE_CACHE_READ_TOKENS,
+    AI_USAGE_CACHED_INPUT_TOKENS,
 )
 CACHE_WRITE_KEYS: Final = (
     GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS,
     GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
     GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS_OLD,
     LLM_TOKEN_COUNT_CACHE_WRITE,
+    SENTRY_USAGE_INPUT_CACHE_WRITE,
+    AI_USAGE_CACHE_WRITE_TOKENS,
 )
 REASONING_KEYS: Final = (
     GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
     GEN_AI_USAGE_REASONING_TOKENS_OLD,
     LLM_USAGE_REASONING_TOKENS,
     LLM_TOKEN_COUNT_REASONING,
+    SENTRY_USAGE_OUTPUT_REASONING,
+    AI_USAGE_REASONING_DETAIL_TOKENS,
+    AI_USAGE_REASONING_TOKENS,
 )
 CLIENT_COST_KEYS: Final = (LLM_COST_TOTAL, GEN_AI_USAGE_COST)
 SERVICE_TIER_KEYS: Final = (OPENAI_REQUEST_SERVICE_TIER, GEN_AI_OPENAI_REQUEST_SERVICE_TIER)
 HTTP_STATUS_KEYS: Final = (HTTP_RESPONSE_STATUS_CODE, HTTP_STATUS_CODE_OLD)
-CUSTOMER_KEYS: Final = (LLMOBSERVE_CUSTOMER_ID, LLMOBSERVE_CUSTOMER_ID_LEGACY)
+CUSTOMER_KEYS: Final = (LLMOBSERVE_CUSTOMER_ID, LLMOBSERVE_CUSTOMER_ID_LEGACY, ENDUSER_ID, USER_ID, LANGFUSE_USER_ID,
+                         AI_TELEMETRY_METADATA_USER_ID)
+"""Who the work is for: ours first, then the conventions apps already set (OTel ``user.id`` /
+``enduser.id``, also OpenInference's ``user.id``; Langfuse; the Vercel AI SDK's ``metadata.userId``)."""
 SECTION_KEYS: Final = (LLMOBSERVE_SECTION_PATH, LLMOBSERVE_SECTION_PATH_LEGACY)

@@ -9,7 +9,7 @@ from typing import Any
 from . import _attributes as a
 from ._record import GenAIRecord
 
-__all__ = ["normalize", "agent_from_section", "tool_from_section", "normalize_provider"]
+__all__ = ["AI_SDK_ROLLUPS", "normalize", "agent_from_section", "tool_from_section", "normalize_provider"]
 
 # Operations whose spans are one billable model call.
 INFERENCE_OPERATIONS = frozenset(
@@ -39,6 +39,43 @@ _PROVIDER_ALIASES = {
     "watsonx": "ibm.watsonx.ai",
     "moonshot": "moonshot_ai",
 }
+
+# OTel provider names that hold a dot themselves: never read as "<provider>.<api>" below.
+_DOTTED_NAMES = frozenset(
+    {"gcp.gemini", "gcp.vertex_ai", "gcp.gen_ai", "azure.ai.openai", "azure.ai.inference", "aws.bedrock", "ibm.watsonx.ai"}
+)
+# The Vercel AI SDK names a provider "<provider>.<api>" (`openai.chat`, `openai.responses`,
+# `groq.chat`, `azure-openai.chat`, `google.generative-ai`, `google.vertex.chat`, ...).
+_AI_SDK_PROVIDERS = {
+    "openai": "openai",
+    "azure-openai": "azure.ai.openai",
+    "azure": "azure.ai.openai",
+    "anthropic": "anthropic",
+    "google": "gcp.gemini",
+    "google.vertex": "gcp.vertex_ai",
+    "vertex": "gcp.vertex_ai",
+    "amazon-bedrock": "aws.bedrock",
+    "bedrock": "aws.bedrock",
+    "mistral": "mistral_ai",
+    "xai": "x_ai",
+    "groq": "groq",
+    "deepseek": "deepseek",
+    "cohere": "cohere",
+    "togetherai": "together_ai",
+    "fireworks": "fireworks",
+    "perplexity": "perplexity",
+    "cerebras": "cerebras",
+    "openrouter": "openrouter",
+}
+
+# AI SDK provider names seen without an API suffix.
+_AI_SDK_BARE = frozenset({"amazon-bedrock", "azure-openai", "togetherai"})
+
+# The Vercel AI SDK's `ai.operationId`: the inner spans are the model calls, the outer ones roll them up.
+_AI_SDK_CALLS = {".doGenerate": "chat", ".doStream": "chat", ".doEmbed": "embeddings"}
+AI_SDK_ROLLUPS = frozenset(
+    {"ai.generateText", "ai.streamText", "ai.generateObject", "ai.streamObject", "ai.embed", "ai.embedMany"}
+)
 
 # OpenLLMetry `llm.request.type` and OpenInference / Traceloop span kinds → OTel operation names.
 _OPERATION_ALIASES = {
@@ -83,7 +120,16 @@ def _text(value: Any) -> str:
 def normalize_provider(value: str) -> str:
     """Lower-cased OTel provider name for any known spelling; unknown names pass through."""
     low = value.strip().lower()
-    return _PROVIDER_ALIASES.get(low, low)
+    if low in _PROVIDER_ALIASES:
+        return _PROVIDER_ALIASES[low]
+    if low in _DOTTED_NAMES:
+        return low
+    if "." not in low:
+        return _AI_SDK_PROVIDERS.get(low, low) if low in _AI_SDK_BARE else low
+    head, _, rest = low.partition(".")
+    if head == "google" and rest.startswith("vertex"):
+        return _AI_SDK_PROVIDERS["google.vertex"]
+    return _AI_SDK_PROVIDERS.get(head, low)
 
 
 def _operation(attrs: Mapping[str, Any]) -> str:
@@ -95,6 +141,15 @@ def _operation(attrs: Mapping[str, Any]) -> str:
         if raw:
             low = str(raw).lower()
             return _OPERATION_ALIASES.get(low, low)
+    ai_sdk = attrs.get(a.AI_OPERATION_ID)
+    if ai_sdk:
+        text = str(ai_sdk)
+        if text == "ai.toolCall":
+            return "execute_tool"
+        for suffix, operation in _AI_SDK_CALLS.items():
+            if text.endswith(suffix):
+                return operation
+        return text  # a roll-up (AI_SDK_ROLLUPS) or an id we do not know: never priced by name alone
     return ""
 
 
@@ -185,8 +240,9 @@ def normalize(attrs: Mapping[str, Any]) -> GenAIRecord:
     rec.customer = _text(f[_CUSTOMER])
     kind = attrs.get(a.TRACELOOP_SPAN_KIND)
     agent = attrs.get(a.GEN_AI_AGENT_NAME) or (kind == "agent" and attrs.get(a.TRACELOOP_ENTITY_NAME)) or attrs.get(a.AGENT_NAME)
-    rec.agent = _text(agent) if agent else agent_from_section(section)
-    tool = attrs.get(a.GEN_AI_TOOL_NAME) or (kind == "tool" and attrs.get(a.TRACELOOP_ENTITY_NAME)) or attrs.get(a.TOOL_NAME)
+    rec.agent = _text(agent) if agent else agent_from_section(section) or _text(attrs.get(a.AI_TELEMETRY_FUNCTION_ID))
+    tool = (attrs.get(a.GEN_AI_TOOL_NAME) or (kind == "tool" and attrs.get(a.TRACELOOP_ENTITY_NAME))
+            or attrs.get(a.TOOL_NAME) or attrs.get(a.AI_TOOL_CALL_NAME))
     rec.tool = _text(tool) if tool else tool_from_section(section)
 
     raw_in, raw_out, raw_read, raw_write, raw_reason = f[_INPUT:_REASONING + 1]
@@ -219,7 +275,7 @@ def normalize(attrs: Mapping[str, Any]) -> GenAIRecord:
         rec.is_llm = False  # the same call is reported, and priced, by the span named there
     elif operation in INFERENCE_OPERATIONS:
         rec.is_llm = True
-    elif operation in GROUPING_OPERATIONS:
+    elif operation in GROUPING_OPERATIONS or operation in AI_SDK_ROLLUPS:
         rec.is_llm = False
     else:
         rec.is_llm = rec.has_usage and bool(rec.request_model or rec.response_model or rec.provider)

@@ -25,24 +25,36 @@ TOKEN_SPELLINGS = [
     ("gen_ai.usage.input_tokens", "input_tokens"),  # OTel current
     ("gen_ai.usage.prompt_tokens", "input_tokens"),  # OTel deprecated / OpenLLMetry
     ("llm.token_count.prompt", "input_tokens"),  # OpenInference
+    ("ai.usage.inputTokens", "input_tokens"),  # Vercel AI SDK 5+
+    ("ai.usage.promptTokens", "input_tokens"),  # Vercel AI SDK 4
     # output tokens
     ("gen_ai.usage.output_tokens", "output_tokens"),
     ("gen_ai.usage.completion_tokens", "output_tokens"),
     ("llm.token_count.completion", "output_tokens"),
+    ("ai.usage.outputTokens", "output_tokens"),
+    ("ai.usage.completionTokens", "output_tokens"),
     # cache read
     ("gen_ai.usage.cache_read.input_tokens", "cache_read_tokens"),
     ("gen_ai.usage.cache_read_input_tokens", "cache_read_tokens"),
     ("llm.token_count.prompt_details.cache_read", "cache_read_tokens"),
+    ("gen_ai.usage.input_tokens.cached", "cache_read_tokens"),  # Sentry
+    ("ai.usage.inputTokenDetails.cacheReadTokens", "cache_read_tokens"),  # Vercel AI SDK 6
+    ("ai.usage.cachedInputTokens", "cache_read_tokens"),  # Vercel AI SDK 5
     # cache write
     ("gen_ai.usage.cache_write.input_tokens", "cache_write_tokens"),  # newest
     ("gen_ai.usage.cache_creation.input_tokens", "cache_write_tokens"),  # v1.40-1.41
     ("gen_ai.usage.cache_creation_input_tokens", "cache_write_tokens"),
     ("llm.token_count.prompt_details.cache_write", "cache_write_tokens"),
+    ("gen_ai.usage.input_tokens.cache_write", "cache_write_tokens"),  # Sentry
+    ("ai.usage.inputTokenDetails.cacheWriteTokens", "cache_write_tokens"),  # Vercel AI SDK 6
     # reasoning
     ("gen_ai.usage.reasoning.output_tokens", "reasoning_tokens"),
     ("gen_ai.usage.reasoning_tokens", "reasoning_tokens"),
     ("llm.usage.reasoning_tokens", "reasoning_tokens"),
     ("llm.token_count.completion_details.reasoning", "reasoning_tokens"),
+    ("gen_ai.usage.output_tokens.reasoning", "reasoning_tokens"),  # Sentry
+    ("ai.usage.outputTokenDetails.reasoningTokens", "reasoning_tokens"),  # Vercel AI SDK 6
+    ("ai.usage.reasoningTokens", "reasoning_tokens"),  # Vercel AI SDK 5
 ]
 
 TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens")
