@@ -215,6 +215,8 @@ def decode_request(request: ExportTraceServiceRequest, tenant: str, pricer: Pric
                     out.reject(span.name, f"resource attributes cannot be read ({type(exc).__name__})")
             continue
         service = str(resource.get("service.name") or "unknown_service")
+        # A service that serves one customer may say so once, on its resource (e.g. `enduser.id`).
+        resource_customer = semconv.customer_of(resource)
         for scope_spans in resource_spans.scope_spans:
             scope = scope_spans.scope.name
             for span in scope_spans.spans:
@@ -269,7 +271,7 @@ def decode_request(request: ExportTraceServiceRequest, tenant: str, pricer: Pric
                     rec.response_model or rec.request_model,
                     rec.agent,
                     rec.section_path,
-                    rec.customer,
+                    rec.customer or resource_customer,
                     rec.tool,
                     rec.is_llm,
                     rec.input_tokens,

@@ -9,7 +9,7 @@ from typing import Any
 from . import _attributes as a
 from ._record import GenAIRecord
 
-__all__ = ["AI_SDK_ROLLUPS", "normalize", "agent_from_section", "tool_from_section", "normalize_provider"]
+__all__ = ["AI_SDK_ROLLUPS", "customer_of", "normalize", "agent_from_section", "tool_from_section", "normalize_provider"]
 
 # Operations whose spans are one billable model call.
 INFERENCE_OPERATIONS = frozenset(
@@ -168,6 +168,11 @@ def agent_from_section(path: str) -> str:
 def tool_from_section(path: str) -> str:
     """The innermost ``tool:`` segment of a section path."""
     return _innermost(path, "tool:") if path else ""
+
+
+def customer_of(attrs: Mapping[str, Any]) -> str:
+    """The customer named by a set of attributes (a span's or a resource's), by ``CUSTOMER_KEYS``."""
+    return _text(_first(attrs, a.CUSTOMER_KEYS))
 
 
 def _client_cost(attrs: Mapping[str, Any]) -> Decimal | None:

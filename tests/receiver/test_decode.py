@@ -105,3 +105,12 @@ def test_a_foreign_llm_span_takes_the_labels_of_its_agent_in_the_same_request() 
     llm, orphan = _row(decoded, 0), _row(decoded, 3)
     assert (llm["agent"], llm["customer"], llm["section_path"]) == ("research", "c1", "")
     assert orphan["agent"] == "" and _row(decoded, 1)["agent"] == ""  # only LLM spans are attributed
+
+
+def test_a_resource_can_name_the_customer_of_its_spans() -> None:
+    message = request(span(attrs=chat_attrs("openai", "gpt-4o", 10, 1)),
+                      span(attrs={**chat_attrs("openai", "gpt-4o", 10, 1), "user.id": "own"}))
+    message.resource_spans[0].resource.attributes.append(
+        cp.KeyValue(key="enduser.id", value=cp.AnyValue(string_value="org-7")))
+    rows = decode_request(message, "t", Pricer()).rows
+    assert [row[SPAN_COLUMNS.index("customer")] for row in rows] == ["org-7", "own"]
