@@ -20,6 +20,7 @@ import uvicorn
 from fastapi import APIRouter, Header, HTTPException
 from pydantic import BaseModel, Field
 
+from llmobserve import semconv
 from llmobserve.otlp_receiver import Limits, Receiver
 from llmobserve.pricing import Pricer, TenantPriceCache
 from llmobserve.query_api import BodyLimit, create_app, parse_litellm, reprice, rules_for
@@ -180,7 +181,8 @@ def serve(opts: Settings, out: TextIO = sys.stdout) -> None:
 
     maintainer = store.maintainer()
     maintainer.start()
-    app = create_app(store, authenticator, include_api=opts.only != "receiver", prices=prices)
+    app = create_app(store, authenticator, include_api=opts.only != "receiver", prices=prices,
+                     default_customer_keys=semconv.attributes.CUSTOMER_KEYS)
     app.state.maintainer = maintainer
     if receiver is not None:
         app.include_router(receiver.http_router())

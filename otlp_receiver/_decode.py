@@ -192,9 +192,10 @@ def _usage_reason(rec: semconv.GenAIRecord, limits: Limits) -> str:
 
 def decode_request(request: ExportTraceServiceRequest, tenant: str, pricer: Pricer,
                    custom: CustomPrices | None = None, limits: Limits = DEFAULT_LIMITS,
-                   now_ns: int | None = None) -> DecodedRequest:
+                   now_ns: int | None = None, customer_keys: tuple[str, ...] | None = None) -> DecodedRequest:
     """Validate, normalize and price every span; a span that is invalid or out of bounds is counted
-    and described, not stored, and never fails the others."""
+    and described, not stored, and never fails the others. ``customer_keys`` is the tenant's own
+    ordered list of customer attributes (None: ``semconv``'s default list)."""
     spans = sum(len(scope_spans.spans) for rs in request.resource_spans for scope_spans in rs.scope_spans)
     if spans > limits.max_spans:
         raise BadPayload(f"{spans} spans in one request; send at most {limits.max_spans} per request")
@@ -216,7 +217,7 @@ def decode_request(request: ExportTraceServiceRequest, tenant: str, pricer: Pric
             continue
         service = str(resource.get("service.name") or "unknown_service")
         # A service that serves one customer may say so once, on its resource (e.g. `enduser.id`).
-        resource_customer = semconv.customer_of(resource)
+        resource_customer = semconv.customer_of(resource, customer_keys or semconv.attributes.CUSTOMER_KEYS)
         for scope_spans in resource_spans.scope_spans:
             scope = scope_spans.scope.name
             for span in scope_spans.spans:
@@ -271,7 +272,8 @@ def decode_request(request: ExportTraceServiceRequest, tenant: str, pricer: Pric
                     rec.response_model or rec.request_model,
                     rec.agent,
                     rec.section_path,
-                    rec.customer or resource_customer,
+                    (semconv.customer_of(attrs, customer_keys) if customer_keys else rec.customer)
+                    or resource_customer,
                     rec.tool,
                     rec.is_llm,
                     rec.input_tokens,

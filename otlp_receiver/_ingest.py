@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
@@ -49,7 +50,9 @@ class _SkewWarnings:
 class Ingestor:
     def __init__(self, authenticator: Authenticator, pricer: Pricer, batcher: Batcher,
                  pool: DecodePool | None = None, write_timeout: float = 30.0,
-                 custom_prices: TenantPriceCache | None = None, limits: Limits | None = None) -> None:
+                 custom_prices: TenantPriceCache | None = None, limits: Limits | None = None,
+                 customer_keys: Callable[[str], tuple[str, ...] | None] | None = None) -> None:
+        """``customer_keys(tenant)``: the tenant's own customer attribute list, None for the default."""
         self.authenticator = authenticator
         self.custom_prices = custom_prices
         self.pricer = pricer
@@ -57,6 +60,7 @@ class Ingestor:
         self.pool = pool
         self.write_timeout = write_timeout
         self.limits = limits or Limits()
+        self.customer_keys = customer_keys
         self.skew = _SkewWarnings()
 
     def authenticate(self, authorization: str | None) -> Principal:
@@ -76,9 +80,10 @@ class Ingestor:
 
     def _decode(self, body: bytes, tenant: str) -> DecodedTable:
         custom = self.custom_prices.for_tenant(tenant) if self.custom_prices is not None else None
+        keys = self.customer_keys(tenant) if self.customer_keys is not None else None
         if self.pool is None:
-            return decode_to_table(body, tenant, self.pricer, custom, self.limits)
-        return self.pool.decode(body, tenant, custom, self.limits)
+            return decode_to_table(body, tenant, self.pricer, custom, self.limits, keys)
+        return self.pool.decode(body, tenant, custom, self.limits, keys)
 
     def export(self, body: bytes, principal: Principal) -> ExportTraceServiceResponse:
         """Store every valid span of a serialized ExportTraceServiceRequest; return only after

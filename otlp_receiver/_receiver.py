@@ -27,7 +27,8 @@ class Receiver:
         self.batcher = Batcher(store, max_pending_rows=max_pending_rows)
         self.pool = DecodePool(decode_workers) if decode_workers > 0 else None
         self.ingestor = Ingestor(authenticator, pricer or Pricer(), self.batcher, self.pool,
-                                 custom_prices=custom_prices, limits=limits)
+                                 custom_prices=custom_prices, limits=limits,
+                                 customer_keys=store.customer_attributes)
         self._grpc_server: Any = None
 
     def start(self, grpc_host: str | None = None, grpc_port: int = 4317) -> int | None:

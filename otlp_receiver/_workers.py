@@ -51,13 +51,13 @@ class DecodedTable:
 
 
 def decode_to_table(body: bytes, tenant: str, pricer: Pricer, custom: CustomPrices | None = None,
-                    limits: Limits = DEFAULT_LIMITS) -> DecodedTable:
+                    limits: Limits = DEFAULT_LIMITS, customer_keys: tuple[str, ...] | None = None) -> DecodedTable:
     """Raw ExportTraceServiceRequest bytes → the span table (in-process path and worker body)."""
     try:
         request = ExportTraceServiceRequest.FromString(body)
     except (DecodeError, RecursionError) as exc:
         raise BadPayload(f"body is not an OTLP ExportTraceServiceRequest: {exc}") from exc
-    decoded = decode_request(request, tenant, pricer, custom, limits)
+    decoded = decode_request(request, tenant, pricer, custom, limits, customer_keys=customer_keys)
     return DecodedTable(spans_table(decoded.rows), decoded.accepted, decoded.rejected, decoded.error_message(),
                         frozenset(decoded.months), decoded.clock_skewed, frozenset(decoded.skewed_services))
 
@@ -102,11 +102,11 @@ def _init_worker(parent: int) -> None:
 
 
 def _decode_in_worker(body: bytes, tenant: str, custom: CustomPrices | None, limits: Limits,
-                      deadline: float) -> tuple[bytes, DecodedTable] | str:
+                      deadline: float, customer_keys: tuple[str, ...] | None = None) -> tuple[bytes, DecodedTable] | str:
     assert _worker_pricer is not None
     signal.setitimer(signal.ITIMER_REAL, deadline)  # SIGALRM's default action ends the process
     try:
-        result = decode_to_table(body, tenant, _worker_pricer, custom, limits)
+        result = decode_to_table(body, tenant, _worker_pricer, custom, limits, customer_keys)
     except BadPayload as exc:
         return str(exc)  # a plain value: exceptions pickle poorly across processes
     finally:
@@ -138,10 +138,11 @@ class DecodePool:
             future.result(timeout=120)
 
     def decode(self, body: bytes, tenant: str, custom: CustomPrices | None = None,
-               limits: Limits = DEFAULT_LIMITS) -> DecodedTable:
+               limits: Limits = DEFAULT_LIMITS, customer_keys: tuple[str, ...] | None = None) -> DecodedTable:
         pool = self._pool
         try:
-            outcome = pool.submit(_decode_in_worker, body, tenant, custom, limits, self.deadline).result()
+            outcome = pool.submit(_decode_in_worker, body, tenant, custom, limits, self.deadline,
+                                  customer_keys).result()
         except BrokenProcessPool as exc:  # a worker died (e.g. killed for memory): replace the pool
             with self._lock:
                 if self._pool is pool:

@@ -11,7 +11,7 @@ from ._custom_prices import rules_for
 
 from ._errors import install_error_handlers
 from .models import ErrorBody
-from .routes import costs, export, health, keys, pricing, traces
+from .routes import costs, export, health, keys, pricing, settings, traces
 
 __all__ = ["create_app"]
 
@@ -21,9 +21,11 @@ _ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
 
 
 def create_app(store: Store, authenticator: Authenticator, include_api: bool = True,
-               prices: TenantPriceCache | None = None, pricer: Pricer | None = None) -> FastAPI:
+               prices: TenantPriceCache | None = None, pricer: Pricer | None = None,
+               default_customer_keys: tuple[str, ...] = ()) -> FastAPI:
     """The app with health and, unless ``include_api`` is False (receiver-only), the API routers.
-    ``prices`` is shared with the receiver so a changed custom price applies to ingest at once."""
+    ``prices`` is shared with the receiver so a changed custom price applies to ingest at once;
+    ``default_customer_keys`` is what the receiver reads when a tenant set no list of its own."""
     app = FastAPI(
         title="llmobserve",
         summary="LLM cost observability on OpenTelemetry",
@@ -35,6 +37,7 @@ def create_app(store: Store, authenticator: Authenticator, include_api: bool = T
     app.state.authenticator = authenticator
     app.state.prices = prices or TenantPriceCache(lambda tenant: rules_for(store, tenant))
     app.state.pricer = pricer or Pricer()
+    app.state.default_customer_keys = default_customer_keys
     install_error_handlers(app)
     app.include_router(health.router)
     if include_api:
@@ -43,4 +46,5 @@ def create_app(store: Store, authenticator: Authenticator, include_api: bool = T
         app.include_router(keys.router)
         app.include_router(traces.router)
         app.include_router(export.router)
+        app.include_router(settings.router)
     return app

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
 from llmobserve.pricing import MAX_PATTERN_CHARS, compile_model_pattern
 
 __all__ = [
+    "AttributionIn",
+    "AttributionOut",
     "BreakdownRest",
     "BreakdownRowPublic",
     "CostBreakdown",
@@ -299,3 +301,25 @@ class RunPublic(BaseModel):
 class RunsPage(BaseModel):
     data: list[RunPublic]
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
+
+
+_ATTRIBUTE_NAME = Field(min_length=1, max_length=256, pattern=r"^\S+$")
+
+
+class AttributionIn(BaseModel):
+    """An ordered list of attribute names; the first one present on a span (else on its resource) is
+    the customer. ``null`` or an empty list restores the default list."""
+
+    customer: list[Annotated[str, _ATTRIBUTE_NAME]] | None = Field(..., max_length=16)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> AttributionIn:
+        if self.customer and len(set(self.customer)) != len(self.customer):
+            raise ValueError("'customer' lists an attribute twice")
+        return self
+
+
+class AttributionOut(BaseModel):
+    customer: list[str] = Field(description="the attributes read, in order, for spans ingested from now on")
+    customer_is_default: bool
+    default_customer: list[str]

@@ -170,9 +170,10 @@ def tool_from_section(path: str) -> str:
     return _innermost(path, "tool:") if path else ""
 
 
-def customer_of(attrs: Mapping[str, Any]) -> str:
-    """The customer named by a set of attributes (a span's or a resource's), by ``CUSTOMER_KEYS``."""
-    return _text(_first(attrs, a.CUSTOMER_KEYS))
+def customer_of(attrs: Mapping[str, Any], keys: tuple[str, ...] = a.CUSTOMER_KEYS) -> str:
+    """The customer named by a set of attributes (a span's or a resource's): the first of ``keys``
+    present (``CUSTOMER_KEYS`` by default; a tenant may set its own list)."""
+    return _text(_first(attrs, keys))
 
 
 def _client_cost(attrs: Mapping[str, Any]) -> Decimal | None:

@@ -117,10 +117,23 @@ ENGINE = ReplacingMergeTree(version)
 ORDER BY (tenant, price_id)
 """
 
+_TENANT_SETTINGS = """
+CREATE TABLE IF NOT EXISTS tenant_settings (
+    tenant String,
+    name LowCardinality(String),
+    value String,
+    updated_at DateTime64(3, 'UTC') DEFAULT now64(3),
+    version UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY (tenant, name)
+"""
+
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (1, "spans, tenants, api_keys", [_SPANS, _TENANTS, _API_KEYS]),
     (2, "tenant custom prices", [_CUSTOM_PRICES]),
     (3, "trace index, cost rollups, runs", ROLLUP_STATEMENTS),
+    (4, "tenant settings", [_TENANT_SETTINGS]),
 ]
 
 _BOOKKEEPING = """

@@ -12,6 +12,7 @@ from clickhouse_connect.driver.client import Client
 
 from . import _costs, _export, _keys, _prices, _spans, _traces
 from ._attribution import Attribution
+from ._settings import ATTRIBUTION_CUSTOMER, TenantSettings
 from ._client import StoreConfig, connect
 from ._maintainer import Maintainer
 from ._migrations import migrate
@@ -29,6 +30,7 @@ class Store:
         self.config = config
         self.rollups = RollupTracker(client, config.embedded)
         self.attribution = Attribution(client, self.insert_spans)
+        self.settings = TenantSettings(client)
 
     @classmethod
     def open(cls, config: StoreConfig) -> Store:
@@ -130,6 +132,15 @@ class Store:
 
     def export_spans(self, tenant: str, start: datetime, end: datetime) -> Iterator[list[Any]]:
         return _export.export_spans(self.client, tenant, start, end)
+
+    # settings
+    def customer_attributes(self, tenant: str) -> tuple[str, ...] | None:
+        """The tenant's ordered customer attribute names, or None for the default (``semconv``'s)."""
+        names = self.settings.get(tenant, ATTRIBUTION_CUSTOMER)
+        return tuple(names) if names else None
+
+    def set_customer_attributes(self, tenant: str, names: list[str] | None) -> None:
+        self.settings.put(tenant, ATTRIBUTION_CUSTOMER, names or None)
 
     # costs
     def cost_timeseries(self, tenant: str, interval: str, group_by: str | None, start: datetime,

@@ -101,6 +101,16 @@ CREATE TABLE IF NOT EXISTS llmobserve.custom_prices ON CLUSTER llmobserve (
 ) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/llmobserve/custom_prices', '{replica}', version)
 ORDER BY (tenant, price_id);
 
+-- Per-tenant settings (migration 4): attribution rules and the like, newest version wins.
+CREATE TABLE IF NOT EXISTS llmobserve.tenant_settings ON CLUSTER llmobserve (
+    tenant String,
+    name LowCardinality(String),
+    value String,
+    updated_at DateTime64(3, 'UTC') DEFAULT now64(3),
+    version UInt64
+) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/llmobserve/tenant_settings', '{replica}', version)
+ORDER BY (tenant, name);
+
 -- Rollup bookkeeping (migration 3): which buckets are dirty and which refresh is published.
 CREATE TABLE IF NOT EXISTS llmobserve.rollup_state ON CLUSTER llmobserve (
     tenant LowCardinality(String),

@@ -7,7 +7,8 @@ import httpx
 DUMMY = {"trace_id": "0" * 32, "price_id": "p", "key_id": "k"}
 ADMIN_ONLY = {("put", "/api/v1/pricing/models"), ("delete", "/api/v1/pricing/models/{price_id}"),
               ("post", "/api/v1/pricing/reprice"), ("post", "/api/v1/keys"), ("get", "/api/v1/keys"),
-              ("delete", "/api/v1/keys/{key_id}")}
+              ("delete", "/api/v1/keys/{key_id}"), ("get", "/api/v1/settings/attribution"),
+              ("put", "/api/v1/settings/attribution")}
 
 
 def _routes(server):  # type: ignore[no-untyped-def]

@@ -1,0 +1,51 @@
+"""Per-tenant settings: one JSON value per (tenant, name), newest version wins.
+
+Ingest reads them per request, so reads are cached for ``ttl`` seconds in this process (and
+dropped at once when this process writes one); other processes see a change within ``ttl``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+from clickhouse_connect.driver.client import Client
+
+__all__ = ["ATTRIBUTION_CUSTOMER", "TenantSettings"]
+
+ATTRIBUTION_CUSTOMER = "attribution.customer"
+_MAX_CACHED = 10_000
+
+
+class TenantSettings:
+    def __init__(self, client: Client, ttl: float = 5.0) -> None:
+        self._client = client
+        self._ttl = ttl
+        self._cache: dict[tuple[str, str], tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, tenant: str, name: str) -> Any:
+        """The setting's value, or None when the tenant has none (or reset it)."""
+        now = time.monotonic()
+        hit = self._cache.get((tenant, name))
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        rows = self._client.query(
+            "SELECT value FROM tenant_settings FINAL WHERE tenant = {t:String} AND name = {n:String}",
+            parameters={"t": tenant, "n": name}).result_rows
+        value = json.loads(rows[0][0]) if rows and rows[0][0] else None
+        with self._lock:
+            if len(self._cache) >= _MAX_CACHED:
+                self._cache.clear()
+            self._cache[(tenant, name)] = (now + self._ttl, value)
+        return value
+
+    def put(self, tenant: str, name: str, value: Any) -> None:
+        """Store ``value`` (None resets the setting to its default)."""
+        self._client.insert("tenant_settings", [[tenant, name, "" if value is None else json.dumps(value),
+                                                 time.time_ns()]],
+                            column_names=["tenant", "name", "value", "version"])
+        with self._lock:
+            self._cache.pop((tenant, name), None)
