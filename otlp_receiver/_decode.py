@@ -20,14 +20,13 @@ from llmobserve.semconv import redact_attributes
 from llmobserve.storage import SpanRow, inherit_labels
 
 from ._exceptions import BadPayload
-from ._limits import Limits, month_of_hour
+from ._limits import NS_PER_DAY, NS_PER_HOUR, Limits, month_of_hour
 
 __all__ = ["CLOCK_SKEW", "CLOCK_SKEW_ORIGINAL_START", "DecodedRequest", "decode_request", "any_value"]
 
 CLOCK_SKEW = "llmobserve.clock_skew"
 CLOCK_SKEW_ORIGINAL_START = "llmobserve.clock_skew.original_start_time_unix_nano"
 DEFAULT_LIMITS = Limits()
-_NS_PER_HOUR = 3_600_000_000_000
 
 _KINDS = ("unspecified", "internal", "server", "client", "producer", "consumer")
 _STATUS = ("unset", "ok", "error")
@@ -178,7 +177,7 @@ def _time_reason(start: int, end: int, oldest: int, limits: Limits) -> str:
     if start < oldest:
         return f"start_time is older than the {limits.retention_days}-day retention"
     if end > start and end - start > limits.max_duration_ns:
-        return f"end_time is more than {limits.max_duration_ns // 86_400_000_000_000} days after start_time"
+        return f"end_time is more than {limits.max_duration_ns // NS_PER_DAY} days after start_time"
     return ""
 
 
@@ -242,7 +241,7 @@ def decode_request(request: ExportTraceServiceRequest, tenant: str, pricer: Pric
                     links = _links(span) if span.links else ""
                 except Exception as exc:
                     reason = f"cannot be decoded ({type(exc).__name__})"
-                reason = reason or out.take_hour(start // _NS_PER_HOUR, limits)
+                reason = reason or out.take_hour(start // NS_PER_HOUR, limits)
                 if reason:
                     out.reject(span.name, reason)
                     continue

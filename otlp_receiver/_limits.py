@@ -12,17 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 
-__all__ = ["Limits", "month_of_hour"]
+__all__ = ["NS_PER_DAY", "NS_PER_HOUR", "Limits", "month_of_hour"]
 
-_NS_PER_HOUR = 3_600_000_000_000
-_NS_PER_DAY = 24 * _NS_PER_HOUR
+NS_PER_HOUR = 3_600_000_000_000
+NS_PER_DAY = 24 * NS_PER_HOUR
 
 
 @dataclass(frozen=True, slots=True)
 class Limits:
     retention_days: int = 400
     max_future_ns: int = 5 * 60 * 1_000_000_000  # beyond: clock skew, start clamped to receive time
-    max_duration_ns: int = 7 * _NS_PER_DAY
+    max_duration_ns: int = 7 * NS_PER_DAY
     max_tokens: int = 10**10  # per count; ten billion tokens is far beyond any single call
     max_cost: Decimal = Decimal(100_000)  # USD per span; storage holds < 1e6 (Decimal(18,12))
     max_hours: int = 48  # distinct start hours per request
@@ -31,7 +31,7 @@ class Limits:
 
     @property
     def retention_ns(self) -> int:
-        return self.retention_days * _NS_PER_DAY
+        return self.retention_days * NS_PER_DAY
 
 
 def month_of_hour(hour: int) -> int:
