@@ -182,7 +182,8 @@ def serve(opts: Settings, out: TextIO = sys.stdout) -> None:
     maintainer = store.maintainer()
     maintainer.start()
     app = create_app(store, authenticator, include_api=opts.only != "receiver", prices=prices,
-                     default_customer_keys=semconv.attributes.CUSTOMER_KEYS)
+                     default_attribution={"customer": semconv.attributes.CUSTOMER_KEYS,
+                                          "session": semconv.attributes.SESSION_KEYS})
     app.state.maintainer = maintainer
     if receiver is not None:
         app.include_router(receiver.http_router())

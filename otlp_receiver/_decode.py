@@ -15,12 +15,13 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
 from llmobserve import semconv
-from llmobserve.pricing import CustomPrices, Pricer
+from llmobserve.pricing import Pricer
 from llmobserve.semconv import redact_attributes
 from llmobserve.storage import SpanRow, inherit_labels
 
 from ._exceptions import BadPayload
 from ._limits import NS_PER_DAY, NS_PER_HOUR, Limits, month_of_hour
+from ._rules import NO_RULES, TenantRules
 
 __all__ = ["CLOCK_SKEW", "CLOCK_SKEW_ORIGINAL_START", "DecodedRequest", "decode_request", "any_value"]
 
@@ -190,11 +191,11 @@ def _usage_reason(rec: semconv.GenAIRecord, limits: Limits) -> str:
 
 
 def decode_request(request: ExportTraceServiceRequest, tenant: str, pricer: Pricer,
-                   custom: CustomPrices | None = None, limits: Limits = DEFAULT_LIMITS,
-                   now_ns: int | None = None, customer_keys: tuple[str, ...] | None = None) -> DecodedRequest:
+                   rules: TenantRules = NO_RULES, limits: Limits = DEFAULT_LIMITS,
+                   now_ns: int | None = None) -> DecodedRequest:
     """Validate, normalize and price every span; a span that is invalid or out of bounds is counted
-    and described, not stored, and never fails the others. ``customer_keys`` is the tenant's own
-    ordered list of customer attributes (None: ``semconv``'s default list)."""
+    and described, not stored, and never fails the others. ``rules``: the tenant's custom prices and
+    customer and session attributes."""
     spans = sum(len(scope_spans.spans) for rs in request.resource_spans for scope_spans in rs.scope_spans)
     if spans > limits.max_spans:
         raise BadPayload(f"{spans} spans in one request; send at most {limits.max_spans} per request")
@@ -206,6 +207,7 @@ def decode_request(request: ExportTraceServiceRequest, tenant: str, pricer: Pric
     version = time.time_ns()
     normalize = semconv.normalize
     price = pricer.price
+    custom, customer_keys, session_keys = rules.custom, rules.customer_keys, rules.session_keys
     for resource_spans in request.resource_spans:
         try:
             resource, resource_pairs = _attributes(resource_spans.resource.attributes)
@@ -215,8 +217,9 @@ def decode_request(request: ExportTraceServiceRequest, tenant: str, pricer: Pric
                     out.reject(span.name, f"resource attributes cannot be read ({type(exc).__name__})")
             continue
         service = str(resource.get("service.name") or "unknown_service")
-        # A service that serves one customer may say so once, on its resource (e.g. `enduser.id`).
+        # A service that serves one customer (or one conversation) may say so once, on its resource.
         resource_customer = semconv.customer_of(resource, customer_keys or semconv.attributes.CUSTOMER_KEYS)
+        resource_session = semconv.session_of(resource, session_keys or semconv.attributes.SESSION_KEYS)
         for scope_spans in resource_spans.scope_spans:
             scope = scope_spans.scope.name
             for span in scope_spans.spans:
@@ -273,6 +276,8 @@ def decode_request(request: ExportTraceServiceRequest, tenant: str, pricer: Pric
                     rec.section_path,
                     (semconv.customer_of(attrs, customer_keys) if customer_keys else rec.customer)
                     or resource_customer,
+                    (semconv.session_of(attrs, session_keys) if session_keys else rec.session)
+                    or resource_session,
                     rec.tool,
                     rec.is_llm,
                     rec.input_tokens,

@@ -16,6 +16,7 @@ from llmobserve.storage import Authenticator, Principal, bearer_token
 from ._batcher import Batcher
 from ._exceptions import Overloaded, PermissionDenied, StorageUnavailable, Unauthenticated
 from ._limits import Limits
+from ._rules import TenantRules
 from ._workers import DecodedTable, DecodePool, decode_to_table
 
 __all__ = ["Ingestor"]
@@ -51,8 +52,8 @@ class Ingestor:
     def __init__(self, authenticator: Authenticator, pricer: Pricer, batcher: Batcher,
                  pool: DecodePool | None = None, write_timeout: float = 30.0,
                  custom_prices: TenantPriceCache | None = None, limits: Limits | None = None,
-                 customer_keys: Callable[[str], tuple[str, ...] | None] | None = None) -> None:
-        """``customer_keys(tenant)``: the tenant's own customer attribute list, None for the default."""
+                 attribution: Callable[[str], dict[str, tuple[str, ...] | None]] | None = None) -> None:
+        """``attribution(tenant)``: the tenant's own customer and session attribute lists (None: the default)."""
         self.authenticator = authenticator
         self.custom_prices = custom_prices
         self.pricer = pricer
@@ -60,7 +61,7 @@ class Ingestor:
         self.pool = pool
         self.write_timeout = write_timeout
         self.limits = limits or Limits()
-        self.customer_keys = customer_keys
+        self.attribution = attribution
         self.skew = _SkewWarnings()
 
     def authenticate(self, authorization: str | None) -> Principal:
@@ -79,11 +80,15 @@ class Ingestor:
         return principal
 
     def _decode(self, body: bytes, tenant: str) -> DecodedTable:
-        custom = self.custom_prices.for_tenant(tenant) if self.custom_prices is not None else None
-        keys = self.customer_keys(tenant) if self.customer_keys is not None else None
+        rules = self._rules(tenant)
         if self.pool is None:
-            return decode_to_table(body, tenant, self.pricer, custom, self.limits, keys)
-        return self.pool.decode(body, tenant, custom, self.limits, keys)
+            return decode_to_table(body, tenant, self.pricer, rules, self.limits)
+        return self.pool.decode(body, tenant, rules, self.limits)
+
+    def _rules(self, tenant: str) -> TenantRules:
+        custom = self.custom_prices.for_tenant(tenant) if self.custom_prices is not None else None
+        lists = self.attribution(tenant) if self.attribution is not None else {}
+        return TenantRules(custom, lists.get("customer"), lists.get("session"))
 
     def export(self, body: bytes, principal: Principal) -> ExportTraceServiceResponse:
         """Store every valid span of a serialized ExportTraceServiceRequest; return only after

@@ -28,7 +28,7 @@ class Receiver:
         self.pool = DecodePool(decode_workers) if decode_workers > 0 else None
         self.ingestor = Ingestor(authenticator, pricer or Pricer(), self.batcher, self.pool,
                                  custom_prices=custom_prices, limits=limits,
-                                 customer_keys=store.customer_attributes)
+                                 attribution=store.attribution_attributes)
         self._grpc_server: Any = None
 
     def start(self, grpc_host: str | None = None, grpc_port: int = 4317) -> int | None:

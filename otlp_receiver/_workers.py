@@ -25,12 +25,13 @@ import pyarrow as pa
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from llmobserve.pricing import CustomPrices, Pricer
+from llmobserve.pricing import Pricer
 from llmobserve.storage import spans_table
 
 from ._decode import DEFAULT_LIMITS, decode_request
 from ._exceptions import BadPayload, Overloaded
 from ._limits import Limits
+from ._rules import NO_RULES, TenantRules
 
 __all__ = ["DecodePool", "DecodedTable", "decode_to_table"]
 
@@ -50,14 +51,14 @@ class DecodedTable:
     skewed_services: frozenset[str] = frozenset()
 
 
-def decode_to_table(body: bytes, tenant: str, pricer: Pricer, custom: CustomPrices | None = None,
-                    limits: Limits = DEFAULT_LIMITS, customer_keys: tuple[str, ...] | None = None) -> DecodedTable:
+def decode_to_table(body: bytes, tenant: str, pricer: Pricer, rules: TenantRules = NO_RULES,
+                    limits: Limits = DEFAULT_LIMITS) -> DecodedTable:
     """Raw ExportTraceServiceRequest bytes → the span table (in-process path and worker body)."""
     try:
         request = ExportTraceServiceRequest.FromString(body)
     except (DecodeError, RecursionError) as exc:
         raise BadPayload(f"body is not an OTLP ExportTraceServiceRequest: {exc}") from exc
-    decoded = decode_request(request, tenant, pricer, custom, limits, customer_keys=customer_keys)
+    decoded = decode_request(request, tenant, pricer, rules, limits)
     return DecodedTable(spans_table(decoded.rows), decoded.accepted, decoded.rejected, decoded.error_message(),
                         frozenset(decoded.months), decoded.clock_skewed, frozenset(decoded.skewed_services))
 
@@ -98,15 +99,15 @@ def _init_worker(parent: int) -> None:
     threading.Thread(target=_exit_with_parent, args=(parent,), name="parent-watch", daemon=True).start()
     _worker_pricer = Pricer()
     # The catalogue, Arrow and IPC load on first use (~0.5 s): pay that here, not in a request's deadline.
-    _decode_in_worker(_warm_up_request(), "warm-up", None, DEFAULT_LIMITS, 60.0)
+    _decode_in_worker(_warm_up_request(), "warm-up", NO_RULES, DEFAULT_LIMITS, 60.0)
 
 
-def _decode_in_worker(body: bytes, tenant: str, custom: CustomPrices | None, limits: Limits,
-                      deadline: float, customer_keys: tuple[str, ...] | None = None) -> tuple[bytes, DecodedTable] | str:
+def _decode_in_worker(body: bytes, tenant: str, rules: TenantRules, limits: Limits,
+                      deadline: float) -> tuple[bytes, DecodedTable] | str:
     assert _worker_pricer is not None
     signal.setitimer(signal.ITIMER_REAL, deadline)  # SIGALRM's default action ends the process
     try:
-        result = decode_to_table(body, tenant, _worker_pricer, custom, limits, customer_keys)
+        result = decode_to_table(body, tenant, _worker_pricer, rules, limits)
     except BadPayload as exc:
         return str(exc)  # a plain value: exceptions pickle poorly across processes
     finally:
@@ -137,12 +138,11 @@ class DecodePool:
         for future in futures:
             future.result(timeout=120)
 
-    def decode(self, body: bytes, tenant: str, custom: CustomPrices | None = None,
-               limits: Limits = DEFAULT_LIMITS, customer_keys: tuple[str, ...] | None = None) -> DecodedTable:
+    def decode(self, body: bytes, tenant: str, rules: TenantRules = NO_RULES,
+               limits: Limits = DEFAULT_LIMITS) -> DecodedTable:
         pool = self._pool
         try:
-            outcome = pool.submit(_decode_in_worker, body, tenant, custom, limits, self.deadline,
-                                  customer_keys).result()
+            outcome = pool.submit(_decode_in_worker, body, tenant, rules, limits, self.deadline).result()
         except BrokenProcessPool as exc:  # a worker died (e.g. killed for memory): replace the pool
             with self._lock:
                 if self._pool is pool:

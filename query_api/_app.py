@@ -22,10 +22,11 @@ _ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
 
 def create_app(store: Store, authenticator: Authenticator, include_api: bool = True,
                prices: TenantPriceCache | None = None, pricer: Pricer | None = None,
-               default_customer_keys: tuple[str, ...] = ()) -> FastAPI:
+               default_attribution: dict[str, tuple[str, ...]] | None = None) -> FastAPI:
     """The app with health and, unless ``include_api`` is False (receiver-only), the API routers.
     ``prices`` is shared with the receiver so a changed custom price applies to ingest at once;
-    ``default_customer_keys`` is what the receiver reads when a tenant set no list of its own."""
+    ``default_attribution`` is what the receiver reads for ``customer`` and ``session`` when a tenant
+    set no list of its own."""
     app = FastAPI(
         title="llmobserve",
         summary="LLM cost observability on OpenTelemetry",
@@ -37,7 +38,7 @@ def create_app(store: Store, authenticator: Authenticator, include_api: bool = T
     app.state.authenticator = authenticator
     app.state.prices = prices or TenantPriceCache(lambda tenant: rules_for(store, tenant))
     app.state.pricer = pricer or Pricer()
-    app.state.default_customer_keys = default_customer_keys
+    app.state.default_attribution = {"customer": (), "session": (), **(default_attribution or {})}
     install_error_handlers(app)
     app.include_router(health.router)
     if include_api:

@@ -78,7 +78,7 @@ def _node(s: TraceSpan, subtree: Decimal) -> TraceNode:
         span_id=s.span_id, parent_span_id=s.parent_span_id, name=s.name, kind=s.kind, service=s.service,
         start_time=s.start_time, end_time=s.end_time, duration_ms=s.duration_ns / 1e6, status=s.status_code,
         status_message=s.status_message, operation=s.operation, provider=s.provider, model=s.model,
-        agent=s.agent, customer=s.customer, section_path=s.section_path, tool=s.tool, is_llm=s.is_llm,
+        agent=s.agent, customer=s.customer, session=s.session, section_path=s.section_path, tool=s.tool, is_llm=s.is_llm,
         input_tokens=s.input_tokens, output_tokens=s.output_tokens, cached_tokens=s.cache_read_tokens,
         cost_usd=float(s.cost_usd), subtree_cost_usd=float(subtree), unpriced=s.is_llm and not s.priced,
         children=[],

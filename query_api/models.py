@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from llmobserve.pricing import MAX_PATTERN_CHARS, compile_model_pattern
 
@@ -41,11 +41,11 @@ __all__ = [
     "WindowTotal",
 ]
 
-GroupBy = Literal["provider", "model", "agent", "customer", "section", "service", "tool", "day", "hour"]
+GroupBy = Literal["provider", "model", "agent", "customer", "session", "section", "service", "tool", "day", "hour"]
 
 
 class BreakdownRowPublic(BaseModel):
-    key: str = Field(description="Group value; 'untracked' for LLM cost outside any agent/customer")
+    key: str = Field(description="Group value; 'untracked' for LLM cost outside any agent/customer/session")
     cost_usd: float = Field(description="Exact decimal sum, rendered as a JSON number")
     calls: int = Field(description="LLM calls (each span counted once, retries included)")
     input_tokens: int
@@ -217,6 +217,7 @@ class TraceNode(BaseModel):
     model: str
     agent: str
     customer: str
+    session: str
     section_path: str
     tool: str
     is_llm: bool
@@ -306,16 +307,27 @@ class RunsPage(BaseModel):
 _ATTRIBUTE_NAME = Field(min_length=1, max_length=256, pattern=r"^\S+$")
 
 
-class AttributionIn(BaseModel):
-    """An ordered list of attribute names; the first one present on a span (else on its resource) is
-    the customer. ``null`` or an empty list restores the default list."""
+_NAMES = list[Annotated[str, _ATTRIBUTE_NAME]] | None
 
-    customer: list[Annotated[str, _ATTRIBUTE_NAME]] | None = Field(..., max_length=16)
+
+class AttributionIn(BaseModel):
+    """Ordered lists of attribute names; the first one present on a span (else on its resource, else
+    on its nearest ancestor) names its customer / session. A list left out stays as it is; ``null`` or
+    an empty list restores the default list."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer: _NAMES = Field(None, max_length=16)
+    session: _NAMES = Field(None, max_length=16)
 
     @model_validator(mode="after")
-    def _distinct(self) -> AttributionIn:
-        if self.customer and len(set(self.customer)) != len(self.customer):
-            raise ValueError("'customer' lists an attribute twice")
+    def _given_and_distinct(self) -> AttributionIn:
+        if not self.model_fields_set:
+            raise ValueError("send 'customer', 'session' or both")
+        for kind in ("customer", "session"):
+            names = getattr(self, kind)
+            if names and len(set(names)) != len(names):
+                raise ValueError(f"'{kind}' lists an attribute twice")
         return self
 
 
@@ -323,3 +335,6 @@ class AttributionOut(BaseModel):
     customer: list[str] = Field(description="the attributes read, in order, for spans ingested from now on")
     customer_is_default: bool
     default_customer: list[str]
+    session: list[str] = Field(description="the attributes read, in order, for spans ingested from now on")
+    session_is_default: bool
+    default_session: list[str]

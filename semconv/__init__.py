@@ -14,6 +14,7 @@ from ._normalize import (
     customer_of,
     normalize,
     normalize_provider,
+    session_of,
     tool_from_section,
 )
 from ._record import GenAIRecord
@@ -43,5 +44,6 @@ __all__ = [
     "redact_attributes",
     "redact_query",
     "redact_url",
+    "session_of",
     "tool_from_section",
 ]

@@ -93,11 +93,17 @@ SENTRY_USAGE_INPUT_CACHE_WRITE: Final = "gen_ai.usage.input_tokens.cache_write"
 SENTRY_USAGE_OUTPUT_REASONING: Final = "gen_ai.usage.output_tokens.reasoning"
 
 AI_TELEMETRY_METADATA_USER_ID: Final = "ai.telemetry.metadata.userId"
+AI_TELEMETRY_METADATA_SESSION_ID: Final = "ai.telemetry.metadata.sessionId"
 
 # End users, as other conventions name them
 USER_ID: Final = "user.id"
 ENDUSER_ID: Final = "enduser.id"
 LANGFUSE_USER_ID: Final = "langfuse.user.id"
+
+# Conversations (sessions), as other conventions name them
+SESSION_ID: Final = "session.id"
+"""OTel's session attribute; also OpenInference's."""
+LANGFUSE_SESSION_ID: Final = "langfuse.session.id"
 
 # General OTel
 HTTP_RESPONSE_STATUS_CODE: Final = "http.response.status_code"
@@ -108,6 +114,7 @@ SERVICE_NAME: Final = "service.name"
 # Ours
 LLMOBSERVE_CUSTOMER_ID: Final = "llmobserve.customer.id"
 LLMOBSERVE_SECTION_PATH: Final = "llmobserve.section.path"
+LLMOBSERVE_SESSION_ID: Final = "llmobserve.session.id"
 LLMOBSERVE_BATCH: Final = "llmobserve.batch"
 """True when the call was made through a provider's batch API (billed at the batch price)."""
 LLMOBSERVE_USAGE_CACHE_WRITE_1H: Final = "llmobserve.usage.cache_write_1h.input_tokens"
@@ -161,4 +168,8 @@ CUSTOMER_KEYS: Final = (LLMOBSERVE_CUSTOMER_ID, LLMOBSERVE_CUSTOMER_ID_LEGACY, E
                          AI_TELEMETRY_METADATA_USER_ID)
 """Who the work is for: ours first, then the conventions apps already set (OTel ``user.id`` /
 ``enduser.id``, also OpenInference's ``user.id``; Langfuse; the Vercel AI SDK's ``metadata.userId``)."""
+SESSION_KEYS: Final = (LLMOBSERVE_SESSION_ID, GEN_AI_CONVERSATION_ID, SESSION_ID, LANGFUSE_SESSION_ID,
+                        AI_TELEMETRY_METADATA_SESSION_ID)
+"""Which conversation the work belongs to: ours first, then OTel GenAI's ``gen_ai.conversation.id`` (Pydantic AI
+sets it on every span), OTel/OpenInference ``session.id``, Langfuse, the Vercel AI SDK's ``metadata.sessionId``."""
 SECTION_KEYS: Final = (LLMOBSERVE_SECTION_PATH, LLMOBSERVE_SECTION_PATH_LEGACY)

@@ -9,7 +9,7 @@ from typing import Any
 from . import _attributes as a
 from ._record import GenAIRecord
 
-__all__ = ["AI_SDK_ROLLUPS", "customer_of", "normalize", "agent_from_section", "tool_from_section", "normalize_provider"]
+__all__ = ["AI_SDK_ROLLUPS", "customer_of", "session_of", "normalize", "agent_from_section", "tool_from_section", "normalize_provider"]
 
 # Operations whose spans are one billable model call.
 INFERENCE_OPERATIONS = frozenset(
@@ -176,6 +176,11 @@ def customer_of(attrs: Mapping[str, Any], keys: tuple[str, ...] = a.CUSTOMER_KEY
     return _text(_first(attrs, keys))
 
 
+def session_of(attrs: Mapping[str, Any], keys: tuple[str, ...] = a.SESSION_KEYS) -> str:
+    """The conversation named by a set of attributes: the first of ``keys`` present."""
+    return _text(_first(attrs, keys))
+
+
 def _client_cost(attrs: Mapping[str, Any]) -> Decimal | None:
     raw = _first(attrs, a.CLIENT_COST_KEYS)
     if raw is None or isinstance(raw, bool):
@@ -194,6 +199,7 @@ _FIELDS: tuple[tuple[str, ...], ...] = (
     a.RESPONSE_MODEL_KEYS,
     a.SECTION_KEYS,
     a.CUSTOMER_KEYS,
+    a.SESSION_KEYS,
     a.INPUT_TOKEN_KEYS,
     a.OUTPUT_TOKEN_KEYS,
     a.CACHE_READ_KEYS,
@@ -202,7 +208,7 @@ _FIELDS: tuple[tuple[str, ...], ...] = (
     a.SERVICE_TIER_KEYS,
     a.HTTP_STATUS_KEYS,
 )
-(_PROVIDER, _REQUEST_MODEL, _RESPONSE_MODEL, _SECTION, _CUSTOMER, _INPUT, _OUTPUT, _CACHE_READ, _CACHE_WRITE,
+(_PROVIDER, _REQUEST_MODEL, _RESPONSE_MODEL, _SECTION, _CUSTOMER, _SESSION, _INPUT, _OUTPUT, _CACHE_READ, _CACHE_WRITE,
  _REASONING, _SERVICE_TIER, _HTTP_STATUS) = range(len(_FIELDS))
 # key -> (field slot, rank); lower rank wins.
 _SPELLINGS: dict[str, tuple[int, int]] = {
@@ -244,6 +250,7 @@ def normalize(attrs: Mapping[str, Any]) -> GenAIRecord:
     section = _text(f[_SECTION])
     rec.section_path = section
     rec.customer = _text(f[_CUSTOMER])
+    rec.session = _text(f[_SESSION])
     kind = attrs.get(a.TRACELOOP_SPAN_KIND)
     agent = attrs.get(a.GEN_AI_AGENT_NAME) or (kind == "agent" and attrs.get(a.TRACELOOP_ENTITY_NAME)) or attrs.get(a.AGENT_NAME)
     rec.agent = _text(agent) if agent else agent_from_section(section) or _text(attrs.get(a.AI_TELEMETRY_FUNCTION_ID))

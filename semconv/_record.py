@@ -24,6 +24,7 @@ class GenAIRecord:
     agent: str = ""
     tool: str = ""
     customer: str = ""
+    session: str = ""
     section_path: str = ""
     input_tokens: int = 0
     output_tokens: int = 0

@@ -1,11 +1,14 @@
-"""Attributing foreign LLM spans: an LLM span that carries no agent (a third-party instrumentation,
-another service) takes the agent of its nearest ancestor span that has one, and the customer and
-section of its nearest ancestors that have those, when it has none itself.
+"""Attributing LLM spans from their ancestors. An LLM span that carries no agent (a third-party
+instrumentation, another service) takes the agent and section of its nearest ancestor span that has
+an agent. Any LLM span without a customer or session takes those of its nearest ancestors that have
+them (an app sets ``user.id`` / ``session.id`` once, on the span around a framework's run).
 
 Parents usually end, and so are exported, after their children, so the ancestor is often not
-stored yet when the LLM span arrives. Traces with unattributed LLM spans are remembered and looked
-at again whenever more of their spans arrive; a span that gains labels is written again with a
-newer version (ReplacingMergeTree keeps it instead of the old one; the rollups are marked dirty).
+stored yet when the LLM span arrives. Traces with agent-less LLM spans are remembered (pending) and
+looked at again whenever more of their spans arrive. Traces whose LLM spans lack only a customer or
+session are remembered more cheaply: they are looked at again only when a later batch brings a span
+of theirs that names what they lack. A span that gains labels is written again with a newer version
+(ReplacingMergeTree keeps it instead of the old one; the rollups are marked dirty).
 """
 
 from __future__ import annotations
@@ -24,13 +27,16 @@ from ._spans import FINAL_SETTINGS, SPAN_COLUMNS, select_span_rows, spans_table
 
 __all__ = ["Attribution", "inherit_labels"]
 
-_LABELS = ("agent", "customer", "section_path")
+_LABELS = ("agent", "customer", "section_path", "session")
+_WITH_AGENT = ("agent", "section_path")  # inherited together, only by a span without an agent
+_OWN = ("customer", "session")  # inherited by any LLM span that lacks them
 _INDEX = {name: SPAN_COLUMNS.index(name)
           for name in ("trace_id", "span_id", "parent_span_id", "is_llm", "version", *_LABELS)}
 _NARROW = ("trace_id", "span_id", "parent_span_id", "is_llm", *_LABELS)
 _TRACES_PER_TENANT = 2_000  # per pass: one tenant's flood of traces waits for later passes, not the others
 _KEEP_S = 3600.0  # a trace whose ancestors never arrive is given up after an hour
 _MAX_PENDING = 200_000
+_MAX_LACKING = 100_000
 
 
 class Attribution:
@@ -39,6 +45,8 @@ class Attribution:
         self._write = write
         self._lock = threading.Lock()
         self._pending: dict[tuple[str, str], float] = {}  # (tenant, trace) -> first seen
+        # (tenant, trace) -> (first seen, labels its LLM spans lack); insertion order is age order
+        self._lacking: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}
         self._touched: set[tuple[str, str]] = set()
         self._recovered = False
 
@@ -48,11 +56,13 @@ class Attribution:
 
     def note_insert(self, table: pa.Table) -> None:
         """Called after every write to ``spans``: remember traces with unattributed LLM spans, and
-        which remembered traces just gained spans."""
+        which remembered traces just gained spans (or a span naming a customer or session they lack)."""
         if not table.num_rows:
             return
         bare = table.filter(pc.and_(table["is_llm"], pc.equal(table["agent"], "")))
         new = set(zip(bare["tenant"].to_pylist(), bare["trace_id"].to_pylist())) if bare.num_rows else set()
+        lacking = _lacking(table)
+        named = _naming(table) if self._lacking or lacking else {}
         with self._lock:
             if self._pending:
                 batch = set(zip(table["tenant"].to_pylist(), table["trace_id"].to_pylist()))
@@ -61,6 +71,15 @@ class Attribution:
             for key in new:
                 self._pending.setdefault(key, now)
             self._touched |= new
+            for key, labels in lacking.items():
+                seen = self._lacking.pop(key, None)
+                self._lacking[key] = (seen[0], seen[1] | labels) if seen else (now, labels)
+            for key, labels in named.items():  # this batch's own spans too: writers other than the receiver
+                seen = self._lacking.get(key)
+                if seen is not None and seen[1] & labels:
+                    self._touched.add(key)
+            while len(self._lacking) > _MAX_LACKING:
+                del self._lacking[next(iter(self._lacking))]
 
     def _recover(self) -> None:
         """After a restart: traces written in the last hour that still have unattributed LLM spans."""
@@ -84,6 +103,8 @@ class Attribution:
             if len(self._pending) > _MAX_PENDING or any(t < cutoff for t in self._pending.values()):
                 keep = sorted(self._pending.items(), key=lambda kv: kv[1])[-_MAX_PENDING:]
                 self._pending = {k: t for k, t in keep if t >= cutoff}
+            while self._lacking and next(iter(self._lacking.values()))[0] < cutoff:
+                del self._lacking[next(iter(self._lacking))]
         by_tenant: dict[str, list[str]] = defaultdict(list)
         for tenant, trace in touched:
             by_tenant[tenant].append(trace)
@@ -118,7 +139,7 @@ class Attribution:
             spans = by_trace.get(trace, {})
             waiting = False
             for row in spans.values():
-                if not row[_INDEX["is_llm"]] or row[_INDEX["agent"]]:
+                if not _wants(row):
                     continue
                 found, later = _inherited(row, spans)
                 waiting |= later
@@ -155,14 +176,14 @@ def inherit_labels(rows: list[Any]) -> list[Any]:
     """Within one batch (an export request): LLM spans without an agent take the labels of their
     nearest ancestors in the same batch, so a trace exported whole is attributed before it is
     stored. Ancestors from other batches are the background pass's job."""
-    if not any(row[_INDEX["is_llm"]] and not row[_INDEX["agent"]] for row in rows):
+    if not any(_wants(row) for row in rows):
         return rows
     by_trace: dict[str, dict[str, Any]] = defaultdict(dict)
     for row in rows:
         by_trace[row[_INDEX["trace_id"]]][row[_INDEX["span_id"]]] = row
     out = []
     for row in rows:
-        if row[_INDEX["is_llm"]] and not row[_INDEX["agent"]]:
+        if _wants(row):
             found, _ = _inherited(row, by_trace[row[_INDEX["trace_id"]]])
             if found:
                 values = list(row)
@@ -173,17 +194,49 @@ def inherit_labels(rows: list[Any]) -> list[Any]:
     return out
 
 
+def _wants(row: Any) -> bool:
+    """An LLM span that may inherit: it lacks an agent, a customer or a session."""
+    return bool(row[_INDEX["is_llm"]]) and not (row[_INDEX["agent"]] and row[_INDEX["customer"]]
+                                                and row[_INDEX["session"]])
+
+
+def _lacking(table: pa.Table) -> dict[tuple[str, str], frozenset[str]]:
+    """(tenant, trace) -> the customer/session labels its LLM spans in ``table`` still lack."""
+    out: dict[tuple[str, str], frozenset[str]] = {}
+    for label in _OWN:
+        rows = table.filter(pc.and_(table["is_llm"], pc.equal(table[label], "")))
+        for key in zip(rows["tenant"].to_pylist(), rows["trace_id"].to_pylist()):
+            out[key] = out.get(key, frozenset()) | {label}
+    return out
+
+
+def _naming(table: pa.Table) -> dict[tuple[str, str], frozenset[str]]:
+    """(tenant, trace) -> the customer/session labels that spans of ``table`` carry."""
+    out: dict[tuple[str, str], frozenset[str]] = {}
+    for label in _OWN:
+        rows = table.filter(pc.not_equal(table[label], ""))
+        for key in zip(rows["tenant"].to_pylist(), rows["trace_id"].to_pylist()):
+            out[key] = out.get(key, frozenset()) | {label}
+    return out
+
+
 def _inherited(row: list[Any], spans: dict[str, list[Any]]) -> tuple[dict[str, str], bool]:
-    """Labels ``row`` lacks that its nearest ancestors carry (only if one of them is an agent), and
-    whether to look again later: an ancestor is not stored yet and no agent was found below it."""
+    """Labels ``row`` lacks that its nearest ancestors carry, and whether to look again later: it
+    has no agent, an ancestor is not stored yet and no agent was found below it.
+
+    Each label comes from the nearest ancestor that has it. Agent and section go only to a span
+    without an agent, and only once an agent is found (a span's own agent and its section path must
+    agree); customer and session go to any span that lacks them."""
     missing = {name for name in _LABELS if not row[_INDEX[name]]}
+    if row[_INDEX["agent"]]:
+        missing -= set(_WITH_AGENT)
     found: dict[str, str] = {}
     seen = {row[_INDEX["span_id"]]}
     parent = row[_INDEX["parent_span_id"]]
     while parent and missing:
         ancestor = spans.get(parent)
         if ancestor is None:
-            return ({} if "agent" in missing else found), "agent" in missing
+            break
         for name in list(missing):
             if ancestor[_INDEX[name]]:
                 found[name] = ancestor[_INDEX[name]]
@@ -191,5 +244,8 @@ def _inherited(row: list[Any], spans: dict[str, list[Any]]) -> tuple[dict[str, s
         seen.add(parent)
         parent = ancestor[_INDEX["parent_span_id"]]
         if parent in seen:  # a cycle in bad data
-            break
-    return (found if "agent" in found else {}), False
+            parent = ""
+    if "agent" not in found:
+        for name in _WITH_AGENT:
+            found.pop(name, None)
+    return found, bool(parent) and "agent" in missing

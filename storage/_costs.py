@@ -16,7 +16,7 @@ __all__ = ["REST_KEY", "timeseries_groups", "Breakdown", "cost_breakdown_top", "
            "UNKNOWN"]
 
 UNTRACKED = "untracked"
-"""Key for LLM cost that belongs to no agent / no customer."""
+"""Key for LLM cost that belongs to no agent / customer / session / section / tool."""
 UNKNOWN = "unknown"
 """Key for LLM calls whose provider or model was not reported."""
 
@@ -29,12 +29,13 @@ GROUP_BY_EXPRESSIONS: dict[str, str] = {
     "section": f"if(section_path = '', '{UNTRACKED}', section_path)",
     "service": "service",
     "tool": f"if(tool = '', '{UNTRACKED}', tool)",
+    "session": f"if(session = '', '{UNTRACKED}', session)",
     "day": "toString(toDate(start_time))",
     "hour": "formatDateTime(toStartOfHour(start_time), '%Y-%m-%dT%H:00:00Z')",
 }
 _COLUMN = dict(DIMENSIONS)
 # Filters a caller may set; each compares the grouped value, so 'untracked' / 'unknown' filter too.
-FILTERS = ("provider", "model", "agent", "customer", "service")
+FILTERS = ("provider", "model", "agent", "customer", "service", "session")
 
 
 @dataclass(frozen=True, slots=True)

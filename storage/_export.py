@@ -14,7 +14,7 @@ __all__ = ["EXPORT_SPAN_COLUMNS", "export_spans"]
 
 EXPORT_SPAN_COLUMNS = (
     "trace_id", "span_id", "parent_span_id", "name", "kind", "service", "start_time", "end_time", "duration_ns",
-    "status_code", "operation", "provider", "model", "agent", "customer", "section_path", "tool", "is_llm",
+    "status_code", "operation", "provider", "model", "agent", "customer", "session", "section_path", "tool", "is_llm",
     "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd",
     "price_source", "priced", "billable",
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from clickhouse_connect.driver.client import Client
 
-from ._rollup_schema import ROLLUP_STATEMENTS
+from ._rollup_schema import MARK_EXISTING, ROLLUP_STATEMENTS, SESSION_ROLLUPS
 
 __all__ = ["MIGRATIONS", "migrate", "applied_versions"]
 
@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS spans (
     agent LowCardinality(String),
     section_path String,
     customer String,
+    session String,
     tool LowCardinality(String),
     is_llm Bool,
     input_tokens UInt64,
@@ -134,6 +135,10 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (2, "tenant custom prices", [_CUSTOM_PRICES]),
     (3, "trace index, cost rollups, runs", ROLLUP_STATEMENTS),
     (4, "tenant settings", [_TENANT_SETTINGS]),
+    # Spans stored before keep an empty session; every bucket is marked so rollups and runs are redone.
+    (5, "session dimension", ["ALTER TABLE spans ADD COLUMN IF NOT EXISTS session String AFTER customer",
+                              "ALTER TABLE runs ADD COLUMN IF NOT EXISTS sessions Array(String) AFTER customers",
+                              *SESSION_ROLLUPS, MARK_EXISTING.format(where="")]),
 ]
 
 _BOOKKEEPING = """

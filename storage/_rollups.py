@@ -28,7 +28,8 @@ __all__ = ["DIMENSIONS", "METRIC_NAMES", "RUN_SUMMARY", "SPAN_METRICS", "BucketS
 HOUR, DAY = "hour", "day"
 # (name used by the API, spans column)
 DIMENSIONS = (("provider", "provider"), ("model", "model"), ("agent", "agent"), ("customer", "customer"),
-              ("section", "section_path"), ("service", "service"), ("tool", "tool"))
+              ("section", "section_path"), ("service", "service"), ("tool", "tool"), ("session", "session"))
+_DAILY_KEY = "provider, model, agent, customer, section_path, service, tool, session"  # cost_daily2's label columns
 _RUNS_SLICE = 300_000
 # (rollup column, its value for one span): rollups store the sums; raw reads yield the per-span values.
 _METRIC_EXPRESSIONS = (("cost_usd", "cost_usd"), ("calls", "toUInt64(1)"),
@@ -181,7 +182,7 @@ def _refresh_runs(client: Client, in_hours: str, params: dict[str, object]) -> N
     client.command(
         f"""INSERT INTO runs
         SELECT tenant, trace_id, {RUN_SUMMARY}, groupUniqArray(service), groupUniqArrayIf(customer, customer != ''),
-               groupUniqArrayIf(agent, agent != ''), {{v:UInt64}}
+               groupUniqArrayIf(session, session != ''), groupUniqArrayIf(agent, agent != ''), {{v:UInt64}}
         FROM spans FINAL
         WHERE tenant = {{t:String}} AND trace_id IN {traces}
           AND toStartOfHour(start_time) IN (SELECT hour FROM trace_index WHERE tenant = {{t:String}} AND trace_id IN {traces})
@@ -195,10 +196,10 @@ def refresh_days(client: Client, tenant: str, marks: dict[datetime, int]) -> Non
     version = time.time_ns()
     for day, mark in sorted(marks.items()):
         client.command(
-            f"INSERT INTO cost_daily SELECT tenant, toStartOfDay(start_time) AS day, provider, model, agent, customer, "
-            f"section_path, service, tool, {_SUMS}, {{v:UInt64}} FROM spans FINAL "
+            f"INSERT INTO cost_daily2 SELECT tenant, toStartOfDay(start_time) AS day, {_DAILY_KEY}, {_SUMS}, "
+            "{v:UInt64} FROM spans FINAL "
             "WHERE tenant = {t:String} AND is_llm AND start_time >= {s:DateTime('UTC')} AND start_time < {e:DateTime('UTC')} "
-            f"GROUP BY tenant, day, provider, model, agent, customer, section_path, service, tool {FINAL_SETTINGS}",
+            f"GROUP BY tenant, day, {_DAILY_KEY} {FINAL_SETTINGS}",
             parameters={"t": tenant, "s": day, "e": day + timedelta(days=1), "v": version},
         )
         _publish(client, tenant, DAY, {day: mark}, version)

@@ -13,9 +13,10 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-__all__ = ["ATTRIBUTION_CUSTOMER", "TenantSettings"]
+__all__ = ["ATTRIBUTION", "TenantSettings"]
 
-ATTRIBUTION_CUSTOMER = "attribution.customer"
+ATTRIBUTION = {"customer": "attribution.customer", "session": "attribution.session"}
+"""The attribution lists a tenant may set: API name -> setting name."""
 _MAX_CACHED = 10_000
 
 

@@ -14,7 +14,7 @@ from ._rollups import DAY, DIMENSIONS, HOUR, METRIC_NAMES, SPAN_METRICS, dimensi
 __all__ = ["cost_source", "dims_source"]
 
 _DIM_COLUMN = dict(DIMENSIONS)
-_LABELS = ("provider", "model", "agent", "customer", "section_path", "service", "tool")
+_LABELS = ("provider", "model", "agent", "customer", "section_path", "service", "tool", "session")
 _RAW = (f"SELECT start_time, {', '.join(_LABELS)}, {SPAN_METRICS} FROM spans FINAL "
         "WHERE tenant = {t:String} AND is_llm AND (%s)")
 _STEP = {HOUR: timedelta(hours=1), DAY: timedelta(days=1)}
@@ -105,7 +105,7 @@ def dims_source(client: Client, tenant: str, start: datetime, end: datetime,
 def _rollup_part(grain: str, dim: str | None, prefix: str) -> str:
     where = f"tenant = {{t:String}} AND (start_time, version) IN {{{prefix}pairs:Array(Tuple(DateTime('UTC'), UInt64))}}"
     if grain == DAY:
-        return f"SELECT start_time, {', '.join(_LABELS)}, {METRIC_NAMES} FROM cost_daily WHERE {where}"
+        return f"SELECT start_time, {', '.join(_LABELS)}, {METRIC_NAMES} FROM cost_daily2 WHERE {where}"
     column = _DIM_COLUMN.get(dim or "", "")
     labels = ", ".join(f"value AS {c}" if c == column else f"'' AS {c}" for c in _LABELS)
     name = dim if column else "total"

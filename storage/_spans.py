@@ -48,6 +48,7 @@ SPAN_SCHEMA = pa.schema(
         ("agent", pa.string()),
         ("section_path", pa.string()),
         ("customer", pa.string()),
+        ("session", pa.string()),
         ("tool", pa.string()),
         ("is_llm", pa.bool_()),
         ("input_tokens", pa.uint64()),

@@ -12,7 +12,7 @@ from clickhouse_connect.driver.client import Client
 
 from . import _costs, _export, _keys, _prices, _spans, _traces
 from ._attribution import Attribution
-from ._settings import ATTRIBUTION_CUSTOMER, TenantSettings
+from ._settings import ATTRIBUTION, TenantSettings
 from ._client import StoreConfig, connect
 from ._maintainer import Maintainer
 from ._migrations import migrate
@@ -134,13 +134,15 @@ class Store:
         return _export.export_spans(self.client, tenant, start, end)
 
     # settings
-    def customer_attributes(self, tenant: str) -> tuple[str, ...] | None:
-        """The tenant's ordered customer attribute names, or None for the default (``semconv``'s)."""
-        names = self.settings.get(tenant, ATTRIBUTION_CUSTOMER)
-        return tuple(names) if names else None
+    def attribution_attributes(self, tenant: str) -> dict[str, tuple[str, ...] | None]:
+        """For ``customer`` and ``session``: the tenant's ordered attribute names, or None for the
+        default (``semconv``'s)."""
+        return {kind: tuple(names) if (names := self.settings.get(tenant, setting)) else None
+                for kind, setting in ATTRIBUTION.items()}
 
-    def set_customer_attributes(self, tenant: str, names: list[str] | None) -> None:
-        self.settings.put(tenant, ATTRIBUTION_CUSTOMER, names or None)
+    def set_attribution_attributes(self, tenant: str, kind: str, names: list[str] | None) -> None:
+        """Set one list (``customer`` or ``session``); None or empty restores the default."""
+        self.settings.put(tenant, ATTRIBUTION[kind], names or None)
 
     # costs
     def cost_timeseries(self, tenant: str, interval: str, group_by: str | None, start: datetime,

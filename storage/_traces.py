@@ -32,6 +32,7 @@ class TraceSpan:
     model: str
     agent: str
     customer: str
+    session: str
     section_path: str
     tool: str
     is_llm: bool
@@ -69,7 +70,7 @@ class RunRow:
     top_section: str
 
 
-_RUN_FILTERS = {"service": "services", "customer": "customers", "agent": "agents"}
+_RUN_FILTERS = {"service": "services", "customer": "customers", "agent": "agents", "session": "sessions"}
 _COLUMNS = "trace_id, run_start, run_end, root_name, run_service, cost, llm_calls, errors, top_section"
 
 

@@ -12,7 +12,7 @@ DEFAULTS = {
     "tenant": "acme", "parent_span_id": "", "name": "chat gpt-4o", "kind": "CLIENT", "service": "svc", "scope": "t",
     "duration_ns": 1_000_000, "status_code": "unset", "status_message": "", "operation": "chat", "provider": "openai",
     "request_model": "gpt-4o", "response_model": "gpt-4o", "model": "gpt-4o", "agent": "", "section_path": "",
-    "customer": "", "tool": "", "is_llm": True, "input_tokens": 100, "output_tokens": 10, "cache_read_tokens": 0,
+    "customer": "", "session": "", "tool": "", "is_llm": True, "input_tokens": 100, "output_tokens": 10, "cache_read_tokens": 0,
     "cache_write_tokens": 0, "reasoning_tokens": 0, "cost_input_usd": Decimal(0), "cost_output_usd": Decimal(0),
     "cost_cache_read_usd": Decimal(0), "cost_cache_write_usd": Decimal(0), "price_source": "test", "priced": True,
     "billable": True, "is_batch": False, "http_status": 200, "error_type": "", "span_attributes": [],

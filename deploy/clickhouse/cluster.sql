@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS llmobserve.spans_local ON CLUSTER llmobserve (
     agent LowCardinality(String),
     section_path String,
     customer String,
+    session String,
     tool LowCardinality(String),
     is_llm Bool,
     input_tokens UInt64,
@@ -156,7 +157,7 @@ CREATE TABLE IF NOT EXISTS llmobserve.cost_dims ON CLUSTER llmobserve
 AS llmobserve.cost_dims_local
 ENGINE = Distributed(llmobserve, llmobserve, cost_dims_local, cityHash64(tenant));
 
-CREATE TABLE IF NOT EXISTS llmobserve.cost_daily_local ON CLUSTER llmobserve (
+CREATE TABLE IF NOT EXISTS llmobserve.cost_daily2_local ON CLUSTER llmobserve (
     tenant LowCardinality(String),
     start_time DateTime('UTC'),
     provider LowCardinality(String),
@@ -166,6 +167,7 @@ CREATE TABLE IF NOT EXISTS llmobserve.cost_daily_local ON CLUSTER llmobserve (
     section_path String,
     service LowCardinality(String),
     tool LowCardinality(String),
+    session String,
     cost_usd Decimal(38, 12),
     calls UInt64,
     failed_calls UInt64,
@@ -174,13 +176,13 @@ CREATE TABLE IF NOT EXISTS llmobserve.cost_daily_local ON CLUSTER llmobserve (
     output_tokens UInt64,
     cached_tokens UInt64,
     version UInt64
-) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/{shard}/llmobserve/cost_daily', '{replica}', version)
+) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/{shard}/llmobserve/cost_daily2', '{replica}', version)
 PARTITION BY toYYYYMM(start_time)
-ORDER BY (tenant, start_time, provider, model, agent, customer, service, section_path, tool);
+ORDER BY (tenant, start_time, provider, model, agent, customer, service, section_path, tool, session);
 
-CREATE TABLE IF NOT EXISTS llmobserve.cost_daily ON CLUSTER llmobserve
-AS llmobserve.cost_daily_local
-ENGINE = Distributed(llmobserve, llmobserve, cost_daily_local, cityHash64(tenant));
+CREATE TABLE IF NOT EXISTS llmobserve.cost_daily2 ON CLUSTER llmobserve
+AS llmobserve.cost_daily2_local
+ENGINE = Distributed(llmobserve, llmobserve, cost_daily2_local, cityHash64(tenant));
 
 CREATE TABLE IF NOT EXISTS llmobserve.runs_local ON CLUSTER llmobserve (
     tenant LowCardinality(String),
@@ -195,6 +197,7 @@ CREATE TABLE IF NOT EXISTS llmobserve.runs_local ON CLUSTER llmobserve (
     top_section String,
     services Array(LowCardinality(String)),
     customers Array(String),
+    sessions Array(String),
     agents Array(LowCardinality(String)),
     version UInt64
 ) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/{shard}/llmobserve/runs', '{replica}', version)

@@ -37,14 +37,15 @@ def _cost_filters(
     agent: str | None = Query(None, description="only this agent ('untracked' for LLM cost outside agents)"),
     customer: str | None = Query(None, description="only this customer ('untracked' for none)"),
     service: str | None = Query(None, description="only this service.name"),
+    session: str | None = Query(None, description="only this session / conversation ('untracked' for none)"),
 ) -> dict[str, str]:
     """The label filters breakdowns and timeseries share."""
     return {k: v for k, v in {"provider": provider, "model": model, "agent": agent, "customer": customer,
-                              "service": service}.items() if v is not None}
+                              "service": service, "session": session}.items() if v is not None}
 
 
 @router.get("/breakdown", response_model=CostBreakdown, response_model_by_alias=True,
-            summary="LLM cost grouped by provider, model, agent, customer, section, service, tool, day or hour")
+            summary="LLM cost grouped by provider, model, agent, customer, session, section, service, tool, day or hour")
 def breakdown(
     principal: ReadPrincipal,
     store: StoreDep,

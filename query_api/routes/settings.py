@@ -8,21 +8,29 @@ from ..models import AttributionIn, AttributionOut
 router = APIRouter(prefix="/api/v1/settings", tags=["settings"])
 
 
-def _out(names: tuple[str, ...] | None, request: Request) -> AttributionOut:
-    default: tuple[str, ...] = request.app.state.default_customer_keys  # the receiver's, handed in by serve
-    return AttributionOut(customer=list(names or default), customer_is_default=names is None,
-                          default_customer=list(default))
+def _out(lists: dict[str, tuple[str, ...] | None], request: Request) -> AttributionOut:
+    default: dict[str, tuple[str, ...]] = request.app.state.default_attribution  # the receiver's, handed in by serve
+    fields: dict[str, object] = {}
+    for kind, names in lists.items():
+        fields[kind] = list(names or default[kind])
+        fields[f"{kind}_is_default"] = names is None
+        fields[f"default_{kind}"] = list(default[kind])
+    return AttributionOut.model_validate(fields)
 
 
 @router.get("/attribution", response_model=AttributionOut,
-            summary="Which span attributes name the customer (first present wins; span, then resource)")
+            summary="Which span attributes name the customer and the session (first present wins; span, "
+                    "then resource, then nearest ancestor)")
 def get_attribution(principal: AdminPrincipal, store: StoreDep, request: Request) -> AttributionOut:
-    return _out(store.customer_attributes(principal.tenant), request)
+    return _out(store.attribution_attributes(principal.tenant), request)
 
 
 @router.put("/attribution", response_model=AttributionOut,
-            summary="Set the ordered customer attributes for spans ingested from now on (null: the default list)")
+            summary="Set the ordered customer and/or session attributes for spans ingested from now on "
+                    "(a list left out is unchanged; null: the default list)")
 def put_attribution(body: AttributionIn, principal: AdminPrincipal, store: StoreDep,
                     request: Request) -> AttributionOut:
-    store.set_customer_attributes(principal.tenant, body.customer)
-    return _out(store.customer_attributes(principal.tenant), request)
+    for kind in ("customer", "session"):
+        if kind in body.model_fields_set:
+            store.set_attribution_attributes(principal.tenant, kind, getattr(body, kind))
+    return _out(store.attribution_attributes(principal.tenant), request)

@@ -28,10 +28,12 @@ def list_runs(
     service: str | None = Query(None),
     customer: str | None = Query(None, description="runs with a span for this customer"),
     agent: str | None = Query(None, description="runs with a span of this agent"),
+    session: str | None = Query(None, description="runs with a span in this session / conversation"),
 ) -> RunsPage:
     frm, to = resolve_range(start, end)
     after = decode_cursor(sort, cursor) if cursor else None
-    filters = {k: v for k, v in {"service": service, "customer": customer, "agent": agent}.items() if v is not None}
+    filters = {k: v for k, v in {"service": service, "customer": customer, "agent": agent,
+                                 "session": session}.items() if v is not None}
     rows = store.list_runs(principal.tenant, frm, to, sort, limit + 1, after, filters)
     page = rows[:limit]
     return RunsPage(

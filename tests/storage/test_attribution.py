@@ -71,8 +71,8 @@ def test_the_nearest_agent_wins_and_own_labels_are_kept(store: Store) -> None:
     ]))
     store.maintainer().run_once(force=True)
     assert _agents(store) == {"writer": Decimal(1), "critic": Decimal(2)}
-    # the llm span keeps its own customer; "own" had an agent, so it is not foreign and keeps its (empty) customer
-    assert _customers(store) == {"cust_9": Decimal(1), "untracked": Decimal(2)}
+    # the llm span keeps its own customer; "own" keeps its agent and takes the nearest customer above it
+    assert _customers(store) == {"cust_9": Decimal(1), "cust_1": Decimal(2)}
 
 
 def test_spans_with_no_agent_anywhere_stay_untracked_and_are_let_go(store: Store) -> None:
@@ -84,3 +84,34 @@ def test_spans_with_no_agent_anywhere_stay_untracked_and_are_let_go(store: Store
     store.maintainer().run_once(force=True)
     assert _agents(store) == {"untracked": Decimal("0.5")}
     assert store.attribution.pending == 0
+
+
+def test_an_llm_span_with_its_own_agent_takes_customer_and_session_from_an_ancestor_stored_later(store: Store) -> None:
+    at = T0 + timedelta(hours=5)
+    store.insert_spans(spans_table([
+        span("t4", "llm", at, "0.3", parent_span_id="agent".ljust(16, "0"), agent="support_bot"),
+        span("t4", "agent", at, "0", is_llm=False, parent_span_id="root".ljust(16, "0"), agent="support_bot"),
+    ]))
+    maintainer = store.maintainer()
+    maintainer.run_once(force=True)
+    assert _customers(store) == {"untracked": Decimal("0.3")}
+    assert store.attribution.pending == 0  # it has its agent: nothing waits for the ancestors
+
+    store.insert_spans(spans_table([span("t4", "root", at, "0", is_llm=False, customer="u1", session="s1")]))
+    maintainer.run_once(force=True)
+    assert _customers(store) == {"u1": Decimal("0.3")}
+    assert {r.key: r.cost_usd for r in store.cost_breakdown("acme", "session", *DAY)} == {"s1": Decimal("0.3")}
+    assert _agents(store) == {"support_bot": Decimal("0.3")}  # its own agent kept
+    assert store.span_count("acme") == 3
+
+
+def test_own_customer_and_session_are_kept_and_the_nearest_ancestor_wins(store: Store) -> None:
+    at = T0 + timedelta(hours=6)
+    store.insert_spans(spans_table([
+        span("t5", "root", at, "0", is_llm=False, customer="far", session="far-s"),
+        span("t5", "mid", at, "0", is_llm=False, parent_span_id="root".ljust(16, "0"), session="near-s"),
+        span("t5", "llm", at, "1", parent_span_id="mid".ljust(16, "0"), agent="a", customer="own"),
+    ]))
+    store.maintainer().run_once(force=True)
+    assert _customers(store) == {"own": Decimal(1)}
+    assert {r.key: r.cost_usd for r in store.cost_breakdown("acme", "session", *DAY)} == {"near-s": Decimal(1)}

@@ -94,3 +94,4 @@ def test_cluster_ddl_matches_the_schema(store) -> None:  # type: ignore[no-untyp
     assert cluster == single
     described = {name: [r[0] for r in store.client.query(f"DESCRIBE TABLE {name}").result_rows] for name in single}
     assert described == single
+
