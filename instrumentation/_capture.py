@@ -4,6 +4,7 @@ The request hook turns the httpx CLIENT span of a provider call into ``{operatio
 with ``gen_ai.*`` request attributes; the response hook tees the response stream so usage can
 be read from the body as the app consumes it (see ``_observer``). The span's ``end`` is guarded:
 the instrumentation ends it at response headers, we end it when the body is done.
+Batch API calls are handed to ``_batches``: their results become one span per request.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ import re
 import threading
 from typing import Any
 
+from opentelemetry import trace
 from opentelemetry.trace import Span
 
 from llmobserve.semconv import attributes as a
 
-from ._observer import CallObserver
+from ._batches import BatchCapture, Watch
+from ._observer import BodyObserver, CallObserver
 from ._providers import Call, ProviderMatcher
 from ._streams import tee_async, tee_sync
 from ._usage import UsageState
@@ -36,14 +39,15 @@ _STREAM_RE = re.compile(rb'"stream"\s*:\s*true')
 class _CallSpan:
     """Joins the instrumentation's end (at headers) and the body's end; the span ends after both."""
 
-    __slots__ = ("span", "call", "observer", "exited", "lock")
+    __slots__ = ("span", "call", "observer", "exited", "lock", "watch")
 
-    def __init__(self, span: Span, call: Call) -> None:
+    def __init__(self, span: Span, call: Call, watch: Watch | None = None) -> None:
         self.span = span
         self.call = call
-        self.observer: CallObserver | None = None
+        self.observer: BodyObserver | None = None
         self.exited = False
         self.lock = threading.Lock()
+        self.watch = watch  # batch API calls: what reads the answer (model calls: a CallObserver)
 
 
 def _request_body(stream: Any) -> bytes:
@@ -80,7 +84,7 @@ class Capture:
     """The hooks handed to HTTPXClientInstrumentor; holds the matcher and the options."""
 
     def __init__(self, matcher: ProviderMatcher, capture_content: bool, is_foreign_llm_child: Any,
-                 llm_calls: set[int] | None = None) -> None:
+                 llm_calls: set[int] | None = None, tracer: Any = None, drain: Any = None) -> None:
         self.matcher = matcher
         self.capture_content = capture_content
         self._is_foreign_llm_child = is_foreign_llm_child
@@ -88,6 +92,7 @@ class Capture:
         # which exports only these (None: export every httpx call). A span id, because processors
         # are handed a read-only copy of the span at its end, not the span the hook saw.
         self._llm_calls = llm_calls
+        self._batches = BatchCapture(tracer or trace.get_tracer("llmobserve"), capture_content, llm_calls, drain)
 
     # ---- request -------------------------------------------------------------------------
     def request_hook(self, span: Span, request: Any) -> None:
@@ -109,14 +114,18 @@ class Capture:
             call = self.matcher.match(str(url), url.host, url.path)
         if call is None:
             return
+        if call.batch:
+            method = request.method
+            watch = self._batches.on_request(span, call, method.decode() if isinstance(method, bytes) else str(method),
+                                             _request_body(request.stream))
+            if watch is not None:
+                self._defer(span, _CallSpan(span, call, watch))
+            return
         if self._llm_calls is not None:
             self._llm_calls.add(span.get_span_context().span_id)
         if self._is_foreign_llm_child(span):
             return  # another instrumentation already traces this call as an LLM span: price it once
         facts = _request_facts(_request_body(request.stream))
-        if call.batch:
-            span.set_attribute(a.LLMOBSERVE_BATCH, True)
-            return
         model = str(facts.get("model") or call.model_in_path or "")
         attributes: dict[str, Any] = {
             a.GEN_AI_OPERATION_NAME: call.operation,
@@ -138,7 +147,10 @@ class Capture:
                 attributes["gen_ai.input.messages"] = json.dumps(content, default=str)[:100_000]
         span.set_attributes(attributes)
         span.update_name(f"{call.operation} {model}" if model else call.operation)
-        state = _CallSpan(span, call)
+        self._defer(span, _CallSpan(span, call))
+
+    def _defer(self, span: Span, state: _CallSpan) -> None:
+        """The span ends when its body has been read, not at headers (see ``_end``)."""
         span.__dict__[_STATE] = state
         span.__dict__["end"] = lambda end_time=None: self._end(state, end_time)
 
@@ -154,8 +166,12 @@ class Capture:
         if state is None:
             return
         try:
-            usage = UsageState(state.call.flavor, state.call.endpoint, self.capture_content)
-            observer = CallObserver(span, state.call, usage, int(response.status_code), _headers(response.headers))
+            status, headers = int(response.status_code), _headers(response.headers)
+            if state.watch is not None:
+                observer = state.watch(span, status, headers)
+            else:
+                usage = UsageState(state.call.flavor, state.call.endpoint, self.capture_content)
+                observer = CallObserver(span, state.call, usage, status, headers)
             if tee(response.stream, observer):
                 with state.lock:
                     state.observer = observer

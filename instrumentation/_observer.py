@@ -23,11 +23,11 @@ from opentelemetry.trace import Span, Status, StatusCode
 from ._providers import Call
 from ._usage import STREAM_INCOMPLETE, UsageState
 
-__all__ = ["CallObserver", "open_observers"]
+__all__ = ["BodyObserver", "CallObserver", "decompressor", "open_observers"]
 
 log = logging.getLogger("llmobserve.instrumentation")
 
-_MAX_BODY = 16 * 1024 * 1024  # bodies above this are not parsed (usage of huge batch files is lost)
+_MAX_BODY = 16 * 1024 * 1024  # model-call bodies above this are not parsed (batch results are read line by line)
 _live: weakref.WeakSet[CallObserver] = weakref.WeakSet()
 
 
@@ -36,7 +36,7 @@ def open_observers() -> list[CallObserver]:
     return list(_live)
 
 
-def _decompressor(encoding: str) -> Any:
+def decompressor(encoding: str) -> Any:
     encoding = encoding.strip().lower()
     if encoding in ("", "identity"):
         return None
@@ -61,32 +61,79 @@ def _decompressor(encoding: str) -> Any:
     return False
 
 
-class CallObserver:
-    """Watches one response body; ``finish`` ends the span exactly once."""
+class BodyObserver:
+    """Follows one response body through the tee; ends the span exactly once, after both the
+    instrumentation's end (at headers) and the body's end (``finish``). Subclasses read the bytes."""
 
-    __slots__ = ("span", "call", "state", "status", "_mode", "_decoder", "_buffer", "_event", "_data",
-                 "_lock", "_done", "_eof", "_overflow", "_exited", "_concluded", "__weakref__")
+    __slots__ = ("span", "_lock", "_done", "_exited", "_concluded", "__weakref__")
+
+    def __init__(self, span: Span) -> None:
+        self.span = span
+        self._lock = threading.Lock()
+        self._done = False
+        self._exited = False  # the instrumentation has tried to end the span
+        self._concluded = False  # the body is done and the attributes are set
+        _live.add(self)
+
+    def feed(self, chunk: bytes) -> None:  # from the tee, in the app's thread: must never raise
+        raise NotImplementedError
+
+    def eof(self) -> None:
+        raise NotImplementedError
+
+    def _conclude(self, abandoned: bool) -> None:
+        raise NotImplementedError
+
+    def on_exit(self) -> None:
+        """The instrumentation ended its part (response headers are in)."""
+        with self._lock:
+            self._exited = True
+            ready = self._concluded
+        if ready:
+            self._end_span()
+
+    def finish(self, abandoned: bool = False) -> None:
+        """The body is over: on close, at end of body, at garbage collection or at shutdown."""
+        with self._lock:
+            if self._done:
+                return
+            self._done = True
+        _live.discard(self)
+        try:
+            self._conclude(abandoned)
+        except Exception:
+            log.debug("could not conclude a provider call span", exc_info=True)
+        with self._lock:
+            self._concluded = True
+            ready = self._exited
+        if ready:
+            self._end_span()
+
+    def _end_span(self) -> None:
+        self.span.__dict__.pop("end", None)  # restore the real end()
+        self.span.end()
+
+
+class CallObserver(BodyObserver):
+    """Watches one model call's response body and sets its usage on the span."""
+
+    __slots__ = ("call", "state", "status", "_mode", "_decoder", "_buffer", "_event", "_data", "_eof", "_overflow")
 
     def __init__(self, span: Span, call: Call, state: UsageState, status: int, headers: dict[str, str]) -> None:
-        self.span = span
+        super().__init__(span)
         self.call = call
         self.state = state
         self.status = status
         content_type = headers.get("content-type", "").lower()
         self._mode = "sse" if "text/event-stream" in content_type else "json" if "json" in content_type else ""
-        self._decoder = _decompressor(headers.get("content-encoding", ""))
+        self._decoder = decompressor(headers.get("content-encoding", ""))
         if self._decoder is False:  # an encoding we cannot read: the app still gets its bytes
             self._mode = ""
         self._buffer = bytearray()
         self._event = ""
         self._data: list[bytes] = []
-        self._lock = threading.Lock()
-        self._done = False
         self._eof = False
         self._overflow = False
-        self._exited = False  # the instrumentation has tried to end the span
-        self._concluded = False  # the body is done and the attributes are set
-        _live.add(self)
 
     # called from the tee, in the app's thread, for every chunk: must never raise
     def feed(self, chunk: bytes) -> None:
@@ -126,35 +173,6 @@ class CallObserver:
 
     def eof(self) -> None:
         self._eof = True
-
-    def on_exit(self) -> None:
-        """The instrumentation ended its part (response headers are in)."""
-        with self._lock:
-            self._exited = True
-            ready = self._concluded
-        if ready:
-            self._end_span()
-
-    def finish(self, abandoned: bool = False) -> None:
-        """The body is over: on close, at end of body, at garbage collection or at shutdown."""
-        with self._lock:
-            if self._done:
-                return
-            self._done = True
-        _live.discard(self)
-        try:
-            self._conclude(abandoned)
-        except Exception:
-            log.debug("could not conclude a provider call span", exc_info=True)
-        with self._lock:
-            self._concluded = True
-            ready = self._exited
-        if ready:
-            self._end_span()
-
-    def _end_span(self) -> None:
-        self.span.__dict__.pop("end", None)  # restore the real end()
-        self.span.end()
 
     def _conclude(self, abandoned: bool) -> None:
         state, span = self.state, self.span

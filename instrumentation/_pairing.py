@@ -147,6 +147,11 @@ class PairingProcessor(SpanProcessor):
             except Exception:  # never let a bad span stop the export of the others
                 pass
 
+    def drain(self, timeout_millis: int) -> bool:
+        """Export what is queued for export, holding on to held spans: backpressure for a burst that
+        would overflow the export queue (a batch's results, one span per request)."""
+        return self._downstream.force_flush(timeout_millis)
+
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         self._process(release_all=True)
         return self._downstream.force_flush(timeout_millis)

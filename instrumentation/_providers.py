@@ -51,6 +51,10 @@ _PROVIDER_ALIASES = {"gemini": "gcp.gemini", "google": "gcp.gemini", "mistral": 
 
 _GEMINI_PATH = re.compile(r"/models/([^/:]+):(generateContent|streamGenerateContent|embedContent|batchEmbedContents)$")
 _AZURE_DEPLOYMENT = re.compile(r"/openai/deployments/([^/]+)/")
+# Batch APIs: the id in the path is a batch id (retrieve, Anthropic results) or a file id (OpenAI results).
+_OPENAI_BATCH = re.compile(r"/batches/([^/]+)$")
+_OPENAI_FILE_CONTENT = re.compile(r"/files/([^/]+)/content$")
+_ANTHROPIC_RESULTS = re.compile(r"/messages/batches/([^/]+)/results$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,42 +65,54 @@ class Call:
     flavor: str  # one of FLAVORS
     operation: str  # OTel gen_ai.operation.name
     model_in_path: str = ""  # Gemini puts the model in the path; Azure the deployment
-    batch: bool = False  # a Batch API request (billed at the batch price)
-    endpoint: str = ""  # "chat", "responses", "embeddings", "completions", "messages", ...
+    batch: bool = False  # a Batch API call (its results are billed at the batch price)
+    endpoint: str = ""  # "chat", "responses", ..., or for batches "batches", "batch_retrieve", "batch_results"
+    batch_ref: str = ""  # the batch id (or, for OpenAI results, the file id) named in the path
 
 
-def _operation(flavor: str, path: str) -> tuple[str, str, str, bool] | None:
-    """(operation, endpoint, model in path, batch) for a path, or None if it is no model call."""
+def _operation(flavor: str, path: str) -> tuple[str, str, str, bool, str] | None:
+    """(operation, endpoint, model in path, batch, batch ref) for a path, or None if it is no model call."""
     if flavor == "gemini":
         found = _GEMINI_PATH.search(path)
         if not found:
             return None
         model, method = found.groups()
         if method in ("embedContent", "batchEmbedContents"):
-            return "embeddings", method, model, False
-        return "generate_content", method, model, False
+            return "embeddings", method, model, False, ""
+        return "generate_content", method, model, False, ""
     if flavor == "anthropic":
         if path.endswith("/messages"):
-            return "chat", "messages", "", False
+            return "chat", "messages", "", False, ""
+        if path.endswith("/messages/batches"):
+            return "batch", "batches", "", True, ""
+        found = _ANTHROPIC_RESULTS.search(path)
+        if found:
+            return "batch", "batch_results", "", True, found.group(1)
         return None
     if flavor == "cohere":
         if path.endswith("/chat"):
-            return "chat", "chat", "", False
+            return "chat", "chat", "", False, ""
         if path.endswith("/embed"):
-            return "embeddings", "embed", "", False
+            return "embeddings", "embed", "", False, ""
         return None
     deployment = _AZURE_DEPLOYMENT.search(path)
     model = deployment.group(1) if deployment else ""
     if path.endswith("/chat/completions"):
-        return "chat", "chat", model, False
+        return "chat", "chat", model, False, ""
     if path.endswith("/responses"):
-        return "chat", "responses", model, False
+        return "chat", "responses", model, False, ""
     if path.endswith("/embeddings"):
-        return "embeddings", "embeddings", model, False
+        return "embeddings", "embeddings", model, False, ""
     if path.endswith("/completions"):
-        return "text_completion", "completions", model, False
+        return "text_completion", "completions", model, False, ""
     if path.endswith("/batches"):
-        return "batch", "batches", "", True
+        return "batch", "batches", "", True, ""
+    found = _OPENAI_BATCH.search(path)
+    if found:
+        return "batch", "batch_retrieve", "", True, found.group(1)
+    found = _OPENAI_FILE_CONTENT.search(path)
+    if found:  # any file's content: only a batch's output or error file yields result spans
+        return "batch", "batch_results", "", True, found.group(1)
     return None
 
 
@@ -132,5 +148,5 @@ class ProviderMatcher:
         found = _operation(flavor, path)
         if found is None:
             return None
-        operation, endpoint, model, batch = found
-        return Call(provider, flavor, operation, model, batch, endpoint)
+        operation, endpoint, model, batch, ref = found
+        return Call(provider, flavor, operation, model, batch, endpoint, ref)

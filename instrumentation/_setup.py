@@ -29,6 +29,7 @@ _EXIT_FLUSH_MS = 3_000
 # Each span is a cost record: OTel's default queue (2,048) dropped spans at ~5,000 calls/s in a
 # burst (measured); 16,384 spans of ~3 KB hold a burst for ~50 MB at most.
 _EXPORT_QUEUE_SPANS = 16_384
+_DRAIN_TIMEOUT_MS = 10_000  # a batch results download waits at most this long per 2,048 result spans
 
 Protocol = Literal["grpc", "http"]
 
@@ -175,7 +176,12 @@ def observe(
                                                         max_queue_size=_EXPORT_QUEUE_SPANS), llm_calls=llm_calls)
         provider.add_span_processor(processor)
 
-        capture = Capture(ProviderMatcher(provider_urls), capture_content, labels.is_foreign_llm_child, llm_calls)
+        def drain() -> None:  # never wait on a receiver that is down: its spans are dropped anyway
+            if not exporter.unreachable:
+                processor.drain(_DRAIN_TIMEOUT_MS)
+
+        capture = Capture(ProviderMatcher(provider_urls), capture_content, labels.is_foreign_llm_child, llm_calls,
+                          provider.get_tracer("llmobserve"), drain)
         instrumentors = _instrument_http_clients(provider, capture)
         _state = Observation(target, protocol, provider, exporter, processor, labels, instrumentors, owns)
         atexit.register(_at_exit, _state)

@@ -13,7 +13,7 @@ import weakref
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from ._observer import CallObserver
+from ._observer import BodyObserver
 
 __all__ = ["tee_sync", "tee_async"]
 
@@ -27,7 +27,7 @@ _ATTR = "_llmobserve_observer"
 def _sync_class(base: type) -> type:
     class SyncTee(base):  # type: ignore[misc, valid-type]
         def __iter__(self) -> Iterator[bytes]:
-            observer: CallObserver = self.__dict__[_ATTR]
+            observer: BodyObserver = self.__dict__[_ATTR]
             for chunk in super().__iter__():
                 observer.feed(chunk)
                 yield chunk
@@ -46,7 +46,7 @@ def _sync_class(base: type) -> type:
 def _async_class(base: type) -> type:
     class AsyncTee(base):  # type: ignore[misc, valid-type]
         async def __aiter__(self) -> AsyncIterator[bytes]:
-            observer: CallObserver = self.__dict__[_ATTR]
+            observer: BodyObserver = self.__dict__[_ATTR]
             async for chunk in super().__aiter__():
                 observer.feed(chunk)
                 yield chunk
@@ -62,7 +62,7 @@ def _async_class(base: type) -> type:
     return AsyncTee
 
 
-def _attach(stream: Any, observer: CallObserver, cache: dict[type, type], make: Any, needs: tuple[str, str]) -> bool:
+def _attach(stream: Any, observer: BodyObserver, cache: dict[type, type], make: Any, needs: tuple[str, str]) -> bool:
     base = type(stream)
     if not hasattr(stream, "__dict__") or not all(hasattr(base, name) for name in needs):
         return False
@@ -79,9 +79,9 @@ def _attach(stream: Any, observer: CallObserver, cache: dict[type, type], make: 
     return True
 
 
-def tee_sync(stream: Any, observer: CallObserver) -> bool:
+def tee_sync(stream: Any, observer: BodyObserver) -> bool:
     return _attach(stream, observer, _SYNC, _sync_class, ("__iter__", "close"))
 
 
-def tee_async(stream: Any, observer: CallObserver) -> bool:
+def tee_async(stream: Any, observer: BodyObserver) -> bool:
     return _attach(stream, observer, _ASYNC, _async_class, ("__aiter__", "aclose"))

@@ -88,3 +88,4 @@ def _fresh_standin(request) -> None:  # type: ignore[no-untyped-def]
         standin.usage = Usage()
         standin.response_model = None
         standin.gzip = False
+        standin.batch_failures = {}

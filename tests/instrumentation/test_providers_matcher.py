@@ -64,3 +64,30 @@ def test_provider_calls_are_recognised(url: str, expected) -> None:  # type: ign
 ])
 def test_other_calls_are_left_alone(url: str) -> None:
     assert not _match(url)
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("https://api.openai.com/v1/batches", ("openai", "batches", "")),
+    ("https://api.openai.com/v1/batches/batch_abc", ("openai", "batch_retrieve", "batch_abc")),
+    ("https://api.openai.com/v1/files/file-abc/content", ("openai", "batch_results", "file-abc")),
+    ("https://acme.openai.azure.com/openai/files/file-abc/content?api-version=2024-10-21",
+     ("azure.ai.openai", "batch_results", "file-abc")),
+    ("https://api.anthropic.com/v1/messages/batches", ("anthropic", "batches", "")),
+    ("https://api.anthropic.com/v1/messages/batches/msgbatch_01/results", ("anthropic", "batch_results", "msgbatch_01")),
+    ("http://gw:9/anthropic/v1/messages/batches/msgbatch_01/results", ("anthropic", "batch_results", "msgbatch_01")),
+])
+def test_batch_calls_are_recognised(url: str, expected) -> None:  # type: ignore[no-untyped-def]
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url)
+    found = M.match(url, parsed.hostname or "", parsed.path)
+    assert found is not None and found.batch and (found.provider, found.endpoint, found.batch_ref) == expected
+
+
+@pytest.mark.parametrize("url", [
+    "https://api.openai.com/v1/batches/batch_abc/cancel",
+    "https://api.openai.com/v1/files/file-abc",
+    "https://api.anthropic.com/v1/messages/batches/msgbatch_01",  # a poll: its URL already names the batch
+])
+def test_other_batch_calls_are_left_alone(url: str) -> None:
+    assert not _match(url)

@@ -46,6 +46,7 @@ class Request:
     headers: dict[str, str]  # lower-cased names
     json: Any
     connection: int  # client port: equal for requests sent over the same keep-alive connection
+    raw: bytes = b""  # the body as sent (multipart file uploads are not JSON)
 
     @property
     def body(self) -> dict[str, Any]:
@@ -88,7 +89,7 @@ class Turn:
 
 @dataclass
 class JsonAnswer:
-    body: Any
+    body: Any  # bytes are sent as they are (file contents), with the Content-Type in ``headers``
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
 

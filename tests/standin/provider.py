@@ -16,6 +16,9 @@ Routes (POST; matched on the path's end, so any prefix works, the first segment 
 - ``.../v1/messages``       Anthropic Messages (``.../v1/messages/count_tokens`` too)
 - ``.../models/{model}:generateContent`` and ``:streamGenerateContent`` (``?alt=sse`` or a JSON array)  Gemini
 - ``.../v2/chat``           Cohere v2 chat
+- OpenAI Files + Batches (``POST .../files``, ``GET .../files/{id}[/content]``, ``POST .../batches``,
+  ``GET .../batches/{id}``) and Anthropic Message Batches (``POST .../v1/messages/batches``,
+  ``GET .../v1/messages/batches/{id}[/results]``); ``batch_failures`` fails chosen requests (see ``_batches``)
 - anything else: 404 with the provider's JSON error shape.
 
 Standard library only: ``ThreadingHTTPServer`` on 127.0.0.1, HTTP/1.1 keep-alive, ``Content-Length`` JSON
@@ -40,6 +43,7 @@ from typing import Any, Literal, Self
 from urllib.parse import parse_qsl, urlsplit
 
 from tests.standin import _anthropic, _cohere, _gemini, _openai
+from tests.standin._batches import BatchStore
 from tests.standin import _common
 from tests.standin._common import Answer, JsonAnswer, Request, StreamAnswer, Turn, Usage, dumps, new_id
 
@@ -59,6 +63,7 @@ class _Route:
     name: str  # e.g. "openai.chat", logged with each request
     handler: Handler
     model: str | None  # the requested model
+    json_body: bool = True  # a POST without a JSON body is a 400 (file uploads are multipart)
 
 
 _GEMINI_PATH = re.compile(r"/models/(?P<model>[^/:]+):(?P<method>generateContent|streamGenerateContent)$")
@@ -127,6 +132,8 @@ class StandInProvider:
         self.gzip: bool = gzip  # gzip non-streaming bodies when the client accepts gzip
         self.sse_framing: Literal["chunked", "close"] = sse_framing
         self.stream_delay: float = stream_delay  # seconds between streamed events
+        self.batch_failures: dict[str, int | str] = {}  # custom_id -> HTTP status or error code, at batch creation
+        self._batches = BatchStore(lambda: dict(self.batch_failures), lambda: self.response_model)
         self.requests: list[dict[str, Any]] = []  # method, path, query, headers, json, route, connection
         self.errors: list[str] = []  # tracebacks of unexpected server-side exceptions (should stay empty)
         self.url: str = ""
@@ -227,6 +234,8 @@ class StandInProvider:
 
     def _answer(self, request: Request) -> Answer:
         route = _resolve(request.method, request.path, request.body)
+        if route is None and (batch := self._batches.route(request.method, request.path)):
+            route = _Route(batch[0], batch[1], None, json_body=False)
         with self._lock:
             self.requests.append(request.as_log(route.name if route else "unknown"))
             hang, self._hang = self._hang, 0.0
@@ -242,7 +251,7 @@ class StandInProvider:
                 headers["retry-after-ms"] = str(round(failure.retry_after * 1000))
                 headers["retry-after"] = str(max(1, math.ceil(failure.retry_after)))
             return JsonAnswer(errors(failure.status, failure.message), status=failure.status, headers=headers)
-        if request.json is None and request.method == "POST":
+        if request.json is None and request.method == "POST" and route.json_body:
             return JsonAnswer(errors(400, "We could not parse the JSON body of your request."), status=400)
         turn = Turn(
             model=self.response_model or route.model or "stand-in-model",
@@ -326,6 +335,7 @@ class _Handler(BaseHTTPRequestHandler):
                 headers={name.lower(): value for name, value in self.headers.items()},
                 json=body,
                 connection=int(self.client_address[1]),
+                raw=raw,
             )
             answer = provider._answer(request)
             if isinstance(answer, StreamAnswer):
@@ -354,7 +364,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._headers_sent = True
 
     def _send_json(self, answer: JsonAnswer, request: Request | None) -> None:
-        data = dumps(answer.body).encode()
+        data = answer.body if isinstance(answer.body, bytes) else dumps(answer.body).encode()
         headers = {"Content-Type": "application/json", **answer.headers}
         accepts = request.headers.get("accept-encoding", "") if request is not None else ""
         if self.server.provider.gzip and "gzip" in [c.split(";")[0].strip().lower() for c in accepts.split(",")]:
