@@ -7,13 +7,21 @@ and the span ends when the body is done or the app closes the response (early cl
 stream is flagged incomplete). Bytes are only collected while the app reads; they are parsed once,
 when the body ends. A stream nobody closes ends when it is garbage-collected, or at
 shutdown, flagged incomplete.
+
+Parsing the body and ending the span happen on one background thread, not in the app's: the app's
+call returns as soon as its last byte is read (measured: this was most of what the SDK added to a
+streamed call). The span keeps the end time the body ended at; ``wait_concluded`` lets a flush
+see every concluded span.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import queue
 import threading
+import time
 import weakref
 import zlib
 from typing import Any
@@ -23,7 +31,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 from ._providers import Call
 from ._usage import STREAM_INCOMPLETE, UsageState
 
-__all__ = ["BodyObserver", "CallObserver", "decompressor", "open_observers"]
+__all__ = ["BodyObserver", "CallObserver", "decompressor", "open_observers", "wait_concluded"]
 
 log = logging.getLogger("llmobserve.instrumentation")
 
@@ -34,6 +42,55 @@ _live: weakref.WeakSet[CallObserver] = weakref.WeakSet()
 def open_observers() -> list[CallObserver]:
     """Observers whose span has not ended yet (for flushing at shutdown)."""
     return list(_live)
+
+
+class _Concluder:
+    """One daemon thread that concludes finished bodies in order; counts what it has not done yet."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[tuple[BodyObserver, bool]] = queue.SimpleQueue()
+        self._idle = threading.Condition()
+        self._unfinished = 0
+        self._thread: threading.Thread | None = None
+
+    def submit(self, observer: BodyObserver, abandoned: bool) -> None:
+        with self._idle:
+            self._unfinished += 1
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="llmobserve-conclude", daemon=True)
+                self._thread.start()
+        self._queue.put((observer, abandoned))
+
+    def _run(self) -> None:
+        while True:
+            observer, abandoned = self._queue.get()
+            try:
+                observer._complete(abandoned)
+            finally:
+                with self._idle:
+                    self._unfinished -= 1
+                    if not self._unfinished:
+                        self._idle.notify_all()
+
+    def wait(self, timeout: float) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: not self._unfinished, timeout)
+
+
+_concluder = _Concluder()
+
+
+def _after_fork() -> None:  # the thread does not survive a fork; the child starts its own
+    global _concluder
+    _concluder = _Concluder()
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+
+def wait_concluded(timeout: float = 10.0) -> bool:
+    """Wait until every finished body's span is concluded (ended, if its call has returned)."""
+    return _concluder.wait(timeout)
 
 
 def decompressor(encoding: str) -> Any:
@@ -65,7 +122,7 @@ class BodyObserver:
     """Follows one response body through the tee; ends the span exactly once, after both the
     instrumentation's end (at headers) and the body's end (``finish``). Subclasses read the bytes."""
 
-    __slots__ = ("span", "_lock", "_done", "_exited", "_concluded", "__weakref__")
+    __slots__ = ("span", "_lock", "_done", "_exited", "_concluded", "_end_ns", "__weakref__")
 
     def __init__(self, span: Span) -> None:
         self.span = span
@@ -73,6 +130,7 @@ class BodyObserver:
         self._done = False
         self._exited = False  # the instrumentation has tried to end the span
         self._concluded = False  # the body is done and the attributes are set
+        self._end_ns: int | None = None
         _live.add(self)
 
     def feed(self, chunk: bytes) -> None:  # from the tee, in the app's thread: must never raise
@@ -93,12 +151,21 @@ class BodyObserver:
             self._end_span()
 
     def finish(self, abandoned: bool = False) -> None:
-        """The body is over: on close, at end of body, at garbage collection or at shutdown."""
+        """The body is over: on close, at end of body, at garbage collection or at shutdown. A body
+        that ended normally is concluded on the background thread; an abandoned one (collected,
+        or at shutdown, when threads may be gone) here."""
         with self._lock:
             if self._done:
                 return
             self._done = True
+            self._end_ns = time.time_ns()
         _live.discard(self)
+        if abandoned:
+            self._complete(abandoned)
+        else:
+            _concluder.submit(self, abandoned)
+
+    def _complete(self, abandoned: bool) -> None:
         try:
             self._conclude(abandoned)
         except Exception:
@@ -111,7 +178,7 @@ class BodyObserver:
 
     def _end_span(self) -> None:
         self.span.__dict__.pop("end", None)  # restore the real end()
-        self.span.end()
+        self.span.end(end_time=self._end_ns)
 
 
 class CallObserver(BodyObserver):

@@ -50,10 +50,11 @@ class Observation:
 
     def flush(self, timeout_millis: int = 10_000) -> bool:
         """Finish open streams' spans and export everything pending."""
-        from ._observer import open_observers
+        from ._observer import open_observers, wait_concluded
 
         for observer in open_observers():
             observer.finish(abandoned=True)
+        wait_concluded(timeout_millis / 1000)
         return bool(self.processor.force_flush(timeout_millis))
 
 

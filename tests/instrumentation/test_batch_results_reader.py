@@ -12,6 +12,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from llmobserve.instrumentation import _batch_results as results
 from llmobserve.instrumentation._providers import Call
+from llmobserve.instrumentation._observer import wait_concluded
 
 MAX_LINE = 2_000
 
@@ -52,6 +53,7 @@ def _feed(observer, body: bytes, size: int) -> None:  # type: ignore[no-untyped-
     observer.eof()
     observer.finish()
     observer.on_exit()
+    assert wait_concluded(10)  # the span ends on the SDK's conclusion thread
 
 
 @pytest.mark.parametrize("chunk", [1, 7, 4096])

@@ -137,6 +137,7 @@ def test_content_is_captured_only_when_asked(standin) -> None:  # type: ignore[n
         for _ in client.chat.completions.create(model="gpt-4o", messages=[{{"role": "user", "content": "p2"}}],
                                                 stream=True):
             pass
+        obs.flush(2_000)  # spans end on the SDK's background thread, just after the body ends
         for span in memory.get_finished_spans():
             print(json.dumps({{k: v for k, v in span.attributes.items() if k.startswith("gen_ai.input")
                               or k.startswith("gen_ai.output")}}))
