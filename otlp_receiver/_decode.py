@@ -17,7 +17,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from llmobserve import semconv
 from llmobserve.pricing import Pricer
 from llmobserve.semconv import redact_attributes
-from llmobserve.storage import SpanRow, inherit_labels
+from llmobserve.storage import SpanRow, inherit_labels, price_innermost
 
 from ._exceptions import BadPayload
 from ._limits import NS_PER_DAY, NS_PER_HOUR, Limits, month_of_hour
@@ -233,7 +233,7 @@ def decode_request(request: ExportTraceServiceRequest, tenant: str, pricer: Pric
                     start, end = now, (end - skew if end >= start else end)
                 try:
                     attrs, pairs = _attributes(span.attributes)
-                    rec = normalize(attrs)
+                    rec = normalize(attrs, span.name)
                     reason = _usage_reason(rec, limits)
                     if not reason:
                         status_code = span.status.code
@@ -304,5 +304,5 @@ def decode_request(request: ExportTraceServiceRequest, tenant: str, pricer: Pric
                     version,
                 ))
                 out.accepted += 1
-    out.rows = inherit_labels(rows)
+    out.rows = inherit_labels(price_innermost(rows))
     return out

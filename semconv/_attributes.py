@@ -50,6 +50,13 @@ LLM_REQUEST_TYPE: Final = "llm.request.type"
 LLM_USAGE_REASONING_TOKENS: Final = "llm.usage.reasoning_tokens"
 TRACELOOP_SPAN_KIND: Final = "traceloop.span.kind"
 TRACELOOP_ENTITY_NAME: Final = "traceloop.entity.name"
+# The run's metadata, one attribute per key, on every span under a LangChain / LangGraph root
+TRACELOOP_USER_ID: Final = "traceloop.association.properties.user_id"
+TRACELOOP_SESSION_ID: Final = "traceloop.association.properties.session_id"
+TRACELOOP_THREAD_ID: Final = "traceloop.association.properties.thread_id"
+"""LangGraph's ``configurable.thread_id``: its conversation."""
+TRACELOOP_CONVERSATION_ID: Final = "traceloop.association.properties.conversation_id"
+TRACELOOP_LANGGRAPH_NODE: Final = "traceloop.association.properties.langgraph_node"
 
 # OpenInference
 OPENINFERENCE_SPAN_KIND: Final = "openinference.span.kind"
@@ -65,6 +72,10 @@ LLM_TOKEN_COUNT_REASONING: Final = "llm.token_count.completion_details.reasoning
 LLM_COST_TOTAL: Final = "llm.cost.total"
 AGENT_NAME: Final = "agent.name"
 TOOL_NAME: Final = "tool.name"
+GRAPH_NODE_ID: Final = "graph.node.id"
+"""Names the agent on OpenInference AGENT spans that carry no ``agent.name`` (CrewAI, AutoGen)."""
+OPENINFERENCE_METADATA: Final = "metadata"
+"""A JSON object string; under LangChain it holds LangGraph's ``langgraph_node`` and ``ls_integration``."""
 
 # Vercel AI SDK (``experimental_telemetry``): ``ai.generateText`` and the like are roll-ups of their
 # ``ai.generateText.doGenerate`` / ``.doStream`` / ``.doEmbed`` children, which are the model calls.
@@ -174,11 +185,15 @@ CLIENT_COST_KEYS: Final = (LLM_COST_TOTAL, GEN_AI_USAGE_COST)
 SERVICE_TIER_KEYS: Final = (OPENAI_REQUEST_SERVICE_TIER, GEN_AI_OPENAI_REQUEST_SERVICE_TIER)
 HTTP_STATUS_KEYS: Final = (HTTP_RESPONSE_STATUS_CODE, HTTP_STATUS_CODE_OLD)
 CUSTOMER_KEYS: Final = (LLMOBSERVE_CUSTOMER_ID, LLMOBSERVE_CUSTOMER_ID_LEGACY, ENDUSER_ID, USER_ID, LANGFUSE_USER_ID,
-                         AI_TELEMETRY_METADATA_USER_ID)
+                         AI_TELEMETRY_METADATA_USER_ID, TRACELOOP_USER_ID)
 """Who the work is for: ours first, then the conventions apps already set (OTel ``user.id`` /
-``enduser.id``, also OpenInference's ``user.id``; Langfuse; the Vercel AI SDK's ``metadata.userId``)."""
+``enduser.id``, also OpenInference's ``user.id``; Langfuse; the Vercel AI SDK's ``metadata.userId``;
+OpenLLMetry's copy of a LangChain run's ``metadata.user_id``)."""
 SESSION_KEYS: Final = (LLMOBSERVE_SESSION_ID, GEN_AI_CONVERSATION_ID, SESSION_ID, LANGFUSE_SESSION_ID,
-                        AI_TELEMETRY_METADATA_SESSION_ID)
+                        AI_TELEMETRY_METADATA_SESSION_ID, TRACELOOP_SESSION_ID, TRACELOOP_THREAD_ID,
+                        TRACELOOP_CONVERSATION_ID)
 """Which conversation the work belongs to: ours first, then OTel GenAI's ``gen_ai.conversation.id`` (Pydantic AI
-sets it on every span), OTel/OpenInference ``session.id``, Langfuse, the Vercel AI SDK's ``metadata.sessionId``."""
+sets it on every span), OTel/OpenInference ``session.id``, Langfuse, the Vercel AI SDK's ``metadata.sessionId``,
+OpenLLMetry's copies of a LangChain run's ``session_id`` / ``thread_id`` / ``conversation_id`` (the keys
+OpenInference's LangChain tracer reads as its ``session.id``)."""
 SECTION_KEYS: Final = (LLMOBSERVE_SECTION_PATH, LLMOBSERVE_SECTION_PATH_LEGACY)

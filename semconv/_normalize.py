@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -236,8 +237,32 @@ def _pick(attrs: Mapping[str, Any]) -> list[Any]:
     return found
 
 
-def normalize(attrs: Mapping[str, Any]) -> GenAIRecord:
-    """Read one span's attributes into a ``GenAIRecord`` (first present spelling wins)."""
+_MAX_METADATA = 65_536  # a LangChain run's metadata JSON is parsed only below this size
+
+
+def _langgraph(attrs: Mapping[str, Any]) -> tuple[bool, str]:
+    """(whether the span is a LangGraph graph run, the LangGraph node it runs in), from OpenLLMetry's
+    association properties or OpenInference's ``metadata`` JSON (parsed only when it names LangGraph)."""
+    node = attrs.get(a.TRACELOOP_LANGGRAPH_NODE)
+    if node:
+        return False, _text(node)
+    meta = attrs.get(a.OPENINFERENCE_METADATA)
+    if not isinstance(meta, str) or "langgraph" not in meta or len(meta) > _MAX_METADATA:
+        return False, ""
+    try:
+        data = json.loads(meta)
+    except ValueError:
+        return False, ""
+    if not isinstance(data, dict):
+        return False, ""
+    if data.get("langgraph_node"):
+        return False, _text(data["langgraph_node"])
+    return data.get("ls_integration") == "langgraph", ""
+
+
+def normalize(attrs: Mapping[str, Any], name: str = "") -> GenAIRecord:
+    """Read one span's attributes into a ``GenAIRecord`` (first present spelling wins). ``name`` is
+    the span's name, which names the agent of a LangGraph graph run traced by OpenInference."""
     f = _pick(attrs)
     rec = GenAIRecord()
     rec.operation = operation = _operation(attrs)
@@ -248,12 +273,22 @@ def normalize(attrs: Mapping[str, Any]) -> GenAIRecord:
     rec.response_model = _text(f[_RESPONSE_MODEL])
 
     section = _text(f[_SECTION])
-    rec.section_path = section
     rec.customer = _text(f[_CUSTOMER])
     rec.session = _text(f[_SESSION])
     kind = attrs.get(a.TRACELOOP_SPAN_KIND)
-    agent = attrs.get(a.GEN_AI_AGENT_NAME) or (kind == "agent" and attrs.get(a.TRACELOOP_ENTITY_NAME)) or attrs.get(a.AGENT_NAME)
+    agent = (attrs.get(a.GEN_AI_AGENT_NAME) or (kind == "agent" and attrs.get(a.TRACELOOP_ENTITY_NAME))
+             or attrs.get(a.AGENT_NAME)
+             or (attrs.get(a.OPENINFERENCE_SPAN_KIND) == "AGENT" and attrs.get(a.GRAPH_NODE_ID)))
     rec.agent = _text(agent) if agent else agent_from_section(section) or _text(attrs.get(a.AI_TELEMETRY_FUNCTION_ID))
+    if not section and (a.OPENINFERENCE_METADATA in attrs or a.TRACELOOP_LANGGRAPH_NODE in attrs):
+        # LangGraph: the graph is an agent, each node a section under it ("node:<n>" is completed
+        # with its agent's section when the span inherits the agent)
+        graph, node = _langgraph(attrs)
+        if node:
+            section = f"node:{node}"
+        elif graph and name and not rec.agent:
+            rec.agent, section = name, f"agent:{name}"
+    rec.section_path = section
     tool = (attrs.get(a.GEN_AI_TOOL_NAME) or (kind == "tool" and attrs.get(a.TRACELOOP_ENTITY_NAME))
             or attrs.get(a.TOOL_NAME) or attrs.get(a.AI_TOOL_CALL_NAME))
     rec.tool = _text(tool) if tool else tool_from_section(section)

@@ -6,7 +6,7 @@ Embedded chDB under ``LLMOBSERVE_DATA_DIR`` by default; a ClickHouse server when
 
 from __future__ import annotations
 
-from ._attribution import inherit_labels
+from ._attribution import inherit_labels, price_innermost
 from ._auth import Authenticator, bearer_token
 from ._client import StoreConfig, is_locked
 from ._costs import GROUP_BY_EXPRESSIONS, REST_KEY, UNKNOWN, UNTRACKED, BreakdownRow, UnpricedModel
@@ -47,6 +47,7 @@ __all__ = [
     "UnpricedModel",
     "bearer_token",
     "inherit_labels",
+    "price_innermost",
     "is_locked",
     "price_id",
     "select_span_rows",

@@ -17,6 +17,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
@@ -25,18 +26,22 @@ from clickhouse_connect.driver.client import Client
 
 from ._spans import FINAL_SETTINGS, SPAN_COLUMNS, select_span_rows, spans_table
 
-__all__ = ["Attribution", "inherit_labels"]
+__all__ = ["Attribution", "inherit_labels", "price_innermost"]
 
 _LABELS = ("agent", "customer", "section_path", "session")
 _WITH_AGENT = ("agent", "section_path")  # inherited together, only by a span without an agent
 _OWN = ("customer", "session")  # inherited by any LLM span that lacks them
+_COSTS = ("cost_usd", "cost_input_usd", "cost_output_usd", "cost_cache_read_usd", "cost_cache_write_usd")
 _INDEX = {name: SPAN_COLUMNS.index(name)
-          for name in ("trace_id", "span_id", "parent_span_id", "is_llm", "version", *_LABELS)}
+          for name in ("trace_id", "span_id", "parent_span_id", "is_llm", "version", "span_attributes",
+                       "price_source", *_LABELS, *_COSTS)}
+_PRICED_BY = "llmobserve.priced_by"  # semconv's LLMOBSERVE_PRICED_BY (storage stands below semconv)
 _NARROW = ("trace_id", "span_id", "parent_span_id", "is_llm", *_LABELS)
 _TRACES_PER_TENANT = 2_000  # per pass: one tenant's flood of traces waits for later passes, not the others
 _KEEP_S = 3600.0  # a trace whose ancestors never arrive is given up after an hour
 _MAX_PENDING = 200_000
 _MAX_LACKING = 100_000
+_MAX_LLM_TRACES = 100_000
 
 
 class Attribution:
@@ -47,6 +52,9 @@ class Attribution:
         self._pending: dict[tuple[str, str], float] = {}  # (tenant, trace) -> first seen
         # (tenant, trace) -> (first seen, labels its LLM spans lack); insertion order is age order
         self._lacking: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}
+        # (tenant, trace) -> first seen, for traces with LLM spans: a later LLM span of the trace may
+        # report the same call as one stored (nested), so the trace is looked at again
+        self._llm_traces: dict[tuple[str, str], float] = {}
         self._touched: set[tuple[str, str]] = set()
         self._recovered = False
 
@@ -63,6 +71,8 @@ class Attribution:
         new = set(zip(bare["tenant"].to_pylist(), bare["trace_id"].to_pylist())) if bare.num_rows else set()
         lacking = _lacking(table)
         named = _naming(table) if self._lacking or lacking else {}
+        llm = pc.filter(table["trace_id"], table["is_llm"]) if pc.any(table["is_llm"]).as_py() else None
+        llm_traces = set(zip(pc.filter(table["tenant"], table["is_llm"]).to_pylist(), llm.to_pylist())) if llm else set()
         with self._lock:
             if self._pending:
                 batch = set(zip(table["tenant"].to_pylist(), table["trace_id"].to_pylist()))
@@ -80,6 +90,13 @@ class Attribution:
                     self._touched.add(key)
             while len(self._lacking) > _MAX_LACKING:
                 del self._lacking[next(iter(self._lacking))]
+            for key in llm_traces:
+                if key in self._llm_traces:
+                    self._touched.add(key)
+                else:
+                    self._llm_traces[key] = now
+            while len(self._llm_traces) > _MAX_LLM_TRACES:
+                del self._llm_traces[next(iter(self._llm_traces))]
 
     def _recover(self) -> None:
         """After a restart: traces written in the last hour that still have unattributed LLM spans."""
@@ -105,6 +122,8 @@ class Attribution:
                 self._pending = {k: t for k, t in keep if t >= cutoff}
             while self._lacking and next(iter(self._lacking.values()))[0] < cutoff:
                 del self._lacking[next(iter(self._lacking))]
+            while self._llm_traces and next(iter(self._llm_traces.values())) < cutoff:
+                del self._llm_traces[next(iter(self._llm_traces))]
         by_tenant: dict[str, list[str]] = defaultdict(list)
         for tenant, trace in touched:
             by_tenant[tenant].append(trace)
@@ -145,6 +164,8 @@ class Attribution:
                 waiting |= later
                 if found:
                     gains[(trace, row[_INDEX["span_id"]])] = found
+            for outer, inner in _nested_reports(spans).items():
+                gains.setdefault((trace, outer), {})[_PRICED_BY] = inner
             if not waiting:
                 settled.append(trace)
         if gains:
@@ -166,10 +187,74 @@ class Attribution:
             found = gains.get((row[_INDEX["trace_id"]], row[_INDEX["span_id"]]))
             if found:
                 for name, value in found.items():
-                    row[_INDEX[name]] = value
+                    if name == _PRICED_BY:
+                        _demote(row, value)
+                    else:
+                        row[_INDEX[name]] = value
                 row[_INDEX["version"]] = max(version, row[_INDEX["version"]] + 1)
                 changed.append(tuple(row))
         return changed
+
+
+def _nested_reports(spans: dict[str, list[Any]]) -> dict[str, str]:
+    """LLM spans that have an LLM span below them -> that span. Both report the same call (a
+    framework's span above a provider instrumentation's), or the outer one sums calls below it:
+    either way only the innermost is priced."""
+    out: dict[str, str] = {}
+    for span_id, row in spans.items():
+        if not row[_INDEX["is_llm"]]:
+            continue
+        seen = {span_id}
+        parent = row[_INDEX["parent_span_id"]]
+        while parent and parent not in seen:
+            ancestor = spans.get(parent)
+            if ancestor is None:
+                break
+            if ancestor[_INDEX["is_llm"]]:
+                out.setdefault(parent, span_id)
+                break
+            seen.add(parent)
+            parent = ancestor[_INDEX["parent_span_id"]]
+    return out
+
+
+def _demote(row: list[Any], inner: str) -> None:
+    """Make ``row`` a span that is not priced: the call it reports is priced on span ``inner``."""
+    if not row[_INDEX["is_llm"]]:
+        return
+    row[_INDEX["is_llm"]] = False
+    for name in _COSTS:
+        row[_INDEX[name]] = Decimal(0)
+    row[_INDEX["price_source"]] = ""
+    row[_INDEX["span_attributes"]] = [*row[_INDEX["span_attributes"]], (_PRICED_BY, inner)]
+
+
+def price_innermost(rows: list[Any]) -> list[Any]:
+    """Within one batch: an LLM span with an LLM span below it is not priced (see ``_nested_reports``).
+    Nesting across batches is the background pass's job."""
+    by_trace: dict[str, dict[str, Any]] = defaultdict(dict)
+    for row in rows:
+        if row[_INDEX["is_llm"]]:
+            by_trace[row[_INDEX["trace_id"]]][row[_INDEX["span_id"]]] = row
+    if not any(len(spans) > 1 for spans in by_trace.values()):
+        return rows
+    for row in rows:
+        by_trace[row[_INDEX["trace_id"]]].setdefault(row[_INDEX["span_id"]], row)
+    demoted: dict[tuple[str, str], str] = {}
+    for trace, spans in by_trace.items():
+        for outer, inner in _nested_reports(spans).items():
+            demoted[(trace, outer)] = inner
+    if not demoted:
+        return rows
+    out = []
+    for row in rows:
+        inner = demoted.get((row[_INDEX["trace_id"]], row[_INDEX["span_id"]]))
+        if inner is not None:
+            values = list(row)
+            _demote(values, inner)
+            row = tuple(values)
+        out.append(row)
+    return out
 
 
 def inherit_labels(rows: list[Any]) -> list[Any]:
@@ -228,12 +313,16 @@ def _inherited(row: list[Any], spans: dict[str, list[Any]]) -> tuple[dict[str, s
     without an agent, and only once an agent is found (a span's own agent and its section path must
     agree); customer and session go to any span that lacks them."""
     missing = {name for name in _LABELS if not row[_INDEX[name]]}
+    own_section = row[_INDEX["section_path"]]
+    relative = bool(own_section) and not own_section.startswith("agent:")  # e.g. LangGraph's "node:<n>"
     if row[_INDEX["agent"]]:
         missing -= set(_WITH_AGENT)
+        relative = False
     found: dict[str, str] = {}
+    agent_section = ""  # the nearest ancestor section that names an agent: where a relative one hangs
     seen = {row[_INDEX["span_id"]]}
     parent = row[_INDEX["parent_span_id"]]
-    while parent and missing:
+    while parent and (missing or (relative and not agent_section)):
         ancestor = spans.get(parent)
         if ancestor is None:
             break
@@ -241,6 +330,8 @@ def _inherited(row: list[Any], spans: dict[str, list[Any]]) -> tuple[dict[str, s
             if ancestor[_INDEX[name]]:
                 found[name] = ancestor[_INDEX[name]]
                 missing.discard(name)
+        if relative and not agent_section and ancestor[_INDEX["section_path"]].startswith("agent:"):
+            agent_section = ancestor[_INDEX["section_path"]]
         seen.add(parent)
         parent = ancestor[_INDEX["parent_span_id"]]
         if parent in seen:  # a cycle in bad data
@@ -248,4 +339,6 @@ def _inherited(row: list[Any], spans: dict[str, list[Any]]) -> tuple[dict[str, s
     if "agent" not in found:
         for name in _WITH_AGENT:
             found.pop(name, None)
+    elif relative:
+        found["section_path"] = f"{agent_section or 'agent:' + found['agent']}/{own_section}"
     return found, bool(parent) and "agent" in missing

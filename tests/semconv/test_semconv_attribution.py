@@ -366,3 +366,29 @@ def test_http_status(attrs: dict[str, Any], expected: int) -> None:
 )
 def test_error_type(attrs: dict[str, Any], expected: str) -> None:
     assert normalize(attrs).error_type == expected
+
+
+def test_langgraph_graph_and_nodes_from_openinference_metadata_and_openllmetry_properties() -> None:
+    import json
+
+    from llmobserve.semconv import normalize
+
+    graph = normalize({"openinference.span.kind": "CHAIN",
+                       "metadata": json.dumps({"thread_id": "s1", "ls_integration": "langgraph"})}, "support_bot")
+    assert (graph.agent, graph.section_path) == ("support_bot", "agent:support_bot")
+    node = normalize({"metadata": json.dumps({"langgraph_node": "triage", "ls_integration": "langgraph"})}, "ChatOpenAI")
+    assert (node.agent, node.section_path) == ("", "node:triage")
+    traceloop = normalize({"traceloop.association.properties.langgraph_node": "answer",
+                           "traceloop.association.properties.user_id": "u1",
+                           "traceloop.association.properties.thread_id": "s1"})
+    assert (traceloop.section_path, traceloop.customer, traceloop.session) == ("node:answer", "u1", "s1")
+    # not LangGraph, too big or not JSON: nothing read, nothing raised
+    for meta in ('{"user_id": "u1"}', "langgraph" + "x" * 70_000, "{langgraph", "[1]"):
+        assert normalize({"metadata": meta}, "name").section_path == ""
+
+
+def test_openinference_agent_spans_named_by_graph_node_id() -> None:
+    from llmobserve.semconv import normalize
+
+    assert normalize({"openinference.span.kind": "AGENT", "graph.node.id": "support_bot"}).agent == "support_bot"
+    assert normalize({"openinference.span.kind": "CHAIN", "graph.node.id": "step"}).agent == ""

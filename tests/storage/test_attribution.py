@@ -115,3 +115,45 @@ def test_own_customer_and_session_are_kept_and_the_nearest_ancestor_wins(store: 
     store.maintainer().run_once(force=True)
     assert _customers(store) == {"own": Decimal(1)}
     assert {r.key: r.cost_usd for r in store.cost_breakdown("acme", "session", *DAY)} == {"near-s": Decimal(1)}
+
+
+@pytest.mark.parametrize("outer_first", [False, True])
+def test_one_call_reported_twice_is_priced_once_on_the_inner_span_whatever_arrives_first(
+        store: Store, outer_first: bool) -> None:
+    """A framework's LLM span above a provider instrumentation's (OpenAI Agents / AutoGen + openai instrumentor)."""
+    at = T0 + timedelta(hours=7)
+    outer = span("t6", "outer", at, "0.0045", parent_span_id="agent".ljust(16, "0"), model="gpt-4o-2024-08-06")
+    inner = span("t6", "inner", at, "0.004", parent_span_id="outer".ljust(16, "0"))
+    agent = span("t6", "agent", at, "0", is_llm=False, agent="support_bot")
+    for batch in ([outer, agent], [inner]) if outer_first else ([inner], [outer, agent]):
+        store.insert_spans(spans_table(batch))
+        store.maintainer().run_once(force=True)
+    assert _agents(store) == {"support_bot": Decimal("0.004")}
+    tree = {s.span_id[:5]: s for s in store.trace_spans("acme", "t6".ljust(32, "0"))}
+    assert (tree["outer"].is_llm, tree["outer"].cost_usd) == (False, 0)
+    assert store.span_count("acme") == 3
+
+
+def test_nesting_in_one_batch_is_settled_before_it_is_stored() -> None:
+    from llmobserve.storage import SPAN_COLUMNS, price_innermost
+
+    rows = [span("t7", "outer", T0, "2"), span("t7", "mid", T0, "0", is_llm=False, parent_span_id="outer".ljust(16, "0")),
+            span("t7", "inner", T0, "1", parent_span_id="mid".ljust(16, "0")), span("t8", "alone", T0, "3")]
+    out = {row[SPAN_COLUMNS.index("span_id")][:5]: row for row in price_innermost(rows)}
+    is_llm, cost, attrs = (SPAN_COLUMNS.index(c) for c in ("is_llm", "cost_usd", "span_attributes"))
+    assert (out["outer"][is_llm], out["outer"][cost]) == (False, 0)
+    assert ("llmobserve.priced_by", "inner".ljust(16, "0")) in out["outer"][attrs]
+    assert (out["inner"][is_llm], out["inner"][cost], out["alone"][cost]) == (True, Decimal(1), Decimal(3))
+
+
+def test_a_relative_section_hangs_under_the_inherited_agent(store: Store) -> None:
+    """LangGraph: the LLM span names its node ("node:triage"); the graph above it is the agent."""
+    at = T0 + timedelta(hours=8)
+    store.insert_spans(spans_table([
+        span("t9", "graph", at, "0", is_llm=False, agent="support_bot", section_path="agent:support_bot"),
+        span("t9", "node", at, "0", is_llm=False, parent_span_id="graph".ljust(16, "0"), section_path="node:triage"),
+        span("t9", "llm", at, "1", parent_span_id="node".ljust(16, "0"), section_path="node:triage"),
+    ]))
+    store.maintainer().run_once(force=True)
+    assert {r.key: r.cost_usd for r in store.cost_breakdown("acme", "section", *DAY)} == {
+        "agent:support_bot/node:triage": Decimal(1)}
