@@ -26,6 +26,7 @@ MODELS = [
     ("openai", "o3", "0.000002", "0.000008"),
     ("groq", "llama-3.1-8b-instant", "0.00000005", "0.00000008"),
 ]
+RUNS_PER_SESSION = 4  # a conversation of four turns, one customer's
 SPANS_PER_RUN = 5
 
 
@@ -46,7 +47,7 @@ def seed(data_dir: str, spans: int, days: int, customers: int, agents: int, tena
     sql = f"""
     INSERT INTO spans (tenant, trace_id, span_id, parent_span_id, name, kind, service, scope, start_time, end_time,
         duration_ns, status_code, status_message, operation, provider, request_model, response_model, model, agent,
-        section_path, customer, tool, is_llm, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+        section_path, customer, session, tool, is_llm, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
         reasoning_tokens, cost_usd, cost_input_usd, cost_output_usd, cost_cache_read_usd, cost_cache_write_usd,
         price_source, priced, billable, is_batch, http_status, error_type, span_attributes, resource_attributes,
         events, links, ingest_time, version)
@@ -54,7 +55,7 @@ def seed(data_dir: str, spans: int, days: int, customers: int, agents: int, tena
         service, if(llm, 'opentelemetry.instrumentation.httpx', 'llmobserve'), t0, t0 + toIntervalMillisecond(dur_ms),
         dur_ms * 1000000, if(failed, 'error', 'unset'), '', op, if(llm, {providers}[m + 1], ''),
         if(llm, {models}[m + 1], ''), if(llm, {models}[m + 1], ''), if(llm, {models}[m + 1], ''), agent,
-        concat('agent:', agent, if(pos = 4, '/tool:search', '')), customer, if(pos = 4, 'search', ''), llm,
+        concat('agent:', agent, if(pos = 4, '/tool:search', '')), customer, session, if(pos = 4, 'search', ''), llm,
         tin, tout, cached, 0, 0, cost_in + cost_out, cost_in, cost_out, 0, 0,
         if(llm, 'genai-prices', ''), llm, llm AND NOT failed, false, if(llm, if(failed, 429, 200), 0),
         if(failed, '429', ''), map(), map('service.name', service), '', '', now64(3), 1
@@ -65,7 +66,9 @@ def seed(data_dir: str, spans: int, days: int, customers: int, agents: int, tena
             substring(lower(hex(MD5(concat(toString(run), '/0')))), 1, 16) AS root_id,
             pos IN (1, 2, 3) AS llm,
             concat('agent_', leftPad(toString(cityHash64(run, 'a') % {agents}), 2, '0')) AS agent,
-            concat('cust_', leftPad(toString(cityHash64(run, 'c') % {customers}), 3, '0')) AS customer,
+            intDiv(run, {RUNS_PER_SESSION}) AS conversation,
+            concat('sess_', toString(conversation)) AS session,
+            concat('cust_', leftPad(toString(cityHash64(conversation, 'c') % {customers}), 3, '0')) AS customer,
             concat('svc_', toString(cityHash64(run, 's') % 3)) AS service,
             toUInt8(cityHash64(run, pos, 'm') % {len(MODELS)}) AS m,
             llm AND cityHash64(run, pos, 'f') % 50 = 0 AS failed,

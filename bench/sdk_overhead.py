@@ -12,9 +12,13 @@ and exports to the same live llmobserve server over OTLP/gRPC:
   the same with no span processor at all (its spans go nowhere);
 - OpenInference's and OpenLLMetry's ``openai`` instrumentors (each alone, as their users run them).
 
+The mode processes run side by side: every mode is started first, then the calls go in rounds
+(each round, each mode in turn does calls/rounds interleaved pairs, the order rotating per round),
+so the machine's drift over the run hits every mode alike; a round's figures alone show the noise.
+
 Prints one table: added p50 per call, non-streaming and streaming, and the ratio to stock httpx.
 
-    python bench/sdk_overhead.py [--calls 2000]
+    python bench/sdk_overhead.py [--calls 2000] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -79,11 +83,10 @@ def _measure(client: openai.OpenAI, calls: int, stream: bool) -> tuple[list[floa
     return plain, observed
 
 
-def _result(mode: str, stream: bool, plain: list[float], observed: list[float]) -> str:
-    added = (statistics.median(observed) - statistics.median(plain)) * 1e6
-    added_p99 = (_quantile(observed, 0.99) - _quantile(plain, 0.99)) * 1e6
-    return json.dumps({"mode": mode, "stream": stream, "plain_ms": statistics.median(plain) * 1e3,
-                       "added_us": added, "added_p99_us": added_p99})
+def _added(plain: list[float], observed: list[float]) -> tuple[float, float]:
+    """Added p50 and p99 in microseconds."""
+    return ((statistics.median(observed) - statistics.median(plain)) * 1e6,
+            (_quantile(observed, 0.99) - _quantile(plain, 0.99)) * 1e6)
 
 
 def _instrument(mode: str, standin_url: str, grpc_target: str, key: str) -> object:
@@ -118,29 +121,39 @@ def _instrument(mode: str, standin_url: str, grpc_target: str, key: str) -> obje
     return provider
 
 
-def _run_mode(mode: str, calls: int, standin_url: str, grpc_target: str, key: str) -> None:
-    """One instrumentation in this process: prints one JSON line per streaming mode."""
+def _run_mode(mode: str, standin_url: str, grpc_target: str, key: str) -> None:
+    """One instrumentation in this process, measuring on command: reads "<stream 0|1> <calls>" lines,
+    answers each with one JSON line of the plain and observed call times (seconds)."""
     running = _instrument(mode, standin_url, grpc_target, key)
     client = openai.OpenAI(base_url=f"{standin_url}/openai/v1", api_key="bench", max_retries=0)
     _measure(client, 200, False)  # warm-up: imports, connections, caches
-    for stream in (False, True):
-        print(_result(mode, stream, *_measure(client, calls, stream)), flush=True)
+    _measure(client, 50, True)
+    print("ready", flush=True)
+    for line in sys.stdin:
+        stream, calls = line.split()
+        plain, observed = _measure(client, int(calls), stream == "1")
+        print(json.dumps({"plain": plain, "observed": observed}), flush=True)
     running.shutdown()  # type: ignore[attr-defined]
 
 
-def _table(results: list[dict[str, object]], calls: int) -> None:
-    added = {(r["mode"], r["stream"]): float(r["added_us"]) for r in results}  # type: ignore[arg-type]
-    plain = {(r["mode"], r["stream"]): float(r["plain_ms"]) for r in results}  # type: ignore[arg-type]
-    print(f"\nadded latency per call, p50 of {calls} interleaved calls per side, openai SDK {openai.__version__}")
+def _table(samples: dict[tuple[str, bool], tuple[list[float], list[float]]],
+           rounds: dict[tuple[str, bool], list[float]], calls: int, modes: list[str]) -> None:
+    added = {k: _added(*v)[0] for k, v in samples.items()}
+    print(f"\nadded latency per call, p50 of {calls} interleaved calls per side in {len(rounds[modes[0], False])} "
+          f"rounds, openai SDK {openai.__version__}")
     print(f"{'instrumentation':30} {'non-streaming':>14} {'x httpx':>8} {'streaming':>11} {'x httpx':>8}"
           f" {'plain p50 (ms)':>15}")
-    for mode, label in MODES.items():
+    for mode in modes:
         cells = []
         for stream in (False, True):
             value, floor = added.get((mode, stream)), added.get(("httpx", stream))
             ratio = f"{value / floor:7.2f}x" if value is not None and floor else "      -"
             cells.append(f"{value:11.0f} us {ratio}" if value is not None else f"{'-':>14} {'-':>8}")
-        print(f"{label:30} {cells[0]} {cells[1]} {plain.get((mode, False), 0):15.2f}")
+        plain = statistics.median(samples[mode, False][0]) * 1e3
+        print(f"{MODES[mode]:30} {cells[0]} {cells[1]} {plain:15.2f}")
+    print("\nper round (added p50, us), to judge the noise:")
+    for (mode, stream), values in sorted(rounds.items()):
+        print(f"  {mode:14} {'streaming' if stream else 'non-streaming':14} " + " ".join(f"{v:5.0f}" for v in values))
 
 
 def _standin_process() -> tuple[subprocess.Popen[str], str]:
@@ -159,30 +172,45 @@ def _standin_process() -> tuple[subprocess.Popen[str], str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=2000, help="calls per mode and side (default 2000)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds the calls are spread over (default 5)")
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated subset of " + ", ".join(MODES))
     parser.add_argument("--mode", nargs=4, metavar=("MODE", "STANDIN_URL", "GRPC", "KEY"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.mode:
-        _run_mode(args.mode[0], args.calls, *args.mode[1:])
+        _run_mode(*args.mode)
         return
+    modes = args.modes.split(",")
+    per_round = max(1, args.calls // args.rounds)
+    samples: dict[tuple[str, bool], tuple[list[float], list[float]]] = {
+        (m, s): ([], []) for m in modes for s in (False, True)}
+    rounds: dict[tuple[str, bool], list[float]] = {key: [] for key in samples}
     standin, standin_url = _standin_process()
-    results: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory(prefix="llmobserve-sdk-bench-") as data_dir:
         proc, grpc_target, _, key = _start_server(data_dir, [])
+        workers = {m: subprocess.Popen([sys.executable, __file__, "--mode", m, standin_url, grpc_target, key],
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for m in modes}
         try:
-            for mode in args.modes.split(","):
-                done = subprocess.run([sys.executable, __file__, "--calls", str(args.calls), "--mode", mode,
-                                       standin_url, grpc_target, key], check=True, capture_output=True, text=True)
-                for line in done.stdout.splitlines():
-                    results.append(json.loads(line))
-                    print(f"  {mode:14} {'streaming' if results[-1]['stream'] else 'non-streaming':14} "
-                          f"added p50 {results[-1]['added_us']:6.0f} us  p99 {results[-1]['added_p99_us']:6.0f} us",
-                          flush=True)
+            for worker in workers.values():
+                assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
+            for r in range(args.rounds):
+                for mode in modes[r % len(modes):] + modes[:r % len(modes)]:
+                    worker = workers[mode]
+                    assert worker.stdin is not None and worker.stdout is not None
+                    for stream in (False, True):
+                        worker.stdin.write(f"{int(stream)} {per_round}\n")
+                        worker.stdin.flush()
+                        got = json.loads(worker.stdout.readline())
+                        samples[mode, stream][0].extend(got["plain"])
+                        samples[mode, stream][1].extend(got["observed"])
+                        rounds[mode, stream].append(_added(got["plain"], got["observed"])[0])
+                print(f"  round {r + 1}/{args.rounds} done", flush=True)
         finally:
+            for worker in workers.values():
+                worker.communicate("", timeout=120)
             proc.terminate()
             proc.wait(60)
             standin.communicate("")
-    _table(results, args.calls)
+    _table(samples, rounds, per_round * args.rounds, modes)
 
 
 if __name__ == "__main__":

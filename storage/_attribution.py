@@ -33,10 +33,10 @@ _WITH_AGENT = ("agent", "section_path")  # inherited together, only by a span wi
 _OWN = ("customer", "session")  # inherited by any LLM span that lacks them
 _COSTS = ("cost_usd", "cost_input_usd", "cost_output_usd", "cost_cache_read_usd", "cost_cache_write_usd")
 _INDEX = {name: SPAN_COLUMNS.index(name)
-          for name in ("trace_id", "span_id", "parent_span_id", "is_llm", "version", "span_attributes",
+          for name in ("trace_id", "span_id", "parent_span_id", "is_llm", "operation", "version", "span_attributes",
                        "price_source", *_LABELS, *_COSTS)}
 _PRICED_BY = "llmobserve.priced_by"  # semconv's LLMOBSERVE_PRICED_BY (storage stands below semconv)
-_NARROW = ("trace_id", "span_id", "parent_span_id", "is_llm", *_LABELS)
+_NARROW = ("trace_id", "span_id", "parent_span_id", "is_llm", "operation", *_LABELS)
 _TRACES_PER_TENANT = 2_000  # per pass: one tenant's flood of traces waits for later passes, not the others
 _KEEP_S = 3600.0  # a trace whose ancestors never arrive is given up after an hour
 _MAX_PENDING = 200_000
@@ -199,7 +199,8 @@ class Attribution:
 def _nested_reports(spans: dict[str, list[Any]]) -> dict[str, str]:
     """LLM spans that have an LLM span below them -> that span. Both report the same call (a
     framework's span above a provider instrumentation's), or the outer one sums calls below it:
-    either way only the innermost is priced."""
+    either way only the innermost is priced. A span between them that names an operation of its
+    own (a tool run, an agent) separates two calls: the search stops there."""
     out: dict[str, str] = {}
     for span_id, row in spans.items():
         if not row[_INDEX["is_llm"]]:
@@ -212,6 +213,8 @@ def _nested_reports(spans: dict[str, list[Any]]) -> dict[str, str]:
                 break
             if ancestor[_INDEX["is_llm"]]:
                 out.setdefault(parent, span_id)
+                break
+            if ancestor[_INDEX["operation"]]:
                 break
             seen.add(parent)
             parent = ancestor[_INDEX["parent_span_id"]]

@@ -137,13 +137,19 @@ def test_one_call_reported_twice_is_priced_once_on_the_inner_span_whatever_arriv
 def test_nesting_in_one_batch_is_settled_before_it_is_stored() -> None:
     from llmobserve.storage import SPAN_COLUMNS, price_innermost
 
-    rows = [span("t7", "outer", T0, "2"), span("t7", "mid", T0, "0", is_llm=False, parent_span_id="outer".ljust(16, "0")),
+    rows = [span("t7", "outer", T0, "2"),
+            span("t7", "mid", T0, "0", is_llm=False, operation="", parent_span_id="outer".ljust(16, "0")),
             span("t7", "inner", T0, "1", parent_span_id="mid".ljust(16, "0")), span("t8", "alone", T0, "3")]
     out = {row[SPAN_COLUMNS.index("span_id")][:5]: row for row in price_innermost(rows)}
     is_llm, cost, attrs = (SPAN_COLUMNS.index(c) for c in ("is_llm", "cost_usd", "span_attributes"))
     assert (out["outer"][is_llm], out["outer"][cost]) == (False, 0)
     assert ("llmobserve.priced_by", "inner".ljust(16, "0")) in out["outer"][attrs]
     assert (out["inner"][is_llm], out["inner"][cost], out["alone"][cost]) == (True, Decimal(1), Decimal(3))
+    # a tool run between two LLM spans separates two calls: both priced
+    apart = [span("t9", "outer", T0, "2"), span("t9", "tool", T0, "0", is_llm=False, operation="execute_tool",
+                                                parent_span_id="outer".ljust(16, "0")),
+             span("t9", "inner", T0, "1", parent_span_id="tool".ljust(16, "0"))]
+    assert price_innermost(apart) == apart
 
 
 def test_a_relative_section_hangs_under_the_inherited_agent(store: Store) -> None:
