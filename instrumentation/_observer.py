@@ -123,6 +123,9 @@ class BodyObserver:
     instrumentation's end (at headers) and the body's end (``finish``). Subclasses read the bytes."""
 
     __slots__ = ("span", "_lock", "_done", "_exited", "_concluded", "_end_ns", "__weakref__")
+    # Conclude on the app's thread: what the body says is needed by the app's next call (a batch's
+    # files, lines already priced), which must not race the background thread.
+    conclude_inline = True
 
     def __init__(self, span: Span) -> None:
         self.span = span
@@ -160,7 +163,7 @@ class BodyObserver:
             self._done = True
             self._end_ns = time.time_ns()
         _live.discard(self)
-        if abandoned:
+        if abandoned or self.conclude_inline:
             self._complete(abandoned)
         else:
             _concluder.submit(self, abandoned)
@@ -182,7 +185,10 @@ class BodyObserver:
 
 
 class CallObserver(BodyObserver):
-    """Watches one model call's response body and sets its usage on the span."""
+    """Watches one model call's response body and sets its usage on the span (concluded on the
+    background thread: nothing later in the app depends on it)."""
+
+    conclude_inline = False
 
     __slots__ = ("call", "state", "status", "_mode", "_decoder", "_buffer", "_event", "_data", "_eof", "_overflow")
 
