@@ -2,7 +2,8 @@
 
 Spans look like what ``instrumentation`` and other GenAI instrumentations emit: ``invoke_agent``
 spans with ``gen_ai.agent.name``, ``execute_tool`` spans, and ``chat {model}`` CLIENT spans with
-``gen_ai.*`` usage, labelled with ``llmobserve.customer.id`` and ``llmobserve.section.path``.
+``gen_ai.*`` usage, labelled with ``llmobserve.customer.id`` and ``llmobserve.section.path``; agent runs
+name their conversation (``gen_ai.conversation.id``).
 """
 
 from __future__ import annotations
@@ -71,7 +72,9 @@ def _run(tracer, rng: random.Random) -> None:  # type: ignore[no-untyped-def]
     customer = rng.choice(DEMO_CUSTOMERS)
     section = f"agent:{agent}"
     agent_attrs = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": agent,
-                   "llmobserve.customer.id": customer, "llmobserve.section.path": section}
+                   "llmobserve.customer.id": customer, "llmobserve.section.path": section,
+                   # a conversation per customer and agent; the LLM spans below inherit it (group_by=session)
+                   "gen_ai.conversation.id": f"conv_{customer}_{agent}"}
     with tracer.start_as_current_span(f"invoke_agent {agent}", kind=SpanKind.INTERNAL, attributes=agent_attrs):
         for _ in range(rng.randint(1, 3)):
             _llm_call(tracer, rng, section, customer, failed=rng.random() < 0.04)
