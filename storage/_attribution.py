@@ -67,36 +67,30 @@ class Attribution:
         which remembered traces just gained spans (or a span naming a customer or session they lack)."""
         if not table.num_rows:
             return
-        bare = table.filter(pc.and_(table["is_llm"], pc.equal(table["agent"], "")))
-        new = set(zip(bare["tenant"].to_pylist(), bare["trace_id"].to_pylist())) if bare.num_rows else set()
-        lacking = _lacking(table)
-        named = _naming(table) if self._lacking or lacking else {}
-        llm = pc.filter(table["trace_id"], table["is_llm"]) if pc.any(table["is_llm"]).as_py() else None
-        llm_traces = set(zip(pc.filter(table["tenant"], table["is_llm"]).to_pylist(), llm.to_pylist())) if llm else set()
+        traces = _per_trace(table)
         with self._lock:
-            if self._pending:
-                batch = set(zip(table["tenant"].to_pylist(), table["trace_id"].to_pylist()))
-                self._touched |= batch & self._pending.keys()
             now = time.monotonic()
-            for key in new:
-                self._pending.setdefault(key, now)
-            self._touched |= new
-            for key, labels in lacking.items():
-                seen = self._lacking.pop(key, None)
-                self._lacking[key] = (seen[0], seen[1] | labels) if seen else (now, labels)
-            for key, labels in named.items():  # this batch's own spans too: writers other than the receiver
-                seen = self._lacking.get(key)
-                if seen is not None and seen[1] & labels:
+            lacking, llm_traces = self._lacking, self._llm_traces
+            for key, bare, llm, lacks, names in traces:
+                if key in self._pending:
                     self._touched.add(key)
-            while len(self._lacking) > _MAX_LACKING:
-                del self._lacking[next(iter(self._lacking))]
-            for key in llm_traces:
-                if key in self._llm_traces:
+                if bare:
+                    self._pending.setdefault(key, now)
                     self._touched.add(key)
-                else:
-                    self._llm_traces[key] = now
-            while len(self._llm_traces) > _MAX_LLM_TRACES:
-                del self._llm_traces[next(iter(self._llm_traces))]
+                if lacks:
+                    seen = lacking.pop(key, None)
+                    lacking[key] = (seen[0], seen[1] | lacks) if seen else (now, lacks)
+                if names and (seen := lacking.get(key)) is not None and seen[1] & names:
+                    self._touched.add(key)  # this batch's own spans too: writers other than the receiver
+                if llm:
+                    if key in llm_traces:
+                        self._touched.add(key)
+                    else:
+                        llm_traces[key] = now
+            while len(lacking) > _MAX_LACKING:
+                del lacking[next(iter(lacking))]
+            while len(llm_traces) > _MAX_LLM_TRACES:
+                del llm_traces[next(iter(llm_traces))]
 
     def _recover(self) -> None:
         """After a restart: traces written in the last hour that still have unattributed LLM spans."""
@@ -288,24 +282,26 @@ def _wants(row: Any) -> bool:
                                                 and row[_INDEX["session"]])
 
 
-def _lacking(table: pa.Table) -> dict[tuple[str, str], frozenset[str]]:
-    """(tenant, trace) -> the customer/session labels its LLM spans in ``table`` still lack."""
-    out: dict[tuple[str, str], frozenset[str]] = {}
-    for label in _OWN:
-        rows = table.filter(pc.and_(table["is_llm"], pc.equal(table[label], "")))
-        for key in zip(rows["tenant"].to_pylist(), rows["trace_id"].to_pylist()):
-            out[key] = out.get(key, frozenset()) | {label}
-    return out
+_NONE: frozenset[str] = frozenset()
+_CUSTOMER, _SESSION, _BOTH = frozenset({"customer"}), frozenset({"session"}), frozenset(_OWN)
 
 
-def _naming(table: pa.Table) -> dict[tuple[str, str], frozenset[str]]:
-    """(tenant, trace) -> the customer/session labels that spans of ``table`` carry."""
-    out: dict[tuple[str, str], frozenset[str]] = {}
-    for label in _OWN:
-        rows = table.filter(pc.not_equal(table[label], ""))
-        for key in zip(rows["tenant"].to_pylist(), rows["trace_id"].to_pylist()):
-            out[key] = out.get(key, frozenset()) | {label}
-    return out
+def _per_trace(table: pa.Table) -> list[tuple[tuple[str, str], bool, bool, frozenset[str], frozenset[str]]]:
+    """Per (tenant, trace) of a written batch: whether it has agent-less LLM spans, LLM spans at all,
+    the customer/session labels its LLM spans lack, and those its spans name. One Arrow group-by, so
+    Python sees each trace once, not each span (this runs after every insert)."""
+    llm = table["is_llm"]
+    flags = pa.table({
+        "t": table["tenant"], "tr": table["trace_id"], "llm": llm,
+        "bare": pc.and_(llm, pc.equal(table["agent"], "")),
+        "lc": pc.and_(llm, pc.equal(table["customer"], "")), "ls": pc.and_(llm, pc.equal(table["session"], "")),
+        "nc": pc.not_equal(table["customer"], ""), "ns": pc.not_equal(table["session"], ""),
+    }).group_by(["t", "tr"]).aggregate([(c, "any") for c in ("llm", "bare", "lc", "ls", "nc", "ns")])
+    labels = (_NONE, _SESSION, _CUSTOMER, _BOTH)
+    return [((t, tr), bare, llm_any, labels[lc * 2 + ls], labels[nc * 2 + ns])
+            for t, tr, llm_any, bare, lc, ls, nc, ns in zip(
+                *(flags[c].to_pylist() for c in ("t", "tr", "llm_any", "bare_any", "lc_any", "ls_any", "nc_any",
+                                                 "ns_any")))]
 
 
 def _inherited(row: list[Any], spans: dict[str, list[Any]]) -> tuple[dict[str, str], bool]:
