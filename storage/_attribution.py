@@ -229,14 +229,15 @@ def _demote(row: list[Any], inner: str) -> None:
 def price_innermost(rows: list[Any]) -> list[Any]:
     """Within one batch: an LLM span with an LLM span below it is not priced (see ``_nested_reports``).
     Nesting across batches is the background pass's job."""
+    is_llm, span_id, parent_id, operation = (_INDEX[c] for c in ("is_llm", "span_id", "parent_span_id", "operation"))
+    # Cheap first: an LLM span can only be below another if its parent is an LLM span or a span
+    # without an operation of its own (agent and tool parents, the usual case, end the search).
+    reach = {row[span_id] for row in rows if row[is_llm] or not row[operation]}
+    if not any(row[is_llm] and row[parent_id] in reach for row in rows):
+        return rows
     by_trace: dict[str, dict[str, Any]] = defaultdict(dict)
     for row in rows:
-        if row[_INDEX["is_llm"]]:
-            by_trace[row[_INDEX["trace_id"]]][row[_INDEX["span_id"]]] = row
-    if not any(len(spans) > 1 for spans in by_trace.values()):
-        return rows
-    for row in rows:
-        by_trace[row[_INDEX["trace_id"]]].setdefault(row[_INDEX["span_id"]], row)
+        by_trace[row[_INDEX["trace_id"]]][row[span_id]] = row
     demoted: dict[tuple[str, str], str] = {}
     for trace, spans in by_trace.items():
         for outer, inner in _nested_reports(spans).items():
