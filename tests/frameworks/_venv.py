@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 INSTALL_TIMEOUT = 1200.0  # seconds; a cold install of the heaviest framework (CrewAI) takes a few minutes
@@ -83,3 +84,14 @@ def run_app(python: Path, app: Path, env: dict[str, str], timeout: float = 120) 
     assert done.returncode == 0 and "done: " in done.stdout, (
         f"{app.name} exited {done.returncode}\nstdout:\n{done.stdout[-2000:]}\nstderr:\n{done.stderr[-4000:]}")
     return done.stdout
+
+
+def run_as_u1(python: Path, app: Path, server: Any, standin: Any, tenant: str, timeout: float = 120,
+              **env: str) -> str:
+    """A new tenant's key after one run of ``app`` against the stand-in: agent ``support_bot``, user
+    ``u1``, session ``s1`` (what every framework test asserts), plus ``env``."""
+    key = server.create_key(tenant)
+    standin.reset()
+    run_app(python, app, {"RECEIVER": server.http_url, "KEY": key, "PROVIDER_BASE": standin.url,
+                          "USER_ID": "u1", "SESSION_ID": "s1", "AGENT_NAME": "support_bot", **env}, timeout=timeout)
+    return key

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import LiveServer
-from tests.frameworks._venv import framework_python, run_app
+from tests.frameworks._venv import framework_python, run_as_u1
 from tests.otlp_helpers import breakdown
 from tests.prices import as_json_number, cost
 from tests.standin.provider import StandInProvider, Usage
@@ -49,10 +49,7 @@ def standin() -> Iterator[StandInProvider]:
 
 
 def _run(python: Path, server: LiveServer, standin: StandInProvider, tenant: str, **env: str) -> str:
-    key = server.create_key(tenant)
-    standin.reset()
-    run_app(python, APP, {"RECEIVER": server.http_url, "KEY": key, "PROVIDER_BASE": standin.url,
-                          "USER_ID": "u1", "SESSION_ID": "s1", "AGENT_NAME": "support_bot", **env})
+    key = run_as_u1(python, APP, server, standin, tenant, **env)
     assert {r["route"] for r in standin.requests} == {"openai.chat"}
     return key
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import LiveServer
-from tests.frameworks._venv import framework_python, run_app
+from tests.frameworks._venv import framework_python, run_as_u1
 from tests.otlp_helpers import breakdown
 from tests.prices import as_json_number, cost
 from tests.standin.provider import StandInProvider, Usage
@@ -41,11 +41,7 @@ def runs(server: LiveServer) -> Iterator[dict[str, str]]:
     keys = {}
     with StandInProvider(usage=USAGE) as standin:
         for which in INSTRUMENTORS:
-            keys[which] = key = server.create_key(f"langgraph-{which}")
-            standin.reset()
-            run_app(python, APP, {"RECEIVER": server.http_url, "KEY": key, "PROVIDER_BASE": standin.url,
-                                  "USER_ID": "u1", "SESSION_ID": "s1", "AGENT_NAME": "support_bot",
-                                  "INSTRUMENTOR": which})
+            keys[which] = run_as_u1(python, APP, server, standin, f"langgraph-{which}", INSTRUMENTOR=which)
             assert [r["route"] for r in standin.requests] == ["openai.chat", "openai.chat"]
         yield keys
 
