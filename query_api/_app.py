@@ -11,7 +11,7 @@ from ._custom_prices import rules_for
 
 from ._errors import install_error_handlers
 from .models import ErrorBody
-from .routes import costs, export, health, keys, pricing, settings, traces
+from .routes import caps, costs, export, health, keys, pricing, settings, traces
 
 __all__ = ["create_app"]
 
@@ -48,4 +48,5 @@ def create_app(store: Store, authenticator: Authenticator, include_api: bool = T
         app.include_router(traces.router)
         app.include_router(export.router)
         app.include_router(settings.router)
+        app.include_router(caps.router)
     return app

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from ._attribution import inherit_labels, price_innermost
 from ._auth import Authenticator, bearer_token
+from ._caps import MAX_CAPS, StoredCap, new_cap_id
 from ._client import StoreConfig, is_locked
 from ._costs import GROUP_BY_EXPRESSIONS, REST_KEY, UNKNOWN, UNTRACKED, BreakdownRow, UnpricedModel
 from ._export import EXPORT_SPAN_COLUMNS
 from ._exceptions import StorageConfigError, StorageError, StorageLockedError
 from ._keys import DEFAULT_SCOPES, SCOPES, InvalidTenantError, KeyInfo, Principal, validate_tenant
 from ._migrations import MIGRATIONS
+
 from ._prices import StoredPrice, price_id
 from ._spans import SPAN_COLUMNS, SPAN_SCHEMA, SpanRow, select_span_rows, spans_table
 from ._store import Store
@@ -27,6 +29,7 @@ __all__ = [
     "GROUP_BY_EXPRESSIONS",
     "InvalidTenantError",
     "KeyInfo",
+    "MAX_CAPS",
     "MIGRATIONS",
     "Principal",
     "REST_KEY",
@@ -40,6 +43,7 @@ __all__ = [
     "StorageLockedError",
     "Store",
     "StoreConfig",
+    "StoredCap",
     "StoredPrice",
     "TraceSpan",
     "UNKNOWN",
@@ -48,6 +52,7 @@ __all__ = [
     "bearer_token",
     "inherit_labels",
     "is_locked",
+    "new_cap_id",
     "price_id",
     "price_innermost",
     "select_span_rows",

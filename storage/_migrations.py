@@ -130,6 +130,30 @@ ENGINE = ReplacingMergeTree(version)
 ORDER BY (tenant, name)
 """
 
+_CAPS = """
+CREATE TABLE IF NOT EXISTS caps (
+    tenant String,
+    cap_id String,
+    name String,
+    scope LowCardinality(String),
+    value String,
+    period LowCardinality(String),
+    time_zone String,
+    limit_usd Decimal(38, 12),
+    thresholds Array(String),
+    enforcement LowCardinality(String),
+    recipients Array(String),
+    webhooks Array(String),
+    enabled Bool,
+    created_at DateTime64(3, 'UTC'),
+    updated_at DateTime64(3, 'UTC'),
+    deleted Bool,
+    version UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY (tenant, cap_id)
+"""
+
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (1, "spans, tenants, api_keys", [_SPANS, _TENANTS, _API_KEYS]),
     (2, "tenant custom prices", [_CUSTOM_PRICES]),
@@ -139,6 +163,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (5, "session dimension", ["ALTER TABLE spans ADD COLUMN IF NOT EXISTS session String AFTER customer",
                               "ALTER TABLE runs ADD COLUMN IF NOT EXISTS sessions Array(String) AFTER customers",
                               *SESSION_ROLLUPS, MARK_EXISTING.format(where="")]),
+    (6, "spending caps", [_CAPS]),
 ]
 
 _BOOKKEEPING = """

@@ -10,7 +10,7 @@ from typing import Any
 import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 
-from . import _costs, _export, _keys, _prices, _spans, _traces
+from . import _caps, _costs, _export, _keys, _prices, _spans, _traces
 from ._attribution import Attribution
 from ._settings import ATTRIBUTION, TenantSettings
 from ._client import StoreConfig, connect
@@ -121,6 +121,16 @@ class Store:
 
     def delete_price(self, tenant: str, price_id: str) -> bool:
         return _prices.delete_price(self.client, tenant, price_id)
+
+    # spending caps
+    def put_cap(self, tenant: str, cap: _caps.StoredCap) -> _caps.StoredCap:
+        return _caps.put_cap(self.client, tenant, cap)
+
+    def list_caps(self, tenant: str, cap_id: str | None = None) -> list[_caps.StoredCap]:
+        return _caps.list_caps(self.client, tenant, cap_id)
+
+    def delete_cap(self, tenant: str, cap_id: str) -> bool:
+        return _caps.delete_cap(self.client, tenant, cap_id)
 
     # traces
     def trace_spans(self, tenant: str, trace_id: str) -> list[_traces.TraceSpan]:

@@ -112,6 +112,27 @@ CREATE TABLE IF NOT EXISTS llmobserve.tenant_settings ON CLUSTER llmobserve (
 ) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/llmobserve/tenant_settings', '{replica}', version)
 ORDER BY (tenant, name);
 
+CREATE TABLE IF NOT EXISTS llmobserve.caps ON CLUSTER llmobserve (
+    tenant String,
+    cap_id String,
+    name String,
+    scope LowCardinality(String),
+    value String,
+    period LowCardinality(String),
+    time_zone String,
+    limit_usd Decimal(38, 12),
+    thresholds Array(String),
+    enforcement LowCardinality(String),
+    recipients Array(String),
+    webhooks Array(String),
+    enabled Bool,
+    created_at DateTime64(3, 'UTC'),
+    updated_at DateTime64(3, 'UTC'),
+    deleted Bool,
+    version UInt64
+) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/llmobserve/caps', '{replica}', version)
+ORDER BY (tenant, cap_id);
+
 -- Rollup bookkeeping (migration 3): which buckets are dirty and which refresh is published.
 CREATE TABLE IF NOT EXISTS llmobserve.rollup_state ON CLUSTER llmobserve (
     tenant LowCardinality(String),
