@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import httpx
 
-DUMMY = {"trace_id": "0" * 32, "price_id": "p", "key_id": "k"}
+DUMMY = {"trace_id": "0" * 32, "price_id": "p", "key_id": "k", "cap_id": "cap_" + "0" * 16}
 ADMIN_ONLY = {("put", "/api/v1/pricing/models"), ("delete", "/api/v1/pricing/models/{price_id}"),
               ("post", "/api/v1/pricing/reprice"), ("post", "/api/v1/keys"), ("get", "/api/v1/keys"),
               ("delete", "/api/v1/keys/{key_id}"), ("get", "/api/v1/settings/attribution"),
-              ("put", "/api/v1/settings/attribution")}
+              ("put", "/api/v1/settings/attribution"), ("post", "/api/v1/caps"), ("patch", "/api/v1/caps/{cap_id}"),
+              ("delete", "/api/v1/caps/{cap_id}")}
 
 
 def _routes(server):  # type: ignore[no-untyped-def]
