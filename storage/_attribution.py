@@ -77,8 +77,8 @@ class Attribution:
                 if bare:
                     self._pending.setdefault(key, now)
                     self._touched.add(key)
-                if lacks:
-                    seen = lacking.pop(key, None)
+                if lacks:  # an existing key keeps its place: insertion order stays age order
+                    seen = lacking.get(key)
                     lacking[key] = (seen[0], seen[1] | lacks) if seen else (now, lacks)
                 if names and (seen := lacking.get(key)) is not None and seen[1] & names:
                     self._touched.add(key)  # this batch's own spans too: writers other than the receiver
@@ -87,10 +87,8 @@ class Attribution:
                         self._touched.add(key)
                     else:
                         llm_traces[key] = now
-            while len(lacking) > _MAX_LACKING:
-                del lacking[next(iter(lacking))]
-            while len(llm_traces) > _MAX_LLM_TRACES:
-                del llm_traces[next(iter(llm_traces))]
+            _forget_oldest(lacking, lambda seen: len(lacking) > _MAX_LACKING)
+            _forget_oldest(llm_traces, lambda seen: len(llm_traces) > _MAX_LLM_TRACES)
 
     def _recover(self) -> None:
         """After a restart: traces written in the last hour that still have unattributed LLM spans."""
@@ -114,10 +112,8 @@ class Attribution:
             if len(self._pending) > _MAX_PENDING or any(t < cutoff for t in self._pending.values()):
                 keep = sorted(self._pending.items(), key=lambda kv: kv[1])[-_MAX_PENDING:]
                 self._pending = {k: t for k, t in keep if t >= cutoff}
-            while self._lacking and next(iter(self._lacking.values()))[0] < cutoff:
-                del self._lacking[next(iter(self._lacking))]
-            while self._llm_traces and next(iter(self._llm_traces.values())) < cutoff:
-                del self._llm_traces[next(iter(self._llm_traces))]
+            _forget_oldest(self._lacking, lambda seen: seen[0] < cutoff)
+            _forget_oldest(self._llm_traces, lambda seen: seen < cutoff)
         by_tenant: dict[str, list[str]] = defaultdict(list)
         for tenant, trace in touched:
             by_tenant[tenant].append(trace)
@@ -281,6 +277,12 @@ def _wants(row: Any) -> bool:
     """An LLM span that may inherit: it lacks an agent, a customer or a session."""
     return bool(row[_INDEX["is_llm"]]) and not (row[_INDEX["agent"]] and row[_INDEX["customer"]]
                                                 and row[_INDEX["session"]])
+
+
+def _forget_oldest(remembered: dict[Any, Any], stale: Callable[[Any], bool]) -> None:
+    """Drop entries from the front (the oldest: dicts keep insertion order) while ``stale(value)``."""
+    while remembered and stale(next(iter(remembered.values()))):
+        del remembered[next(iter(remembered))]
 
 
 _NONE: frozenset[str] = frozenset()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 
@@ -105,6 +105,7 @@ class Breakdown:
 
 
 _METRICS = ("cost", "n", "tin", "tout", "unpriced", "failed", "cached")
+_SUMMED = fields(BreakdownRow)[1:]  # BreakdownRow's metrics, in _METRICS order
 
 
 def cost_breakdown_top(client: Client, tenant: str, group_by: str, start: datetime, end: datetime,
@@ -126,11 +127,9 @@ def cost_breakdown_top(client: Client, tenant: str, group_by: str, start: dateti
     groups = int(found[0][-1]) if found else 0
     if groups <= len(rows):
         return Breakdown(rows, None, 0)
-    whole = found[0][8:15]
-    rest = [Decimal(whole[0]) - sum((r.cost_usd for r in rows), Decimal(0))]
-    kept = [(r.calls, r.input_tokens, r.output_tokens, r.unpriced_calls, r.failed_calls, r.cached_tokens) for r in rows]
-    rest += [int(total) - sum(k[i] for k in kept) for i, total in enumerate(whole[1:])]
-    return Breakdown(rows, _row("", *rest), groups - len(rows))  # type: ignore[arg-type]
+    whole = _row("", *found[0][8:15])
+    rest = BreakdownRow("", *(getattr(whole, f.name) - sum(getattr(r, f.name) for r in rows) for f in _SUMMED))
+    return Breakdown(rows, rest, groups - len(rows))
 
 
 def cost_tops(client: Client, tenant: str, dimensions: list[str], start: datetime, end: datetime,
