@@ -5,10 +5,14 @@ with ``gen_ai.*`` request attributes; the response hook tees the response stream
 be read from the body as the app consumes it (see ``_observer``). The span's ``end`` is guarded:
 the instrumentation ends it at response headers, we end it when the body is done.
 Batch API calls are handed to ``_batches``: their results become one span per request.
+Model calls are also shown to the spending-cap guard (``_caps_guard``), which may refuse them here,
+before they leave: that check runs whether or not the span is sampled.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import logging
 import re
@@ -21,8 +25,11 @@ from opentelemetry.trace import Span
 from llmobserve.semconv import attributes as a
 
 from ._batches import BatchCapture, Watch
+from ._caps_errors import SpendingCapExceeded
+from ._caps_guard import CapsGuard
 from ._observer import BodyObserver, CallObserver
 from ._providers import Call, ProviderMatcher
+from ._reservations import Ticket
 from ._streams import tee_async, tee_sync
 from ._usage import UsageState
 
@@ -39,7 +46,7 @@ _STREAM_RE = re.compile(rb'"stream"\s*:\s*true')
 class _CallSpan:
     """Joins the instrumentation's end (at headers) and the body's end; the span ends after both."""
 
-    __slots__ = ("span", "call", "observer", "exited", "lock", "watch")
+    __slots__ = ("span", "call", "observer", "exited", "lock", "watch", "ticket", "quiet")
 
     def __init__(self, span: Span, call: Call, watch: Watch | None = None) -> None:
         self.span = span
@@ -48,6 +55,8 @@ class _CallSpan:
         self.exited = False
         self.lock = threading.Lock()
         self.watch = watch  # batch API calls: what reads the answer (model calls: a CallObserver)
+        self.ticket: Ticket | None = None  # the caps guard follows this call (handed to its observer)
+        self.quiet = False  # followed for the guard only: the span is not ours to describe
 
 
 def _request_body(stream: Any) -> bytes:
@@ -84,8 +93,10 @@ class Capture:
     """The hooks handed to HTTPXClientInstrumentor; holds the matcher and the options."""
 
     def __init__(self, matcher: ProviderMatcher, capture_content: bool, is_foreign_llm_child: Any,
-                 llm_calls: set[int] | None = None, tracer: Any = None, drain: Any = None) -> None:
+                 llm_calls: set[int] | None = None, tracer: Any = None, drain: Any = None,
+                 guard: CapsGuard | None = None) -> None:
         self.matcher = matcher
+        self.guard = guard
         self.capture_content = capture_content
         self._is_foreign_llm_child = is_foreign_llm_child
         # Span ids of open httpx spans that are provider calls, shared with the PairingProcessor,
@@ -95,17 +106,52 @@ class Capture:
         self._batches = BatchCapture(tracer or trace.get_tracer("llmobserve"), capture_content, llm_calls, drain)
 
     # ---- request -------------------------------------------------------------------------
+    # SpendingCapExceeded is the one exception that leaves the hooks: raised here, inside the
+    # transport, the call never reaches the network (see _caps_errors for how it passes SDK retries).
     def request_hook(self, span: Span, request: Any) -> None:
-        try:
-            if span.is_recording():
-                self._on_request(span, request)
-        except Exception:  # capture must never break the app's call
-            log.debug("llmobserve request hook failed", exc_info=True)
+        ticket = self._admitted(span, request)
+        if ticket is not None:
+            self._reserve(ticket)
 
     async def async_request_hook(self, span: Span, request: Any) -> None:
-        self.request_hook(span, request)
+        ticket = self._admitted(span, request)
+        if ticket is None:
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # another event loop (trio): reserve in place
+            self._reserve(ticket)
+            return
+        try:  # the reservation's round trip on a worker thread: the event loop keeps running meanwhile
+            await asyncio.to_thread(self._reserve, ticket)
+        except SpendingCapExceeded:
+            raise
+        except Exception:  # no executor (interpreter shutting down): fail open
+            log.debug("llmobserve: reserving failed", exc_info=True)
 
-    def _on_request(self, span: Span, request: Any) -> None:
+    def _reserve(self, ticket: Ticket) -> None:
+        try:
+            if self.guard is not None:
+                self.guard.reserve(ticket)
+        except SpendingCapExceeded:
+            raise
+        except Exception:  # strict mode fails open, as the guard does
+            log.debug("llmobserve: reserving failed", exc_info=True)
+
+    def _admitted(self, span: Span, request: Any) -> Ticket | None:
+        """Capture the request; returns a ticket that still needs its (strict mode) reservation."""
+        try:
+            guard = self.guard if self.guard is not None and self.guard.engaged else None
+            if span.is_recording() or guard is not None:
+                ticket = self._on_request(span, request, guard)
+                return ticket if ticket is not None and ticket.reserve else None
+        except SpendingCapExceeded:
+            raise
+        except Exception:  # capture must never break the app's call
+            log.debug("llmobserve request hook failed", exc_info=True)
+        return None
+
+    def _on_request(self, span: Span, request: Any, guard: CapsGuard | None = None) -> Ticket | None:
         url = request.url
         port = url.port
         host = f"{url.host}:{port}" if port else url.host
@@ -113,20 +159,40 @@ class Capture:
         if call is None and port:
             call = self.matcher.match(str(url), url.host, url.path)
         if call is None:
-            return
+            return None
+        recording = span.is_recording()
         if call.batch:
-            method = request.method
-            watch = self._batches.on_request(span, call, method.decode() if isinstance(method, bytes) else str(method),
-                                             _request_body(request.stream))
-            if watch is not None:
-                self._defer(span, _CallSpan(span, call, watch))
-            return
-        if self._llm_calls is not None:
+            if recording:
+                method = request.method
+                watch = self._batches.on_request(span, call, method.decode() if isinstance(method, bytes)
+                                                 else str(method), _request_body(request.stream))
+                if watch is not None:
+                    self._defer(span, _CallSpan(span, call, watch))
+            return None
+        if recording and self._llm_calls is not None:
             self._llm_calls.add(span.get_span_context().span_id)
-        if self._is_foreign_llm_child(span):
-            return  # another instrumentation already traces this call as an LLM span: price it once
-        facts = _request_facts(_request_body(request.stream))
+        # A foreign child: another instrumentation already traces this call as an LLM span, price it once.
+        ours = recording and not self._is_foreign_llm_child(span)
+        if not ours and guard is None:
+            return None
+        body = _request_body(request.stream)
+        facts = _request_facts(body)
         model = str(facts.get("model") or call.model_in_path or "")
+        state = _CallSpan(span, call)
+        if ours:
+            self._describe(span, call, model, facts)
+            self._defer(span, state)  # first: a refused call's span ends with its error.type
+        if guard is None:
+            return None
+        ticket = guard.admit(call.provider, model, facts, len(body))
+        if ticket is not None:
+            state.ticket = ticket
+            if not ours:  # follow the body for the guard only
+                state.quiet = True
+                self._defer(span, state)
+        return ticket
+
+    def _describe(self, span: Span, call: Call, model: str, facts: dict[str, Any]) -> None:
         attributes: dict[str, Any] = {
             a.GEN_AI_OPERATION_NAME: call.operation,
             a.GEN_AI_PROVIDER_NAME: call.provider,
@@ -147,7 +213,6 @@ class Capture:
                 attributes["gen_ai.input.messages"] = json.dumps(content, default=str)[:100_000]
         span.set_attributes(attributes)
         span.update_name(f"{call.operation} {model}" if model else call.operation)
-        self._defer(span, _CallSpan(span, call))
 
     def _defer(self, span: Span, state: _CallSpan) -> None:
         """The span ends when its body has been read, not at headers (see ``_end``)."""
@@ -171,7 +236,10 @@ class Capture:
                 observer = state.watch(span, status, headers)
             else:
                 usage = UsageState(state.call.flavor, state.call.endpoint, self.capture_content)
-                observer = CallObserver(span, state.call, usage, status, headers)
+                with state.lock:  # the observer concludes the ticket from now on, not _end
+                    ticket, state.ticket = state.ticket, None
+                after = functools.partial(self.guard.conclude, ticket) if ticket and self.guard else None
+                observer = CallObserver(span, state.call, usage, status, headers, after, state.quiet)
             if tee(response.stream, observer):
                 with state.lock:
                     state.observer = observer
@@ -187,6 +255,9 @@ class Capture:
         with state.lock:
             state.exited = True
             observer = state.observer
+            ticket, state.ticket = state.ticket, None
+        if ticket is not None and self.guard is not None:
+            self.guard.conclude(ticket, None, 0)  # no answer (or refused): release what it reserved
         if observer is not None:
             observer.on_exit()
             return

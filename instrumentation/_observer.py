@@ -24,6 +24,7 @@ import threading
 import time
 import weakref
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 from opentelemetry.trace import Span, Status, StatusCode
@@ -39,9 +40,13 @@ _MAX_BODY = 16 * 1024 * 1024  # model-call bodies above this are not parsed (bat
 _live: weakref.WeakSet[CallObserver] = weakref.WeakSet()
 
 
-def open_observers() -> list[CallObserver]:
-    """Observers whose span has not ended yet (for flushing at shutdown)."""
-    return list(_live)
+def open_observers(idle_for: float = 0.0) -> list[CallObserver]:
+    """Observers whose span has not ended yet (for flushing at shutdown); with ``idle_for``, only
+    those whose body has seen no bytes for that many seconds (not a call another thread is reading)."""
+    if not idle_for:
+        return list(_live)
+    since = time.monotonic() - idle_for
+    return [observer for observer in list(_live) if observer.active_at <= since]
 
 
 class _Concluder:
@@ -122,13 +127,14 @@ class BodyObserver:
     """Follows one response body through the tee; ends the span exactly once, after both the
     instrumentation's end (at headers) and the body's end (``finish``). Subclasses read the bytes."""
 
-    __slots__ = ("span", "_lock", "_done", "_exited", "_concluded", "_end_ns", "__weakref__")
+    __slots__ = ("span", "active_at", "_lock", "_done", "_exited", "_concluded", "_end_ns", "__weakref__")
     # Conclude on the app's thread: what the body says is needed by the app's next call (a batch's
     # files, lines already priced), which must not race the background thread.
     conclude_inline = True
 
     def __init__(self, span: Span) -> None:
         self.span = span
+        self.active_at = time.monotonic()  # when the body last moved (the tee stamps each chunk)
         self._lock = threading.Lock()
         self._done = False
         self._exited = False  # the instrumentation has tried to end the span
@@ -190,13 +196,17 @@ class CallObserver(BodyObserver):
 
     conclude_inline = False
 
-    __slots__ = ("call", "state", "status", "_mode", "_decoder", "_buffer", "_event", "_data", "_eof", "_overflow")
+    __slots__ = ("call", "state", "status", "after", "quiet", "_mode", "_decoder", "_buffer", "_event", "_data", "_eof",
+                 "_overflow")
 
-    def __init__(self, span: Span, call: Call, state: UsageState, status: int, headers: dict[str, str]) -> None:
+    def __init__(self, span: Span, call: Call, state: UsageState, status: int, headers: dict[str, str],
+                 after: Callable[[UsageState, int], None] | None = None, quiet: bool = False) -> None:
         super().__init__(span)
         self.call = call
         self.state = state
         self.status = status
+        self.after = after  # told the usage once the body is read (the spending-cap guard)
+        self.quiet = quiet  # read the usage for ``after`` only: another instrumentation describes this call
         content_type = headers.get("content-type", "").lower()
         self._mode = "sse" if "text/event-stream" in content_type else "json" if "json" in content_type else ""
         self._decoder = decompressor(headers.get("content-encoding", ""))
@@ -256,6 +266,13 @@ class CallObserver(BodyObserver):
                 state.read_body(json.loads(self._buffer))
             except ValueError:
                 pass
+        if self.after is not None:
+            try:
+                self.after(state, self.status)
+            except Exception:
+                log.debug("llmobserve: the caps guard could not conclude a call", exc_info=True)
+        if self.quiet:
+            return
         attributes = state.attributes()
         if self.status >= 400:
             attributes["error.type"] = str(self.status)

@@ -16,12 +16,14 @@ from urllib.parse import urlparse
 
 from opentelemetry import trace
 
-__all__ = ["observe", "shutdown", "Observation", "ENV_API_KEY", "ENV_ENDPOINT", "NoApiKeyError", "export_target", "span_exporter"]
+__all__ = ["observe", "shutdown", "Observation", "ENV_API_KEY", "ENV_API_URL", "ENV_ENDPOINT", "NoApiKeyError",
+           "export_target", "span_exporter"]
 
 log = logging.getLogger("llmobserve")
 
 ENV_API_KEY = "LLMOBSERVE_API_KEY"
 ENV_ENDPOINT = "LLMOBSERVE_ENDPOINT"
+ENV_API_URL = "LLMOBSERVE_API_URL"
 _DEFAULT_HOST = "127.0.0.1"
 _DEFAULT_PORTS = {"grpc": 4317, "http": 4318}
 _EXPORT_TIMEOUT_S = 5  # the exporter's own deadline: a dead receiver never holds a batch longer
@@ -30,6 +32,7 @@ _EXIT_FLUSH_MS = 3_000
 # burst (measured); 16,384 spans of ~3 KB hold a burst for ~50 MB at most.
 _EXPORT_QUEUE_SPANS = 16_384
 _DRAIN_TIMEOUT_MS = 10_000  # a batch results download waits at most this long per 2,048 result spans
+_IDLE_BODY_S = 1.0  # flush() finishes (as abandoned) only response bodies that have not moved for this long
 
 Protocol = Literal["grpc", "http"]
 
@@ -46,15 +49,36 @@ class Observation:
     labels: Any
     instrumentors: list[Any]
     owns_provider: bool
+    api_url: str = ""
+    """The HTTP API the spending-cap guard talks to."""
+    _capture: Any = field(default=None, repr=False)
     _stopped: bool = field(default=False, repr=False)
 
+    @property
+    def _caps_guard(self) -> Any:
+        """The spending-cap guard in use (``_caps_guard.CapsGuard``); tests may swap in their own."""
+        return self._capture.guard if self._capture is not None else None
+
+    @_caps_guard.setter
+    def _caps_guard(self, guard: Any) -> None:
+        self._capture.guard = guard
+
     def flush(self, timeout_millis: int = 10_000) -> bool:
-        """Finish open streams' spans and export everything pending."""
+        """Finish open streams' spans, send pending cap settlements, and export everything pending.
+
+        A response body that is still moving (another thread's call in flight) is left to end on its
+        own: finishing it now would cut its usage off."""
+        return self._flush(timeout_millis, _IDLE_BODY_S)
+
+    def _flush(self, timeout_millis: int, idle_for: float = 0.0) -> bool:
         from ._observer import open_observers, wait_concluded
 
-        for observer in open_observers():
+        for observer in open_observers(idle_for):
             observer.finish(abandoned=True)
         wait_concluded(timeout_millis / 1000)
+        guard = self._caps_guard
+        if guard is not None:
+            guard.flush(timeout_millis / 1000)
         return bool(self.processor.force_flush(timeout_millis))
 
 
@@ -77,6 +101,22 @@ def _exporter_endpoint(endpoint: str | None, protocol: str) -> str:
         return base
     path = parsed.path.rstrip("/")
     return base + (path if path.endswith("/v1/traces") else path + "/v1/traces")
+
+
+def _api_base(api_url: str | None, endpoint: str | None, protocol: str) -> str:
+    """The HTTP API's base URL: ``api_url`` > ``$LLMOBSERVE_API_URL`` > the exporter endpoint's host, on
+    the endpoint's own port for OTLP/HTTP (one port serves both) or on 4318 for gRPC."""
+    raw = (api_url or os.environ.get(ENV_API_URL) or "").strip()
+    if raw:
+        parsed = urlparse(raw if "://" in raw else "http://" + raw)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError(f"api_url must be an http(s) URL or host:port, got {raw!r}")
+        path = parsed.path.rstrip("/")
+        path = path[:-len("/api/v1")] if path.endswith("/api/v1") else path
+        return f"{parsed.scheme}://{parsed.netloc}{path}"
+    parsed = urlparse(_exporter_endpoint(endpoint, protocol))
+    port = parsed.port if protocol == "http" else _DEFAULT_PORTS["http"]
+    return f"{parsed.scheme}://{parsed.hostname}:{port}"
 
 
 class NoApiKeyError(ValueError):
@@ -132,6 +172,8 @@ def observe(
     capture_content: bool = False,
     provider_urls: dict[str, str] | None = None,
     trace_all_http: bool = False,
+    api_url: str | None = None,
+    strict_caps: bool = False,
 ) -> Observation:
     """Send this app's spans to llmobserve and turn every LLM HTTP call into a priced GenAI span.
 
@@ -146,6 +188,22 @@ def observe(
         trace_all_http: also export the app's httpx calls that are not LLM calls (off by default: they
             are not costs, and are the app's own business); their spans are still created, as the
             app's other exporters may want them.
+        api_url: the llmobserve HTTP API (spending caps); default ``$LLMOBSERVE_API_URL``, else the
+            endpoint's host: its own port with ``protocol="http"``, port 4318 with gRPC.
+        strict_caps: reserve each capped call's worst-case cost at the server before sending it, and
+            settle it with the real usage after: caps hold exactly across processes, at the price of
+            one round trip per call that a ``hard_block`` cap applies to.
+
+    Spending caps with ``enforcement="hard_block"``: a call whose provider, model, agent, customer or
+    service falls under an exhausted cap raises ``llmobserve.SpendingCapExceeded`` before its request
+    leaves the process (no retry, nothing sent; it is also an ``openai.OpenAIError`` /
+    ``anthropic.AnthropicError`` when those SDKs are loaded, so they pass it through unchanged). The caps are
+    polled in the background every 2 s and checked locally, with no round trip on the call; between
+    polls this process adds its own calls' costs. The guard fails open: if the API cannot be reached
+    (or answers an error), the last known caps are kept, a warning is logged at most once a minute,
+    and once they are over 60 s old calls go through unchecked. In strict mode an unreachable or
+    failing reservation lets the call go too (warned likewise); only an explicit refusal (HTTP 409)
+    raises.
 
     Credentials never leave the app: URL attributes (``url.full``, ``http.url``, ``url.query``, ...)
     of every span have userinfo and credential-like query values (``key``, ``access_token``,
@@ -154,14 +212,17 @@ def observe(
     global _state
     with _lock:
         if _state is not None:
-            if provider_urls or trace_all_http:
-                log.warning("llmobserve: observe() already ran; provider_urls and trace_all_http of later "
-                            "calls are ignored")
+            if provider_urls or trace_all_http or api_url or strict_caps:
+                log.warning("llmobserve: observe() already ran; provider_urls, trace_all_http, api_url and "
+                            "strict_caps of later calls are ignored")
             return _state
         target, key = export_target(api_key, endpoint, protocol)
+        api_base = _api_base(api_url, endpoint, protocol)
 
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+        from ._caps_api import CapsApi
+        from ._caps_guard import CapsGuard
         from ._capture import Capture
         from ._exporter import QuietExporter
         from ._pairing import PairingProcessor
@@ -181,10 +242,13 @@ def observe(
             if not exporter.unreachable:
                 processor.drain(_DRAIN_TIMEOUT_MS)
 
+        service = str(provider.resource.attributes.get("service.name") or "")
+        guard = CapsGuard(CapsApi(api_base, key), service=service, strict=strict_caps).start()
         capture = Capture(ProviderMatcher(provider_urls), capture_content, labels.is_foreign_llm_child, llm_calls,
-                          provider.get_tracer("llmobserve"), drain)
+                          provider.get_tracer("llmobserve"), drain, guard)
         instrumentors = _instrument_http_clients(provider, capture)
-        _state = Observation(target, protocol, provider, exporter, processor, labels, instrumentors, owns)
+        _state = Observation(target, protocol, provider, exporter, processor, labels, instrumentors, owns, api_base,
+                             capture)
         atexit.register(_at_exit, _state)
         return _state
 
@@ -247,7 +311,7 @@ def _at_exit(state: Observation) -> None:
             for observer in open_observers():
                 observer.finish(abandoned=True)
         else:
-            state.flush(_EXIT_FLUSH_MS)
+            state._flush(_EXIT_FLUSH_MS)
     except Exception:
         log.debug("llmobserve: flush at exit failed", exc_info=True)
 
@@ -260,11 +324,13 @@ def shutdown() -> None:
     if state is None:
         return
     try:
-        state.flush(_EXIT_FLUSH_MS)
+        state._flush(_EXIT_FLUSH_MS)
     finally:
         state._stopped = True
         for instrumentor in state.instrumentors:
             instrumentor.uninstrument()
+        if state._caps_guard is not None:
+            state._caps_guard.stop()
         state.processor.shutdown()
         state.labels.shutdown()
         # The provider stays: OTel allows one global provider per process, so a later observe()

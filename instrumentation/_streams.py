@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import weakref
+from time import monotonic
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -29,6 +30,7 @@ def _sync_class(base: type) -> type:
         def __iter__(self) -> Iterator[bytes]:
             observer: BodyObserver = self.__dict__[_ATTR]
             for chunk in super().__iter__():
+                observer.active_at = monotonic()
                 observer.feed(chunk)
                 yield chunk
             observer.eof()
@@ -48,6 +50,7 @@ def _async_class(base: type) -> type:
         async def __aiter__(self) -> AsyncIterator[bytes]:
             observer: BodyObserver = self.__dict__[_ATTR]
             async for chunk in super().__aiter__():
+                observer.active_at = monotonic()
                 observer.feed(chunk)
                 yield chunk
             observer.eof()

@@ -13,7 +13,8 @@ import os
 import signal
 import socket
 import sys
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import TextIO
 
 import uvicorn
@@ -23,7 +24,8 @@ from pydantic import BaseModel, Field
 from llmobserve import semconv
 from llmobserve.otlp_receiver import Limits, Receiver
 from llmobserve.pricing import Pricer, TenantPriceCache
-from llmobserve.query_api import BodyLimit, create_app, parse_litellm, reprice, rules_for
+from llmobserve.query_api import (BodyLimit, CapMonitor, Notifier, Reservations, create_app, parse_litellm, reprice,
+                                  rules_for)
 from llmobserve.storage import DEFAULT_SCOPES, Authenticator, InvalidTenantError, Store
 
 from ._local import LOCAL_TOKEN_HEADER, LocalServer, remove_server_file, write_server_file
@@ -109,6 +111,10 @@ def _bind(host: str, port: int, what: str) -> socket.socket:
     return sock
 
 
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
 def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -131,7 +137,8 @@ def _cli_name() -> str:
     return "python -m llmobserve"
 
 
-def _banner(out: TextIO, opts: Settings, grpc_port: int | None, http_port: int, first_key: str | None) -> None:
+def _banner(out: TextIO, opts: Settings, grpc_port: int | None, http_port: int, first_key: str | None,
+            email: bool = False, monitor: bool = False) -> None:
     host = opts.host if opts.host not in ("0.0.0.0", "::") else "127.0.0.1"
     http = f"http://{host}:{http_port}"
     lines = [f"llmobserve is running on {opts.store_config().describe()}"]
@@ -141,6 +148,10 @@ def _banner(out: TextIO, opts: Settings, grpc_port: int | None, http_port: int, 
         lines.append(f"  OTLP HTTP : {http}/v1/traces")
     if opts.only != "receiver":
         lines.append(f"  API       : {http}/api/v1/   (OpenAPI docs: {http}/docs)")
+    if opts.only != "receiver":
+        lines.append("  Caps      : " + ("monitor on, " if monitor else "monitor off in this process, ")
+                     + ("alert e-mail via SendGrid" if email else
+                        "alert e-mail is OFF (SENDGRID_API_KEY not set); alerts are still recorded and sent to webhooks"))
     key_hint = "<key>"
     cli = _cli_name()
     if first_key:
@@ -162,8 +173,9 @@ def _banner(out: TextIO, opts: Settings, grpc_port: int | None, http_port: int, 
     print("\n".join(lines), file=out, flush=True)
 
 
-def serve(opts: Settings, out: TextIO = sys.stdout) -> None:
-    """Run until SIGINT/SIGTERM; ``opts`` is validated already (``llmobserve.settings``)."""
+def serve(opts: Settings, out: TextIO = sys.stdout, clock: Callable[[], datetime] | None = None) -> None:
+    """Run until SIGINT/SIGTERM; ``opts`` is validated already (``llmobserve.settings``).
+    ``clock`` (aware UTC) places the caps' periods; tests move it to roll a period over."""
     config = opts.store_config()
     store = Store.open(config)
     first_key = None
@@ -181,9 +193,21 @@ def serve(opts: Settings, out: TextIO = sys.stdout) -> None:
 
     maintainer = store.maintainer()
     maintainer.start()
+    host = opts.host if opts.host not in ("0.0.0.0", "::") else "127.0.0.1"
+    public_url = opts.public_url or f"http://{host}:{http_port}"
+    key = opts.sendgrid_api_key.get_secret_value() if opts.sendgrid_api_key else None
+    notifier = Notifier(key, sendgrid_host=opts.sendgrid_host, sender=opts.alerts_from)
+    monitor = reservations = None
+    if opts.caps_monitor and opts.only != "receiver":
+        monitor = CapMonitor(store, notifier, public_url=public_url, recompute_s=opts.caps_recompute_s,
+                             clock=clock or utcnow)
+        reservations = Reservations(store, clock=clock or utcnow)
+        monitor.start()
     app = create_app(store, authenticator, include_api=opts.only != "receiver", prices=prices,
                      default_attribution={"customer": semconv.attributes.CUSTOMER_KEYS,
-                                          "session": semconv.attributes.SESSION_KEYS})
+                                          "session": semconv.attributes.SESSION_KEYS},
+                     notifier=notifier, caps_monitor=monitor, reservations=reservations, public_url=public_url,
+                     caps_clock=clock or utcnow)
     app.state.maintainer = maintainer
     if receiver is not None:
         app.include_router(receiver.http_router())
@@ -191,11 +215,10 @@ def serve(opts: Settings, out: TextIO = sys.stdout) -> None:
     app.include_router(_local_router(store, info_box, prices))
     app.add_middleware(BodyLimit)
 
-    host = opts.host if opts.host not in ("0.0.0.0", "::") else "127.0.0.1"
     if config.embedded:
         info_box.append(write_server_file(config.data_dir, f"http://{host}:{http_port}", f"{host}:{grpc_port}"))
     _tune_gc()
-    _banner(out, opts, grpc_port, http_port, first_key)
+    _banner(out, opts, grpc_port, http_port, first_key, email=notifier.email_enabled, monitor=monitor is not None)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it with the previous handler; make
     # that handler an exception so the flush below runs instead of the process dying mid-write.
@@ -206,6 +229,9 @@ def serve(opts: Settings, out: TextIO = sys.stdout) -> None:
         print("llmobserve: shutting down, writing queued spans...", file=out, flush=True)
         if receiver is not None:
             receiver.stop()
+        if monitor is not None:
+            monitor.stop()
+        notifier.close()
         maintainer.stop()
         if info_box:
             remove_server_file(config.data_dir, info_box[0])

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlparse
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from llmobserve.storage import StoreConfig
@@ -51,6 +51,22 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field("warning", description="server log level")
     only: Literal["receiver", "api"] | None = Field(
         None, description="run one half only (needs `LLMOBSERVE_CLICKHOUSE_URL`)")
+    caps_monitor: bool = Field(
+        True, description="run the cap monitor (alerts) and strict-mode reservations here; exactly one process "
+                          "per store may: set `false` on every other API process")
+    caps_recompute_s: float = Field(60.0, ge=1, le=3600,
+                                    description="seconds between exact recomputes of every cap's spend")
+    sendgrid_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("sendgrid_api_key", "SENDGRID_API_KEY"),
+        description="e-mails alerts through SendGrid; unset: alerts are recorded and sent to webhooks only",
+        json_schema_extra={"env": "SENDGRID_API_KEY"})
+    sendgrid_host: str = Field("https://api.sendgrid.com", pattern=r"^https?://[^\s/]+$",
+                               description="the SendGrid API's base URL")
+    alerts_from: str = Field("alerts@llmobserve.dev", pattern=r"^[^@\s]+@[^@\s]+$",
+                             description="sender address of alert e-mails (a sender verified in SendGrid)")
+    public_url: str | None = Field(None, pattern=r"^https?://\S+$",
+                                   description="this server's URL as users reach it, for links in alerts "
+                                               "(default: the listening address)")
 
     @field_validator("data_dir")
     @classmethod
@@ -80,7 +96,8 @@ class SettingsError(ValueError):
 
 
 # A password in a command line is visible to every user of the machine (ps): env only.
-ENV_ONLY = frozenset({"clickhouse_url"})
+ENV_ONLY = frozenset({"clickhouse_url", "caps_monitor", "caps_recompute_s", "sendgrid_api_key", "sendgrid_host",
+                      "alerts_from", "public_url"})
 
 
 def _flag(field: str) -> str:
@@ -100,6 +117,8 @@ def _one_line(exc: ValidationError, explicit: Mapping[str, Any]) -> str:
     for error in exc.errors():
         field = str(error["loc"][0]) if error["loc"] else ""
         source = _flag(field) if field in explicit else ENV_PREFIX + field.upper()
+        if field == "SENDGRID_API_KEY":
+            source, field = field, "sendgrid_api_key"
         message = error["msg"].removeprefix("Value error, ")
         parts.append(f"{source}={_shown(field, error['input'])}: {message}" if field else message)
     return "; ".join(parts)
@@ -128,5 +147,6 @@ def settings_table() -> str:
         extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
         default = extra.get("doc_default") or ("unset" if field.default is None else f"`{field.default}`")
         flag = "(env only)" if name in ENV_ONLY else f"`{_flag(name)}`"
-        rows.append(f"| `{ENV_PREFIX}{name.upper()}` | {flag} | {default} | {field.description} |")
+        env = extra.get("env") or ENV_PREFIX + name.upper()
+        rows.append(f"| `{env}` | {flag} | {default} | {field.description} |")
     return "\n".join(rows)

@@ -14,7 +14,7 @@ from llmobserve.storage import Authenticator, Principal, Store, bearer_token
 
 from ._strict import reject_unknown_query_params
 
-__all__ = ["StoreDep", "require", "ReadPrincipal", "AdminPrincipal"]
+__all__ = ["StoreDep", "require", "ReadPrincipal", "AdminPrincipal", "SenderPrincipal"]
 
 
 def get_store(request: Request) -> Store:
@@ -35,13 +35,13 @@ def _principal(request: Request) -> Principal:
     return principal
 
 
-def require(scope: str) -> Callable[[Request], Principal]:
-    """A dependency that authenticates and demands ``scope`` (admin implies every scope)."""
+def require(*scopes: str) -> Callable[[Request], Principal]:
+    """A dependency that authenticates and demands one of ``scopes`` (admin implies every scope)."""
 
     def dependency(request: Request) -> Principal:
         principal = _principal(request)
-        if not principal.allows(scope):
-            raise HTTPException(403, f"this API key lacks the '{scope}' scope")
+        if not any(principal.allows(scope) for scope in scopes):
+            raise HTTPException(403, f"this API key lacks the {' or '.join(repr(s) for s in scopes)} scope")
         reject_unknown_query_params(request)  # after auth: a caller without a key learns nothing
         return principal
 
@@ -50,3 +50,5 @@ def require(scope: str) -> Callable[[Request], Principal]:
 
 ReadPrincipal = Annotated[Principal, Depends(require("read"))]
 AdminPrincipal = Annotated[Principal, Depends(require("admin"))]
+SenderPrincipal = Annotated[Principal, Depends(require("ingest", "read"))]
+"""The key an instrumented app holds (ingest) may ask where its caps stand, as may a reader."""

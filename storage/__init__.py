@@ -6,8 +6,10 @@ Embedded chDB under ``LLMOBSERVE_DATA_DIR`` by default; a ClickHouse server when
 
 from __future__ import annotations
 
+from ._alerts import StoredAlert
 from ._attribution import inherit_labels, price_innermost
 from ._auth import Authenticator, bearer_token
+from ._cap_spend import CAP_DIMENSIONS, written_spend, written_tenants
 from ._caps import MAX_CAPS, StoredCap, new_cap_id
 from ._client import StoreConfig, is_locked
 from ._costs import GROUP_BY_EXPRESSIONS, REST_KEY, UNKNOWN, UNTRACKED, BreakdownRow, UnpricedModel
@@ -24,6 +26,7 @@ from ._traces import RunRow, TraceSpan
 __all__ = [
     "Authenticator",
     "BreakdownRow",
+    "CAP_DIMENSIONS",
     "DEFAULT_SCOPES",
     "EXPORT_SPAN_COLUMNS",
     "GROUP_BY_EXPRESSIONS",
@@ -43,6 +46,7 @@ __all__ = [
     "StorageLockedError",
     "Store",
     "StoreConfig",
+    "StoredAlert",
     "StoredCap",
     "StoredPrice",
     "TraceSpan",
@@ -58,4 +62,6 @@ __all__ = [
     "select_span_rows",
     "spans_table",
     "validate_tenant",
+    "written_spend",
+    "written_tenants",
 ]

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from clickhouse_connect.driver.client import Client
 
-__all__ = ["MAX_CAPS", "StoredCap", "delete_cap", "list_caps", "new_cap_id", "put_cap"]
+__all__ = ["MAX_CAPS", "StoredCap", "delete_cap", "list_caps", "new_cap_id", "put_cap", "tenants_with_caps"]
 
 MAX_CAPS = 10_000
 """Per tenant: a SaaS's per-customer needs are one ``each_customer`` template, not a cap per customer."""
@@ -81,3 +81,9 @@ def delete_cap(client: Client, tenant: str, cap_id: str) -> bool:
         return False
     client.insert("caps", [_row(tenant, found[0], True)], column_names=_COLUMNS)
     return True
+
+
+def tenants_with_caps(client: Client) -> list[str]:
+    """Tenants with at least one enabled cap: the ones the cap monitor watches."""
+    return [t for (t,) in client.query("SELECT DISTINCT tenant FROM caps FINAL WHERE NOT deleted AND enabled "
+                                       "ORDER BY tenant").result_rows]

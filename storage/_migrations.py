@@ -154,6 +154,30 @@ ENGINE = ReplacingMergeTree(version)
 ORDER BY (tenant, cap_id)
 """
 
+_ALERTS = """
+CREATE TABLE IF NOT EXISTS alerts (
+    tenant String,
+    alert_id String,
+    cap_id String,
+    cap_name String,
+    scope LowCardinality(String),
+    subject String,
+    threshold Decimal(38, 12),
+    spend_usd Decimal(38, 12),
+    limit_usd Decimal(38, 12),
+    period LowCardinality(String),
+    period_start DateTime64(3, 'UTC'),
+    resets_at Nullable(DateTime64(3, 'UTC')),
+    fired_at DateTime64(3, 'UTC'),
+    test Bool,
+    delivered Bool,
+    deliveries String,
+    version UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY (tenant, alert_id)
+"""
+
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (1, "spans, tenants, api_keys", [_SPANS, _TENANTS, _API_KEYS]),
     (2, "tenant custom prices", [_CUSTOM_PRICES]),
@@ -164,6 +188,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                               "ALTER TABLE runs ADD COLUMN IF NOT EXISTS sessions Array(String) AFTER customers",
                               *SESSION_ROLLUPS, MARK_EXISTING.format(where="")]),
     (6, "spending caps", [_CAPS]),
+    (7, "alert history", [_ALERTS]),
 ]
 
 _BOOKKEEPING = """

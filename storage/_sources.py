@@ -83,11 +83,11 @@ def cost_source(client: Client, tenant: str, start: datetime, end: datetime, *, 
 
 
 def dims_source(client: Client, tenant: str, start: datetime, end: datetime,
-                dims: list[str]) -> tuple[str, dict[str, object]]:
+                dims: list[str], cuts: Iterable[datetime] = ()) -> tuple[str, dict[str, object]]:
     """Like ``cost_source`` for several dimensions at once: rows of (start_time, dim, value, metrics),
-    one per dimension, so one scan serves every dimension's breakdown."""
+    one per dimension, so one scan serves every dimension's breakdown. ``cuts`` as for ``cost_source``."""
     params: dict[str, object] = {"t": tenant, "dims": dims}
-    pairs, ranges = _plan(client, tenant, start, end, HOUR, True, ())
+    pairs, ranges = _plan(client, tenant, start, end, HOUR, True, cuts)
     parts = []
     if pairs:
         params["pairs"] = pairs

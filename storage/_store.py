@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -10,7 +10,7 @@ from typing import Any
 import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 
-from . import _caps, _costs, _export, _keys, _prices, _spans, _traces
+from . import _alerts, _cap_spend, _caps, _costs, _export, _keys, _prices, _spans, _traces
 from ._attribution import Attribution
 from ._settings import ATTRIBUTION, TenantSettings
 from ._client import StoreConfig, connect
@@ -29,8 +29,10 @@ class Store:
         self.client = client
         self.config = config
         self.rollups = RollupTracker(client, config.embedded)
-        self.attribution = Attribution(client, self.insert_spans)
+        # Re-attributed spans are written again: not new spend, so the cap monitor is not told.
+        self.attribution = Attribution(client, lambda table: self.insert_spans(table, notify=False))
         self.settings = TenantSettings(client)
+        self._write_listeners: list[Callable[[pa.Table], None]] = []
 
     @classmethod
     def open(cls, config: StoreConfig) -> Store:
@@ -50,12 +52,20 @@ class Store:
         return True
 
     # spans
-    def insert_spans(self, table: pa.Table) -> int:
-        """Write spans; returns only once they, and the marks that keep rollups exact, are stored."""
+    def insert_spans(self, table: pa.Table, notify: bool = True) -> int:
+        """Write spans; returns only once they, and the marks that keep rollups exact, are stored.
+        ``notify``: tell the ``on_spans_written`` listeners (new spans, not rewrites of stored ones)."""
         count = _spans.insert_spans(self.client, table)
         self.rollups.note_insert(table)
         self.attribution.note_insert(table)
+        for listener in self._write_listeners if notify else ():
+            listener(table)
         return count
+
+    def on_spans_written(self, listener: Callable[[pa.Table], None]) -> None:
+        """Call ``listener(table)`` after each durable span write, on the writing thread (so it
+        must only hand the table on): how the cap monitor learns of new spend within seconds."""
+        self._write_listeners.append(listener)
 
     def mark_rollups_dirty(self, tenant: str | None = None) -> None:
         """Recompute every rollup of ``tenant`` (all tenants by default), e.g. after writing spans in SQL."""
@@ -131,6 +141,28 @@ class Store:
 
     def delete_cap(self, tenant: str, cap_id: str) -> bool:
         return _caps.delete_cap(self.client, tenant, cap_id)
+
+    def cap_spend(self, tenant: str, windows: list[tuple[datetime, datetime]],
+                  dims: list[str]) -> list[dict[str, dict[str, Decimal]]]:
+        """Per window: dimension -> stored value -> cost of LLM calls starting in it."""
+        return _cap_spend.windows_spend(self.client, tenant, windows, dims)
+
+    def tenants_with_caps(self) -> list[str]:
+        return _caps.tenants_with_caps(self.client)
+
+    # alert history
+    def put_alert(self, tenant: str, alert: _alerts.StoredAlert) -> None:
+        _alerts.put_alerts(self.client, tenant, [alert])
+
+    def put_alerts(self, tenant: str, alerts: list[_alerts.StoredAlert]) -> None:
+        _alerts.put_alerts(self.client, tenant, alerts)
+
+    def list_alerts(self, tenant: str, cap_id: str | None = None, limit: int = 100,
+                    undelivered_only: bool = False) -> list[_alerts.StoredAlert]:
+        return _alerts.list_alerts(self.client, tenant, cap_id, limit, undelivered_only)
+
+    def fired_alert_ids(self, since: datetime) -> dict[str, set[str]]:
+        return _alerts.fired_alert_ids(self.client, since)
 
     # traces
     def trace_spans(self, tenant: str, trace_id: str) -> list[_traces.TraceSpan]:

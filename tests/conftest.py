@@ -43,6 +43,9 @@ class LiveServer:
     process: subprocess.Popen[str] | None = None
     output: list[str] = field(default_factory=list)
     admin_key: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    command: list[str] = field(default_factory=lambda: ["-m", "llmobserve", "serve"])
+    """What runs after the interpreter, before the data dir and port flags."""
     _reader: threading.Thread | None = None
     _started_lines: int = 0
 
@@ -57,9 +60,9 @@ class LiveServer:
     def start(self, timeout: float = 60) -> LiveServer:
         self.output = []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "llmobserve", "serve", "--data-dir", str(self.data_dir),
+            [sys.executable, *self.command, "--data-dir", str(self.data_dir),
              "--grpc-port", str(self.grpc_port), "--http-port", str(self.http_port)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT, env={**os.environ, **self.env},
         )
         deadline = time.monotonic() + timeout
         assert self.process.stdout is not None

@@ -133,6 +133,28 @@ CREATE TABLE IF NOT EXISTS llmobserve.caps ON CLUSTER llmobserve (
 ) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/llmobserve/caps', '{replica}', version)
 ORDER BY (tenant, cap_id);
 
+-- Alert history (migration 7): one row per threshold crossing; the alert id is the dedup key.
+CREATE TABLE IF NOT EXISTS llmobserve.alerts ON CLUSTER llmobserve (
+    tenant String,
+    alert_id String,
+    cap_id String,
+    cap_name String,
+    scope LowCardinality(String),
+    subject String,
+    threshold Decimal(38, 12),
+    spend_usd Decimal(38, 12),
+    limit_usd Decimal(38, 12),
+    period LowCardinality(String),
+    period_start DateTime64(3, 'UTC'),
+    resets_at Nullable(DateTime64(3, 'UTC')),
+    fired_at DateTime64(3, 'UTC'),
+    test Bool,
+    delivered Bool,
+    deliveries String,
+    version UInt64
+) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/llmobserve/alerts', '{replica}', version)
+ORDER BY (tenant, alert_id);
+
 -- Rollup bookkeeping (migration 3): which buckets are dirty and which refresh is published.
 CREATE TABLE IF NOT EXISTS llmobserve.rollup_state ON CLUSTER llmobserve (
     tenant LowCardinality(String),

@@ -48,13 +48,18 @@ def test_tenant_a_sees_nothing_of_tenant_b_on_any_route(server) -> None:  # type
                         json={"model": B_SECRETS["model"], "input_per_mtok": "7", "output_per_mtok": "9"}).json()["id"]
     key_b_id = httpx.get(f"{server.http_url}/api/v1/keys", headers=hb, timeout=30).json()["data"][0]["key_id"]
     cap_b = httpx.post(f"{server.http_url}/api/v1/caps", headers=hb, timeout=30,
-                       json={"scope": "customer", "value": B_SECRETS["customer"], "limit_usd": "1"}).json()
+                       json={"scope": "customer", "value": B_SECRETS["customer"], "limit_usd": "1",
+                             "enforcement": "hard_block"}).json()
+    reservation_b = httpx.post(f"{server.http_url}/api/v1/caps/reservations", headers=hb, timeout=30,
+                               json={"customer": B_SECRETS["customer"]}).json()["id"]
     b_before = breakdown(server.http_url, key_b, "model")
-    secrets = [*B_SECRETS.values(), trace_b.hex(), root_b.hex(), price_b, key_b_id, key_b[:16], cap_b["id"]]
+    secrets = [*B_SECRETS.values(), trace_b.hex(), root_b.hex(), price_b, key_b_id, key_b[:16], cap_b["id"],
+               reservation_b]
 
     now = datetime.now(timezone.utc)
     window = {"from": (now - timedelta(days=1)).isoformat(), "to": (now + timedelta(hours=1)).isoformat()}
-    guesses = {"trace_id": trace_b.hex(), "key_id": key_b_id, "price_id": price_b, "cap_id": cap_b["id"]}
+    guesses = {"trace_id": trace_b.hex(), "key_id": key_b_id, "price_id": price_b, "cap_id": cap_b["id"],
+               "reservation_id": reservation_b}
     ha = {"authorization": f"Bearer {key_a}"}
     calls = 0
     for method, path, query in _routes(server):
@@ -76,7 +81,8 @@ def test_tenant_a_sees_nothing_of_tenant_b_on_any_route(server) -> None:  # type
             assert not leaked, (method, path, params, leaked, text[:500])
             if "{" in path:  # B's ids guessed: the very answer an id that exists nowhere gets
                 unknown = {"trace_id": os.urandom(16).hex(), "key_id": "k" + os.urandom(5).hex(),
-                           "price_id": os.urandom(8).hex(), "cap_id": "cap_" + os.urandom(8).hex()}
+                           "price_id": os.urandom(8).hex(), "cap_id": "cap_" + os.urandom(8).hex(),
+                           "reservation_id": "res_" + os.urandom(8).hex()}
                 other = httpx.request(method, f"{server.http_url}{path.format(**unknown)}", headers=ha, params=params,
                                       json=body, timeout=60)
                 assert response.status_code == other.status_code == 404, (method, path, response.status_code)
@@ -93,7 +99,9 @@ def test_tenant_a_sees_nothing_of_tenant_b_on_any_route(server) -> None:  # type
     assert httpx.get(f"{server.http_url}/api/v1/keys", headers=hb, timeout=30).status_code == 200
     assert [p["id"] for p in httpx.get(f"{server.http_url}/api/v1/pricing/models", headers=hb,
                                         timeout=30).json()["data"]] == [price_b]
-    assert httpx.get(f"{server.http_url}/api/v1/caps/{cap_b['id']}", headers=hb, timeout=30).json() == cap_b
+    cap_b_now = httpx.get(f"{server.http_url}/api/v1/caps/{cap_b['id']}", headers=hb, timeout=30).json()
+    assert {k: v for k, v in cap_b_now.items() if k in cap_b} == cap_b
+    assert httpx.get(f"{server.http_url}/api/v1/caps/reservations", headers=hb, timeout=30).json()["open"] == 1
     time.sleep(0.1)
     assert breakdown(server.http_url, key_b, "model") == b_before
     assert server.get(f"/api/v1/traces/{trace_b.hex()}", key_b).status_code == 200

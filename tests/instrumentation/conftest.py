@@ -72,6 +72,7 @@ def provider_urls(base: str) -> dict[str, str]:
 def sdk(server, standin) -> Iterator[SDK]:  # type: ignore[no-untyped-def]
     key = server.create_key("sdk-tests")
     observation = llmobserve.observe(api_key=key, endpoint=server.grpc_target, service_name="sdk-tests",
+                                     api_url=server.http_url,
                                           provider_urls=provider_urls(standin.url))
     memory = InMemorySpanExporter()
     observation.provider.add_span_processor(SimpleSpanProcessor(memory))

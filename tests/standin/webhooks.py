@@ -1,0 +1,310 @@
+"""A local webhook receiver: records every request and answers 200, or fails, hangs or redirects on demand.
+
+::
+
+    with WebhookReceiver() as hooks:
+        hooks.fail_next(500, times=2, path="/slack")
+        notifier.deliver(message, [], [hooks.url_for("/slack")])
+        assert hooks.received[-1].json["type"] == "spending_cap.threshold_crossed"
+
+Modes queue up: one set with ``path=`` applies to requests for that path only and is used before one set
+for every path (``path=None``). ``hang_next`` delays an answer (so clients time out), then the queued
+failure or redirect, if any, is answered.
+
+Standard library only: ``ThreadingHTTPServer`` on 127.0.0.1, HTTP/1.1 keep-alive. ``HttpStandIn`` is also
+the base of the SendGrid stand-in (``sendgrid_api.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import urlsplit
+
+__all__ = ["HttpStandIn", "Received", "Reply", "WebhookReceiver"]
+
+# The client hung up (timeout, closed pool): not a server error.
+_CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
+
+
+@dataclass(frozen=True)
+class Received:
+    """One request as it arrived."""
+
+    method: str
+    path: str  # without the query string
+    headers: dict[str, str]  # lower-cased names
+    body: bytes
+    json: Any  # None when the body is not JSON
+    monotonic: float  # time.monotonic() once the body was read
+    wall: datetime  # aware UTC, same moment
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Queued:
+    path: str | None  # None: any path
+    left: int
+    value: Any  # a Reply, or the seconds to hang
+
+
+class HttpStandIn:
+    """Lifecycle, request parsing and the ``hang_next`` / queued-reply knobs; subclasses answer."""
+
+    thread_name = "standin-http"
+
+    def __init__(self) -> None:
+        self.url: str = ""
+        self.errors: list[str] = []  # tracebacks of unexpected server-side exceptions (should stay empty)
+        self._lock = threading.Lock()
+        self._hangs: list[_Queued] = []
+        self._replies: list[_Queued] = []
+        self._closing = threading.Event()
+        self._connections: set[socket.socket] = set()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ knobs
+
+    def hang_next(self, seconds: float, times: int = 1, *, path: str | None = None) -> None:
+        """Hold the next ``times`` answers (for ``path``, or any) ``seconds`` long, cut short by ``close``."""
+        with self._lock:
+            self._hangs.append(_Queued(path, times, seconds))
+
+    def _queue_reply(self, reply: Reply, times: int, path: str | None) -> None:
+        with self._lock:
+            self._replies.append(_Queued(path, times, reply))
+
+    def _clear_queues(self) -> None:
+        self._hangs.clear()
+        self._replies.clear()
+
+    # ------------------------------------------------------------------ for subclasses
+
+    def _record(self, request: Received) -> None:
+        """Called (under the lock) for every request, before any hang."""
+
+    def _answer(self, request: Received) -> Reply:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> Self:
+        if self._server is not None:
+            return self
+        self._closing.clear()
+        self._server = _Server(self)
+        host, port = self._server.server_address[:2]
+        self.url = f"http://{host}:{port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=self.thread_name, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self._closing.set()  # wakes hanging handlers
+        server.shutdown()
+        with self._lock:
+            connections = list(self._connections)
+        for connection in connections:  # unblocks handlers idling on keep-alive connections
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ used by the handler threads
+
+    def _track(self, connection: socket.socket, open_: bool) -> None:
+        with self._lock:
+            if open_:
+                self._connections.add(connection)
+            else:
+                self._connections.discard(connection)
+
+    def _record_error(self, text: str) -> None:
+        with self._lock:
+            self.errors.append(text)
+
+    def _handle(self, request: Received) -> Reply | None:
+        """The reply, or None when the stand-in closed while hanging (the connection is then dropped)."""
+        with self._lock:
+            self._record(request)
+            hang = _take(self._hangs, request.path)
+            reply = _take(self._replies, request.path)
+        if hang and self._closing.wait(hang):
+            return None
+        return reply if reply is not None else self._answer(request)
+
+
+def _take(queue: list[_Queued], path: str) -> Any:
+    """Use up one of the first queued item for exactly ``path``, else of the first for any path."""
+    for wanted in (path, None):
+        for index, item in enumerate(queue):
+            if item.path == wanted:
+                item.left -= 1
+                if item.left <= 0:
+                    del queue[index]
+                return item.value
+    return None
+
+
+class WebhookReceiver(HttpStandIn):
+    """Context manager running the receiver on ``127.0.0.1:<free port>``; every path answers 200 ``ok``."""
+
+    thread_name = "standin-webhooks"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.received: list[Received] = []
+
+    def url_for(self, path: str) -> str:
+        return self.url + (path if path.startswith("/") else "/" + path)
+
+    def fail_next(
+        self,
+        status: int,
+        times: int = 1,
+        *,
+        path: str | None = None,
+        body: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        """Answer the next ``times`` requests (for ``path``, or any) with ``status`` and a short text body."""
+        headers = {"Content-Type": "text/plain; charset=utf-8"}
+        if retry_after is not None:
+            headers["Retry-After"] = f"{retry_after:g}"
+        text = body if body is not None else f"stand-in webhook failure {status}"
+        self._queue_reply(Reply(status, text.encode(), headers), times, path)
+
+    def redirect_next(self, location: str, times: int = 1, *, path: str | None = None, status: int = 302) -> None:
+        """Answer the next ``times`` requests (for ``path``, or any) with a redirect to ``location``."""
+        self._queue_reply(Reply(status, b"", {"Location": location}), times, path)
+
+    def reset(self) -> None:
+        """Forget received requests and queued modes."""
+        with self._lock:
+            self.received.clear()
+            self._clear_queues()
+
+    def _record(self, request: Received) -> None:
+        self.received.append(request)
+
+    def _answer(self, request: Received) -> Reply:
+        return Reply(200, b"ok", {"Content-Type": "text/plain; charset=utf-8"})
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, standin: HttpStandIn) -> None:
+        self.standin = standin
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], _CLIENT_GONE):
+            self.standin._record_error(traceback.format_exc())
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.standin._track(self.connection, True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.standin._track(self.connection, False)
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except _CLIENT_GONE:
+            pass
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    do_GET = do_PUT = do_PATCH = do_DELETE = do_POST
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            data = bytearray()
+            while size := int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16):
+                data += self.rfile.read(size)
+                self.rfile.readline()
+            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                pass  # trailers
+            return bytes(data)
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _serve(self) -> None:
+        standin = self.server.standin
+        try:
+            raw = self._read_body()
+            try:
+                parsed = json.loads(raw) if raw else None
+            except ValueError:
+                parsed = None
+            request = Received(
+                method=self.command,
+                path=urlsplit(self.path).path,
+                headers={name.lower(): value for name, value in self.headers.items()},
+                body=raw,
+                json=parsed,
+                monotonic=time.monotonic(),
+                wall=datetime.now(timezone.utc),
+            )
+            reply = standin._handle(request)
+            if reply is None:
+                self.close_connection = True
+                return
+            self.send_response(reply.status)
+            for name, value in {**reply.headers, "Content-Length": str(len(reply.body))}.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(reply.body)
+        except _CLIENT_GONE:
+            self.close_connection = True
+        except Exception:
+            standin._record_error(traceback.format_exc())
+            self.close_connection = True
