@@ -33,7 +33,8 @@ from typing import Any
 from llmobserve.storage import StoredAlert, StoredCap, Store, written_spend, written_tenants
 
 from ._cap_status import evaluate, utcnow
-from ._notifiers import AlertMessage, Notifier
+from ._alert_message import AlertMessage
+from ._notifiers import Notifier
 from ._periods import period_window
 
 __all__ = ["CapMonitor", "alert_message"]

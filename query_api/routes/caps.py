@@ -92,7 +92,10 @@ def caps_status(request: Request, principal: SenderPrincipal, store: StoreDep,
         provider, _, model_name = name.partition("/")
         if model_name and (known := rates(request.app.state.pricer, custom, provider, model_name)) is not None:
             found[name] = RatesPublic(**known)
-    return StatusPublic(as_of=now, caps=[_status_public(s, asked) for s in statuses], rates=found)
+    caps = [_status_public(s, asked) for s in statuses]
+    if not principal.allows("read"):  # an app's ingest key: where caps stand, not who gets told
+        caps = [c.model_copy(update={"recipients": [], "webhooks": []}) for c in caps]
+    return StatusPublic(as_of=now, caps=caps, rates=found)
 
 
 def blocked_by(statuses: list[tuple[CapStatus, str, Decimal]]) -> list[BlockedBy]:

@@ -65,3 +65,17 @@ def test_bad_caps_get_a_clear_422(server: LiveServer) -> None:
         assert answer.status_code == 422 and words in answer.text, (change, answer.text)
     assert _call(server, admin, "GET").json()["count"] == 0
     assert _call(server, admin, "PATCH", "/cap_0000000000000000", {"enabled": False}).status_code == 404
+
+
+def test_status_answers_an_apps_ingest_key_without_who_gets_told(server: LiveServer) -> None:
+    admin, ingest = server.create_key("caps-status", "admin"), server.create_key("caps-status", "ingest")
+    made = _call(server, admin, "POST", body={"scope": "model", "value": "gpt-4o", "limit_usd": "2",
+                                                "recipients": ["ops@example.com"], "webhooks": ["https://h.example.com/x"]})
+    for key, shown in ((admin, True), (ingest, False)):
+        status = _call(server, key, "GET", "/status", None)
+        assert status.status_code == 200, status.text
+        [entry] = status.json()["caps"]
+        assert entry["id"] == made.json()["id"] and (entry["spend_usd"], entry["state"]) == ("0", "ok")
+        assert bool(entry["recipients"]) == bool(entry["webhooks"]) == shown
+    assert _call(server, ingest, "GET", "").status_code == 403  # the caps themselves stay with readers
+    assert _call(server, ingest, "GET", "/status?custmer=x").status_code == 400
