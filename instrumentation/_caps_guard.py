@@ -47,7 +47,7 @@ __all__ = ["CapsGuard", "utcnow"]
 log = logging.getLogger("llmobserve")
 
 _INTERVAL_S = 2.0
-_INITIAL_TIMEOUT_S = 2.0
+_INITIAL_TIMEOUT_S = 3.0  # bounds how long observe() may wait for the first caps (a refused port fails at once)
 _MAX_AGE = timedelta(seconds=60)
 _WARN_EVERY_S = 60.0
 _MAX_CUSTOMERS = 100  # the status route takes at most 100 customer= and 50 model= parameters

@@ -17,6 +17,7 @@ from ._notifiers import Notifier
 from ._reservations import Reservations
 
 from ._errors import install_error_handlers
+from .dashboard import install_dashboard
 from .models import ErrorBody
 from .routes import alerts, caps, costs, export, health, keys, pricing, settings, traces
 from .routes import reservations as reservation_routes
@@ -68,4 +69,5 @@ def create_app(store: Store, authenticator: Authenticator, include_api: bool = T
         app.include_router(reservation_routes.router)  # before caps: /caps/reservations is not a cap id
         app.include_router(caps.router)
         app.include_router(alerts.router)
+        install_dashboard(app)
     return app

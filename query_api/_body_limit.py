@@ -5,7 +5,9 @@ not, could make the shared process buffer and parse any amount (measured: one 60
 process from 490 MB to 2.17 GB and stalled ``/healthz`` for 3.3 s). A pure ASGI middleware, so the
 check happens on the raw stream: a body sent without a bearer token to the API is refused unread,
 a declared length over the limit is refused unread, and a stream that runs past it is cut off.
-OTLP ``/v1/traces`` is left to its own route, which authenticates first and allows more.
+OTLP ``/v1/traces`` is left to its own route, which authenticates first and allows more. The
+dashboard's forms (outside ``/api/``) carry a session cookie instead of a bearer token; they are
+held to a small limit and their routes check the session and its CSRF token.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 API_BODY_BYTES = 1024 * 1024
 OPERATOR_BODY_BYTES = 16 * 1024 * 1024  # LiteLLM price files through the running server (~1.5 MB today)
+FORM_BODY_BYTES = 64 * 1024  # the dashboard's forms: signed in by cookie, not bearer; their routes check it
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -51,9 +54,10 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         operator = path.startswith("/api/v1/_local/")
-        limit = self.operator_bytes if operator else self.api_bytes
+        form = not path.startswith("/api/")
+        limit = self.operator_bytes if operator else FORM_BODY_BYTES if form else self.api_bytes
         headers = dict(scope.get("headers") or [])
-        if not operator and not headers.get(b"authorization", b"").lower().startswith(b"bearer "):
+        if not operator and not form and not headers.get(b"authorization", b"").lower().startswith(b"bearer "):
             await _refuse(send, 401, "missing API key: send 'Authorization: Bearer <key>'",
                           [(b"www-authenticate", b"Bearer")])
             return

@@ -56,7 +56,7 @@ def alert_message(tenant: str, alert: StoredAlert, cap: StoredCap, public_url: s
     return AlertMessage(alert.alert_id, tenant, cap.cap_id, cap.name, cap.scope, alert.subject,
                         alert.threshold.normalize(), alert.spend_usd.normalize(), alert.limit_usd.normalize(),
                         cap.period, cap.time_zone, alert.period_start,
-                        alert.resets_at, alert.fired_at, f"{public_url.rstrip('/')}/api/v1/caps/{cap.cap_id}",
+                        alert.resets_at, alert.fired_at, f"{public_url.rstrip('/')}/caps/{cap.cap_id}/edit",
                         cap.enforcement, alert.test)
 
 

@@ -6,7 +6,7 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 __all__ = ["install_error_handlers", "ERROR_CODES"]
@@ -35,7 +35,9 @@ def _body(status: int, detail: object) -> dict[str, object]:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _page(request):
+            return request.app.state.page_error(request, exc)  # type: ignore[no-any-return]
         return JSONResponse(_body(exc.status_code, exc.detail), exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
@@ -47,6 +49,15 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(_body(422, problems), 422)
 
     @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", exc_info=exc)
+        if _page(request):
+            return request.app.state.page_error(request, exc)  # type: ignore[no-any-return]
         return JSONResponse(_body(500, "internal error; see the server log"), 500)
+
+
+def _page(request: Request) -> bool:
+    """A dashboard page (not the API, not OTLP): its errors are pages too."""
+    path = request.url.path
+    return hasattr(request.app.state, "page_error") and not path.startswith(("/api/", "/v1/", "/healthz", "/docs",
+                                                                                   "/openapi"))

@@ -96,6 +96,11 @@ class Store:
         # select_span_rows only appends SETTINGS, so the slice's order and bound may follow the condition.
         return select_span_rows(self.client, where + " ORDER BY trace_id, span_id LIMIT {n:UInt32}", params)
 
+    def has_spans(self, tenant: str) -> bool:
+        """Whether the tenant has stored any span (cheap: stops at the first)."""
+        return bool(self.client.query("SELECT 1 FROM spans WHERE tenant = {t:String} LIMIT 1",
+                                      parameters={"t": tenant}).result_rows)
+
     def span_count(self, tenant: str) -> int:
         return int(
             self.client.query(
@@ -167,6 +172,9 @@ class Store:
     # traces
     def trace_spans(self, tenant: str, trace_id: str) -> list[_traces.TraceSpan]:
         return _traces.trace_spans(self.client, tenant, trace_id)
+
+    def trace_attributes(self, tenant: str, trace_id: str) -> dict[str, tuple[dict[str, str], dict[str, str]]]:
+        return _traces.trace_attributes(self.client, tenant, trace_id)
 
     def list_runs(self, tenant: str, start: datetime, end: datetime, order: str, limit: int,
                   after: tuple[object, str] | None, filters: dict[str, str]) -> list[_traces.RunRow]:

@@ -57,6 +57,14 @@ def trace_spans(client: Client, tenant: str, trace_id: str) -> list[TraceSpan]:
     return [TraceSpan(*row) for row in rows]
 
 
+def trace_attributes(client: Client, tenant: str, trace_id: str) -> dict[str, tuple[dict[str, str], dict[str, str]]]:
+    """span id -> (span attributes, resource attributes) as stored (prompts only if they were captured)."""
+    rows = client.query(
+        f"SELECT span_id, span_attributes, resource_attributes FROM spans FINAL WHERE tenant = {{t:String}} "
+        f"AND trace_id = {{id:String}} {FINAL_SETTINGS}", parameters={"t": tenant, "id": trace_id}).result_rows
+    return {span_id: (dict(attrs), dict(resource)) for span_id, attrs, resource in rows}
+
+
 @dataclass(frozen=True, slots=True)
 class RunRow:
     trace_id: str

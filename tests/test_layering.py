@@ -24,7 +24,7 @@ ALLOWED = {
     "otlp_receiver": {"semconv", "pricing", "storage", "grpc", "google", "opentelemetry", "fastapi", "pyarrow"},
     # sendgrid / python_http_client / httpx: the spending-cap alert notifiers deliver through them
     "query_api": {"pricing", "storage", "billing", "fastapi", "pydantic", "starlette",
-                  "sendgrid", "python_http_client", "httpx"},
+                  "sendgrid", "python_http_client", "httpx", "jinja2"},
     "billing": {"storage", "stripe", "sendgrid", "pydantic", "httpx"},
 }
 

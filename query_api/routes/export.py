@@ -12,7 +12,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from llmobserve.storage import EXPORT_SPAN_COLUMNS
+from llmobserve.storage import EXPORT_SPAN_COLUMNS, Store
 
 from .._timerange import resolve_range
 from ..deps import ReadPrincipal, StoreDep
@@ -98,7 +98,13 @@ def export_costs(
                                    "keyed '(rest: N more groups)'"),
 ) -> StreamingResponse:
     frm, to = resolve_range(start, end)
-    found = store.cost_breakdown_top(principal.tenant, group_by, frm, to, None, limit)
+    return costs_file(store, principal.tenant, format, group_by, frm, to, limit)
+
+
+def costs_file(store: Store, tenant: str, fmt: str, group_by: str, frm: datetime, to: datetime, limit: int,
+               filters: dict[str, str] | None = None) -> StreamingResponse:
+    """The cost breakdown file; the dashboard's download serves this too, so both give the same rows."""
+    found = store.cost_breakdown_top(tenant, group_by, frm, to, filters, limit)
     columns = ("key", "cost_usd", "calls", "input_tokens", "output_tokens", "cached_tokens", "unpriced_calls",
                "failed_calls")
     rows = found.rows + ([replace(found.rest, key=f"(rest: {found.rest_groups} more groups)")] if found.rest else [])
@@ -106,4 +112,4 @@ def export_costs(
               r.failed_calls] for r in rows]
     # The file's last row says it too; these let a program know without reading keys.
     headers = {"X-Truncated": "true" if found.rest else "false", "X-Rest-Groups": str(found.rest_groups)}
-    return _response(f"costs-by-{group_by}", format, columns, [block], headers)
+    return _response(f"costs-by-{group_by}", fmt, columns, [block], headers)

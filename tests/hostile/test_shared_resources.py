@@ -50,6 +50,10 @@ def test_a_60_mb_body_without_a_key_is_refused_unread(server: LiveServer) -> Non
     streamed = httpx.put(f"{server.http_url}/api/v1/pricing/models", content=chunks(), timeout=60,
                          headers={"content-type": "application/json", "authorization": f"Bearer {key}"})
     assert streamed.status_code == 413
+    # The dashboard's forms are signed in by cookie, not bearer: held to 64 KB, declared or streamed.
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    assert httpx.post(f"{server.http_url}/login", content=body, headers=form, timeout=60).status_code == 413
+    assert httpx.post(f"{server.http_url}/login", content=chunks(), headers=form, timeout=60).status_code == 413
     assert _rss_mb(server.process.pid) - before < 100  # measured before the limit: +1,680 MB
 
 
