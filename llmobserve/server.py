@@ -196,7 +196,8 @@ def serve(opts: Settings, out: TextIO = sys.stdout, clock: Callable[[], datetime
     host = opts.host if opts.host not in ("0.0.0.0", "::") else "127.0.0.1"
     public_url = opts.public_url or f"http://{host}:{http_port}"
     key = opts.sendgrid_api_key.get_secret_value() if opts.sendgrid_api_key else None
-    notifier = Notifier(key, sendgrid_host=opts.sendgrid_host, sender=opts.alerts_from)
+    notifier = Notifier(key, sendgrid_host=opts.sendgrid_host, sender=opts.alerts_from,
+                        allow_private=opts.webhooks_allow_private)
     monitor = reservations = None
     if opts.caps_monitor and opts.only != "receiver":
         monitor = CapMonitor(store, notifier, public_url=public_url, recompute_s=opts.caps_recompute_s,
@@ -207,7 +208,7 @@ def serve(opts: Settings, out: TextIO = sys.stdout, clock: Callable[[], datetime
                      default_attribution={"customer": semconv.attributes.CUSTOMER_KEYS,
                                           "session": semconv.attributes.SESSION_KEYS},
                      notifier=notifier, caps_monitor=monitor, reservations=reservations, public_url=public_url,
-                     caps_clock=clock or utcnow)
+                     caps_clock=clock or utcnow, webhooks_allow_private=opts.webhooks_allow_private)
     app.state.maintainer = maintainer
     if receiver is not None:
         app.include_router(receiver.http_router())

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
                                description="the SendGrid API's base URL")
     alerts_from: str = Field("alerts@llmobserve.dev", pattern=r"^[^@\s]+@[^@\s]+$",
                              description="sender address of alert e-mails (a sender verified in SendGrid)")
+    webhooks_allow_private: bool = Field(
+        False, description="let caps' webhooks reach loopback, private and link-local addresses (a laptop, a "
+                           "private network); off, so a tenant cannot make the server call inside its network")
     public_url: str | None = Field(None, pattern=r"^https?://\S+$",
                                    description="this server's URL as users reach it, for links in alerts "
                                                "(default: the listening address)")
@@ -97,7 +100,7 @@ class SettingsError(ValueError):
 
 # A password in a command line is visible to every user of the machine (ps): env only.
 ENV_ONLY = frozenset({"clickhouse_url", "caps_monitor", "caps_recompute_s", "sendgrid_api_key", "sendgrid_host",
-                      "alerts_from", "public_url"})
+                      "alerts_from", "public_url", "webhooks_allow_private"})
 
 
 def _flag(field: str) -> str:

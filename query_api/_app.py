@@ -34,7 +34,7 @@ def create_app(store: Store, authenticator: Authenticator, include_api: bool = T
                default_attribution: dict[str, tuple[str, ...]] | None = None, *,
                notifier: Notifier | None = None, caps_monitor: CapMonitor | None = None,
                reservations: Reservations | None = None, caps_clock: Callable[[], datetime] = utcnow,
-               public_url: str = "http://127.0.0.1:4318") -> FastAPI:
+               public_url: str = "http://127.0.0.1:4318", webhooks_allow_private: bool = True) -> FastAPI:
     """The app with health and, unless ``include_api`` is False (receiver-only), the API routers.
     ``prices`` is shared with the receiver so a changed custom price applies to ingest at once;
     ``default_attribution`` is what the receiver reads for ``customer`` and ``session`` when a tenant
@@ -57,6 +57,7 @@ def create_app(store: Store, authenticator: Authenticator, include_api: bool = T
     app.state.reservations = reservations
     app.state.caps_clock = caps_clock
     app.state.public_url = public_url
+    app.state.webhooks_allow_private = webhooks_allow_private
     install_error_handlers(app)
     app.include_router(health.router)
     if include_api:

@@ -24,6 +24,7 @@ import python_http_client.exceptions
 import sendgrid
 from sendgrid.helpers.mail import Mail
 
+from ._webhook_policy import blocked_reason
 from ._alert_message import AlertMessage, format_usd, html_body, payload, subject, text_body
 
 __all__ = ["AlertMessage", "Delivery", "Notifier", "format_usd"]  # AlertMessage, format_usd: re-exported
@@ -95,7 +96,9 @@ class Notifier:
         timeout_s: float = 5.0,
         sleep: Callable[[float], None] = time.sleep,
         max_parallel: int = 8,
+        allow_private: bool = True,
     ) -> None:
+        """``allow_private``: deliver webhooks to loopback and private addresses too (see ``_webhook_policy``)."""
         if attempts < 1:
             raise ValueError(f"attempts must be at least 1, got {attempts}")
         if backoff_s < 0:
@@ -104,6 +107,7 @@ class Notifier:
             raise ValueError(f"timeout_s must be more than 0, got {timeout_s}")
         if max_parallel < 1:
             raise ValueError(f"max_parallel must be at least 1, got {max_parallel}")
+        self._allow_private = allow_private
         self._key = sendgrid_api_key or None
         self._host = sendgrid_host.rstrip("/")
         self._sender = sender
@@ -219,6 +223,8 @@ class Notifier:
         return self._retrying("webhook", url, lambda: self._post(url, body, headers))
 
     def _post(self, url: str, payload: dict[str, Any], headers: dict[str, str]) -> _Try:
+        if not self._allow_private and (reason := blocked_reason(url)) is not None:
+            return _Try(False, None, f"not sent: {reason} (LLMOBSERVE_WEBHOOKS_ALLOW_PRIVATE=true allows it)")
         try:
             with self._http.stream("POST", url, json=payload, headers=headers) as response:
                 if response.is_success:

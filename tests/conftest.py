@@ -131,7 +131,8 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """One live server for the session; tests isolate themselves by using their own tenants."""
-    live = LiveServer(tmp_path_factory.mktemp("serve") / "data").start()
+    # The tests' webhook receivers listen on 127.0.0.1, which a default server refuses to call.
+    live = LiveServer(tmp_path_factory.mktemp("serve") / "data", env={"LLMOBSERVE_WEBHOOKS_ALLOW_PRIVATE": "true"}).start()
     yield live
     live.stop()
 

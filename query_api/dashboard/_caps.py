@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -41,6 +42,10 @@ def base_context(p: Page, title: str, active: str) -> dict[str, Any]:
 def require_admin(p: Page) -> None:
     if not p.principal.allows("admin"):
         raise HTTPException(403, "this session's key is read-only; sign in with an admin key to change settings")
+
+
+def _webhook_errors(exc: RequestValidationError) -> dict[str, str]:
+    return {"webhooks": "; ".join(str(e.get("msg", "")) for e in exc.errors())}
 
 
 def field_errors(exc: ValidationError, fallback: str) -> dict[str, str]:
@@ -132,6 +137,8 @@ async def create_cap(request: Request, p: PageDep) -> Response:
         return _form_page(request, p, None, _form_values(fields), field_errors(exc, "name"), 422)
     try:
         cap = await run_in_threadpool(caps_api.create_cap, body, request, p.principal, p.store)
+    except RequestValidationError as exc:  # a webhook this server may not call
+        return _form_page(request, p, None, _form_values(fields), _webhook_errors(exc), 422)
     except HTTPException as exc:
         if exc.status_code != 409:
             raise
@@ -157,7 +164,10 @@ async def edit_cap(cap_id: str, request: Request, p: PageDep) -> Response:
         patch = CapPatch.model_validate(fields)
     except ValidationError as exc:
         return _form_page(request, p, cap_id, _form_values(fields), field_errors(exc, "name"), 422)
-    cap = await run_in_threadpool(caps_api.patch_cap, cap_id, patch, request, p.principal, p.store)
+    try:
+        cap = await run_in_threadpool(caps_api.patch_cap, cap_id, patch, request, p.principal, p.store)
+    except RequestValidationError as exc:
+        return _form_page(request, p, cap_id, _form_values(fields), _webhook_errors(exc), 422)
     p.session.flash.append(f"Cap {cap.name or cap.id} saved.")
     return RedirectResponse("/caps", status_code=303)
 

@@ -60,7 +60,8 @@ def overview(request: Request, p: PageDep) -> HTMLResponse:
     (c24, n24), (p24, _), (c7, n7), (p7, _), (mtd, _) = p.store.cost_totals(p.tenant, windows)
     tops = p.store.cost_tops(p.tenant, ["model", "agent", "customer"], now - week, now, 5)
     untracked = sum((r.cost_usd for r in tops["agent"] if r.key == "untracked"), Decimal(0))
-    unpriced = p.store.unpriced_models(p.tenant, now - 30 * day, now)
+    # The count alone, from the rollups (the per-model list scans spans: Settings shows it).
+    by_provider = p.store.cost_breakdown_top(p.tenant, "provider", now - 30 * day, now, None, 100)
     return render(request, "overview.html", **base, now=now,
                   last_24h=c24, calls_24h=n24, change_24h=_change(c24, p24),
                   last_7d=c7, calls_7d=n7, change_7d=_change(c7, p7),
@@ -68,7 +69,7 @@ def overview(request: Request, p: PageDep) -> HTMLResponse:
                   daily=daily_chart(p, now - 30 * day, now),
                   tops={d: [r for r in rows if r.key != "untracked"][:5] for d, rows in tops.items()},
                   untracked_share=0.0 if c7 == 0 else float(untracked / c7 * 100),
-                  unpriced_calls=sum(u.calls for u in unpriced))
+                  unpriced_calls=sum(r.unpriced_calls for r in [*by_provider.rows, *filter(None, [by_provider.rest])]))
 
 
 @router.get("/dashboard/first-span")

@@ -15,6 +15,7 @@ from .._cap_models import SCOPED, CapIn, CapPatch, CapPublic, CapsPublic
 from .._cap_status import CapStatus, applies_to, evaluate, state_of
 from .._cap_status_models import BlockedBy, CapStatusPublic, CheckPublic, CustomerSpend, RatesPublic, StatusPublic
 from .._call_cost import rates
+from .._webhook_policy import literal_blocked_reason
 from ..deps import AdminPrincipal, ReadPrincipal, SenderPrincipal, StoreDep
 
 router = APIRouter(prefix="/api/v1/caps", tags=["caps"])
@@ -53,6 +54,18 @@ def caps_changed(request: Request, tenant: str) -> None:
     for part in (request.app.state.caps_monitor, request.app.state.reservations):
         if part is not None:
             part.caps_changed(tenant)
+
+
+def _check_webhooks(request: Request, webhooks: list[str]) -> None:
+    """A 422 for a webhook this server may not call (see ``_webhook_policy``), before it is saved."""
+    if request.app.state.webhooks_allow_private:
+        return
+    problems = [{"type": "value_error", "loc": ("body", "webhooks", i), "input": url,
+                 "msg": f"{reason}: webhooks must reach a public address (the operator can allow private ones "
+                        "with LLMOBSERVE_WEBHOOKS_ALLOW_PRIVATE=true)"}
+                for i, url in enumerate(webhooks) if (reason := literal_blocked_reason(url)) is not None]
+    if problems:
+        raise RequestValidationError(problems)
 
 
 def _percent(spend: Decimal, limit: Decimal) -> float:
@@ -135,6 +148,7 @@ def create_cap(body: CapIn, request: Request, principal: AdminPrincipal, store: 
     if len(store.list_caps(principal.tenant)) >= MAX_CAPS:
         raise HTTPException(409, f"a tenant has at most {MAX_CAPS} caps; delete some first "
                                  "(per-customer limits are one 'each_customer' cap)")
+    _check_webhooks(request, body.webhooks)
     cap = store.put_cap(principal.tenant, _stored(new_cap_id(), body, datetime.now(timezone.utc)))
     caps_changed(request, principal.tenant)
     return _public(cap)
@@ -154,6 +168,7 @@ def patch_cap(cap_id: str, body: CapPatch, request: Request, principal: AdminPri
         changed = body.applied_to(fields)
     except ValidationError as exc:  # the change makes an invalid cap: the caller's mistake, a 422
         raise RequestValidationError(exc.errors(include_url=False)) from None
+    _check_webhooks(request, changed.webhooks)
     cap = store.put_cap(principal.tenant, _stored(cap_id, changed, current.created_at))
     caps_changed(request, principal.tenant)
     return _public(cap)

@@ -31,7 +31,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(f"NOTE: {_SKIP}", yellow=True, bold=True)
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an event loop running in the main thread
+# while it is open, and the suite's later asyncio.run() calls (the SDK's async tests) would fail.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if _CHROMIUM is None:
         pytest.skip(_SKIP)

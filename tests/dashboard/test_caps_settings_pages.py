@@ -267,7 +267,12 @@ def test_custom_prices_and_unpriced_models(dash: Dash, browser: Any) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     sign_in(page, dash.url, admin)
-    page.goto(dash.url + "/settings")
+    # The overview says calls went unpriced, as many as the API counts, and links to them.
+    banner = page.locator("#unpriced-banner")
+    assert banner.locator("[data-num]").get_attribute("data-num") == str(unpriced["models"][0]["calls"]) == "1"
+    banner.locator("a").click()
+    page.wait_for_load_state("networkidle")
+    assert page.url.endswith("/settings#unpriced")
     rows = page.locator("#unpriced tr[data-unpriced]")
     assert [rows.nth(i).get_attribute("data-unpriced") for i in range(rows.count())] == \
         [f"{m['provider']}/{m['model']}" for m in unpriced["models"]] == ["acme/rocket-1"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -52,8 +53,8 @@ def notified() -> Iterator[tuple[StandInSendGrid, WebhookReceiver]]:
 
 
 def _server(tmp_path: Path, sendgrid: StandInSendGrid) -> LiveServer:
-    return LiveServer(tmp_path / "data", env={"SENDGRID_API_KEY": sendgrid.api_key,
-                                              "LLMOBSERVE_SENDGRID_HOST": sendgrid.url})
+    return LiveServer(tmp_path / "data", env={"SENDGRID_API_KEY": sendgrid.api_key, "LLMOBSERVE_SENDGRID_HOST":
+                                              sendgrid.url, "LLMOBSERVE_WEBHOOKS_ALLOW_PRIVATE": "true"})
 
 
 def test_each_threshold_alerts_once_within_seconds_and_not_again_after_restart(
@@ -143,5 +144,26 @@ def test_failing_webhook_is_retried_recorded_and_the_monitor_goes_on(
         assert [(d["ok"], d["attempts"], d["status"]) for d in real["deliveries"]] == [(False, 4, 500)]
         assert len([h for h in hooks.received if h.path == "/broken"]) == 8  # 4 for the test, 4 for the alert
         assert api(server, admin, "GET", f"/alerts?cap_id={fine['id']}").json()["count"] == 1
+    finally:
+        server.stop()
+
+
+def test_a_default_server_never_calls_webhooks_inside_its_network(tmp_path: Path) -> None:
+    """SSRF: on a shared server a webhook is a request made on a tenant's behalf."""
+    server = LiveServer(tmp_path / "data").start()
+    try:
+        admin = server.admin_key
+        assert admin is not None
+        for url in ("http://127.0.0.1:9/hook", "http://169.254.169.254/latest/meta-data", "http://[::1]/x",
+                    "http://localhost:8080/x", "http://10.0.0.7/x"):
+            refused = api(server, admin, "POST", "/caps", {"scope": "global", "limit_usd": "1", "webhooks": [url]})
+            assert refused.status_code == 422 and "LLMOBSERVE_WEBHOOKS_ALLOW_PRIVATE" in refused.text, url
+        # A name is resolved at delivery: this machine's own name points inside.
+        inside = f"http://{socket.gethostname()}:9/hook"
+        cap = api(server, admin, "POST", "/caps", {"scope": "global", "limit_usd": "1", "webhooks": [inside]})
+        assert cap.status_code == 201, cap.text
+        [delivery] = api(server, admin, "POST", f"/caps/{cap.json()['id']}/test").json()["alert"]["deliveries"]
+        assert not delivery["ok"] and ("non-public" in delivery["error"] or "cannot resolve" in delivery["error"])
+        assert delivery["status"] is None
     finally:
         server.stop()

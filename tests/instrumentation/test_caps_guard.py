@@ -324,7 +324,8 @@ def test_strict_mode_settles_calls_another_instrumentation_traces(sdk, standin, 
 def test_observe_fetches_caps_before_the_first_call_and_forked_children_keep_them(standin) -> None:  # type: ignore[no-untyped-def]
     """The public path: ``observe(api_url=...)`` in a fresh process; a fork keeps blocking and polling."""
     with CapsServer("llmo_test") as server:
-        server.caps = [cap("service", "billing-svc", "2", "3", period="monthly")]
+        # A total cap: this process runs on the real clock, and a dated period would end one day.
+        server.caps = [cap("service", "billing-svc", "2", "3", period="total", period_start=None, resets_at=None)]
         done = subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
             import os, threading, openai, llmobserve
             obs = llmobserve.observe(api_key="llmo_test", endpoint="127.0.0.1:9", service_name="billing-svc",

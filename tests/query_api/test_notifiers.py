@@ -414,3 +414,19 @@ def test_notifier_rejects_impossible_settings() -> None:
         Notifier(None, attempts=0)
     with pytest.raises(ValueError, match="timeout_s must be more than 0"):
         Notifier(None, timeout_s=0)
+
+
+def test_webhooks_inside_the_network_are_not_called_unless_allowed() -> None:
+    with WebhookReceiver() as receiver:
+        strict = Notifier(None, allow_private=False, attempts=1)
+        try:
+            [delivery] = strict.deliver(MESSAGE, [], [receiver.url_for("/hook")])
+        finally:
+            strict.close()
+        assert not delivery.ok and delivery.status is None and "127.0.0.1 is not a public address" in delivery.error
+        assert receiver.received == []
+        allowed = Notifier(None, attempts=1)  # a laptop's default in the library; serve turns it off
+        try:
+            assert allowed.deliver(MESSAGE, [], [receiver.url_for("/hook")])[0].ok
+        finally:
+            allowed.close()
