@@ -32,18 +32,17 @@ import json
 import math
 import re
 import socket
-import sys
 import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Literal, Self
 from urllib.parse import parse_qsl, urlsplit
 
 from tests.standin import _anthropic, _cohere, _gemini, _openai
 from tests.standin._batches import BatchStore
+from tests.standin._http import CLIENT_GONE, StandInHandler, StandInServer
 from tests.standin import _common
 from tests.standin._common import Answer, JsonAnswer, Request, StreamAnswer, Turn, Usage, dumps, new_id
 
@@ -53,9 +52,6 @@ DEFAULT_TEXT = "Hello from the stand-in provider."
 
 Handler = Callable[[Request, Turn], Answer]
 ErrorShape = Callable[[int, str], dict[str, Any]]
-
-# The client hung up (timeout, abandoned stream, closed pool): not a server error.
-_CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
 
 
 @dataclass(frozen=True)
@@ -142,7 +138,7 @@ class StandInProvider:
         self._hang: float = 0.0
         self._closing = threading.Event()
         self._connections: set[socket.socket] = set()
-        self._server: _Server | None = None
+        self._server: StandInServer | None = None
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ knobs
@@ -186,7 +182,7 @@ class StandInProvider:
         if self._server is not None:
             return self
         self._closing.clear()
-        self._server = _Server(self)
+        self._server = StandInServer(self, _Handler)
         host, port = self._server.server_address[:2]
         self.url = f"http://{host}:{port}"
         self._thread = threading.Thread(
@@ -261,65 +257,11 @@ class StandInProvider:
         return route.handler(request, turn)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128  # the default 5 drops SYNs of concurrent clients: 1 s connect stalls
-
-    def __init__(self, provider: StandInProvider) -> None:
-        self.provider = provider
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], _CLIENT_GONE):
-            self.provider._record_error(traceback.format_exc())
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: _Server
+class _Handler(StandInHandler):
     _headers_sent: bool = False
 
-    def setup(self) -> None:
-        super().setup()
-        self.server.provider._track(self.connection, True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.provider._track(self.connection, False)
-
-    def handle(self) -> None:
-        try:
-            super().handle()
-        except _CLIENT_GONE:
-            pass
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    do_GET = do_PUT = do_PATCH = do_DELETE = do_POST
-
-    # ------------------------------------------------------------------ request
-
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            data = bytearray()
-            while size := int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16):
-                data += self.rfile.read(size)
-                self.rfile.readline()
-            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                pass  # trailers
-            return bytes(data)
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
     def _serve(self) -> None:
-        provider = self.server.provider
+        provider = self.server.owner
         self._headers_sent = False
         try:
             raw = self._read_body()
@@ -342,7 +284,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_stream(answer)
             else:
                 self._send_json(answer, request)
-        except _CLIENT_GONE:
+        except CLIENT_GONE:
             self.close_connection = True
         except Exception:
             provider._record_error(traceback.format_exc())
@@ -367,7 +309,7 @@ class _Handler(BaseHTTPRequestHandler):
         data = answer.body if isinstance(answer.body, bytes) else dumps(answer.body).encode()
         headers = {"Content-Type": "application/json", **answer.headers}
         accepts = request.headers.get("accept-encoding", "") if request is not None else ""
-        if self.server.provider.gzip and "gzip" in [c.split(";")[0].strip().lower() for c in accepts.split(",")]:
+        if self.server.owner.gzip and "gzip" in [c.split(";")[0].strip().lower() for c in accepts.split(",")]:
             data = gzip_codec.compress(data)
             headers["Content-Encoding"] = "gzip"
         headers["Content-Length"] = str(len(data))
@@ -375,7 +317,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _send_stream(self, answer: StreamAnswer) -> None:
-        provider = self.server.provider
+        provider = self.server.owner
         chunked = provider.sse_framing == "chunked"
         headers = {"Content-Type": answer.content_type, "Cache-Control": "no-cache", **answer.headers}
         if chunked:

@@ -19,21 +19,19 @@ from __future__ import annotations
 
 import json
 import socket
-import sys
 import threading
 import time
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import urlsplit
 
+from tests.standin._http import CLIENT_GONE, StandInHandler, StandInServer
+
 __all__ = ["HttpStandIn", "Received", "Reply", "WebhookReceiver"]
 
-# The client hung up (timeout, closed pool): not a server error.
-_CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
 
 
 @dataclass(frozen=True)
@@ -76,7 +74,7 @@ class HttpStandIn:
         self._replies: list[_Queued] = []
         self._closing = threading.Event()
         self._connections: set[socket.socket] = set()
-        self._server: _Server | None = None
+        self._server: StandInServer | None = None
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ knobs
@@ -108,7 +106,7 @@ class HttpStandIn:
         if self._server is not None:
             return self
         self._closing.clear()
-        self._server = _Server(self)
+        self._server = StandInServer(self, _Handler)
         host, port = self._server.server_address[:2]
         self.url = f"http://{host}:{port}"
         self._thread = threading.Thread(
@@ -223,62 +221,9 @@ class WebhookReceiver(HttpStandIn):
         return Reply(200, b"ok", {"Content-Type": "text/plain; charset=utf-8"})
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128
-
-    def __init__(self, standin: HttpStandIn) -> None:
-        self.standin = standin
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], _CLIENT_GONE):
-            self.standin._record_error(traceback.format_exc())
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.standin._track(self.connection, True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.standin._track(self.connection, False)
-
-    def handle(self) -> None:
-        try:
-            super().handle()
-        except _CLIENT_GONE:
-            pass
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    do_GET = do_PUT = do_PATCH = do_DELETE = do_POST
-
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            data = bytearray()
-            while size := int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16):
-                data += self.rfile.read(size)
-                self.rfile.readline()
-            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                pass  # trailers
-            return bytes(data)
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
+class _Handler(StandInHandler):
     def _serve(self) -> None:
-        standin = self.server.standin
+        standin = self.server.owner
         try:
             raw = self._read_body()
             try:
@@ -303,7 +248,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(reply.body)
-        except _CLIENT_GONE:
+        except CLIENT_GONE:
             self.close_connection = True
         except Exception:
             standin._record_error(traceback.format_exc())
