@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import queue
 import threading
 import time
 import weakref
@@ -31,6 +30,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 
 from ._providers import Call
 from ._usage import STREAM_INCOMPLETE, UsageState
+from ._worker import Worker
 
 __all__ = ["BodyObserver", "CallObserver", "decompressor", "open_observers", "wait_concluded"]
 
@@ -49,45 +49,12 @@ def open_observers(idle_for: float = 0.0) -> list[CallObserver]:
     return [observer for observer in list(_live) if observer.active_at <= since]
 
 
-class _Concluder:
-    """One daemon thread that concludes finished bodies in order; counts what it has not done yet."""
-
-    def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[tuple[BodyObserver, bool]] = queue.SimpleQueue()
-        self._idle = threading.Condition()
-        self._unfinished = 0
-        self._thread: threading.Thread | None = None
-
-    def submit(self, observer: BodyObserver, abandoned: bool) -> None:
-        with self._idle:
-            self._unfinished += 1
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="llmobserve-conclude", daemon=True)
-                self._thread.start()
-        self._queue.put((observer, abandoned))
-
-    def _run(self) -> None:
-        while True:
-            observer, abandoned = self._queue.get()
-            try:
-                observer._complete(abandoned)
-            finally:
-                with self._idle:
-                    self._unfinished -= 1
-                    if not self._unfinished:
-                        self._idle.notify_all()
-
-    def wait(self, timeout: float) -> bool:
-        with self._idle:
-            return self._idle.wait_for(lambda: not self._unfinished, timeout)
-
-
-_concluder = _Concluder()
+_concluder = Worker("llmobserve-conclude")  # ends spans whose bodies are done, in order
 
 
 def _after_fork() -> None:  # the thread does not survive a fork; the child starts its own
     global _concluder
-    _concluder = _Concluder()
+    _concluder = Worker("llmobserve-conclude")
 
 
 os.register_at_fork(after_in_child=_after_fork)
@@ -172,7 +139,7 @@ class BodyObserver:
         if abandoned or self.conclude_inline:
             self._complete(abandoned)
         else:
-            _concluder.submit(self, abandoned)
+            _concluder.submit(lambda: self._complete(abandoned))
 
     def _complete(self, abandoned: bool) -> None:
         try:

@@ -11,8 +11,6 @@ lost anyway expires at the server.
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ import httpx
 
 from ._caps_api import CapsApi, amount, moment
 from ._caps_errors import SpendingCapExceeded, blocked
+from ._worker import Worker
 
 if TYPE_CHECKING:
     from ._caps_state import Labels
@@ -49,51 +48,16 @@ class Ticket:
     done: bool = False
 
 
-class _Worker:
-    """One daemon thread running queued jobs in order; ``wait`` until it has done them all."""
-
-    def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
-        self._idle = threading.Condition()
-        self._unfinished = 0
-        self._thread: threading.Thread | None = None
-
-    def submit(self, job: Callable[[], None]) -> None:
-        with self._idle:
-            self._unfinished += 1
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="llmobserve-caps-settle", daemon=True)
-                self._thread.start()
-        self._queue.put(job)
-
-    def _run(self) -> None:
-        while True:
-            job = self._queue.get()
-            try:
-                job()
-            except Exception:
-                log.debug("llmobserve: settling a reservation failed", exc_info=True)
-            finally:
-                with self._idle:
-                    self._unfinished -= 1
-                    if not self._unfinished:
-                        self._idle.notify_all()
-
-    def wait(self, timeout: float) -> bool:
-        with self._idle:
-            return self._idle.wait_for(lambda: not self._unfinished, timeout)
-
-
 class Reservations:
     def __init__(self, api: CapsApi, period_of: Callable[[str], str]) -> None:
         self._api = api
         self._period_of = period_of  # a cap's period, for the refusal's message
-        self._worker = _Worker()
+        self._worker = Worker("llmobserve-caps-settle")
         self._warned_at = -_WARN_EVERY_S
         self._skip_until = 0.0
 
     def restart_after_fork(self) -> None:
-        self._worker = _Worker()  # the parent's queue belongs to the parent
+        self._worker = Worker("llmobserve-caps-settle")  # the parent's queue belongs to the parent
 
     def flush(self, timeout: float) -> bool:
         return self._worker.wait(timeout)
