@@ -8,6 +8,8 @@ from decimal import Decimal
 
 from llmobserve.pricing import CustomPrices, Pricer, price_attributes
 
+from ._money import exact_text
+
 __all__ = ["DEFAULT_MAX_OUTPUT_TOKENS", "call_cost", "rates"]
 
 DEFAULT_MAX_OUTPUT_TOKENS = 32_768
@@ -33,13 +35,9 @@ def rates(pricer: Pricer, custom: CustomPrices | None, provider: str, model: str
     read = price_attributes(pricer, _attributes(provider, model, _PROBE, 0, cache_read=_PROBE), custom=custom)
     write = price_attributes(pricer, _attributes(provider, model, _PROBE, 0, cache_write=_PROBE), custom=custom)
     scale = Decimal(1_000_000 // _PROBE)
-    return {"input_per_mtok": _exact(plain.input * scale), "output_per_mtok": _exact(plain.output * scale),
-            "cache_read_per_mtok": _exact(read.cache_read * scale),
-            "cache_write_per_mtok": _exact(write.cache_write * scale)}
-
-
-def _exact(value: Decimal) -> str:
-    return format(value.normalize(), "f")
+    return {"input_per_mtok": exact_text(plain.input * scale), "output_per_mtok": exact_text(plain.output * scale),
+            "cache_read_per_mtok": exact_text(read.cache_read * scale),
+            "cache_write_per_mtok": exact_text(write.cache_write * scale)}
 
 
 def _attributes(provider: str, model: str, input_tokens: int, output_tokens: int, cache_read: int = 0,

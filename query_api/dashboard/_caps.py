@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from .._cap_models import SCOPED, CapIn, CapPatch
+from .._money import exact_text
 from ..routes import alerts as alerts_api
 from ..routes import caps as caps_api
 from ._web import Page, check_csrf, page, render
@@ -96,8 +97,8 @@ def _form_values(fields: dict[str, Any]) -> dict[str, Any]:
 
 def _cap_values(cap: Any) -> dict[str, Any]:
     return {"name": cap.name, "scope": cap.scope, "value": cap.value if cap.scope in SCOPED else "",
-            "period": cap.period, "time_zone": cap.time_zone, "limit_usd": format(cap.limit_usd.normalize(), "f"),
-            "thresholds": ", ".join(format(t.normalize(), "f") for t in cap.thresholds),
+            "period": cap.period, "time_zone": cap.time_zone, "limit_usd": exact_text(cap.limit_usd),
+            "thresholds": ", ".join(exact_text(t) for t in cap.thresholds),
             "enforcement": cap.enforcement, "recipients": ", ".join(cap.recipients),
             "webhooks": ", ".join(cap.webhooks), "enabled": cap.enabled}
 

@@ -15,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from llmobserve.storage import Principal
 
+from .._money import exact_text
 from ._sessions import Session, SessionStore
 
 __all__ = ["COOKIE", "Page", "SignInRequired", "check_csrf", "page", "render", "usd"]
@@ -29,7 +30,7 @@ def usd(value: Decimal | float | int | None) -> str:
     """Exact, plain notation: the page formats it in the browser's locale (see app.js)."""
     if value is None:
         return ""
-    return format((value if isinstance(value, Decimal) else Decimal(str(value))).normalize(), "f")
+    return exact_text(value if isinstance(value, Decimal) else Decimal(str(value)))
 
 
 templates.filters["usd"] = usd

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import replace
-from decimal import Decimal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
@@ -13,20 +12,17 @@ from llmobserve.storage import StoredAlert
 from .._cap_monitor import alert_message
 from .._cap_status import evaluate
 from .._cap_status_models import AlertPublic, AlertsPublic, DeliveryPublic, TestPublic
+from .._money import exact_text
 from ..deps import AdminPrincipal, ReadPrincipal, StoreDep
 from .caps import find_cap
 
 router = APIRouter(tags=["caps"])
 
 
-def _exact(value: Decimal) -> str:
-    return format(value.normalize(), "f")
-
-
 def _public(alert: StoredAlert) -> AlertPublic:
     return AlertPublic(id=alert.alert_id, cap_id=alert.cap_id, cap_name=alert.cap_name, scope=alert.scope,
-                       subject=alert.subject, threshold=_exact(alert.threshold), spend_usd=_exact(alert.spend_usd),
-                       limit_usd=_exact(alert.limit_usd), period=alert.period, period_start=alert.period_start,
+                       subject=alert.subject, threshold=exact_text(alert.threshold), spend_usd=exact_text(alert.spend_usd),
+                       limit_usd=exact_text(alert.limit_usd), period=alert.period, period_start=alert.period_start,
                        resets_at=alert.resets_at, fired_at=alert.fired_at, test=alert.test, delivered=alert.delivered,
                        deliveries=[DeliveryPublic.model_validate(d) for d in alert.deliveries])
 

@@ -11,10 +11,11 @@ from pydantic import ValidationError
 
 from llmobserve.storage import MAX_CAPS, StoredCap, new_cap_id
 
+from .._call_cost import rates
 from .._cap_models import SCOPED, CapIn, CapPatch, CapPublic, CapsPublic
 from .._cap_status import CapStatus, applies_to, evaluate, state_of
 from .._cap_status_models import BlockedBy, CapStatusPublic, CheckPublic, CustomerSpend, RatesPublic, StatusPublic
-from .._call_cost import rates
+from .._money import exact_text
 from .._webhook_policy import literal_blocked_reason
 from ..deps import AdminPrincipal, ReadPrincipal, SenderPrincipal, StoreDep
 
@@ -25,15 +26,10 @@ _CAP_ID = re.compile(r"^cap_[0-9a-f]{16}$")
 
 def _public(cap: StoredCap) -> CapPublic:
     return CapPublic(id=cap.cap_id, name=cap.name, scope=cap.scope, value=cap.value if cap.scope in SCOPED else None,  # type: ignore[arg-type]
-                     period=cap.period, time_zone=cap.time_zone, limit_usd=_exact(cap.limit_usd),  # type: ignore[arg-type]
-                     thresholds=[_exact(t) for t in cap.thresholds], enforcement=cap.enforcement,
+                     period=cap.period, time_zone=cap.time_zone, limit_usd=exact_text(cap.limit_usd),  # type: ignore[arg-type]
+                     thresholds=[exact_text(t) for t in cap.thresholds], enforcement=cap.enforcement,
                      recipients=list(cap.recipients), webhooks=list(cap.webhooks), enabled=cap.enabled,
                      created_at=cap.created_at, updated_at=cap.updated_at)
-
-
-def _exact(value: Decimal) -> str:
-    """The decimal as typed, without the storage scale's trailing zeros ("25.000000000000" -> "25")."""
-    return format(value.normalize(), "f")
 
 
 def _stored(cap_id: str, body: CapIn, created_at: datetime) -> StoredCap:
@@ -80,10 +76,10 @@ def _status_public(status: CapStatus, asked: frozenset[str] = frozenset()) -> Ca
         shown = sorted(((c, s) for c, s in status.by_customer.items() if s >= near or c in asked),
                        key=lambda item: (-item[1], item[0]))[:1000]
         shown += [(c, Decimal(0)) for c in sorted(asked - status.by_customer.keys())]
-        customers = [CustomerSpend(customer=c, spend_usd=_exact(s), percent=_percent(s, cap.limit_usd),
+        customers = [CustomerSpend(customer=c, spend_usd=exact_text(s), percent=_percent(s, cap.limit_usd),
                                    state=state_of(cap, s)) for c, s in shown]  # type: ignore[arg-type]
     return CapStatusPublic(**_public(cap).model_dump(), period_start=status.period_start, resets_at=status.resets_at,
-                           spend_usd=_exact(status.spend), percent=_percent(status.spend, cap.limit_usd),
+                           spend_usd=exact_text(status.spend), percent=_percent(status.spend, cap.limit_usd),
                            state=state_of(cap, status.spend), customers=customers)  # type: ignore[arg-type]
 
 
@@ -115,7 +111,7 @@ def blocked_by(statuses: list[tuple[CapStatus, str, Decimal]]) -> list[BlockedBy
     return [BlockedBy(cap_id=s.cap.cap_id, name=s.cap.name, scope=s.cap.scope,
                       value=s.cap.value if s.cap.scope in SCOPED else None,
                       customer=subject if s.cap.scope == "each_customer" else None,
-                      spend_usd=_exact(spend), limit_usd=_exact(s.cap.limit_usd), resets_at=s.resets_at)
+                      spend_usd=exact_text(spend), limit_usd=exact_text(s.cap.limit_usd), resets_at=s.resets_at)
             for s, subject, spend in statuses]
 
 

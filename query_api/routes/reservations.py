@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 
 from .._call_cost import DEFAULT_MAX_OUTPUT_TOKENS, call_cost
 from .._cap_status_models import ReservationIn, ReservationPublic, ReservationsPublic, SettleIn, SettlePublic
+from .._money import exact_text
 from .._reservations import Blocked, Reservations, TooManyReservations
 from ..deps import ReadPrincipal, SenderPrincipal
 from .caps import blocked_by
@@ -25,10 +26,6 @@ def _ledger(request: Request) -> Reservations:
         raise HTTPException(503, "strict-mode reservations are served by the process running the cap monitor; "
                                  "route /api/v1/caps/reservations to it")
     return ledger  # type: ignore[no-any-return]
-
-
-def _exact(value: Decimal) -> str:
-    return format(value.normalize(), "f")
 
 
 @router.post("", response_model=ReservationPublic, status_code=201, summary="Reserve a call's worst-case cost",
@@ -49,7 +46,7 @@ def reserve(body: ReservationIn, request: Request, response: Response, principal
     if held is None:
         response.status_code = 200
         return ReservationPublic(id=None, reserved_usd="0")
-    return ReservationPublic(id=held.id, reserved_usd=_exact(worst), expires_at=held.expires_at)
+    return ReservationPublic(id=held.id, reserved_usd=exact_text(worst), expires_at=held.expires_at)
 
 
 @router.post("/{reservation_id}/settle", response_model=SettlePublic, summary="Settle a reservation with the call's usage")
@@ -64,7 +61,7 @@ def settle(reservation_id: str, body: SettleIn, request: Request, principal: Sen
     cost = ledger.settle(principal.tenant, reservation_id, price) if _RES_ID.match(reservation_id) else None
     if cost is None:
         raise HTTPException(404, f"no open reservation {reservation_id!r} (settled, released or expired)")
-    return SettlePublic(id=reservation_id, cost_usd=_exact(cost))
+    return SettlePublic(id=reservation_id, cost_usd=exact_text(cost))
 
 
 @router.delete("/{reservation_id}", status_code=204, summary="Release a reservation: the call cost nothing")
@@ -77,4 +74,4 @@ def release(reservation_id: str, request: Request, principal: SenderPrincipal) -
 @router.get("", response_model=ReservationsPublic, summary="Open reservations of this tenant")
 def open_reservations(request: Request, principal: ReadPrincipal) -> ReservationsPublic:
     count, amount = _ledger(request).open_reservations(principal.tenant)
-    return ReservationsPublic(open=count, reserved_usd=_exact(amount))
+    return ReservationsPublic(open=count, reserved_usd=exact_text(amount))
