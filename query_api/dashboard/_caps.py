@@ -7,10 +7,10 @@ page shows what ``/api/v1/caps/status`` answers and a form write is the API's wr
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Any
 from zoneinfo import available_timezones
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
@@ -20,29 +20,15 @@ from .._cap_models import SCOPED, CapIn, CapPatch
 from .._money import exact_text
 from ..routes import alerts as alerts_api
 from ..routes import caps as caps_api
-from ._web import Page, check_csrf, page, render
+from ._web import Page, PageDep, check_csrf, render
 
 router = APIRouter(include_in_schema=False)
-PageDep = Annotated[Page, Depends(page)]
 
 SCOPES = [("global", "Everything"), ("provider", "One provider"), ("model", "One model"), ("agent", "One agent"),
           ("customer", "One customer"), ("service", "One service"), ("each_customer", "Each customer (separately)")]
 ZONES = sorted(available_timezones())
 READ_ONLY = "You are signed in with a read-only key: changing caps needs a key with the admin scope."
 _LIST = re.compile(r"[\s,;]+")
-
-
-def base_context(p: Page, title: str, active: str) -> dict[str, Any]:
-    """What every page passes to base.html; the one-time notices are shown once, then forgotten."""
-    flash = p.session.flash[:]
-    p.session.flash.clear()
-    return {"title": title, "active": active, "tenant": p.tenant, "csrf": p.session.csrf, "flash": flash,
-            "admin": p.principal.allows("admin")}
-
-
-def require_admin(p: Page) -> None:
-    if not p.principal.allows("admin"):
-        raise HTTPException(403, "this session's key is read-only; sign in with an admin key to change settings")
 
 
 def _webhook_errors(exc: RequestValidationError) -> dict[str, str]:
@@ -110,7 +96,7 @@ _NEW = {"name": "", "scope": "global", "value": "", "period": "monthly", "time_z
 def _form_page(request: Request, p: Page, cap_id: str | None, values: dict[str, Any],
                errors: dict[str, str] | None = None, status_code: int = 200) -> HTMLResponse:
     title = "Edit cap" if cap_id else "New cap"
-    return render(request, "cap_form.html", status_code=status_code, **base_context(p, title, "/caps"),
+    return render(request, "cap_form.html", status_code=status_code, **p.context(title, "/caps"),
                   cap_id=cap_id, values=values, errors=errors or {}, scopes=SCOPES, zones=ZONES, read_only=READ_ONLY)
 
 
@@ -118,7 +104,7 @@ def _form_page(request: Request, p: Page, cap_id: str | None, values: dict[str, 
 def caps_page(request: Request, p: PageDep) -> HTMLResponse:
     status = caps_api.caps_status(request, p.principal, p.store, customer=[], model=[])
     alerts = alerts_api.list_alerts(p.principal, p.store, cap_id=None, limit=50)
-    return render(request, "caps.html", **base_context(p, "Caps & alerts", "/caps"), status=status,
+    return render(request, "caps.html", **p.context("Caps & alerts", "/caps"), status=status,
                   alerts=alerts.data, scopes=dict(SCOPES), read_only=READ_ONLY)
 
 
@@ -130,7 +116,7 @@ def new_cap_form(request: Request, p: PageDep) -> HTMLResponse:
 @router.post("/caps/new")
 async def create_cap(request: Request, p: PageDep) -> Response:
     form = await check_csrf(request, p.session)
-    require_admin(p)
+    p.require_admin()
     fields = cap_fields(form)
     try:
         body = CapIn.model_validate(fields)
@@ -157,7 +143,7 @@ def edit_cap_form(cap_id: str, request: Request, p: PageDep) -> HTMLResponse:
 @router.post("/caps/{cap_id}/edit")
 async def edit_cap(cap_id: str, request: Request, p: PageDep) -> Response:
     form = await check_csrf(request, p.session)
-    require_admin(p)
+    p.require_admin()
     await run_in_threadpool(caps_api.find_cap, p.store, p.tenant, cap_id)  # 404 before any validation
     fields = cap_fields(form)
     try:
@@ -176,7 +162,7 @@ async def edit_cap(cap_id: str, request: Request, p: PageDep) -> Response:
 @router.post("/caps/{cap_id}/delete")
 async def delete_cap(cap_id: str, request: Request, p: PageDep) -> Response:
     await check_csrf(request, p.session)
-    require_admin(p)
+    p.require_admin()
     cap = await run_in_threadpool(caps_api.find_cap, p.store, p.tenant, cap_id)
     await run_in_threadpool(caps_api.delete_cap, cap_id, request, p.principal, p.store)
     p.session.flash.append(f"Cap {cap.name or cap.cap_id} deleted.")

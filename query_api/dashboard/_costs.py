@@ -10,10 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Annotated, get_args
+from typing import get_args
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from llmobserve.storage import BreakdownRow
@@ -23,12 +23,11 @@ from ..models import GroupBy
 from ..routes.costs import MAX_BREAKDOWN_LIMIT
 from ..routes.export import costs_file
 from ._overview import daily_chart
-from ._web import Page, page, render
+from ._web import Page, PageDep, render
 
 __all__ = ["FILTERS", "RANGES", "BadQuery", "Window", "costs_link", "router", "total", "window"]
 
 router = APIRouter(include_in_schema=False)
-PageDep = Annotated[Page, Depends(page)]
 
 GROUPS: tuple[str, ...] = get_args(GroupBy)
 FILTERS = ("provider", "model", "agent", "customer", "session", "service")
@@ -115,7 +114,7 @@ def _form(params: Mapping[str, str]) -> dict[str, str]:
 @router.get("/costs", response_class=HTMLResponse)
 def costs(request: Request, p: PageDep) -> HTMLResponse:
     params = request.query_params
-    base = {"title": "Costs", "active": "/costs", "tenant": p.tenant, "csrf": p.session.csrf, "form": _form(params),
+    base = {**p.context("Costs", "/costs"), "form": _form(params),
             "groups": GROUPS, "ranges": RANGES, "filter_names": FILTERS, "default_group": DEFAULT_GROUP,
             "default_range": DEFAULT_RANGE, "filters_open": any(params.get(name) for name in FILTERS)}
     try:

@@ -4,21 +4,19 @@ filtered to it. Two reads per page whatever the row count: the breakdown and one
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from llmobserve.storage import REST_KEY
 
 from .._timerange import EARLIEST
 from ._costs import DEFAULT_RANGE, PAGE_ROWS, RANGES, BadQuery, costs_link, total, window
-from ._web import Page, page, render
+from ._web import Page, PageDep, render
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
-PageDep = Annotated[Page, Depends(page)]
 
 SPARK_DAYS = 14
 
@@ -38,7 +36,7 @@ def _sparklines(p: Page, dim: str, end: datetime) -> dict[str, list[float]]:
 
 def _dimension(request: Request, p: Page, dim: str, title: str, href: str) -> HTMLResponse:
     params = request.query_params
-    base = {"title": title, "active": href, "tenant": p.tenant, "csrf": p.session.csrf, "dim": dim, "href": href,
+    base = {**p.context(title, href), "dim": dim, "href": href,
             "ranges": RANGES, "default_range": DEFAULT_RANGE, "spark_days": SPARK_DAYS,
             "form": {name: params.get(name, "") for name in ("range", "from", "to")}}
     try:

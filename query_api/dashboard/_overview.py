@@ -5,17 +5,15 @@ from __future__ import annotations
 import calendar
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from llmobserve.storage import REST_KEY
 
-from ._web import Page, page, render
+from ._web import Page, PageDep, render
 
 router = APIRouter(include_in_schema=False)
-PageDep = Annotated[Page, Depends(page)]
 
 
 def _change(now: Decimal, before: Decimal) -> float | None:
@@ -47,9 +45,7 @@ def _month(now: datetime) -> tuple[datetime, Decimal]:
 
 @router.get("/", response_class=HTMLResponse)
 def overview(request: Request, p: PageDep) -> HTMLResponse:
-    base = {"title": "Overview", "active": "/", "tenant": p.tenant, "csrf": p.session.csrf,
-            "flash": p.session.flash[:]}
-    p.session.flash.clear()
+    base = p.context("Overview", "/")
     if not p.store.has_spans(p.tenant):
         return render(request, "getting_started.html", **base, endpoint=request.base_url)
     now = datetime.now(timezone.utc)

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
 from llmobserve.storage import TraceSpan
@@ -16,10 +15,9 @@ from llmobserve.storage import TraceSpan
 from .._cursor import TRACE_ID, decode_cursor, encode_cursor
 from .._timerange import resolve_range
 from .._trace_tree import MAX_DEPTH, build_tree
-from ._web import Page, page, render
+from ._web import PageDep, render
 
 router = APIRouter(include_in_schema=False)
-PageDep = Annotated[Page, Depends(page)]
 
 FILTERS = ("service", "customer", "agent", "session")
 RANGES = {1: "Last 24 hours", 7: "Last 7 days", 30: "Last 30 days", 90: "Last 90 days", 365: "Last year"}
@@ -68,7 +66,7 @@ def runs(request: Request, p: PageDep, sort: str = "time", cursor: str | None = 
         query = {k: v for k, v in {**kept, "sort": sort, **changes}.items() if v}
         return "/runs?" + urlencode(query)
 
-    return render(request, "runs.html", title="Runs", active="/runs", tenant=p.tenant, csrf=p.session.csrf,
+    return render(request, "runs.html", **p.context("Runs", "/runs"),
                   runs=[(r, max(0.0, (r.end_time - r.start_time).total_seconds() * 1000)) for r in shown],
                   sort=sort, filters=filters, days=window if not (start or end) else None, ranges=RANGES,
                   frm=frm, to=to, paged=cursor is not None, link=link, duration=duration,
@@ -105,8 +103,7 @@ def run(request: Request, trace_id: str, p: PageDep, root: str | None = None) ->
             raise HTTPException(404, f"There is no span {root[:64]} in run {wanted}.")
     tree = build_tree(spans, start)
     bars, first, length_ms = _bars(spans)
-    return render(request, "run.html", title=f"Run {wanted[:8]}…", active="/runs", tenant=p.tenant,
-                  csrf=p.session.csrf, trace_id=wanted, tree=tree, spans=len(spans), bars=bars, start=first,
+    return render(request, "run.html", **p.context(f"Run {wanted[:8]}…", "/runs"), trace_id=wanted, tree=tree, spans=len(spans), bars=bars, start=first,
                   length_ms=length_ms, duration=duration, root=start is not None, max_depth=MAX_DEPTH,
                   llm_calls=sum(s.is_llm for s in spans), errors=sum(s.status_code == "error" for s in spans),
                   total=Decimal(tree.total), attributes=p.store.trace_attributes(p.tenant, wanted))

@@ -6,9 +6,9 @@ Like the caps page, each read and write is the API's own handler (``routes/keys.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -16,11 +16,10 @@ from starlette.concurrency import run_in_threadpool
 from ..models import CustomPriceIn, KeyCreate
 from ..routes import keys as keys_api
 from ..routes import pricing as pricing_api
-from ._caps import base_context, field_errors, require_admin
-from ._web import Page, check_csrf, page, render
+from ._caps import field_errors
+from ._web import Page, PageDep, check_csrf, render
 
 router = APIRouter(include_in_schema=False)
-PageDep = Annotated[Page, Depends(page)]
 
 SCOPES = [("ingest", "send spans (OTLP) and check caps"), ("read", "read costs, runs and this dashboard"),
           ("admin", "everything, including keys, prices and caps")]
@@ -36,7 +35,7 @@ def _settings_page(request: Request, p: Page, status_code: int = 200, key_values
     keys = keys_api.list_keys(p.principal, p.store).data if admin else None  # the API shows keys to admins only
     prices = pricing_api.list_custom_prices(p.principal, p.store).data
     unpriced = pricing_api.unpriced(p.principal, p.store, start=None, end=None)
-    return render(request, "settings.html", status_code=status_code, **base_context(p, "Settings", "/settings"),
+    return render(request, "settings.html", status_code=status_code, **p.context("Settings", "/settings"),
                   keys=keys, session_key_id=p.principal.key_id, scopes=SCOPES, prices=prices, unpriced=unpriced,
                   key_values=key_values or _NEW_KEY, key_errors=key_errors or {},
                   price_values=price_values or {}, price_errors=price_errors or {}, rates=RATES, read_only=READ_ONLY)
@@ -52,7 +51,7 @@ def settings_page(request: Request, p: PageDep, provider: str = Query("", max_le
 @router.post("/settings/keys")
 async def create_key(request: Request, p: PageDep) -> Response:
     form = await check_csrf(request, p.session)
-    require_admin(p)
+    p.require_admin()
     values = {"name": str(form.get("name", "")).strip(),
               "scopes": [scope for scope, _ in SCOPES if form.get(f"scope_{scope}") == "on"]}
     try:
@@ -73,7 +72,7 @@ async def create_key(request: Request, p: PageDep) -> Response:
 async def revoke_key(key_id: str, request: Request, p: PageDep) -> Response:
     """Revoking this session's own key is allowed: the next page then asks to sign in again."""
     await check_csrf(request, p.session)
-    require_admin(p)
+    p.require_admin()
     await run_in_threadpool(keys_api.revoke_key, key_id, p.principal, p.store, request)
     p.session.flash.append(f"Key {key_id} revoked; requests with it are refused from now on.")
     return RedirectResponse("/settings", status_code=303)
@@ -97,7 +96,7 @@ def price_fields(form: dict[str, Any]) -> dict[str, Any]:
 @router.post("/settings/prices")
 async def add_price(request: Request, p: PageDep) -> Response:
     form = await check_csrf(request, p.session)
-    require_admin(p)
+    p.require_admin()
     values = {k: str(form.get(k, "")).strip() for k in ("provider", "model", "effective_from", *RATES)}
     values["is_regex"] = form.get("is_regex") == "on"
     try:
@@ -119,7 +118,7 @@ async def add_price(request: Request, p: PageDep) -> Response:
 @router.post("/settings/prices/{price_id}/delete")
 async def delete_price(price_id: str, request: Request, p: PageDep) -> Response:
     await check_csrf(request, p.session)
-    require_admin(p)
+    p.require_admin()
     await run_in_threadpool(pricing_api.delete_custom_price, price_id, p.principal, p.store, request)
     p.session.flash.append(f"Custom price {price_id} deleted.")
     return RedirectResponse("/settings", status_code=303)

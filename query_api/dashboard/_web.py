@@ -6,10 +6,10 @@ from __future__ import annotations
 import hmac
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -18,7 +18,7 @@ from llmobserve.storage import Principal
 from .._money import exact_text
 from ._sessions import Session, SessionStore
 
-__all__ = ["COOKIE", "Page", "SignInRequired", "check_csrf", "page", "render", "usd"]
+__all__ = ["COOKIE", "Page", "PageDep", "SignInRequired", "check_csrf", "page", "render", "usd"]
 
 COOKIE = "llmo_session"
 _HERE = Path(__file__).parent
@@ -50,6 +50,19 @@ class Page:
         self.tenant = principal.tenant
         self.store = request.app.state.store
 
+    def context(self, title: str, active: str) -> dict[str, Any]:
+        """What every page passes to base.html: its title and nav item, who is signed in, the CSRF
+        token, and the one-time notices (shown once, then forgotten)."""
+        flash = self.session.flash[:]
+        self.session.flash.clear()
+        return {"title": title, "active": active, "tenant": self.tenant, "csrf": self.session.csrf, "flash": flash,
+                "admin": self.principal.allows("admin")}
+
+    def require_admin(self) -> None:
+        """Refuse a change made with a read-only session's key (the page shows such forms disabled)."""
+        if not self.principal.allows("admin"):
+            raise HTTPException(403, "this session's key is read-only; sign in with an admin key to change settings")
+
 
 def sessions(request: Request) -> SessionStore:
     return request.app.state.dashboard_sessions  # type: ignore[no-any-return]
@@ -65,6 +78,10 @@ def page(request: Request) -> Page:
         sessions(request).delete(session.id)
         raise SignInRequired
     return Page(request, session, principal)
+
+
+PageDep = Annotated[Page, Depends(page)]
+"""A signed-in page's parameter: ``def costs(request: Request, p: PageDep)``."""
 
 
 def same_origin(request: Request) -> bool:
