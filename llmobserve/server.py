@@ -14,7 +14,7 @@ import signal
 import socket
 import sys
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TextIO
 
 import uvicorn
@@ -25,7 +25,7 @@ from llmobserve import semconv
 from llmobserve.otlp_receiver import Limits, Receiver
 from llmobserve.pricing import Pricer, TenantPriceCache
 from llmobserve.query_api import (BodyLimit, CapMonitor, Notifier, Reservations, create_app, parse_litellm, reprice,
-                                  rules_for)
+                                  rules_for, utcnow)
 from llmobserve.storage import DEFAULT_SCOPES, Authenticator, InvalidTenantError, Store
 
 from ._local import LOCAL_TOKEN_HEADER, LocalServer, remove_server_file, write_server_file
@@ -111,10 +111,6 @@ def _bind(host: str, port: int, what: str) -> socket.socket:
     return sock
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -148,7 +144,7 @@ def _banner(out: TextIO, opts: Settings, grpc_port: int | None, http_port: int, 
         lines.append(f"  OTLP HTTP : {http}/v1/traces")
     if opts.only != "receiver":
         lines.append(f"  API       : {http}/api/v1/   (OpenAPI docs: {http}/docs)")
-    if opts.only != "receiver":
+        lines.append(f"  Dashboard : {http}/   (sign in with an API key)")
         lines.append("  Caps      : " + ("monitor on, " if monitor else "monitor off in this process, ")
                      + ("alert e-mail via SendGrid" if email else
                         "alert e-mail is OFF (SENDGRID_API_KEY not set); alerts are still recorded and sent to webhooks"))
@@ -198,17 +194,18 @@ def serve(opts: Settings, out: TextIO = sys.stdout, clock: Callable[[], datetime
     key = opts.sendgrid_api_key.get_secret_value() if opts.sendgrid_api_key else None
     notifier = Notifier(key, sendgrid_host=opts.sendgrid_host, sender=opts.alerts_from,
                         allow_private=opts.webhooks_allow_private)
+    clock = clock or utcnow
     monitor = reservations = None
     if opts.caps_monitor and opts.only != "receiver":
         monitor = CapMonitor(store, notifier, public_url=public_url, recompute_s=opts.caps_recompute_s,
-                             clock=clock or utcnow)
-        reservations = Reservations(store, clock=clock or utcnow)
+                             clock=clock)
+        reservations = Reservations(store, clock=clock)
         monitor.start()
     app = create_app(store, authenticator, include_api=opts.only != "receiver", prices=prices,
                      default_attribution={"customer": semconv.attributes.CUSTOMER_KEYS,
                                           "session": semconv.attributes.SESSION_KEYS},
                      notifier=notifier, caps_monitor=monitor, reservations=reservations, public_url=public_url,
-                     caps_clock=clock or utcnow, webhooks_allow_private=opts.webhooks_allow_private)
+                     caps_clock=clock, webhooks_allow_private=opts.webhooks_allow_private)
     app.state.maintainer = maintainer
     if receiver is not None:
         app.include_router(receiver.http_router())

@@ -16,7 +16,7 @@ from llmobserve.storage import Store, StoredCap
 
 from ._periods import period_window
 
-__all__ = ["CapStatus", "Labels", "applies_to", "evaluate", "state_of", "utcnow"]
+__all__ = ["CapStatus", "Labels", "applies_to", "blocking", "evaluate", "state_of", "utcnow"]
 
 Labels = Mapping[str, str]
 """A call's provider, model, agent, customer and service ('' when unknown)."""
@@ -49,6 +49,11 @@ def state_of(cap: StoredCap, spend: Decimal) -> str:
     if spend >= cap.limit_usd:
         return "exceeded"
     return "warning" if spend >= min(cap.thresholds) * cap.limit_usd else "ok"
+
+
+def blocking(caps: list[StoredCap]) -> list[StoredCap]:
+    """The caps that stop calls: enabled, ``hard_block``."""
+    return [c for c in caps if c.enabled and c.enforcement == "hard_block"]
 
 
 def applies_to(cap: StoredCap, labels: Labels) -> str | None:

@@ -20,7 +20,7 @@ from decimal import Decimal
 
 from llmobserve.storage import Store
 
-from ._cap_status import CapStatus, Labels, applies_to, evaluate, utcnow
+from ._cap_status import CapStatus, Labels, applies_to, blocking, evaluate, utcnow
 
 __all__ = ["Blocked", "Reservation", "Reservations", "TooManyReservations"]
 
@@ -79,7 +79,7 @@ class Reservations:
     def _statuses(self, tenant: str, ledger: _Ledger) -> list[CapStatus]:
         cached = ledger.statuses
         if cached is None or time.monotonic() - cached[0] > self.spend_ttl_s:
-            caps = [c for c in self.store.list_caps(tenant) if c.enabled and c.enforcement == "hard_block"]
+            caps = blocking(self.store.list_caps(tenant))
             cached = ledger.statuses = (time.monotonic(), evaluate(self.store, tenant, caps, self.clock))
         return cached[1]
 

@@ -13,7 +13,7 @@ from llmobserve.storage import MAX_CAPS, StoredCap, new_cap_id
 
 from .._call_cost import rates
 from .._cap_models import SCOPED, CapIn, CapPatch, CapPublic, CapsPublic
-from .._cap_status import CapStatus, applies_to, evaluate, state_of
+from .._cap_status import CapStatus, applies_to, blocking, evaluate, state_of
 from .._cap_status_models import BlockedBy, CapStatusPublic, CheckPublic, CustomerSpend, RatesPublic, StatusPublic
 from .._money import exact_text
 from .._webhook_policy import literal_blocked_reason
@@ -123,7 +123,7 @@ def caps_check(request: Request, principal: SenderPrincipal, store: StoreDep,
     """For apps without the SDK (any OTel app, a gateway): ask before sending. Only enabled
     ``hard_block`` caps block; the answer is as fresh as storage."""
     labels = {"provider": provider, "model": model, "agent": agent, "customer": customer, "service": service}
-    caps = [c for c in store.list_caps(principal.tenant) if c.enabled and c.enforcement == "hard_block"]
+    caps = blocking(store.list_caps(principal.tenant))
     over = []
     for status in evaluate(store, principal.tenant, caps, _clock(request)):
         subject = applies_to(status.cap, labels)
