@@ -22,6 +22,7 @@ test: $(STAMP)
 	$(VENV)/bin/pytest $(ARGS)
 
 bench: $(STAMP)
+	@$(PY) -c 'import rotel' 2>/dev/null || $(PY) -m pip install --quiet --disable-pip-version-check -e '.[server,dev,bench]'
 	$(PY) bench/ingest.py $(ARGS)
 
 bench-query: $(STAMP)
