@@ -10,7 +10,10 @@ in envelopes, and prints for each insert size:
   (``EXPLAIN QUERY TREE``), paid again by every insert;
 - the whole insert into a staging table, and the spans/s it comes to;
 - beside it, the floor of the current write: inserting the same spans, already decoded and
-  priced by Python, as Arrow into ``spans``.
+  priced by Python, as Arrow into ``spans``;
+
+and last, the CPU that storage alone costs per span (inserts and the merges they cause), which
+bounds any ingest path that writes the same table on this machine.
 
 It first checks the SQL against the Python decoder (the oracle) on the load generator's traffic
 and on spans in every convention ``semconv`` reads, odd values included, and prints the columns
@@ -22,7 +25,9 @@ where they differ (none expected) and how many spans the SQL leaves to Python (`
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -186,6 +191,28 @@ class Probe:
         return total, rare, {k: v for k, v in wrong.items() if v}  # refused/accepted: verdicts differ
 
 
+def storage_cpu_per_span(store: Store, spans: int = 204_800) -> float:
+    """CPU seconds per span that storage alone costs: inserting already decoded and priced spans in
+    group commits of 4,096 (8 exporters x 512), then the background merges they cause, until quiet.
+    Counts every thread of this process (chDB runs in it)."""
+    bodies = build_requests(spans, 512, 9)
+    pricer, tables = Pricer(), []
+    for i in range(0, len(bodies), 8):
+        tables.append(spans_table([row for body, _ in bodies[i:i + 8] for row in _decode.decode_request(
+            ExportTraceServiceRequest.FromString(body), "t1", pricer).rows]))
+
+    def cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    started = cpu()
+    for table in tables:
+        store.client.insert_arrow("spans", table)
+    while store.client.query("SELECT count() FROM system.merges WHERE table = 'spans'").result_rows[0][0]:
+        time.sleep(0.5)
+    return (cpu() - started) / spans
+
+
 def floor(store: Store, rows: list[tuple], rounds: int = 3) -> float:
     """Seconds to insert already decoded and priced rows as Arrow into ``spans`` (best of rounds)."""
     table = spans_table(rows)
@@ -221,6 +248,10 @@ def main() -> None:
             python = size / (time.perf_counter() - started)
             print(f"{size:>12} {decode:>19,.0f} {analysis * 1000:>11.0f} {total * 1000:>12.0f} {size / total:>11,.0f} "
                   f"{floor(store, rows) * 1000:>15.0f} {python:>21,.0f}")
+        per_span = storage_cpu_per_span(store)
+        cores = os.cpu_count() or 1
+        print(f"\nstorage alone (Arrow inserts of 4,096 decoded spans, then their merges): {per_span * 1e6:.1f} µs of CPU "
+              f"per span, so at most {cores / per_span:,.0f} spans/s on this machine's {cores} cores with nothing else running")
         store.close()
 
 
