@@ -15,6 +15,7 @@ from ._cap_status import utcnow
 from ._custom_prices import rules_for
 from ._notifiers import Notifier
 from ._reservations import Reservations
+from ._status_cache import StatusCache
 
 from ._errors import install_error_handlers
 from .dashboard import install_dashboard
@@ -56,6 +57,9 @@ def create_app(store: Store, authenticator: Authenticator, include_api: bool = T
     app.state.caps_monitor = caps_monitor
     app.state.reservations = reservations
     app.state.caps_clock = caps_clock
+    app.state.cap_statuses = StatusCache(clock=lambda: caps_clock().timestamp())
+    if include_api:
+        store.on_spans_written(app.state.cap_statuses.note_write)
     app.state.public_url = public_url
     app.state.webhooks_allow_private = webhooks_allow_private
     install_error_handlers(app)

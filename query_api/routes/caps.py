@@ -87,13 +87,18 @@ def _clock(request: Request) -> Any:
     return request.app.state.caps_clock
 
 
+def _statuses(request: Request, store: Any, tenant: str, caps: list[StoredCap], clock: Any) -> list[CapStatus]:
+    """``evaluate``, shared by every poller of the tenant (see ``_status_cache``)."""
+    return request.app.state.cap_statuses.statuses(tenant, caps, lambda: evaluate(store, tenant, caps, clock))
+
+
 @router.get("/status", response_model=StatusPublic, summary="Where each cap stands: spend this period, reset, state")
 def caps_status(request: Request, principal: SenderPrincipal, store: StoreDep,
                 customer: list[str] = Query([], max_length=100, description="also report these customers of each_customer caps"),
                 model: list[str] = Query([], max_length=50, description="`provider/model`: include its per-token rates")) -> StatusPublic:
     """Answers ingest-only keys too: it is what the SDK polls to block calls over a hard-block cap."""
     now = _clock(request)()
-    statuses = evaluate(store, principal.tenant, store.list_caps(principal.tenant), lambda: now)
+    statuses = _statuses(request, store, principal.tenant, store.list_caps(principal.tenant), lambda: now)
     asked = frozenset(c for c in customer if c)
     found: dict[str, RatesPublic] = {}
     custom = request.app.state.prices.for_tenant(principal.tenant)
@@ -123,9 +128,12 @@ def caps_check(request: Request, principal: SenderPrincipal, store: StoreDep,
     """For apps without the SDK (any OTel app, a gateway): ask before sending. Only enabled
     ``hard_block`` caps block; the answer is as fresh as storage."""
     labels = {"provider": provider, "model": model, "agent": agent, "customer": customer, "service": service}
-    caps = blocking(store.list_caps(principal.tenant))
+    caps = store.list_caps(principal.tenant)
     over = []
-    for status in evaluate(store, principal.tenant, caps, _clock(request)):
+    hard = {cap.cap_id for cap in blocking(caps)}
+    for status in _statuses(request, store, principal.tenant, caps, _clock(request)):
+        if status.cap.cap_id not in hard:
+            continue
         subject = applies_to(status.cap, labels)
         spend = status.subjects().get(subject, Decimal(0)) if subject is not None else Decimal(0)
         if subject is not None and spend >= status.cap.limit_usd:
