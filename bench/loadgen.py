@@ -32,6 +32,8 @@ def kv(key: str, value: object) -> cp.KeyValue:
         return cp.KeyValue(key=key, value=cp.AnyValue(int_value=value))
     if isinstance(value, float):
         return cp.KeyValue(key=key, value=cp.AnyValue(double_value=value))
+    if isinstance(value, list):
+        return cp.KeyValue(key=key, value=cp.AnyValue(array_value=cp.ArrayValue(values=[kv("", v).value for v in value])))
     return cp.KeyValue(key=key, value=cp.AnyValue(string_value=str(value)))
 
 

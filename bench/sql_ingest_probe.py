@@ -39,7 +39,7 @@ from opentelemetry.proto.resource.v1 import resource_pb2 as rp
 from opentelemetry.proto.trace.v1 import trace_pb2 as tp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loadgen import build_requests  # noqa: E402
+from loadgen import build_requests, kv  # noqa: E402
 from sql_stage.schema import ENVELOPE, SCHEMA, STRUCTURE, envelope  # noqa: E402
 from sql_stage.stage import STAGE_DDL, stage_select  # noqa: E402
 
@@ -56,19 +56,6 @@ COMPARED = ("trace_id", "span_id", "parent_span_id", "name", "kind", "service", 
             "section_path", "customer", "session", "tool", "is_llm", "input_tokens", "output_tokens",
             "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "is_batch", "http_status", "error_type",
             "span_attributes", "resource_attributes")
-
-
-def _kv(key: str, value: object) -> cp.KeyValue:
-    if isinstance(value, bool):
-        return cp.KeyValue(key=key, value=cp.AnyValue(bool_value=value))
-    if isinstance(value, int):
-        return cp.KeyValue(key=key, value=cp.AnyValue(int_value=value))
-    if isinstance(value, float):
-        return cp.KeyValue(key=key, value=cp.AnyValue(double_value=value))
-    if isinstance(value, list):
-        return cp.KeyValue(key=key, value=cp.AnyValue(array_value=cp.ArrayValue(
-            values=[_kv("", v).value for v in value])))
-    return cp.KeyValue(key=key, value=cp.AnyValue(string_value=str(value)))
 
 
 def mixed_requests(count: int, seed: int = 7) -> list[bytes]:
@@ -98,7 +85,7 @@ def mixed_requests(count: int, seed: int = 7) -> list[bytes]:
     for r in range(count):
         spans = []
         for i in range(64):
-            attrs = [_kv(key, rng.choice(values) if rng.random() < 0.1 else typical(key))
+            attrs = [kv(key, rng.choice(values) if rng.random() < 0.1 else typical(key))
                      for key in rng.sample(keys, rng.randint(2, 12))]
             start = now + rng.randint(0, 10**12)
             spans.append(tp.Span(trace_id=rng.randbytes(16), span_id=rng.randbytes(8),
@@ -106,8 +93,8 @@ def mixed_requests(count: int, seed: int = 7) -> list[bytes]:
                                  kind=rng.randint(0, 5), start_time_unix_nano=start,
                                  end_time_unix_nano=start + rng.randint(0, 10**10), attributes=attrs,
                                  status=tp.Status(code=rng.randint(0, 2), message=rng.choice(["", "boom"]))))
-        resource = rp.Resource(attributes=[_kv("service.name", rng.choice(["svc", "", True])),
-                                           _kv(rng.choice(a.CUSTOMER_KEYS), rng.choice(["acme", ""]))])
+        resource = rp.Resource(attributes=[kv("service.name", rng.choice(["svc", "", True])),
+                                           kv(rng.choice(a.CUSTOMER_KEYS), rng.choice(["acme", ""]))])
         out.append(ExportTraceServiceRequest(resource_spans=[tp.ResourceSpans(resource=resource, scope_spans=[
             tp.ScopeSpans(scope=cp.InstrumentationScope(name=f"scope{r}"), spans=spans)])]).SerializeToString())
     return out
