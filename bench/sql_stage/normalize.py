@@ -93,7 +93,7 @@ class Picked:
 
     def count(self, slot: str) -> str:
         """``_count``: a non-negative whole number as Float64; bools and garbage are 0. Texts that
-        are not plain digits send their span to Python (``_sql_stage``), so parsing stays simple."""
+        are not plain digits send their span to Python (``stage``), so parsing stays simple."""
         t, k = self.text(slot), self.kind(slot)
         return f"if({k} IN ('i', 'd', 's', 'x'), greatest(trunc(toFloat64OrZero({t})), 0), 0)"
 

@@ -2,9 +2,9 @@
 
 ``stage_select`` reads the batch's envelopes (``source``: ``file(...)`` on embedded chDB,
 ``input(...)`` on a server), explodes resource → scope → span, writes attributes as the Python
-decoder does, normalizes them (``_sql_normalize``) and gives each span the first reason it must be
+decoder does, normalizes them (``normalize``) and gives each span the first reason it must be
 refused ('' when it may be stored), in the decoder's words and order. ``rare`` marks the spans the
-Python decoder writes instead (``_sql_values``). Pricing, cost and hour bounds, and the cross-span
+Python decoder writes instead (``values``). Pricing, cost and hour bounds, and the cross-span
 rules would come after (``storage._sql_cost`` prices rows like these).
 """
 
