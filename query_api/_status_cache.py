@@ -5,8 +5,8 @@ Every process running the SDK polls ``GET /caps/status`` every 2 s, and apps wit
 the tenant's windows. An entry here is reused until spans are written for its tenant in this
 process (so, in one process, an answer is never older than the data), and for at most ``ttl``
 seconds of the caps' clock (what another process may have written meanwhile; a clock moved to
-another period starts afresh). One caller per tenant computes at a
-time; the others wait for its answer rather than scan too.
+another period starts afresh). One caller per tenant computes at a time; the others wait for its
+answer rather than scan too.
 """
 
 from __future__ import annotations
@@ -56,8 +56,8 @@ class StatusCache:
                 generation = self._generation.setdefault(tenant, 0)  # from now on, writes are counted
             started = self._clock()
             result = compute()
-            self.computed += 1
             with self._lock:
+                self.computed += 1
                 if self._generation.get(tenant, 0) == generation:  # no write landed while computing
                     self._entries[tenant] = (generation, key, started, result)
                     self._entries.move_to_end(tenant)

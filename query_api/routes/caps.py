@@ -126,7 +126,7 @@ def caps_check(request: Request, principal: SenderPrincipal, store: StoreDep,
                agent: str = Query("", max_length=256), customer: str = Query("", max_length=256),
                service: str = Query("", max_length=256)) -> CheckPublic:
     """For apps without the SDK (any OTel app, a gateway): ask before sending. Only enabled
-    ``hard_block`` caps block; the answer is as fresh as storage."""
+    ``hard_block`` caps block; the answer is as fresh as ``/caps/status``'s (see ``_status_cache``)."""
     labels = {"provider": provider, "model": model, "agent": agent, "customer": customer, "service": service}
     caps = store.list_caps(principal.tenant)
     over = []
