@@ -1,15 +1,19 @@
 """The HTTP plumbing every stand-in shares: a threaded server on 127.0.0.1 that tracks its
-connections (so closing it cuts them) and records unexpected errors, and a keep-alive handler that
-reads plain and chunked bodies and sends every method to ``_serve``."""
+connections (so closing it cuts them) and records unexpected errors, a keep-alive handler that
+reads plain and chunked bodies and sends every method to ``_serve``, and ``StandIn``, the
+start/close lifecycle of a stand-in that runs one."""
 
 from __future__ import annotations
 
+import socket
 import sys
+import threading
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Protocol
+from types import TracebackType
+from typing import Any, Protocol, Self
 
-__all__ = ["CLIENT_GONE", "StandInHandler", "StandInServer"]
+__all__ = ["CLIENT_GONE", "StandIn", "StandInHandler", "StandInServer"]
 
 # The client hung up (timeout, closed pool): not a server error.
 CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
@@ -76,3 +80,72 @@ class StandInHandler(BaseHTTPRequestHandler):
             return bytes(data)
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
+
+
+class StandIn:
+    """A stand-in's server on ``127.0.0.1:<free port>``: start, close (which cuts open connections
+    and wakes handlers waiting on ``_closing``), context manager, and the connection and error
+    bookkeeping its handler threads report to. Subclasses name their handler class."""
+
+    thread_name = "standin"
+
+    def __init__(self) -> None:
+        self.url: str = ""
+        self.errors: list[str] = []  # tracebacks of unexpected server-side exceptions (should stay empty)
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._connections: set[socket.socket] = set()
+        self._server: StandInServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def _handler_class(self) -> type[StandInHandler]:
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        if self._server is not None:
+            return self
+        self._closing.clear()
+        self._server = StandInServer(self, self._handler_class())
+        host, port = self._server.server_address[:2]
+        self.url = f"http://{host}:{port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=self.thread_name, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self._closing.set()  # wakes hanging and delayed handlers
+        server.shutdown()
+        with self._lock:
+            connections = list(self._connections)
+        for connection in connections:  # unblocks handlers idling on keep-alive connections
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    # used by the handler threads
+    def _track(self, connection: socket.socket, open_: bool) -> None:
+        with self._lock:
+            if open_:
+                self._connections.add(connection)
+            else:
+                self._connections.discard(connection)
+
+    def _record_error(self, text: str) -> None:
+        with self._lock:
+            self.errors.append(text)

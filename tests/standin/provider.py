@@ -31,18 +31,15 @@ import gzip as gzip_codec
 import json
 import math
 import re
-import socket
-import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
 from tests.standin import _anthropic, _cohere, _gemini, _openai
 from tests.standin._batches import BatchStore
-from tests.standin._http import CLIENT_GONE, StandInHandler, StandInServer
+from tests.standin._http import CLIENT_GONE, StandIn, StandInHandler
 from tests.standin import _common
 from tests.standin._common import Answer, JsonAnswer, Request, StreamAnswer, Turn, Usage, dumps, new_id
 
@@ -108,8 +105,10 @@ class _Failure:
     retry_after: float | None
 
 
-class StandInProvider:
+class StandInProvider(StandIn):
     """Context manager running the stand-in on ``127.0.0.1:<free port>``; set the knobs before each call."""
+
+    thread_name = "standin-provider"
 
     def __init__(
         self,
@@ -121,6 +120,7 @@ class StandInProvider:
         sse_framing: Literal["chunked", "close"] = "chunked",
         stream_delay: float = 0.0,
     ) -> None:
+        super().__init__()
         _common.DETERMINISTIC["on"] = False
         self.usage: Usage = usage if usage is not None else Usage()
         self.text: str = text  # assistant text; streamed word by word
@@ -131,15 +131,8 @@ class StandInProvider:
         self.batch_failures: dict[str, int | str] = {}  # custom_id -> HTTP status or error code, at batch creation
         self._batches = BatchStore(lambda: dict(self.batch_failures), lambda: self.response_model)
         self.requests: list[dict[str, Any]] = []  # method, path, query, headers, json, route, connection
-        self.errors: list[str] = []  # tracebacks of unexpected server-side exceptions (should stay empty)
-        self.url: str = ""
-        self._lock = threading.Lock()
         self._failures: list[_Failure] = []
         self._hang: float = 0.0
-        self._closing = threading.Event()
-        self._connections: set[socket.socket] = set()
-        self._server: StandInServer | None = None
-        self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ knobs
 
@@ -176,57 +169,10 @@ class StandInProvider:
             self._failures.clear()
             self._hang = 0.0
 
-    # ------------------------------------------------------------------ lifecycle
-
-    def start(self) -> Self:
-        if self._server is not None:
-            return self
-        self._closing.clear()
-        self._server = StandInServer(self, _Handler)
-        host, port = self._server.server_address[:2]
-        self.url = f"http://{host}:{port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="standin-provider", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
-            return
-        self._closing.set()  # wakes hanging and delayed handlers
-        server.shutdown()
-        with self._lock:
-            connections = list(self._connections)
-        for connection in connections:  # unblocks handlers idling on keep-alive connections
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
+    def _handler_class(self) -> type[StandInHandler]:
+        return _Handler
 
     # ------------------------------------------------------------------ used by the handler threads
-
-    def _track(self, connection: socket.socket, open_: bool) -> None:
-        with self._lock:
-            if open_:
-                self._connections.add(connection)
-            else:
-                self._connections.discard(connection)
-
-    def _record_error(self, text: str) -> None:
-        with self._lock:
-            self.errors.append(text)
 
     def _answer(self, request: Request) -> Answer:
         route = _resolve(request.method, request.path, request.body)

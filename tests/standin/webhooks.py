@@ -18,17 +18,14 @@ the base of the SendGrid stand-in (``sendgrid_api.py``).
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import urlsplit
 
-from tests.standin._http import CLIENT_GONE, StandInHandler, StandInServer
+from tests.standin._http import CLIENT_GONE, StandIn, StandInHandler
 
 __all__ = ["HttpStandIn", "Received", "Reply", "WebhookReceiver"]
 
@@ -61,21 +58,15 @@ class _Queued:
     value: Any  # a Reply, or the seconds to hang
 
 
-class HttpStandIn:
-    """Lifecycle, request parsing and the ``hang_next`` / queued-reply knobs; subclasses answer."""
+class HttpStandIn(StandIn):
+    """Request parsing and the ``hang_next`` / queued-reply knobs; subclasses answer."""
 
     thread_name = "standin-http"
 
     def __init__(self) -> None:
-        self.url: str = ""
-        self.errors: list[str] = []  # tracebacks of unexpected server-side exceptions (should stay empty)
-        self._lock = threading.Lock()
+        super().__init__()
         self._hangs: list[_Queued] = []
         self._replies: list[_Queued] = []
-        self._closing = threading.Event()
-        self._connections: set[socket.socket] = set()
-        self._server: StandInServer | None = None
-        self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ knobs
 
@@ -100,58 +91,10 @@ class HttpStandIn:
     def _answer(self, request: Received) -> Reply:
         raise NotImplementedError
 
-    # ------------------------------------------------------------------ lifecycle
-
-    def start(self) -> Self:
-        if self._server is not None:
-            return self
-        self._closing.clear()
-        self._server = StandInServer(self, _Handler)
-        host, port = self._server.server_address[:2]
-        self.url = f"http://{host}:{port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=self.thread_name, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
-            return
-        self._closing.set()  # wakes hanging handlers
-        server.shutdown()
-        with self._lock:
-            connections = list(self._connections)
-        for connection in connections:  # unblocks handlers idling on keep-alive connections
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
+    def _handler_class(self) -> type[StandInHandler]:
+        return _Handler
 
     # ------------------------------------------------------------------ used by the handler threads
-
-    def _track(self, connection: socket.socket, open_: bool) -> None:
-        with self._lock:
-            if open_:
-                self._connections.add(connection)
-            else:
-                self._connections.discard(connection)
-
-    def _record_error(self, text: str) -> None:
-        with self._lock:
-            self.errors.append(text)
 
     def _handle(self, request: Received) -> Reply | None:
         """The reply, or None when the stand-in closed while hanging (the connection is then dropped)."""
