@@ -85,6 +85,14 @@ def sign_in(page: Any, url: str, key: str) -> None:
     page.wait_for_load_state("networkidle")
 
 
+def open_session(browser: Any, url: str, key: str) -> Any:
+    """A page in a browser context of its own (its own cookies), signed in with ``key``; close it
+    with ``page.context.close()``."""
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    sign_in(page, url, key)
+    return page
+
+
 _seeded: dict[str, tuple[str, str]] = {}
 
 
@@ -101,8 +109,6 @@ def seeded_tenant(server: LiveServer, tenant: str) -> tuple[str, str]:
 @pytest.fixture
 def dash(server: LiveServer, browser: Any) -> Iterator[Dash]:
     admin, reader = seeded_tenant(server, "dash")
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    sign_in(page, server.http_url, admin)
+    page = open_session(browser, server.http_url, admin)
     yield Dash(server, "dash", admin, reader, page)
-    context.close()
+    page.context.close()

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import KEY_RE
-from tests.dashboard.conftest import Dash, sign_in
+from tests.dashboard.conftest import Dash, open_session, sign_in
 from tests.otlp_helpers import chat_attrs, http_export, request, span
 
 
@@ -264,9 +264,7 @@ def test_custom_prices_and_unpriced_models(dash: Dash, browser: Any) -> None:
     while not (unpriced := _api(dash, "GET", "/api/v1/pricing/unpriced", key=admin).json())["models"]:
         assert time.monotonic() < deadline, "the unpriced span never showed up"
         time.sleep(0.2)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    sign_in(page, dash.url, admin)
+    page = open_session(browser, dash.url, admin)
     # The overview says calls went unpriced, as many as the API counts, and links to them.
     banner = page.locator("#unpriced-banner")
     assert banner.locator("[data-num]").get_attribute("data-num") == str(unpriced["models"][0]["calls"]) == "1"
@@ -307,14 +305,12 @@ def test_custom_prices_and_unpriced_models(dash: Dash, browser: Any) -> None:
     _submit(page, f"tr[data-price='{price['id']}'] button.danger")
     assert _api(dash, "GET", "/api/v1/pricing/models", key=admin).json()["count"] == 0
     assert page.locator("#prices .empty").count() == 1
-    context.close()
+    page.context.close()
 
 
 def test_read_only_session_sees_forms_disabled_and_cannot_post(dash: Dash, browser: Any, caps: list[str]) -> None:
     cap_id = _make_cap(dash, caps, name="Reader can see", scope="global", limit_usd="10")
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    sign_in(page, dash.url, dash.reader)
+    page = open_session(browser, dash.url, dash.reader)
     dash.page = page
     page.goto(dash.url + "/caps")
     assert "read-only key" in page.inner_text(".banner.warn")
@@ -337,14 +333,12 @@ def test_read_only_session_sees_forms_disabled_and_cannot_post(dash: Dash, brows
         answer = page.request.post(dash.url + path, form={**form, "csrf": token}, max_redirects=0)
         assert answer.status == 403 and "read-only" in answer.text(), path
     assert _caps(dash) == before and dash.api("/api/v1/keys")["count"] == keys_before
-    context.close()
+    page.context.close()
 
 
 def test_empty_states_of_a_fresh_tenant(dash: Dash, browser: Any) -> None:
     key = dash.server.create_key(f"dash-empty-caps-{time.monotonic_ns()}", "admin")
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    sign_in(page, dash.url, key)
+    page = open_session(browser, dash.url, key)
     dash.page = page
     page.goto(dash.url + "/caps")
     assert "No spending caps yet" in page.inner_text("#caps .empty")
@@ -356,4 +350,4 @@ def test_empty_states_of_a_fresh_tenant(dash: Dash, browser: Any) -> None:
     [mine] = [page.locator("#keys tr[data-key]").nth(0).inner_text()]
     assert "this session" in mine and re.search(r"llmo_[0-9a-f]{12}_", mine)
     dash.shot("settings-empty")
-    context.close()
+    page.context.close()

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from tests.dashboard.conftest import Dash, sign_in
+from tests.dashboard.conftest import Dash, open_session
 
 _ROWS = """els => els.map(tr => ({
     key: tr.dataset.key,
@@ -126,10 +126,8 @@ def test_model_row_opens_costs_filtered_to_it(dash: Dash) -> None:
 
 def test_pages_of_a_tenant_without_spend_show_the_empty_state(dash: Dash, browser: Any) -> None:
     key = dash.server.create_key("costs-pages-empty", "admin")
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = open_session(browser, dash.url, key)
     try:
-        page = context.new_page()
-        sign_in(page, dash.url, key)
         empty = Dash(dash.server, "costs-pages-empty", key, key, page)
         empty.open("/costs")
         assert "No LLM spend in this range." in page.locator("#costs-breakdown .empty").inner_text()
@@ -139,4 +137,4 @@ def test_pages_of_a_tenant_without_spend_show_the_empty_state(dash: Dash, browse
             assert page.locator("#dimension-table .empty").inner_text() == f"No LLM spend by {dim} in this range."
         empty.shot("customers-empty")
     finally:
-        context.close()
+        page.context.close()

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from tests.dashboard.conftest import SCREENSHOTS, Dash, seeded_tenant, sign_in
+from tests.dashboard.conftest import SCREENSHOTS, Dash, open_session, seeded_tenant
 
 
 def _usd(value: float) -> Decimal:
@@ -120,10 +120,8 @@ def test_run_of_another_tenant_reads_as_unknown(dash: Dash) -> None:
 
 def test_runs_empty_state(dash: Dash, browser: Any) -> None:
     key = dash.server.create_key("dash-runs-empty", "admin")
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = open_session(browser, dash.url, key)
     try:
-        page = context.new_page()
-        sign_in(page, dash.url, key)
         page.goto(f"{dash.url}/runs")
         assert page.query_selector("#runs") is None
         assert "No runs match" in page.inner_text("p.empty")
@@ -131,4 +129,4 @@ def test_runs_empty_state(dash: Dash, browser: Any) -> None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "runs-empty.png"), full_page=True)
     finally:
-        context.close()
+        page.context.close()
