@@ -158,13 +158,8 @@ def _rotel_rate(binary: Path, requests: list[tuple[bytes, int]], concurrency: in
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             target = f"127.0.0.1:{grpc_port}"
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                try:
-                    grpc.channel_ready_future(grpc.insecure_channel(target)).result(timeout=0.5)
-                    break
-                except grpc.FutureTimeoutError:
-                    continue
+            with grpc.insecure_channel(target) as probe:
+                grpc.channel_ready_future(probe).result(timeout=10)
             acked, elapsed, _, errors = _send(target, "none", requests, concurrency)
             if errors:
                 raise SystemExit(f"rotel refused {len(errors)} exports: {errors[:3]}")

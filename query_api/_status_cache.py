@@ -82,7 +82,10 @@ class StatusCache:
             return entry[3]
 
     def note_write(self, table: Any) -> None:
-        """A store listener (``Store.on_spans_written``): spans of these tenants were just written."""
+        """A store listener (``Store.on_spans_written``): spans of these tenants were just written.
+        It runs on the writer's thread: nothing to do until some tenant has polled."""
+        if not self._generation:
+            return
         tenants = written_tenants([table])
         with self._lock:
             for tenant in tenants:

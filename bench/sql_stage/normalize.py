@@ -17,7 +17,9 @@ import re
 from llmobserve.semconv import _attributes as a
 from llmobserve.semconv import _normalize as n
 
-__all__ = ["SLOTS", "Picked", "key_codes", "layers", "normalize", "quoted"]
+from .values import array, quoted
+
+__all__ = ["SLOTS", "Picked", "key_codes", "layers", "normalize", "picked"]
 
 # Fields read from several spellings (first present wins) and keys read alone (``attrs.get``).
 _MULTI = {
@@ -50,17 +52,9 @@ def key_codes(multi: dict[str, tuple[str, ...]] | None = None) -> dict[str, int]
     return codes
 
 
-def quoted(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _array(values: object) -> str:
-    return "[" + ", ".join(quoted(str(v)) for v in values) + "]"  # type: ignore[attr-defined]
-
-
 def picked(keys: str, texts: str, kinds: str, codes: dict[str, int]) -> str:
     """Per slot, the (code, text, kind) of the most trusted present attribute ((0, '', '') if none)."""
-    code = f"transform(k, {_array(codes)}, [{', '.join(str(c) for c in codes.values())}], 0)"
+    code = f"transform(k, {array(codes)}, [{', '.join(str(c) for c in codes.values())}], 0)"
     ranked = (f"arraySort(arrayFilter(x -> x.1 > 0 AND x.2 != '', "
               f"arrayZip(arrayMap(k -> toUInt32({code}), {keys}), {texts}, {kinds})))")
     return f"arrayMap(j -> arrayFirst(x -> intDiv(x.1 - 1, {_RANKS}) = j, {ranked}), range({len(SLOTS)}))"
@@ -108,13 +102,13 @@ def _provider(p: Picked) -> str:
     aliases, sdk = n._PROVIDER_ALIASES, n._AI_SDK_PROVIDERS
     low = f"lowerUTF8(trimBoth({p.str('provider')}))"
     head = "splitByChar('.', n_provider_low)[1]"
-    return (f"multiIf(n_provider_low = '', '', has({_array(aliases)}, n_provider_low), "
-            f"transform(n_provider_low, {_array(aliases)}, {_array(aliases.values())}, ''), "
-            f"has({_array(sorted(n._DOTTED_NAMES))}, n_provider_low), n_provider_low, "
-            f"position(n_provider_low, '.') = 0, if(has({_array(sorted(n._AI_SDK_BARE))}, n_provider_low), "
-            f"transform(n_provider_low, {_array(sdk)}, {_array(sdk.values())}, n_provider_low), n_provider_low), "
+    return (f"multiIf(n_provider_low = '', '', has({array(aliases)}, n_provider_low), "
+            f"transform(n_provider_low, {array(aliases)}, {array(aliases.values())}, ''), "
+            f"has({array(sorted(n._DOTTED_NAMES))}, n_provider_low), n_provider_low, "
+            f"position(n_provider_low, '.') = 0, if(has({array(sorted(n._AI_SDK_BARE))}, n_provider_low), "
+            f"transform(n_provider_low, {array(sdk)}, {array(sdk.values())}, n_provider_low), n_provider_low), "
             f"{head} = 'google' AND startsWith(substring(n_provider_low, 8), 'vertex'), {quoted(sdk['google.vertex'])}, "
-            f"transform({head}, {_array(sdk)}, {_array(sdk.values())}, n_provider_low))"), low
+            f"transform({head}, {array(sdk)}, {array(sdk.values())}, n_provider_low))"), low
 
 
 def _operation(p: Picked) -> str:
@@ -122,7 +116,7 @@ def _operation(p: Picked) -> str:
     arms = [p.truthy("operation"), p.str("operation")]
     for slot in ("request_type", "oi_kind", "tl_kind"):
         low = f"lowerUTF8({p.str(slot)})"
-        arms += [p.truthy(slot), f"transform({low}, {_array(ops)}, {_array(ops.values())}, {low})"]
+        arms += [p.truthy(slot), f"transform({low}, {array(ops)}, {array(ops.values())}, {low})"]
     sdk = p.str("ai_operation")
     calls = [f"endsWith({sdk}, {quoted(suffix)}), {quoted(op)}" for suffix, op in n._AI_SDK_CALLS.items()]
     arms += [p.truthy("ai_operation"), f"multiIf({sdk} = 'ai.toolCall', 'execute_tool', {', '.join(calls)}, {sdk})"]
@@ -192,8 +186,8 @@ def normalize(p: Picked, name: str) -> dict[str, str]:
     e["http_status"] = "n_raw_http"
     e["error_type"] = p.str("error_type")
     inference, grouping = sorted(n.INFERENCE_OPERATIONS), sorted(n.GROUPING_OPERATIONS | n.AI_SDK_ROLLUPS)
-    e["is_llm"] = (f"multiIf({p.truthy('priced_by')}, false, has({_array(inference)}, n_operation), true, "
-                   f"has({_array(grouping)}, n_operation), false, "
+    e["is_llm"] = (f"multiIf({p.truthy('priced_by')}, false, has({array(inference)}, n_operation), true, "
+                   f"has({array(grouping)}, n_operation), false, "
                    f"n_has_usage AND (n_request_model != '' OR n_response_model != '' OR n_provider != ''))")
     return e
 

@@ -15,8 +15,8 @@ from llmobserve.semconv import _attributes as a
 from llmobserve.otlp_receiver._decode import CLOCK_SKEW, CLOCK_SKEW_ORIGINAL_START
 from llmobserve.otlp_receiver._limits import NS_PER_DAY, Limits
 
-from .normalize import Picked, key_codes, layers, normalize, picked, quoted
-from .values import may_need_redaction, value_is_rare, value_kind, value_text
+from .normalize import Picked, key_codes, layers, normalize, picked
+from .values import may_need_redaction, quoted, value_is_rare, value_kind, value_text
 
 __all__ = ["STAGE_COLUMNS", "STAGE_DDL", "stage_select"]
 

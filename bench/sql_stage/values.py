@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from llmobserve.semconv import _redact as r
 
-__all__ = ["may_need_redaction", "value_is_rare", "value_kind", "value_text"]
+__all__ = ["array", "may_need_redaction", "quoted", "value_is_rare", "value_kind", "value_text"]
 
 def _double(d: str) -> str:
     """``repr`` of a double in [1e-4, 1e16) or zero: ClickHouse's shortest digits, plus ``.0``
@@ -64,14 +64,20 @@ def value_is_rare(v: str) -> str:
             f"arrayExists(x -> {member}, {v}.array_value.values))")
 
 
-def _quoted(values: object) -> str:
-    return "[" + ", ".join("'" + str(v).replace("\\", "\\\\").replace("'", "\\'") + "'" for v in values) + "]"  # type: ignore[attr-defined]
+def quoted(value: str) -> str:
+    """A ClickHouse string literal."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def array(values: object) -> str:
+    """A ClickHouse array literal of strings."""
+    return "[" + ", ".join(quoted(str(v)) for v in values) + "]"  # type: ignore[attr-defined]
 
 
 def is_url_key(key: str) -> str:
     """Whether attribute name ``key`` holds a URL (``semconv.is_url_attribute``)."""
-    return (f"(has({_quoted(sorted(r.URL_ATTRIBUTES))}, {key}) OR "
-            f"arrayExists(sfx -> endsWith({key}, sfx), {_quoted(r._URL_SUFFIXES)}))")
+    return (f"(has({array(sorted(r.URL_ATTRIBUTES))}, {key}) OR "
+            f"arrayExists(sfx -> endsWith({key}, sfx), {array(r._URL_SUFFIXES)}))")
 
 
 def may_need_redaction(kv: str) -> str:
