@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from ingest import _send, _start_server  # noqa: E402
+from _server import send, start_server  # noqa: E402
 from loadgen import build_requests  # noqa: E402
 from query_seed import MODELS  # noqa: E402
 
@@ -127,10 +127,10 @@ def ingest_round(monitor_on: bool, requests: list[tuple[bytes, int]], concurrenc
         put_caps(store, caps(5000, 20), "default")
         store.close()
         os.environ["LLMOBSERVE_CAPS_MONITOR"] = "true" if monitor_on else "false"
-        proc, target, _, _ = _start_server(data_dir, [], key)
+        proc, target, _, _ = start_server(data_dir, [], key)
         try:
-            _send(target, key, build_requests(2_000, 512, 7), 1)  # warm-up
-            acked, elapsed, _, errors = _send(target, key, requests, concurrency)
+            send(target, key, build_requests(2_000, 512, 7), 1)  # warm-up
+            acked, elapsed, _, errors = send(target, key, requests, concurrency)
             assert not errors, errors[:3]
         finally:
             proc.terminate()

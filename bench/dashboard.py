@@ -27,7 +27,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from ingest import _start_server  # noqa: E402
+from _server import start_server  # noqa: E402
 from query import _seed, _wait_ready  # noqa: E402
 
 PAGES = ["/", "/costs", "/costs?group_by=customer", "/models", "/agents", "/customers", "/runs", "/runs?sort=cost",
@@ -61,7 +61,7 @@ def main() -> None:
         print(f"seeding {args.spans:,} spans...", flush=True)
         print(f"seeded in {_seed(data_dir, args.spans):.0f} s", flush=True)
     key = (Path(data_dir) / "bench_key").read_text().strip()
-    proc, _, http_url, _ = _start_server(data_dir, [], key)
+    proc, _, http_url, _ = start_server(data_dir, [], key)
     try:
         with httpx.Client(base_url=http_url, timeout=120) as client:
             print(f"rollups caught up in {_wait_ready(client):.0f} s", flush=True)

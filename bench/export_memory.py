@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest import _send, _start_server  # noqa: E402
+from _server import send, start_server  # noqa: E402
 from loadgen import build_requests  # noqa: E402
 
 
@@ -35,9 +35,9 @@ def main() -> None:
     parser.add_argument("--spans", type=int, default=1_000_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="llmobserve-export-") as data_dir:
-        proc, target, http_url, key = _start_server(data_dir, [])
+        proc, target, http_url, key = start_server(data_dir, [])
         try:
-            acked, seconds, _, errors = _send(target, key, build_requests(args.spans, 2048, 7), 16)
+            acked, seconds, _, errors = send(target, key, build_requests(args.spans, 2048, 7), 16)
             print(f"ingested {acked} spans in {seconds:.1f}s ({len(errors)} errors)")
             # Let the background rollup refresh (which settles 10 s after the last write) finish
             # first, so its memory is not counted as the export's.

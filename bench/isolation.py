@@ -35,7 +35,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from ingest import EXPORT, _start_server  # noqa: E402
+from _server import EXPORT, start_server  # noqa: E402
 
 from tests.otlp_helpers import chat_attrs, request, span  # noqa: E402
 
@@ -73,7 +73,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=10.0, help="requests per second per attacker (two attackers)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as data:
-        proc, target, http, admin = _start_server(data, [])
+        proc, target, http, admin = start_server(data, [])
         try:
             run(args.samples, args.rate, target, http, admin)
         finally:

@@ -26,7 +26,7 @@ import grpc
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest import EXPORT, RETRYABLE, _send, _start_server  # noqa: E402
+from _server import EXPORT, RETRYABLE, send, start_server  # noqa: E402
 from loadgen import build_requests, llm_span_count  # noqa: E402
 
 
@@ -63,7 +63,7 @@ def main() -> None:
 
     requests = build_requests(100_000, 512, 1)
     with tempfile.TemporaryDirectory(prefix="llmobserve-overload-") as data_dir:
-        proc, target, http_url, key = _start_server(data_dir, [])
+        proc, target, http_url, key = start_server(data_dir, [])
         peak, stop = [_tree_rss(proc.pid)], threading.Event()
         idle = peak[0]
 
@@ -77,7 +77,7 @@ def main() -> None:
 
         threading.Thread(target=watch, daemon=True).start()
         try:
-            acked, elapsed, _, _ = _send(target, key, requests, 8)
+            acked, elapsed, _, _ = send(target, key, requests, 8)
             sustainable = acked / elapsed
             offered = sustainable * args.factor
             print(f"sustainable (8 exporters x 512, closed loop): {sustainable:,.0f} spans/s; "

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from ingest import _start_server  # noqa: E402
+from _server import start_server  # noqa: E402
 from query_seed import SPANS_PER_RUN  # noqa: E402
 
 TARGET_MS = {"aggregate": 100.0, "tree": 50.0}
@@ -85,7 +85,7 @@ def main() -> None:
             (Path(data_dir) / "store_seeded").write_text(str(args.spans))
             print(f"seeded {args.spans:,} spans in {seconds:.1f} s", flush=True)
         spans = int((Path(data_dir) / "store_seeded").read_text())
-        proc, _, http_url, key = _start_server(data_dir, [], key=(Path(data_dir) / "bench_key").read_text())
+        proc, _, http_url, key = start_server(data_dir, [], key=(Path(data_dir) / "bench_key").read_text())
         try:
             client = httpx.Client(base_url=http_url, headers={"authorization": f"Bearer {key}"}, timeout=600)
             print(f"rollups ready {_wait_ready(client):.1f} s after start", flush=True)

@@ -40,7 +40,7 @@ import openai  # noqa: E402
 from opentelemetry.instrumentation.utils import suppress_http_instrumentation, suppress_instrumentation  # noqa: E402
 
 import llmobserve  # noqa: E402
-from ingest import _start_server  # noqa: E402
+from _server import start_server  # noqa: E402
 
 MODES = {
     "llmobserve": "llmobserve SDK",
@@ -186,7 +186,7 @@ def main() -> None:
     rounds: dict[tuple[str, bool], list[float]] = {key: [] for key in samples}
     standin, standin_url = _standin_process()
     with tempfile.TemporaryDirectory(prefix="llmobserve-sdk-bench-") as data_dir:
-        proc, grpc_target, _, key = _start_server(data_dir, [])
+        proc, grpc_target, _, key = start_server(data_dir, [])
         workers = {m: subprocess.Popen([sys.executable, __file__, "--mode", m, standin_url, grpc_target, key],
                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for m in modes}
         try:

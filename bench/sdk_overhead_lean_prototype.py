@@ -29,7 +29,7 @@ from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 from opentelemetry.sdk.trace.export import BatchSpanProcessor  # noqa: E402
 from opentelemetry.trace import SpanKind  # noqa: E402
 
-from ingest import _start_server  # noqa: E402
+from _server import start_server  # noqa: E402
 from llmobserve.instrumentation._capture import Capture  # noqa: E402
 from llmobserve.instrumentation._exporter import QuietExporter  # noqa: E402
 from llmobserve.instrumentation._pairing import PairingProcessor  # noqa: E402
@@ -79,7 +79,7 @@ def main() -> None:
     args = parser.parse_args()
     standin, base_url = _standin_process()
     with tempfile.TemporaryDirectory(prefix="llmobserve-lean-") as data_dir:
-        server, grpc_target, _, key = _start_server(data_dir, [])
+        server, grpc_target, _, key = start_server(data_dir, [])
         try:
             provider = TracerProvider()
             trace.set_tracer_provider(provider)

@@ -25,6 +25,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 
 import pyarrow as pa
+from setproctitle import setthreadtitle
 
 from llmobserve.storage import Store
 
@@ -136,6 +137,7 @@ class Batcher:
             return taken
 
     def _run(self) -> None:
+        setthreadtitle("llmo-writer")  # names it in top -H and /proc, as bench/soak.py reads it
         while True:
             taken = self._take()
             if not taken:

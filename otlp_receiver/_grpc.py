@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import grpc
+from setproctitle import setthreadtitle
 from google.protobuf.duration_pb2 import Duration
 from google.rpc.error_details_pb2 import RetryInfo
 
@@ -68,7 +69,8 @@ def start_grpc_server(ingestor: Ingestor, host: str, port: int, workers: int = 6
     Beyond ``max_concurrent`` calls in flight, grpcio answers RESOURCE_EXHAUSTED at once (exporters
     retry it) instead of queueing without bound behind the ``workers`` threads."""
     server = grpc.server(
-        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="otlp-grpc"),
+        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="otlp-grpc", initializer=setthreadtitle,
+                           initargs=("llmo-grpc",)),
         handlers=[_TraceService(ingestor)],
         maximum_concurrent_rpcs=max_concurrent,
         options=[

@@ -22,6 +22,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 
 import pyarrow as pa
+from setproctitle import setthreadtitle
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
@@ -96,6 +97,7 @@ def _init_worker(parent: int) -> None:
     global _worker_pricer
     if _worker_pricer is not None:
         return
+    setthreadtitle("llmo-decode")
     threading.Thread(target=_exit_with_parent, args=(parent,), name="parent-watch", daemon=True).start()
     _worker_pricer = Pricer()
     # The catalogue, Arrow and IPC load on first use (~0.5 s): pay that here, not in a request's deadline.

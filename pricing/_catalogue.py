@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -126,7 +127,9 @@ class Catalogue:
     def __init__(self, providers: Sequence[Provider], max_entries: int = 4096) -> None:
         self._providers = list(providers)
         self._max = max_entries
-        self._by_key: dict[tuple[str, str, str, bool, str], Schedule | None] = {}
+        # Ordered: the oldest entry leaves in O(1) (a plain dict's front is found by a scan past
+        # every entry deleted before it)
+        self._by_key: OrderedDict[tuple[str, str, str, bool, str], Schedule | None] = OrderedDict()
         self._schedules: dict[tuple[str, int, tuple[int, ...]], Schedule] = {}
         self._lock = threading.Lock()
 
@@ -144,7 +147,7 @@ class Catalogue:
         # Readers never take the lock: they only get(), and eviction happens under it.
         with self._lock:
             if key not in self._by_key and len(self._by_key) >= self._max:
-                del self._by_key[next(iter(self._by_key))]
+                self._by_key.popitem(last=False)
             self._by_key[key] = schedule
         return schedule
 

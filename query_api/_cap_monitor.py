@@ -30,6 +30,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from setproctitle import setthreadtitle
+
 from llmobserve.storage import StoredAlert, StoredCap, Store, written_spend, written_tenants
 
 from ._cap_status import evaluate, utcnow
@@ -80,7 +82,8 @@ class CapMonitor:
         self._cond = threading.Condition()
         self._stop = False
         self._thread: threading.Thread | None = None
-        self._deliveries = ThreadPoolExecutor(delivery_workers, thread_name_prefix="llmobserve-alert")
+        self._deliveries = ThreadPoolExecutor(delivery_workers, thread_name_prefix="llmobserve-alert",
+                                              initializer=setthreadtitle, initargs=("llmo-alert",))
         self.recomputes = 0
         self.last_recompute_s = 0.0
 
@@ -114,6 +117,7 @@ class CapMonitor:
         self._deliveries.shutdown(wait=True, cancel_futures=False)
 
     def _run(self) -> None:
+        setthreadtitle("llmo-caps")  # names it in top -H and /proc
         try:
             self._resume_deliveries()
         except Exception:

@@ -23,6 +23,7 @@ import httpx
 import python_http_client.exceptions
 import sendgrid
 from sendgrid.helpers.mail import Mail
+from setproctitle import setthreadtitle
 
 from ._webhook_policy import blocked_reason
 from ._alert_message import AlertMessage, format_usd, html_body, payload, subject, text_body
@@ -118,7 +119,8 @@ class Notifier:
         self._http = httpx.Client(
             timeout=timeout_s, follow_redirects=False, headers={"User-Agent": "llmobserve-alerts"}
         )
-        self._pool = ThreadPoolExecutor(max_workers=max_parallel, thread_name_prefix="llmobserve-alerts")
+        self._pool = ThreadPoolExecutor(max_workers=max_parallel, thread_name_prefix="llmobserve-alerts",
+                                        initializer=setthreadtitle, initargs=("llmo-notify",))
 
     @property
     def email_enabled(self) -> bool:

@@ -7,7 +7,7 @@ Embedded chDB under ``LLMOBSERVE_DATA_DIR`` by default; a ClickHouse server when
 from __future__ import annotations
 
 from ._alerts import StoredAlert
-from ._attribution import inherit_labels, price_innermost
+from ._attribution import Attribution, inherit_labels, price_innermost
 from ._auth import Authenticator, bearer_token
 from ._cap_spend import CAP_DIMENSIONS, written_spend, written_tenants
 from ._caps import MAX_CAPS, StoredCap, new_cap_id
@@ -24,6 +24,7 @@ from ._store import Store
 from ._traces import RunRow, TraceSpan
 
 __all__ = [
+    "Attribution",
     "Authenticator",
     "BreakdownRow",
     "CAP_DIMENSIONS",

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from clickhouse_connect.driver.client import Client
+from setproctitle import setthreadtitle
 
 from ._rollups import HOUR, RollupTracker, refresh_days, refresh_hours
 
@@ -63,6 +64,7 @@ class Maintainer:
             self._thread.join(timeout)
 
     def _loop(self) -> None:
+        setthreadtitle("llmo-maintain")  # names it in top -H and /proc
         while not self._stop.is_set():
             try:
                 self.run_once()

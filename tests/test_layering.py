@@ -20,11 +20,13 @@ ALLOWED = {
     "pricing": {"semconv", "genai_prices", "re2"},
     # brotli / zstandard: optional decoders, used only when installed (as httpx itself does)
     "instrumentation": {"semconv", "opentelemetry", "httpx", "wrapt", "brotli", "zstandard"},
-    "storage": {"clickhouse_connect", "pyarrow"},
-    "otlp_receiver": {"semconv", "pricing", "storage", "grpc", "google", "opentelemetry", "fastapi", "pyarrow"},
+    # setproctitle: the server's threads name themselves (llmo-writer, ...) for top -H and bench/soak.py
+    "storage": {"clickhouse_connect", "pyarrow", "setproctitle"},
+    "otlp_receiver": {"semconv", "pricing", "storage", "grpc", "google", "opentelemetry", "fastapi", "pyarrow",
+                      "setproctitle"},
     # sendgrid / python_http_client / httpx: the spending-cap alert notifiers deliver through them
     "query_api": {"pricing", "storage", "billing", "fastapi", "pydantic", "starlette",
-                  "sendgrid", "python_http_client", "httpx", "jinja2"},
+                  "sendgrid", "python_http_client", "httpx", "jinja2", "setproctitle"},
     "billing": {"storage", "stripe", "sendgrid", "pydantic", "httpx"},
 }
 
