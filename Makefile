@@ -23,10 +23,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	@$(PY) -c 'import rotel' 2>/dev/null || $(PY) -m pip install --quiet --disable-pip-version-check -e '.[server,dev,bench]'
-	$(PY) bench/ingest.py $(ARGS)
+	$(PY) -m bench.ingest $(ARGS)
 
 bench-query: $(STAMP)
-	$(PY) bench/query.py $(ARGS)
+	$(PY) -m bench.query $(ARGS)
 
 clean:
 	rm -rf $(VENV) .llmobserve .pytest_cache

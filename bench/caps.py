@@ -9,7 +9,7 @@
    1,000 caps, with the cap monitor on, then off (LLMOBSERVE_CAPS_MONITOR=false), rounds
    alternating, the shared load generator's agent traffic over OTLP/gRPC. Target on/off >= 0.9.
 
-    python bench/caps.py [--spans 10000000] [--ingest-spans 200000] [--rounds 2] [--data-dir DIR]
+    python -m bench.caps [--spans 10000000] [--ingest-spans 200000] [--rounds 2] [--data-dir DIR]
 """
 
 from __future__ import annotations
@@ -27,11 +27,10 @@ from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from _server import send, start_server  # noqa: E402
-from loadgen import build_requests  # noqa: E402
-from query_seed import MODELS  # noqa: E402
+from bench._server import send, start_server
+from bench.loadgen import build_requests
+from bench.query_seed import MODELS
 
 ZONES = ["UTC", "Europe/Paris", "America/New_York", "Asia/Kolkata", "Australia/Sydney"]
 PERIODS = ["daily", "weekly", "monthly", "total"]
@@ -74,8 +73,7 @@ def put_caps(store, bodies: list[dict[str, object]], tenant: str) -> None:  # ty
 
 RECOMPUTE = """
 import statistics, sys, time
-sys.path[:0] = [{root!r}, {bench!r}]
-from caps import caps, put_caps
+from bench.caps import caps, put_caps
 from llmobserve.query_api import CapMonitor, Notifier
 from llmobserve.storage import Store, StoreConfig
 from pathlib import Path
@@ -101,13 +99,12 @@ monitor.stop(); store.close()
 def recompute(data_dir: str, spans: int, customers: int, agents: int, repeat: int) -> list[str]:
     if not (Path(data_dir) / "bench_seeded").exists():
         started = time.perf_counter()
-        code = (f"import sys; sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'bench')!r}]\n"
-                f"from query_seed import seed\nseed({data_dir!r}, {spans}, days=30, customers={customers}, "
+        code = (f"from bench.query_seed import seed\nseed({data_dir!r}, {spans}, days=30, customers={customers}, "
                 f"agents={agents})\n")
         subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
         (Path(data_dir) / "bench_seeded").write_text(str(spans))
         print(f"seeded {spans:,} spans in {time.perf_counter() - started:.0f} s", flush=True)
-    code = RECOMPUTE.format(root=str(ROOT), bench=str(ROOT / "bench"), data_dir=data_dir, customers=customers,
+    code = RECOMPUTE.format(data_dir=data_dir, customers=customers,
                             agents=agents, repeat=repeat)
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     sys.stderr.write(out.stderr)

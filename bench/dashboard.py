@@ -5,7 +5,7 @@ key, and time every page's HTML and every asset it loads. Prints, per page: HTML
 slowest request it makes p50, and the page's total transfer (HTML + assets), raw and gzip-compressed
 (what a browser receives from a compressing proxy; the server itself does not compress).
 
-    python bench/dashboard.py [--spans 10000000] [--requests 20] [--data-dir DIR] [--screenshot FILE]
+    python -m bench.dashboard [--spans 10000000] [--requests 20] [--data-dir DIR] [--screenshot FILE]
 
 Targets: HTML p50 <= 300 ms per page; every data request p50 <= 150 ms; transfer <= 400 KB.
 """
@@ -17,7 +17,6 @@ import gzip
 import re
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,10 +24,9 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from _server import start_server  # noqa: E402
-from query import _seed, _wait_ready  # noqa: E402
+from bench._server import start_server
+from bench.query import _seed, _wait_ready
 
 PAGES = ["/", "/costs", "/costs?group_by=customer", "/models", "/agents", "/customers", "/runs", "/runs?sort=cost",
          "{run}", "/caps", "/settings"]

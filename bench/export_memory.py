@@ -5,22 +5,20 @@ Starts a server on a fresh embedded store, ingests N spans of agent traffic over
 for the rollups to be refreshed, reads the server's peak RSS (VmHWM), downloads the export
 (discarding it), reads VmHWM again (reset just before, so only the export's peak counts).
 
-    python bench/export_memory.py [--spans 1000000]
+    python -m bench.export_memory [--spans 1000000]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _server import send, start_server  # noqa: E402
-from loadgen import build_requests  # noqa: E402
+from bench._server import send, start_server
+from bench.loadgen import build_requests
 
 
 def _peak_rss_mb(pid: int) -> float:

@@ -8,7 +8,7 @@ machine, one after the other.
 An export is acknowledged only after its spans are written, so acknowledged == stored; the
 script still checks the stored count through the API afterwards.
 
-    python bench/ingest.py [--spans 200000] [--runs 8x512,16x512,8x8192]
+    python -m bench.ingest [--spans 200000] [--runs 8x512,16x512,8x8192]
 
 rotel comes from PyPI (`pip install rotel`, which ships the binary; `make bench` installs it);
 without it only our rate is printed.
@@ -18,16 +18,14 @@ from __future__ import annotations
 
 import argparse
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import grpc
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _server import cpu_ticks, free_port, print_cpu, send, start_server  # noqa: E402
-from loadgen import build_requests, llm_span_count  # noqa: E402
+from bench._server import cpu_ticks, free_port, print_cpu, send, start_server
+from bench.loadgen import build_requests, llm_span_count
 
 def _rotel_binary() -> Path | None:
     try:

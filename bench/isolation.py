@@ -15,7 +15,7 @@ same traffic with an ordinary model name: on a 2-core machine that also runs thi
 traffic costs something, so the benign phase shows what is load and what is the attack.
 Prints p50/p95 per phase and the ratio to idle (the issue's bar: within 2x).
 
-    python bench/isolation.py [--samples 40] [--rate 10]
+    python -m bench.isolation [--samples 40] [--rate 10]
 """
 
 from __future__ import annotations
@@ -23,21 +23,17 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import grpc
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _server import EXPORT, start_server  # noqa: E402
+from bench._server import EXPORT, start_server
 
-from tests.otlp_helpers import chat_attrs, request, span  # noqa: E402
+from tests.otlp_helpers import chat_attrs, request, span
 
 
 def _keys(http: str, admin: str) -> tuple[str, str]:

@@ -14,6 +14,8 @@ from opentelemetry.proto.common.v1 import common_pb2 as cp
 from opentelemetry.proto.resource.v1 import resource_pb2 as rp
 from opentelemetry.proto.trace.v1 import trace_pb2 as tp
 
+from tests.otlp_helpers import kv
+
 MODELS = [
     ("openai", "gpt-4o-2024-08-06"), ("openai", "gpt-4o-mini"), ("anthropic", "claude-3-5-sonnet-20241022"),
     ("anthropic", "claude-3-5-haiku-20241022"), ("gcp.gemini", "gemini-1.5-pro"), ("mistral_ai", "mistral-large-latest"),
@@ -23,18 +25,6 @@ AGENTS = ["research_agent", "writer_agent", "support_agent", "planner"]
 CUSTOMERS = ["cust_%03d" % i for i in range(50)]
 SPANS_PER_TRACE = 5
 LLM_SPANS_PER_TRACE = 3
-
-
-def kv(key: str, value: object) -> cp.KeyValue:
-    if isinstance(value, bool):
-        return cp.KeyValue(key=key, value=cp.AnyValue(bool_value=value))
-    if isinstance(value, int):
-        return cp.KeyValue(key=key, value=cp.AnyValue(int_value=value))
-    if isinstance(value, float):
-        return cp.KeyValue(key=key, value=cp.AnyValue(double_value=value))
-    if isinstance(value, list):
-        return cp.KeyValue(key=key, value=cp.AnyValue(array_value=cp.ArrayValue(values=[kv("", v).value for v in value])))
-    return cp.KeyValue(key=key, value=cp.AnyValue(string_value=str(value)))
 
 
 def make_trace(rng: random.Random, t0: int) -> list[tp.Span]:

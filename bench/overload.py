@@ -9,13 +9,12 @@ backpressure) is retried after a delay, as OTel exporters do. Prints the peak re
 the server and its decode workers, sampled every 0.2 s, how many spans were acknowledged and
 refused, and checks that every acknowledged span was stored.
 
-    python bench/overload.py [--factor 3] [--seconds 30]
+    python -m bench.overload [--factor 3] [--seconds 30]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import threading
 import time
@@ -25,9 +24,8 @@ from pathlib import Path
 import grpc
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _server import EXPORT, RETRYABLE, send, start_server  # noqa: E402
-from loadgen import build_requests, llm_span_count  # noqa: E402
+from bench._server import EXPORT, RETRYABLE, send, start_server
+from bench.loadgen import build_requests, llm_span_count
 
 
 def _tree_rss(root: int) -> tuple[int, int]:

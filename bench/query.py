@@ -3,7 +3,7 @@
 8 models) into embedded chDB, start `llmobserve serve` on that data dir and time the HTTP API
 a dashboard calls. Prints p50 / p95 per endpoint.
 
-    python bench/query.py [--spans 10000000] [--requests 30] [--data-dir DIR (reuse a seeded dir)]
+    python -m bench.query [--spans 10000000] [--requests 30] [--data-dir DIR (reuse a seeded dir)]
 
 Targets (issue 5): p50 <= 100 ms for each aggregate, <= 50 ms for a trace tree.
 """
@@ -23,11 +23,9 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-from _server import start_server  # noqa: E402
-from query_seed import SPANS_PER_RUN  # noqa: E402
+from bench._server import start_server
+from bench.query_seed import SPANS_PER_RUN
 
 TARGET_MS = {"aggregate": 100.0, "tree": 50.0}
 
@@ -35,8 +33,7 @@ TARGET_MS = {"aggregate": 100.0, "tree": 50.0}
 def _seed(data_dir: str, spans: int) -> float:
     """Seed in a child process: embedded chDB locks the dir to one process, the server needs it next."""
     started = time.perf_counter()
-    code = (f"import sys; sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'bench')!r}]\n"
-            f"from query_seed import seed\nprint(seed({data_dir!r}, {spans}, days=30, customers=50, agents=20))\n")
+    code = (f"from bench.query_seed import seed\nprint(seed({data_dir!r}, {spans}, days=30, customers=50, agents=20))\n")
     out = subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, capture_output=True, text=True).stdout
     (Path(data_dir) / "bench_key").write_text(out.strip().splitlines()[-1])
     return time.perf_counter() - started

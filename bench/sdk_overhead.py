@@ -18,7 +18,7 @@ so the machine's drift over the run hits every mode alike; a round's figures alo
 
 Prints one table: added p50 per call, non-streaming and streaming, and the ratio to stock httpx.
 
-    python bench/sdk_overhead.py [--calls 2000] [--rounds 5]
+    python -m bench.sdk_overhead [--calls 2000] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -33,14 +33,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-import openai  # noqa: E402
-from opentelemetry.instrumentation.utils import suppress_http_instrumentation, suppress_instrumentation  # noqa: E402
+import openai
+from opentelemetry.instrumentation.utils import suppress_http_instrumentation, suppress_instrumentation
 
-import llmobserve  # noqa: E402
-from _server import start_server  # noqa: E402
+import llmobserve
+from bench._server import start_server
 
 MODES = {
     "llmobserve": "llmobserve SDK",
@@ -159,12 +157,13 @@ def _table(samples: dict[tuple[str, bool], tuple[list[float], list[float]]],
 def _standin_process() -> tuple[subprocess.Popen[str], str]:
     """The stand-in provider in its own process, as a real provider is: sharing the client's GIL
     would charge the server's work to whichever side happens to hold it."""
-    code = ("import sys, time; sys.path.insert(0, %r)\n"
+    code = ("import sys\n"
             "from tests.standin.provider import StandInProvider, Usage\n"
             "with StandInProvider(usage=Usage(input=1200, output=80, cache_read=256)) as p:\n"
             "    print(p.url, flush=True)\n"
-            "    sys.stdin.read()\n") % str(ROOT)
-    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            "    sys.stdin.read()\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            cwd=ROOT)
     assert proc.stdout is not None
     return proc, proc.stdout.readline().strip()
 
@@ -187,8 +186,9 @@ def main() -> None:
     standin, standin_url = _standin_process()
     with tempfile.TemporaryDirectory(prefix="llmobserve-sdk-bench-") as data_dir:
         proc, grpc_target, _, key = start_server(data_dir, [])
-        workers = {m: subprocess.Popen([sys.executable, __file__, "--mode", m, standin_url, grpc_target, key],
-                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for m in modes}
+        workers = {m: subprocess.Popen([sys.executable, "-m", "bench.sdk_overhead", "--mode", m, standin_url,
+                                        grpc_target, key], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                       cwd=ROOT) for m in modes}
         try:
             for worker in workers.values():
                 assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"

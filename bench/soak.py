@@ -6,7 +6,7 @@ prints the rate of that interval, the server's resident memory (and its decode w
 CPU seconds each group of the server's threads used in it, beside the first interval's.
 
     python -m bench.soak                       # 5,000,000 spans, a line per 500,000
-    python -m bench.soak --quick               # 60,000 spans, a line per 20,000 (the suite's smoke test)
+    python -m bench.soak --quick               # 30,000 spans, a line per 10,000 (the suite's smoke test)
 
 Requests are built once (``--template`` spans) and sent again with a new prefix in every trace
 id, so every round is new traces (nothing collapses as a duplicate) at no client cost per span.
@@ -185,11 +185,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=512, help="spans per export")
     parser.add_argument("--template", type=int, default=100_000, help="spans built once and re-sent with new ids")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--quick", action="store_true", help="60,000 spans, a line per 20,000")
+    parser.add_argument("--quick", action="store_true", help="30,000 spans, a line per 10,000")
     parser.add_argument("--server-log", action="store_true", help="echo the server's output")
     args = parser.parse_args()
     if args.quick:
-        args.spans, args.interval, args.template = 60_000, 20_000, 20_000
+        args.spans, args.interval, args.template = 30_000, 10_000, 10_000
     template = Template.build(min(args.template, args.spans), args.batch, args.seed)
     per_round = sum(template.spans)
     n_requests = len(template.bodies) * -(-args.spans // per_round)  # whole rounds, at least --spans

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from ._cost import Cost
 from ._custom import MAX_PATTERN_CHARS, CustomPrice, CustomPrices, TenantPriceCache, compile_custom, compile_model_pattern
-from ._price_rows import MINUTE_NS, PriceKey, PriceRow, resolve_rows
 from ._pricer import CATALOGUE_VERSION, PriceQuote, Pricer, PriceTier, canonical_provider, price_attributes, quote
 
 __all__ = [
@@ -13,10 +12,7 @@ __all__ = [
     "CustomPrice",
     "CustomPrices",
     "MAX_PATTERN_CHARS",
-    "MINUTE_NS",
-    "PriceKey",
     "PriceQuote",
-    "PriceRow",
     "PriceTier",
     "Pricer",
     "TenantPriceCache",
@@ -25,5 +21,4 @@ __all__ = [
     "compile_model_pattern",
     "price_attributes",
     "quote",
-    "resolve_rows",
 ]

@@ -116,12 +116,16 @@ class LiveServer:
         return "".join(self.output[self._started_lines:])
 
     def create_key(self, tenant: str, *scopes: str) -> str:
-        args = ["keys", "create", "--tenant", tenant, "--data-dir", str(self.data_dir)]
-        for scope in scopes:
-            args += ["--scope", scope]
-        done = run_cli(*args)
-        assert done.returncode == 0, done.stderr
-        return done.stdout.strip().splitlines()[-1]
+        """A key for ``tenant`` (ingest + read unless ``scopes``), made as ``llmobserve keys create``
+        makes it while a server holds the data dir (its operator route), without a CLI process per key."""
+        from llmobserve._local import post_to_running_server
+        from llmobserve.storage import DEFAULT_SCOPES
+
+        done = post_to_running_server(self.data_dir, "/api/v1/_local/keys",
+                                      {"tenant": tenant, "scopes": sorted(set(scopes or DEFAULT_SCOPES)), "name": ""},
+                                      timeout=30)
+        assert done is not None, f"no key for {tenant!r}: see stderr"
+        return str(done[1]["key"])
 
     def get(self, path: str, key: str | None, **params: object) -> httpx.Response:
         headers = {"authorization": f"Bearer {key}"} if key else {}

@@ -14,9 +14,19 @@ from opentelemetry.proto.common.v1 import common_pb2 as cp
 from opentelemetry.proto.resource.v1 import resource_pb2 as rp
 from opentelemetry.proto.trace.v1 import trace_pb2 as tp
 
-from bench.loadgen import kv
-
 EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+
+
+def kv(key: str, value: object) -> cp.KeyValue:
+    if isinstance(value, bool):
+        return cp.KeyValue(key=key, value=cp.AnyValue(bool_value=value))
+    if isinstance(value, int):
+        return cp.KeyValue(key=key, value=cp.AnyValue(int_value=value))
+    if isinstance(value, float):
+        return cp.KeyValue(key=key, value=cp.AnyValue(double_value=value))
+    if isinstance(value, list):
+        return cp.KeyValue(key=key, value=cp.AnyValue(array_value=cp.ArrayValue(values=[kv("", v).value for v in value])))
+    return cp.KeyValue(key=key, value=cp.AnyValue(string_value=str(value)))
 
 
 def span(name: str = "chat gpt-4o", attrs: dict[str, Any] | None = None, trace_id: bytes | None = None,

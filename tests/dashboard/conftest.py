@@ -67,8 +67,7 @@ class Dash:
         return response.json()
 
     def open(self, path: str) -> Any:
-        self.page.goto(self.url + path)
-        self.page.wait_for_load_state("networkidle")
+        self.page.goto(self.url + path)  # returns at the load event: the page's script has drawn its charts
         return self.page
 
     def shot(self, name: str) -> Path:
@@ -81,8 +80,8 @@ class Dash:
 def sign_in(page: Any, url: str, key: str) -> None:
     page.goto(url + "/login")
     page.fill("input[name=key]", key)
-    page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():  # the redirect to the page asked for, loaded
+        page.click("form[action='/login'] button[type=submit]")
 
 
 def open_session(browser: Any, url: str, key: str) -> Any:

@@ -9,6 +9,7 @@ import os
 import random
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import httpx
@@ -93,50 +94,59 @@ def _spans_in(body: bytes) -> int | None:
     return sum(len(ss.spans) for rs in parsed.resource_spans for ss in rs.scope_spans)
 
 
+def _cases(rng: random.Random, key: str, exact_key: str) -> tuple[list[tuple[int, bytes, int | None, str]], int]:
+    """(kind, body, rejected spans expected, key) per request, and the spans the exact ones store."""
+    cases, exact_stored = [], 0
+    for i in range(REQUESTS):
+        kind = i % 4
+        if kind == 0:  # poison mixed into valid spans: the answer is exact
+            message, poison = _poisoned(rng)
+            body = message.SerializeToString()
+            exact_stored += _spans_in(body) - poison  # type: ignore[operator]
+            cases.append((kind, body, poison, exact_key))
+        elif kind == 3:
+            cases.append((kind, _json_case(rng), None, key))
+        else:
+            cases.append((kind, _mutate(rng, _valid(rng).SerializeToString()), None, key))
+    return cases, exact_stored
+
+
 def test_ten_thousand_malformed_exports_get_final_answers(server: LiveServer) -> None:
-    rng = random.Random(SEED)
     key = server.create_key("fuzz", "ingest", "read")
     exact_key = server.create_key("fuzz-exact", "ingest", "read")
-    codes: Counter[str] = Counter()
-    wrong: list[str] = []
-    exact_stored = 0
-    headers = {"authorization": f"Bearer {key}"}
+    cases, exact_stored = _cases(random.Random(SEED), key, exact_key)
     with grpc.insecure_channel(server.grpc_target) as channel, httpx.Client(timeout=30) as http:
         export = channel.unary_unary(EXPORT, request_serializer=None, response_deserializer=None)
-        for i in range(REQUESTS):
-            kind = i % 4
-            expected_rejected = None
-            send_key = key
-            if kind == 0:  # poison mixed into valid spans: the answer is exact
-                message, poison = _poisoned(rng)
-                body, expected_rejected, send_key = message.SerializeToString(), poison, exact_key
-                exact_stored += _spans_in(body) - poison  # type: ignore[operator]
-            elif kind == 3:
-                body = _json_case(rng)
-            else:
-                body = _mutate(rng, _valid(rng).SerializeToString())
+
+        def send(case: tuple[int, bytes, int | None, str]) -> tuple[str, int]:
+            kind, body, _, send_key = case
             if kind in (0, 1):
                 try:
                     raw = export(body, metadata=[("authorization", f"Bearer {send_key}")], timeout=30)
-                    answer = ts.ExportTraceServiceResponse.FromString(raw)
-                    code, rejected = "OK", answer.partial_success.rejected_spans
+                    return "OK", ts.ExportTraceServiceResponse.FromString(raw).partial_success.rejected_spans
                 except grpc.RpcError as exc:
-                    code, rejected = exc.code().name, 0
-            else:
-                content_type = "application/json" if kind == 3 else "application/x-protobuf"
-                reply = http.post(f"{server.http_url}/v1/traces", content=body,
-                                  headers={**headers, "content-type": content_type})
-                code = {200: "OK", 400: "INVALID_ARGUMENT"}.get(reply.status_code, f"HTTP {reply.status_code}")
-                rejected = 0
-                if reply.status_code == 200 and kind == 2:
-                    rejected = ts.ExportTraceServiceResponse.FromString(reply.content).partial_success.rejected_spans
-            codes[code] += 1
-            if code not in FINAL:
-                wrong.append(f"#{i} kind {kind}: {code}")
-            elif expected_rejected is not None and (code, rejected) != ("OK", expected_rejected):
-                wrong.append(f"#{i}: expected {expected_rejected} rejected, got {code} {rejected}")
-            elif code == "OK" and kind in (1, 2) and rejected > (_spans_in(body) or 0):
-                wrong.append(f"#{i}: {rejected} rejected of {_spans_in(body)} spans")
+                    return exc.code().name, 0
+            content_type = "application/json" if kind == 3 else "application/x-protobuf"
+            reply = http.post(f"{server.http_url}/v1/traces", content=body,
+                              headers={"authorization": f"Bearer {send_key}", "content-type": content_type})
+            code = {200: "OK", 400: "INVALID_ARGUMENT"}.get(reply.status_code, f"HTTP {reply.status_code}")
+            if reply.status_code == 200 and kind == 2:
+                return code, ts.ExportTraceServiceResponse.FromString(reply.content).partial_success.rejected_spans
+            return code, 0
+
+        # 16 senders at once, as many exporters would: each answer still belongs to its own request
+        with ThreadPoolExecutor(16) as senders:
+            answers = list(senders.map(send, cases))
+    codes: Counter[str] = Counter()
+    wrong: list[str] = []
+    for i, ((kind, body, expected_rejected, _), (code, rejected)) in enumerate(zip(cases, answers)):
+        codes[code] += 1
+        if code not in FINAL:
+            wrong.append(f"#{i} kind {kind}: {code}")
+        elif expected_rejected is not None and (code, rejected) != ("OK", expected_rejected):
+            wrong.append(f"#{i}: expected {expected_rejected} rejected, got {code} {rejected}")
+        elif code == "OK" and kind in (1, 2) and rejected > (_spans_in(body) or 0):
+            wrong.append(f"#{i}: {rejected} rejected of {_spans_in(body)} spans")
     assert wrong == [], (codes, wrong[:20])
     assert codes["OK"] > 1000 and codes["INVALID_ARGUMENT"] > 1000, codes  # both paths were exercised
     assert httpx.get(f"{server.http_url}/healthz", timeout=10).status_code == 200

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -144,8 +145,8 @@ def test_content_is_captured_only_when_asked(standin) -> None:  # type: ignore[n
     """
     import json
 
-    on = _run("CAPTURE = True\n" + textwrap.dedent(script))
-    off = _run("CAPTURE = False\n" + textwrap.dedent(script))
+    with ThreadPoolExecutor(2) as both:  # each waits for its exporter to give up on exit: at once
+        on, off = both.map(lambda capture: _run(f"CAPTURE = {capture}\n" + textwrap.dedent(script)), (True, False))
     assert on.returncode == 0 and off.returncode == 0, on.stderr + off.stderr
     captured = [json.loads(line) for line in on.stdout.splitlines()]
     assert len(captured) == 2 and all("gen_ai.input.messages" in c and "gen_ai.output.messages" in c for c in captured)
