@@ -60,7 +60,7 @@ def caps(customers: int, agents: int) -> list[dict[str, object]]:
 
 
 def put_caps(store, bodies: list[dict[str, object]], tenant: str) -> None:  # type: ignore[no-untyped-def]
-    from llmobserve.query_api._cap_models import CapIn
+    from llmobserve.query_api.schemas import CapIn
     from llmobserve.storage import StoredCap, new_cap_id
 
     now = datetime.now(timezone.utc)
@@ -74,7 +74,8 @@ def put_caps(store, bodies: list[dict[str, object]], tenant: str) -> None:  # ty
 RECOMPUTE = """
 import statistics, sys, time
 from bench.caps import caps, put_caps
-from llmobserve.query_api import CapMonitor, Notifier
+from llmobserve.caps import CapMonitor
+from llmobserve.caps.notify import Notifier
 from llmobserve.storage import Store, StoreConfig
 from pathlib import Path
 store = Store.open(StoreConfig(Path({data_dir!r})))

@@ -22,10 +22,12 @@ from fastapi import APIRouter, Header, HTTPException
 from pydantic import BaseModel, Field
 
 from llmobserve import semconv
+from llmobserve.caps import CapMonitor, Reservations, utcnow
+from llmobserve.caps.notify import Notifier
+from llmobserve.dashboard import install_dashboard, page_failed
 from llmobserve.otlp_receiver import Limits, Receiver
 from llmobserve.pricing import Pricer, TenantPriceCache
-from llmobserve.query_api import (BodyLimit, CapMonitor, Notifier, Reservations, create_app, parse_litellm, reprice,
-                                  rules_for, utcnow)
+from llmobserve.query_api import BodyLimit, Services, create_app, parse_litellm, reprice, rules_for
 from llmobserve.storage import DEFAULT_SCOPES, Authenticator, InvalidTenantError, Store
 
 from ._local import LOCAL_TOKEN_HEADER, LocalServer, remove_server_file, write_server_file
@@ -201,12 +203,15 @@ def serve(opts: Settings, out: TextIO = sys.stdout, clock: Callable[[], datetime
                              clock=clock)
         reservations = Reservations(store, clock=clock)
         monitor.start()
-    app = create_app(store, authenticator, include_api=opts.only != "receiver", prices=prices,
-                     default_attribution={"customer": semconv.attributes.CUSTOMER_KEYS,
-                                          "session": semconv.attributes.SESSION_KEYS},
-                     notifier=notifier, caps_monitor=monitor, reservations=reservations, public_url=public_url,
-                     caps_clock=clock, webhooks_allow_private=opts.webhooks_allow_private)
-    app.state.maintainer = maintainer
+    services = Services.build(store, authenticator, prices=prices, notifier=notifier, caps_clock=clock,
+                              default_attribution={"customer": semconv.attributes.CUSTOMER_KEYS,
+                                                   "session": semconv.attributes.SESSION_KEYS},
+                              public_url=public_url, webhooks_allow_private=opts.webhooks_allow_private,
+                              caps_monitor=monitor, reservations=reservations, maintainer=maintainer)
+    api = opts.only != "receiver"
+    app = create_app(services, include_api=api, page_error=page_failed if api else None)
+    if api:
+        install_dashboard(app)
     if receiver is not None:
         app.include_router(receiver.http_router())
     info_box: list[LocalServer] = []

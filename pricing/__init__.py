@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._cost import Cost
+from ._cost import Cost, exact_text
 from ._custom import MAX_PATTERN_CHARS, CustomPrice, CustomPrices, TenantPriceCache, compile_custom, compile_model_pattern
 from ._pricer import CATALOGUE_VERSION, PriceQuote, Pricer, PriceTier, canonical_provider, price_attributes, quote
 
@@ -19,6 +19,7 @@ __all__ = [
     "canonical_provider",
     "compile_custom",
     "compile_model_pattern",
+    "exact_text",
     "price_attributes",
     "quote",
 ]

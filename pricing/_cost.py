@@ -11,7 +11,7 @@ from typing import Final
 from genai_prices.types import TieredPrices
 from llmobserve.semconv._record import GenAIRecord
 
-__all__ = ["Cost", "Rates", "ZERO", "charge", "compile_rates", "quantize", "zero_cost"]
+__all__ = ["Cost", "Rates", "ZERO", "charge", "compile_rates", "exact_text", "quantize", "zero_cost"]
 
 ZERO: Final = Decimal("0E-12")  # zero with the same 12 places as every other amount
 # Every amount carries exactly 12 places, so a stored total still equals the sum of its stored parts.
@@ -152,3 +152,10 @@ def charge(rates: Rates, rec: GenAIRecord, source: str) -> Cost:
         p_write = ZERO
     p_out = ((out - reason) * r_out + reason * r_reason).quantize(_PLACES, ROUND_HALF_EVEN)
     return Cost(p_in + p_read + p_write + p_out, p_in, p_out, p_read, p_write, source, True, True)
+
+
+def exact_text(value: Decimal) -> str:
+    """The amount exactly, in plain notation, without the storage scale's trailing zeros
+    ("25.000000000000" -> "25", "1E-7" -> "0.0000001"): what a user typed reads back unchanged,
+    as the API, the dashboard and alerts write money."""
+    return format(value.normalize(), "f")

@@ -1,16 +1,15 @@
-"""The HTTP query API (FastAPI): cost breakdowns, pricing, and (later) traces, exports, caps and keys."""
+"""The HTTP API (FastAPI): routes, request/response schemas, dependencies, errors, and the service
+layer (``query_api.services``) that the routes and the dashboard share."""
 
 from __future__ import annotations
 
 from ._app import create_app
-from ._cap_monitor import CapMonitor
-from ._cap_status import utcnow
-from ._notifiers import Notifier
-from ._reservations import Reservations
 from ._body_limit import BodyLimit
-from ._custom_prices import rules_for
-from ._litellm import LiteLLMImport, parse_litellm
-from ._reprice import RepriceResult, reprice
-from ._timerange import parse_iso_time
+from ._errors import PageError
+from .services import Services, parse_iso_time
+from .services.litellm import LiteLLMImport, parse_litellm
+from .services.prices import rules_for
+from .services.reprice import RepriceResult, reprice
 
-__all__ = ["BodyLimit", "CapMonitor", "LiteLLMImport", "Notifier", "RepriceResult", "Reservations", "create_app", "parse_iso_time", "parse_litellm", "reprice", "rules_for", "utcnow"]
+__all__ = ["BodyLimit", "LiteLLMImport", "PageError", "RepriceResult", "Services", "create_app", "parse_iso_time",
+           "parse_litellm", "reprice", "rules_for"]

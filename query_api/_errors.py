@@ -1,17 +1,25 @@
-"""Every error leaves the API as JSON ``{"error": <short code>, "detail": <what and how to fix>}``."""
+"""Every error leaves the API as JSON ``{"error": <short code>, "detail": <what and how to fix>}``;
+a dashboard page's error is a page."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-__all__ = ["install_error_handlers", "ERROR_CODES"]
+from .services import Invalid, ServiceError
+
+__all__ = ["ERROR_CODES", "PageError", "install_error_handlers"]
 
 log = logging.getLogger("llmobserve.api")
+
+PageError = Callable[[Request, Exception], Response]
+"""Renders a failed page: given the request and the error (an HTTP or service error, or any other)."""
 
 ERROR_CODES = {
     400: "bad_request",
@@ -27,37 +35,43 @@ ERROR_CODES = {
     500: "internal_error",
     503: "unavailable",
 }
+_NOT_PAGES = ("/api/", "/v1/", "/healthz", "/docs", "/openapi")
 
 
 def _body(status: int, detail: object) -> dict[str, object]:
     return {"error": ERROR_CODES.get(status, "error"), "detail": detail}
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def _problems(errors: Any) -> list[dict[str, object]]:
+    return [{"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in errors]
+
+
+def install_error_handlers(app: FastAPI, page_error: PageError | None = None) -> None:
+    def is_page(request: Request) -> bool:
+        """A dashboard page (not the API, not OTLP): its errors are pages too."""
+        return page_error is not None and not request.url.path.startswith(_NOT_PAGES)
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if _page(request):
-            return request.app.state.page_error(request, exc)  # type: ignore[no-any-return]
+        if page_error is not None and is_page(request):
+            return page_error(request, exc)
         return JSONResponse(_body(exc.status_code, exc.detail), exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(ServiceError)
+    async def service_error(request: Request, exc: ServiceError) -> Response:
+        if page_error is not None and is_page(request):
+            return page_error(request, exc)
+        detail = _problems(exc.problems) if isinstance(exc, Invalid) else exc.detail
+        return JSONResponse(_body(exc.status, detail), exc.status)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [
-            {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", ""), "type": e.get("type", "")}
-            for e in exc.errors()
-        ]
-        return JSONResponse(_body(422, problems), 422)
+        return JSONResponse(_body(422, _problems(exc.errors())), 422)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", exc_info=exc)
-        if _page(request):
-            return request.app.state.page_error(request, exc)  # type: ignore[no-any-return]
+        if page_error is not None and is_page(request):
+            return page_error(request, exc)
         return JSONResponse(_body(500, "internal error; see the server log"), 500)
-
-
-def _page(request: Request) -> bool:
-    """A dashboard page (not the API, not OTLP): its errors are pages too."""
-    path = request.url.path
-    return hasattr(request.app.state, "page_error") and not path.startswith(("/api/", "/v1/", "/healthz", "/docs",
-                                                                                   "/openapi"))

@@ -1,4 +1,4 @@
-"""Request dependencies: the store, and the principal behind the bearer key.
+"""Request dependencies: the services, and the principal behind the bearer key.
 
 The tenant of every read comes from here, never from a query, path or body parameter.
 """
@@ -10,36 +10,45 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from llmobserve.storage import Authenticator, Principal, Store, bearer_token
+from llmobserve.storage import Principal, Store, bearer_token
 
 from ._strict import reject_unknown_query_params
+from .services import Services
 
-__all__ = ["StoreDep", "require", "ReadPrincipal", "AdminPrincipal", "SenderPrincipal"]
+__all__ = ["AdminPrincipal", "ReadPrincipal", "SenderPrincipal", "ServicesDep", "StoreDep", "get_services", "require"]
 
 
-def get_store(request: Request) -> Store:
-    return request.app.state.store  # type: ignore[no-any-return]
+def get_services(request: Request) -> Services:
+    """The one place a handler's state comes from: what ``create_app`` was given."""
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_store(services: ServicesDep) -> Store:
+    return services.store
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
 
 
-def _principal(request: Request) -> Principal:
-    authenticator: Authenticator = request.app.state.authenticator
+def _principal(request: Request, services: Services) -> Principal:
     token = bearer_token(request.headers.get("authorization"))
     if token is None:
         raise HTTPException(401, "missing API key: send 'Authorization: Bearer <key>'", {"WWW-Authenticate": "Bearer"})
-    principal = authenticator.principal(token)
+    principal = services.authenticator.principal(token)
     if principal is None:
         raise HTTPException(401, "unknown or revoked API key", {"WWW-Authenticate": "Bearer"})
     return principal
 
 
-def require(*scopes: str) -> Callable[[Request], Principal]:
+def require(*scopes: str) -> Callable[[Request, Services], Principal]:
     """A dependency that authenticates and demands one of ``scopes`` (admin implies every scope)."""
 
-    def dependency(request: Request) -> Principal:
-        principal = _principal(request)
+    def dependency(request: Request, services: ServicesDep) -> Principal:
+        principal = _principal(request, services)
         if not any(principal.allows(scope) for scope in scopes):
             raise HTTPException(403, f"this API key lacks the {' or '.join(repr(s) for s in scopes)} scope")
         reject_unknown_query_params(request)  # after auth: a caller without a key learns nothing

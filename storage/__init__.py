@@ -15,6 +15,7 @@ from ._client import StoreConfig, is_locked
 from ._costs import GROUP_BY_EXPRESSIONS, REST_KEY, UNKNOWN, UNTRACKED, BreakdownRow, UnpricedModel
 from ._export import EXPORT_SPAN_COLUMNS
 from ._exceptions import StorageConfigError, StorageError, StorageLockedError
+from ._maintainer import Maintainer
 from ._keys import DEFAULT_SCOPES, SCOPES, InvalidTenantError, KeyInfo, Principal, validate_tenant
 from ._migrations import MIGRATIONS
 
@@ -35,6 +36,7 @@ __all__ = [
     "KeyInfo",
     "MAX_CAPS",
     "MIGRATIONS",
+    "Maintainer",
     "Principal",
     "REST_KEY",
     "RunRow",

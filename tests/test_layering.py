@@ -24,9 +24,11 @@ ALLOWED = {
     "storage": {"clickhouse_connect", "pyarrow", "setproctitle"},
     "otlp_receiver": {"semconv", "pricing", "storage", "grpc", "google", "opentelemetry", "fastapi", "pyarrow",
                       "setproctitle"},
-    # sendgrid / python_http_client / httpx: the spending-cap alert notifiers deliver through them
-    "query_api": {"pricing", "storage", "billing", "fastapi", "pydantic", "starlette",
-                  "sendgrid", "python_http_client", "httpx", "jinja2", "setproctitle"},
+    # sendgrid / python_http_client / httpx: the alert notifiers deliver through them
+    "caps": {"pricing", "storage", "sendgrid", "python_http_client", "httpx", "setproctitle"},
+    "query_api": {"pricing", "storage", "caps", "billing", "fastapi", "pydantic", "starlette"},
+    # the service layer and the schemas of query_api, never its routes (see below)
+    "dashboard": {"pricing", "storage", "query_api", "fastapi", "pydantic", "starlette", "jinja2"},
     "billing": {"storage", "stripe", "sendgrid", "pydantic", "httpx"},
 }
 
@@ -61,7 +63,26 @@ def test_package_imports_only_downward(package: str) -> None:
     assert not bad, f"{package} imports {bad}; allowed: {sorted(ALLOWED[package])}"
 
 
-@pytest.mark.parametrize("package", ["semconv", "pricing", "storage", "otlp_receiver", "query_api"])
+def test_the_dashboard_uses_the_service_layer_never_the_routes() -> None:
+    found = {}
+    for path in (ROOT / "dashboard").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("llmobserve.query_api"):
+                wanted = [node.module] if node.module != "llmobserve.query_api" else [
+                    f"llmobserve.query_api.{alias.name}" for alias in node.names]
+                for name in wanted:
+                    if not name.startswith(("llmobserve.query_api.services", "llmobserve.query_api.schemas",
+                                            "llmobserve.query_api.deps")):
+                        found.setdefault(name, set()).add(str(path.relative_to(ROOT)))
+    assert not found, f"the dashboard reaches into query_api beyond its services, schemas and deps: {found}"
+
+
+def test_caps_never_imports_the_api_or_the_dashboard() -> None:
+    assert not {"query_api", "dashboard"} & set(_imports("caps"))
+
+
+@pytest.mark.parametrize("package", ["semconv", "pricing", "storage", "otlp_receiver", "caps", "caps.notify", "query_api",
+                                     "query_api.services", "query_api.schemas", "dashboard"])
 def test_public_api_is_a_sorted_all(package: str) -> None:
     module = importlib.import_module(f"llmobserve.{package}")
     names = list(module.__all__)

@@ -24,11 +24,13 @@ from tests.standin.provider import StandInProvider
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 PACKAGE_DIRS: dict[str, str] = PYPROJECT["tool"]["setuptools"]["package-dir"]
-OLD_NAMES = ("semconv", "pricing", "instrumentation", "storage", "otlp_receiver", "query_api", "billing")
+OLD_NAMES = ("semconv", "pricing", "instrumentation", "storage", "otlp_receiver", "query_api", "caps", "dashboard",
+             "billing")
 # Modules an instrumented app must never load by importing the SDK.
 SERVER_MODULES = ("chdb", "clickhouse_connect", "fastapi", "starlette", "uvicorn", "pyarrow", "stripe", "sendgrid",
                   "genai_prices", "pydantic_settings", "grpc", "llmobserve.storage", "llmobserve.otlp_receiver",
-                  "llmobserve.query_api", "llmobserve.pricing", "llmobserve.billing", "llmobserve.server")
+                  "llmobserve.query_api", "llmobserve.caps", "llmobserve.dashboard", "llmobserve.pricing",
+                  "llmobserve.billing", "llmobserve.server")
 
 
 def _repo_packages() -> dict[str, Path]:
@@ -112,8 +114,8 @@ def test_wheel_holds_one_import_name_and_every_module(wheel: Wheel) -> None:
     expected = {f"{package.replace('.', '/')}/{py.name}"
                 for package, folder in _repo_packages().items() for py in folder.glob("*.py")}
     # the dashboard's templates and vendored assets ship inside the wheel: nothing to build or fetch at run time
-    dashboard = ROOT / "query_api" / "dashboard"
-    expected |= {f"llmobserve/query_api/dashboard/{f.relative_to(dashboard)}"
+    dashboard = ROOT / "dashboard"
+    expected |= {f"llmobserve/dashboard/{f.relative_to(dashboard)}"
                  for part in ("templates", "static") for f in (dashboard / part).iterdir()}
     assert expected - set(names) == set()
 

@@ -7,14 +7,16 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from llmobserve.query_api import create_app
-from llmobserve.storage import Authenticator, Store, StoreConfig
+from llmobserve.dashboard import install_dashboard, page_failed
+from llmobserve.query_api import Services, create_app
+from llmobserve.storage import Store, StoreConfig
 
 
 def test_a_page_whose_storage_fails_says_so(tmp_path: Path) -> None:
     store = Store.open(StoreConfig(tmp_path / "data"))
     key, _ = store.create_key("t", ("admin",))
-    app = create_app(store, Authenticator(store.lookup_key))
+    app = create_app(Services.build(store), page_error=page_failed)
+    install_dashboard(app)
     with TestClient(app, base_url="http://testserver", raise_server_exceptions=False) as client:
         signed = client.post("/login", data={"key": key, "next": "/"}, follow_redirects=False)
         assert signed.status_code == 303

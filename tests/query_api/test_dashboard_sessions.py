@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from llmobserve.query_api.dashboard._sessions import SessionStore
+from llmobserve.query_api.services import SessionStore
 
 
 class Clock:

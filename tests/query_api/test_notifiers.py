@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from llmobserve.query_api._notifiers import EMAIL_OFF, AlertMessage, Delivery, Notifier, format_usd
+from llmobserve.caps.notify import EMAIL_OFF, AlertMessage, Delivery, Notifier, format_usd
 from tests.conftest import free_port
 from tests.standin.sendgrid_api import StandInSendGrid
 from tests.standin.webhooks import WebhookReceiver

@@ -10,8 +10,8 @@ from decimal import Decimal
 
 import pyarrow as pa
 
-from llmobserve.query_api._cap_status import CapStatus
-from llmobserve.query_api._status_cache import StatusCache
+from llmobserve.caps import CapStatus
+from llmobserve.caps import StatusCache
 from llmobserve.storage import StoredCap
 
 _T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
@@ -112,14 +112,15 @@ def test_the_number_of_tenants_kept_is_bounded() -> None:
 def test_the_api_reads_storage_once_for_many_polls_and_again_after_a_write(tmp_path) -> None:  # noqa: ANN001
     from fastapi.testclient import TestClient
 
-    from llmobserve.query_api import create_app
-    from llmobserve.storage import Authenticator, Store, StoreConfig, spans_table
+    from llmobserve.query_api import Services, create_app
+    from llmobserve.storage import Store, StoreConfig, spans_table
     from tests.span_rows import span
 
     store = Store.open(StoreConfig(tmp_path / "data"))
     try:
         key, _ = store.create_key("acme", ("admin",))
-        app = create_app(store, Authenticator(store.lookup_key), caps_clock=lambda: datetime.now(timezone.utc))
+        services = Services.build(store, caps_clock=lambda: datetime.now(timezone.utc))
+        app = create_app(services)
         auth = {"authorization": f"Bearer {key}"}
         with TestClient(app) as client:
             made = client.post("/api/v1/caps", headers=auth, json={"name": "daily", "scope": "global",
@@ -128,9 +129,9 @@ def test_the_api_reads_storage_once_for_many_polls_and_again_after_a_write(tmp_p
             for _ in range(20):  # twenty SDK processes polling
                 assert client.get("/api/v1/caps/status", headers=auth).json()["caps"][0]["spend_usd"] == "0"
             assert client.get("/api/v1/caps/check", headers=auth).json()["allowed"] is True
-            assert app.state.cap_statuses.computed == 1
+            assert services.cap_statuses.computed == 1
             store.insert_spans(spans_table([span("a1", "b1", datetime.now(timezone.utc), "0.25")]))
             assert client.get("/api/v1/caps/status", headers=auth).json()["caps"][0]["spend_usd"] == "0.25"
-            assert app.state.cap_statuses.computed == 2
+            assert services.cap_statuses.computed == 2
     finally:
         store.close()

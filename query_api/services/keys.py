@@ -1,0 +1,37 @@
+"""API keys of a tenant: create (shown once), list (prefix only), revoke (effective at once)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from llmobserve.storage import KeyInfo, Store
+
+from ..schemas.keys import KeyCreate, KeyCreated, KeyPublic, KeysPublic
+from .errors import NotFound
+
+if TYPE_CHECKING:
+    from ._services import Services
+
+__all__ = ["create_key", "list_keys", "public", "revoke_key"]
+
+
+def public(info: KeyInfo) -> KeyPublic:
+    return KeyPublic(key_id=info.key_id, prefix=info.prefix, scopes=list(info.scopes), name=info.name,
+                     created_at=info.created_at, revoked=info.revoked)
+
+
+def create_key(store: Store, tenant: str, body: KeyCreate) -> KeyCreated:
+    key, key_id = store.create_key(tenant, tuple(body.scopes), body.name)
+    info = next(k for k in store.list_keys(tenant) if k.key_id == key_id)
+    return KeyCreated(key=key, **public(info).model_dump())
+
+
+def list_keys(store: Store, tenant: str) -> KeysPublic:
+    keys = [public(k) for k in store.list_keys(tenant)]
+    return KeysPublic(data=keys, count=len(keys))
+
+
+def revoke_key(svc: Services, tenant: str, key_id: str) -> None:
+    if not svc.store.revoke_key(tenant, key_id):
+        raise NotFound(f"no key {key_id!r}")
+    svc.authenticator.forget_key_id(key_id)
