@@ -19,6 +19,7 @@ from ._ingest import Ingestor
 from ._json import parse_json_request
 from ._limits import Limits
 from ._receiver import Receiver
+from ._rules import TenantRules
 
 __all__ = [
     "BadPayload",
@@ -34,6 +35,7 @@ __all__ = [
     "ReceiverError",
     "ReceiverStopped",
     "StorageUnavailable",
+    "TenantRules",
     "Unauthenticated",
     "Unstorable",
     "decode_request",

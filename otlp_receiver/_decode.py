@@ -21,13 +21,12 @@ from llmobserve.storage import SpanRow, inherit_labels, price_innermost
 
 from ._exceptions import BadPayload
 from ._limits import NS_PER_DAY, NS_PER_HOUR, Limits, month_of_hour
-from ._rules import NO_RULES, TenantRules
+from ._rules import TenantRules
 
 __all__ = ["CLOCK_SKEW", "CLOCK_SKEW_ORIGINAL_START", "DecodedRequest", "decode_request", "any_value"]
 
 CLOCK_SKEW = "llmobserve.clock_skew"
 CLOCK_SKEW_ORIGINAL_START = "llmobserve.clock_skew.original_start_time_unix_nano"
-DEFAULT_LIMITS = Limits()
 
 _KINDS = ("unspecified", "internal", "server", "client", "producer", "consumer")
 _STATUS = ("unset", "ok", "error")
@@ -190,12 +189,12 @@ def _usage_reason(rec: semconv.GenAIRecord, limits: Limits) -> str:
     return ""
 
 
-def decode_request(request: ExportTraceServiceRequest, tenant: str, pricer: Pricer,
-                   rules: TenantRules = NO_RULES, limits: Limits = DEFAULT_LIMITS,
+def decode_request(request: ExportTraceServiceRequest, rules: TenantRules, pricer: Pricer,
                    now_ns: int | None = None) -> DecodedRequest:
     """Validate, normalize and price every span; a span that is invalid or out of bounds is counted
-    and described, not stored, and never fails the others. ``rules``: the tenant's custom prices and
-    customer and session attributes."""
+    and described, not stored, and never fails the others. ``rules``: the tenant, its custom prices,
+    customer and session attributes, and the bounds."""
+    tenant, limits = rules.tenant, rules.limits
     spans = sum(len(scope_spans.spans) for rs in request.resource_spans for scope_spans in rs.scope_spans)
     if spans > limits.max_spans:
         raise BadPayload(f"{spans} spans in one request; send at most {limits.max_spans} per request")

@@ -81,15 +81,16 @@ class Ingestor:
         return principal
 
     def _decode(self, body: bytes, tenant: str) -> DecodedTable:
-        rules = self._rules(tenant)
+        rules = self.rules(tenant)
         if self.pool is None:
-            return decode_to_table(body, tenant, self.pricer, rules, self.limits)
-        return self.pool.decode(body, tenant, rules, self.limits)
+            return decode_to_table(body, rules, self.pricer)
+        return self.pool.decode(body, rules)
 
-    def _rules(self, tenant: str) -> TenantRules:
+    def rules(self, tenant: str) -> TenantRules:
+        """What decoding this tenant's requests depends on (read through the per-tenant caches)."""
         custom = self.custom_prices.for_tenant(tenant) if self.custom_prices is not None else None
         lists = self.attribution(tenant) if self.attribution is not None else {}
-        return TenantRules(custom, lists.get("customer"), lists.get("session"))
+        return TenantRules(tenant, custom, lists.get("customer"), lists.get("session"), self.limits)
 
     def export(self, body: bytes, principal: Principal) -> ExportTraceServiceResponse:
         """Store every valid span of a serialized ExportTraceServiceRequest; return only after

@@ -1,22 +1,25 @@
-"""What one tenant changes about decoding, as one value that travels to the decode workers."""
+"""Everything decoding one tenant's request depends on besides the request, as one value that
+travels to the decode workers."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from llmobserve.pricing import CustomPrices
 
-__all__ = ["NO_RULES", "TenantRules"]
+from ._limits import Limits
+
+__all__ = ["TenantRules"]
 
 
 @dataclass(frozen=True, slots=True)
 class TenantRules:
-    """A tenant's custom prices and its ordered lists of the attributes that name a span's customer
-    and session. None means the default: the catalogue alone, ``semconv``'s CUSTOMER_KEYS / SESSION_KEYS."""
+    """Whose spans these are, the tenant's custom prices, its ordered lists of the attributes that name a
+    span's customer and session (None: the default, the catalogue alone and ``semconv``'s
+    CUSTOMER_KEYS / SESSION_KEYS), and the bounds a span must keep."""
 
+    tenant: str
     custom: CustomPrices | None = None
     customer_keys: tuple[str, ...] | None = None
     session_keys: tuple[str, ...] | None = None
-
-
-NO_RULES = TenantRules()
+    limits: Limits = field(default_factory=Limits)

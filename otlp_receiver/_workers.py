@@ -29,10 +29,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from llmobserve.pricing import Pricer
 from llmobserve.storage import spans_table
 
-from ._decode import DEFAULT_LIMITS, decode_request
+from ._decode import decode_request
 from ._exceptions import BadPayload, Overloaded
-from ._limits import Limits
-from ._rules import NO_RULES, TenantRules
+from ._rules import TenantRules
 
 __all__ = ["DecodePool", "DecodedTable", "decode_to_table"]
 
@@ -52,14 +51,13 @@ class DecodedTable:
     skewed_services: frozenset[str] = frozenset()
 
 
-def decode_to_table(body: bytes, tenant: str, pricer: Pricer, rules: TenantRules = NO_RULES,
-                    limits: Limits = DEFAULT_LIMITS) -> DecodedTable:
+def decode_to_table(body: bytes, rules: TenantRules, pricer: Pricer) -> DecodedTable:
     """Raw ExportTraceServiceRequest bytes → the span table (in-process path and worker body)."""
     try:
         request = ExportTraceServiceRequest.FromString(body)
     except (DecodeError, RecursionError) as exc:
         raise BadPayload(f"body is not an OTLP ExportTraceServiceRequest: {exc}") from exc
-    decoded = decode_request(request, tenant, pricer, rules, limits)
+    decoded = decode_request(request, rules, pricer)
     return DecodedTable(spans_table(decoded.rows), decoded.accepted, decoded.rejected, decoded.error_message(),
                         frozenset(decoded.months), decoded.clock_skewed, frozenset(decoded.skewed_services))
 
@@ -101,15 +99,14 @@ def _init_worker(parent: int) -> None:
     threading.Thread(target=_exit_with_parent, args=(parent,), name="parent-watch", daemon=True).start()
     _worker_pricer = Pricer()
     # The catalogue, Arrow and IPC load on first use (~0.5 s): pay that here, not in a request's deadline.
-    _decode_in_worker(_warm_up_request(), "warm-up", NO_RULES, DEFAULT_LIMITS, 60.0)
+    _decode_in_worker(_warm_up_request(), TenantRules("warm-up"), 60.0)
 
 
-def _decode_in_worker(body: bytes, tenant: str, rules: TenantRules, limits: Limits,
-                      deadline: float) -> tuple[bytes, DecodedTable] | str:
+def _decode_in_worker(body: bytes, rules: TenantRules, deadline: float) -> tuple[bytes, DecodedTable] | str:
     assert _worker_pricer is not None
     signal.setitimer(signal.ITIMER_REAL, deadline)  # SIGALRM's default action ends the process
     try:
-        result = decode_to_table(body, tenant, _worker_pricer, rules, limits)
+        result = decode_to_table(body, rules, _worker_pricer)
     except BadPayload as exc:
         return str(exc)  # a plain value: exceptions pickle poorly across processes
     finally:
@@ -140,11 +137,10 @@ class DecodePool:
         for future in futures:
             future.result(timeout=120)
 
-    def decode(self, body: bytes, tenant: str, rules: TenantRules = NO_RULES,
-               limits: Limits = DEFAULT_LIMITS) -> DecodedTable:
+    def decode(self, body: bytes, rules: TenantRules) -> DecodedTable:
         pool = self._pool
         try:
-            outcome = pool.submit(_decode_in_worker, body, tenant, rules, limits, self.deadline).result()
+            outcome = pool.submit(_decode_in_worker, body, rules, self.deadline).result()
         except BrokenProcessPool as exc:  # a worker died (e.g. killed for memory): replace the pool
             with self._lock:
                 if self._pool is pool:

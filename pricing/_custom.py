@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import re2
+from cachetools import TTLCache
 
 from ._cost import Rates
 
@@ -107,22 +108,25 @@ class TenantPriceCache:
     """Each tenant's compiled rules, reloaded at most every ``ttl`` seconds (and at once after
     ``invalidate``): pricing runs per span, loading runs per change."""
 
-    def __init__(self, loader: Callable[[str], list[CustomPrice]], ttl: float = 5.0) -> None:
+    def __init__(self, loader: Callable[[str], list[CustomPrice]], ttl: float = 5.0,
+                 max_tenants: int = 10_000) -> None:
         self._loader = loader
-        self._ttl = ttl
-        self._cache: dict[str, tuple[float, CustomPrices | None]] = {}
-        self._lock = threading.Lock()
+        self._cache: TTLCache[str, CustomPrices | None] = TTLCache(max_tenants, ttl, timer=time.monotonic)
+        self._lock = threading.Lock()  # a TTLCache is not thread-safe
+        self._generation = 0  # bumped by every invalidation: a load that raced one is not kept
 
     def for_tenant(self, tenant: str) -> CustomPrices | None:
-        now = time.monotonic()
-        hit = self._cache.get(tenant)
-        if hit is not None and hit[0] > now:
-            return hit[1]
+        with self._lock:
+            if tenant in self._cache:
+                return self._cache[tenant]
+            generation = self._generation
         compiled = compile_custom(self._loader(tenant)) or None
         with self._lock:
-            self._cache[tenant] = (now + self._ttl, compiled)
+            if generation == self._generation:
+                self._cache[tenant] = compiled
         return compiled
 
     def invalidate(self, tenant: str) -> None:
         with self._lock:
+            self._generation += 1
             self._cache.pop(tenant, None)

@@ -14,8 +14,9 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
+
+from cachetools import TTLCache
 
 from ._keys import KEY_PREFIX, Principal
 
@@ -42,11 +43,9 @@ class Authenticator:
     def __init__(self, lookup: Callable[[str], Principal | None], ttl: float = 30.0, negative_ttl: float = 2.0,
                  max_valid: int = _MAX_VALID, max_invalid: int = _MAX_INVALID) -> None:
         self._lookup = lookup
-        self._ttl = ttl
-        self._negative_ttl = negative_ttl
-        self._max_valid, self._max_invalid = max_valid, max_invalid
-        self._valid: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
-        self._invalid: OrderedDict[str, float] = OrderedDict()
+        # Least recently used first out, each entry for its ttl; a TTLCache is not thread-safe: under _lock.
+        self._valid: TTLCache[str, Principal] = TTLCache(max_valid, ttl, timer=time.monotonic)
+        self._invalid: TTLCache[str, bool] = TTLCache(max_invalid, negative_ttl, timer=time.monotonic)
         self._generation = 0  # bumped by every revocation
         self._lock = threading.Lock()
         self.lookups = 0  # storage queries made: what a flood of bad keys costs us
@@ -54,34 +53,27 @@ class Authenticator:
     def principal(self, key: str | None) -> Principal | None:
         if not key:
             return None
-        now = time.monotonic()
-        hit = self._valid.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        expires = self._invalid.get(key)
-        if expires is not None and expires > now:
-            return None
+        with self._lock:
+            hit = self._valid.get(key)
+            if hit is not None:
+                return hit
+            if key in self._invalid:
+                return None
+            generation = self._generation
         if _KEY_SHAPE.fullmatch(key) is None:
             return None
-        generation = self._generation
         self.lookups += 1
         found = self._lookup(key)
         with self._lock:
             if found is None:
-                self._invalid[key] = now + self._negative_ttl
-                self._invalid.move_to_end(key)
-                if len(self._invalid) > self._max_invalid:
-                    self._invalid.popitem(last=False)
+                self._invalid[key] = True
             elif generation == self._generation:  # no revocation raced this lookup
-                self._valid[key] = (now + self._ttl, found)
-                self._valid.move_to_end(key)
-                if len(self._valid) > self._max_valid:
-                    self._valid.popitem(last=False)
+                self._valid[key] = found
         return found
 
     def forget_key_id(self, key_id: str) -> None:
         with self._lock:
             self._generation += 1
-            for key, (_, principal) in list(self._valid.items()):
+            for key, principal in list(self._valid.items()):
                 if principal.key_id == key_id:
                     del self._valid[key]

@@ -11,6 +11,7 @@ import threading
 import time
 from typing import Any
 
+from cachetools import TTLCache
 from clickhouse_connect.driver.client import Client
 
 __all__ = ["ATTRIBUTION", "TenantSettings"]
@@ -23,24 +24,20 @@ _MAX_CACHED = 10_000
 class TenantSettings:
     def __init__(self, client: Client, ttl: float = 5.0) -> None:
         self._client = client
-        self._ttl = ttl
-        self._cache: dict[tuple[str, str], tuple[float, Any]] = {}
-        self._lock = threading.Lock()
+        self._cache: TTLCache[tuple[str, str], Any] = TTLCache(_MAX_CACHED, ttl, timer=time.monotonic)
+        self._lock = threading.Lock()  # a TTLCache is not thread-safe
 
     def get(self, tenant: str, name: str) -> Any:
         """The setting's value, or None when the tenant has none (or reset it)."""
-        now = time.monotonic()
-        hit = self._cache.get((tenant, name))
-        if hit is not None and hit[0] > now:
-            return hit[1]
+        with self._lock:
+            if (tenant, name) in self._cache:
+                return self._cache[(tenant, name)]
         rows = self._client.query(
             "SELECT value FROM tenant_settings FINAL WHERE tenant = {t:String} AND name = {n:String}",
             parameters={"t": tenant, "n": name}).result_rows
         value = json.loads(rows[0][0]) if rows and rows[0][0] else None
         with self._lock:
-            if len(self._cache) >= _MAX_CACHED:
-                self._cache.clear()
-            self._cache[(tenant, name)] = (now + self._ttl, value)
+            self._cache[(tenant, name)] = value
         return value
 
     def put(self, tenant: str, name: str, value: Any) -> None:

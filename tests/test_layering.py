@@ -17,11 +17,11 @@ ROOT = Path(__file__).resolve().parent.parent
 STDLIB = set(sys.stdlib_module_names) | {"__future__"}
 ALLOWED = {
     "semconv": set(),
-    "pricing": {"semconv", "genai_prices", "re2"},
+    "pricing": {"semconv", "genai_prices", "re2", "cachetools"},
     # brotli / zstandard: optional decoders, used only when installed (as httpx itself does)
     "instrumentation": {"semconv", "opentelemetry", "httpx", "wrapt", "brotli", "zstandard"},
     # setproctitle: the server's threads name themselves (llmo-writer, ...) for top -H and bench/soak.py
-    "storage": {"clickhouse_connect", "pyarrow", "setproctitle"},
+    "storage": {"clickhouse_connect", "pyarrow", "setproctitle", "cachetools"},
     "otlp_receiver": {"semconv", "pricing", "storage", "grpc", "google", "opentelemetry", "fastapi", "pyarrow",
                       "setproctitle"},
     # sendgrid / python_http_client / httpx: the alert notifiers deliver through them

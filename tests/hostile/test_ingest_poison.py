@@ -12,7 +12,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as ts
 from opentelemetry.proto.common.v1 import common_pb2 as cp
 from opentelemetry.proto.trace.v1 import trace_pb2 as tp
 
-from llmobserve.otlp_receiver import decode_request
+from llmobserve.otlp_receiver import TenantRules, decode_request
 from llmobserve.otlp_receiver._decode import CLOCK_SKEW, CLOCK_SKEW_ORIGINAL_START
 from llmobserve.pricing import Pricer
 from llmobserve.storage import SPAN_COLUMNS
@@ -113,7 +113,7 @@ def test_clock_skew_is_clamped_and_flagged(server: LiveServer) -> None:
     (row,) = exported.json()
     assert row["start_time"][:10] == _day(time.time_ns()) != _day(ahead)  # stored at the receive time
     assert row["duration_ns"] == 1_000_000  # the span keeps its length
-    decoded = decode_request(request(span(attrs=chat_attrs("openai", "gpt-4o", 1, 1), start_ns=ahead)), "t",
+    decoded = decode_request(request(span(attrs=chat_attrs("openai", "gpt-4o", 1, 1), start_ns=ahead)), TenantRules("t"),
                              Pricer())
     (stored,) = decoded.rows
     attributes = dict(stored[SPAN_COLUMNS.index("span_attributes")])

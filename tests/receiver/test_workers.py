@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from llmobserve.otlp_receiver import TenantRules
 from llmobserve.otlp_receiver import BadPayload
 from llmobserve.otlp_receiver._workers import DecodePool, decode_to_table
 from llmobserve.pricing import Pricer
@@ -25,8 +26,8 @@ def test_worker_table_equals_in_process_table(pool) -> None:  # type: ignore[no-
                               **{"gen_ai.usage.cache_creation.input_tokens": 1000})),
         span(trace_id=b"short"),
     ).SerializeToString()
-    remote = pool.decode(body, "tenant-x")
-    local = decode_to_table(body, "tenant-x", Pricer())
+    remote = pool.decode(body, TenantRules("tenant-x"))
+    local = decode_to_table(body, TenantRules("tenant-x"), Pricer())
     assert (remote.accepted, remote.rejected) == (local.accepted, local.rejected) == (2, 1)
     assert remote.error_message == local.error_message
     # ingest_time/version are stamped at decode time; everything else must match exactly
@@ -36,4 +37,4 @@ def test_worker_table_equals_in_process_table(pool) -> None:  # type: ignore[no-
 
 def test_garbage_from_a_worker_is_bad_payload(pool) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(BadPayload, match="ExportTraceServiceRequest"):
-        pool.decode(b"\xff\xff\xff garbage", "t")
+        pool.decode(b"\xff\xff\xff garbage", TenantRules("t"))
