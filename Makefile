@@ -1,10 +1,11 @@
 # `make run` and `make test` are all a newcomer needs: both create .venv and install what they use.
+# `make test` runs `make check` (format, lint, types) first, then the suite on every core.
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test bench bench-query install clean
+.PHONY: run test check bench bench-query install clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "llmobserve needs Python >= 3.11; set PYTHON=python3.11 (or newer)")'
@@ -18,7 +19,12 @@ install: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/llmobserve serve $(ARGS)
 
-test: $(STAMP)
+check: $(STAMP)
+	@$(VENV)/bin/ruff format --check --quiet . || { echo "make check: files above need formatting: $(VENV)/bin/ruff format ."; exit 1; }
+	$(VENV)/bin/ruff check --output-format concise --quiet .
+	$(PY) -m tests.typecheck
+
+test: check
 	$(VENV)/bin/pytest $(ARGS)
 
 bench: $(STAMP)
@@ -29,4 +35,4 @@ bench-query: $(STAMP)
 	$(PY) -m bench.query $(ARGS)
 
 clean:
-	rm -rf $(VENV) .llmobserve .pytest_cache
+	rm -rf $(VENV) .llmobserve .pytest_cache .mypy_cache .typecheck

@@ -17,8 +17,13 @@ import grpc
 ROOT = Path(__file__).resolve().parent.parent
 KEY_RE = re.compile(r"llmo_[0-9a-f]{12}_[A-Za-z0-9_\-]+")
 EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
-RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.CANCELLED,
-             grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.ABORTED}
+RETRYABLE = {
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+    grpc.StatusCode.CANCELLED,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.ABORTED,
+}
 
 
 def free_port() -> int:
@@ -27,14 +32,31 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(data_dir: str, extra_args: list[str], key: str | None = None,
-                 echo: bool = False) -> tuple[subprocess.Popen[str], str, str, str]:
+def start_server(
+    data_dir: str, extra_args: list[str], key: str | None = None, echo: bool = False
+) -> tuple[subprocess.Popen[str], str, str, str]:
     """Start `llmobserve serve`: (process, gRPC target, HTTP URL, key). Pass ``key`` when the store
     already has one (only a first start prints one); ``echo`` copies the server's output to stderr."""
     grpc_port, http_port = free_port(), free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "llmobserve", "serve", "--data-dir", data_dir,
-                             "--grpc-port", str(grpc_port), "--http-port", str(http_port), *extra_args],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llmobserve",
+            "serve",
+            "--data-dir",
+            data_dir,
+            "--grpc-port",
+            str(grpc_port),
+            "--http-port",
+            str(http_port),
+            *extra_args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+    )
     assert proc.stdout is not None
     for line in proc.stdout:
         found = KEY_RE.search(line)
@@ -98,7 +120,9 @@ def print_cpu(before: Counter[str], after: Counter[str], seconds: float) -> None
             print(f"      {cores:5.2f}  {name}")
 
 
-def send(target: str, key: str, requests: list[tuple[bytes, int]], concurrency: int) -> tuple[int, float, int, list[str]]:
+def send(
+    target: str, key: str, requests: list[tuple[bytes, int]], concurrency: int
+) -> tuple[int, float, int, list[str]]:
     channel = grpc.insecure_channel(target, options=[("grpc.max_send_message_length", 64 << 20)])
     call = channel.unary_unary(EXPORT, request_serializer=None, response_deserializer=None)
     metadata = [("authorization", f"Bearer {key}")]

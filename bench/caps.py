@@ -22,15 +22,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
 
 from bench._server import send, start_server
 from bench.loadgen import build_requests
 from bench.query_seed import MODELS
+
+ROOT = Path(__file__).resolve().parent.parent
 
 ZONES = ["UTC", "Europe/Paris", "America/New_York", "Asia/Kolkata", "Australia/Sydney"]
 PERIODS = ["daily", "weekly", "monthly", "total"]
@@ -39,9 +39,13 @@ SCALE = int(os.environ.get("CAPS_SCALE", "1"))  # multiplies the limits: 1 cross
 
 def caps(customers: int, agents: int) -> list[dict[str, object]]:
     """1,000 cap bodies over the seeded labels (10 templates among them)."""
-    values = {"provider": sorted({m[0] for m in MODELS}), "model": [m[1] for m in MODELS],
-              "agent": [f"agent_{i:02d}" for i in range(agents)],
-              "customer": [f"cust_{i:03d}" for i in range(min(customers, 400))], "service": ["checkout", "support"]}
+    values = {
+        "provider": sorted({m[0] for m in MODELS}),
+        "model": [m[1] for m in MODELS],
+        "agent": [f"agent_{i:02d}" for i in range(agents)],
+        "customer": [f"cust_{i:03d}" for i in range(min(customers, 400))],
+        "service": ["checkout", "support"],
+    }
     made: list[dict[str, object]] = []
     spots = itertools.cycle(itertools.product(PERIODS, ZONES))
     for i in range(10):
@@ -50,8 +54,13 @@ def caps(customers: int, agents: int) -> list[dict[str, object]]:
     scopes = itertools.cycle(["provider", "model", "agent", "customer", "customer", "service", "global"])
     while len(made) < 1000:
         scope, (period, zone) = next(scopes), next(spots)
-        body: dict[str, object] = {"scope": scope, "period": period, "time_zone": zone,
-                                   "limit_usd": str(((len(made) % 97) * 10 + 5) * SCALE), "thresholds": ["0.5", "0.8", "1"]}
+        body: dict[str, object] = {
+            "scope": scope,
+            "period": period,
+            "time_zone": zone,
+            "limit_usd": str(((len(made) % 97) * 10 + 5) * SCALE),
+            "thresholds": ["0.5", "0.8", "1"],
+        }
         if scope != "global":
             pool = values[scope]
             body["value"] = pool[len(made) % len(pool)]
@@ -63,12 +72,28 @@ def put_caps(store, bodies: list[dict[str, object]], tenant: str) -> None:  # ty
     from llmobserve.query_api.schemas import CapIn
     from llmobserve.storage import StoredCap, new_cap_id
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for body in bodies:
         cap = CapIn.model_validate(body)
-        store.put_cap(tenant, StoredCap(new_cap_id(), "", cap.scope, cap.value or "", cap.period, cap.time_zone,
-                                        Decimal(cap.limit_usd), tuple(cap.thresholds), cap.enforcement, (), (),
-                                        True, now, now))
+        store.put_cap(
+            tenant,
+            StoredCap(
+                new_cap_id(),
+                "",
+                cap.scope,
+                cap.value or "",
+                cap.period,
+                cap.time_zone,
+                Decimal(cap.limit_usd),
+                tuple(cap.thresholds),
+                cap.enforcement,
+                (),
+                (),
+                True,
+                now,
+                now,
+            ),
+        )
 
 
 RECOMPUTE = """
@@ -100,20 +125,23 @@ monitor.stop(); store.close()
 def recompute(data_dir: str, spans: int, customers: int, agents: int, repeat: int) -> list[str]:
     if not (Path(data_dir) / "bench_seeded").exists():
         started = time.perf_counter()
-        code = (f"from bench.query_seed import seed\nseed({data_dir!r}, {spans}, days=30, customers={customers}, "
-                f"agents={agents})\n")
+        code = (
+            f"from bench.query_seed import seed\nseed({data_dir!r}, {spans}, days=30, customers={customers}, "
+            f"agents={agents})\n"
+        )
         subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
         (Path(data_dir) / "bench_seeded").write_text(str(spans))
         print(f"seeded {spans:,} spans in {time.perf_counter() - started:.0f} s", flush=True)
-    code = RECOMPUTE.format(data_dir=data_dir, customers=customers,
-                            agents=agents, repeat=repeat)
+    code = RECOMPUTE.format(data_dir=data_dir, customers=customers, agents=agents, repeat=repeat)
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     sys.stderr.write(out.stderr)
     if out.returncode:
         raise SystemExit("recompute failed")
     count, p50, low, high, alerts = out.stdout.split()
-    return [f"exact recompute, {count} caps, {spans:,} spans | p50 {float(p50) * 1000:,.0f} ms "
-            f"(min {float(low) * 1000:,.0f}, max {float(high) * 1000:,.0f}; {alerts} alerts fired) | target <= 1,000 ms"]
+    return [
+        f"exact recompute, {count} caps, {spans:,} spans | p50 {float(p50) * 1000:,.0f} ms "
+        f"(min {float(low) * 1000:,.0f}, max {float(high) * 1000:,.0f}; {alerts} alerts fired) | target <= 1,000 ms"
+    ]
 
 
 def ingest_round(monitor_on: bool, requests: list[tuple[bytes, int]], concurrency: int) -> float:
@@ -163,8 +191,10 @@ def main() -> None:
             rates[on].append(ingest_round(on, requests, args.concurrency))
             print(f"  ingest caps {'on ' if on else 'off'}: {rates[on][-1]:,.0f} spans/s", flush=True)
     on, off = statistics.median(rates[True]), statistics.median(rates[False])
-    lines.append(f"ingest, 1,000 caps, {args.concurrency} exporters x 512 spans | on {on:,.0f} spans/s, "
-                 f"off {off:,.0f} spans/s, ratio {on / off:.2f} | target >= 0.90")
+    lines.append(
+        f"ingest, 1,000 caps, {args.concurrency} exporters x 512 spans | on {on:,.0f} spans/s, "
+        f"off {off:,.0f} spans/s, ratio {on / off:.2f} | target >= 0.90"
+    )
     print("\n" + "\n".join(lines))
 
 

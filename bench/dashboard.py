@@ -23,13 +23,24 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from bench._server import start_server
 from bench.query import _seed, _wait_ready
 
-PAGES = ["/", "/costs", "/costs?group_by=customer", "/models", "/agents", "/customers", "/runs", "/runs?sort=cost",
-         "{run}", "/caps", "/settings"]
+ROOT = Path(__file__).resolve().parent.parent
+
+PAGES = [
+    "/",
+    "/costs",
+    "/costs?group_by=customer",
+    "/models",
+    "/agents",
+    "/customers",
+    "/runs",
+    "/runs?sort=cost",
+    "{run}",
+    "/caps",
+    "/settings",
+]
 _ASSET = re.compile(r'(?:src|href)="(/static/[^"]+)"')
 
 
@@ -80,7 +91,9 @@ def main() -> None:
                 raw = len(body) + sum(assets[a][1] for a in linked)
                 packed = len(gzip.compress(body)) + sum(assets[a][2] for a in linked)
                 slowest = max((assets[a][0] for a in linked), default=0.0)
-                rows.append((path if template != "{run}" else "/runs/<trace id>", status, p50, p95, slowest, raw, packed))
+                rows.append(
+                    (path if template != "{run}" else "/runs/<trace id>", status, p50, p95, slowest, raw, packed)
+                )
             if args.screenshot:
                 _screenshot(http_url, key, args.screenshot)
     finally:
@@ -91,11 +104,15 @@ def main() -> None:
     print(f"\ndashboard on {args.spans:,} spans, p50 of {args.requests} requests after 2 warm-ups")
     print(f"{'page':30} {'status':>6} {'HTML p50':>10} {'p95':>8} {'assets p50':>11} {'raw KB':>8} {'gzip KB':>8}")
     for path, status, p50, p95, slowest, raw, packed in rows:
-        print(f"{path:30} {status:>6} {p50:>8.1f}ms {p95:>6.1f}ms {slowest:>9.1f}ms {raw / 1024:>8.1f} {packed / 1024:>8.1f}")
+        print(
+            f"{path:30} {status:>6} {p50:>8.1f}ms {p95:>6.1f}ms {slowest:>9.1f}ms {raw / 1024:>8.1f} {packed / 1024:>8.1f}"
+        )
     worst = max(r[2] for r in rows)
-    print(f"\nslowest page HTML p50 {worst:.0f} ms (target <= 300); slowest asset p50 "
-          f"{max(a[0] for a in assets.values()):.1f} ms (target <= 150); largest transfer "
-          f"{max(r[6] for r in rows) / 1024:.0f} KB gzip, {max(r[5] for r in rows) / 1024:.0f} KB raw (target <= 400)")
+    print(
+        f"\nslowest page HTML p50 {worst:.0f} ms (target <= 300); slowest asset p50 "
+        f"{max(a[0] for a in assets.values()):.1f} ms (target <= 150); largest transfer "
+        f"{max(r[6] for r in rows) / 1024:.0f} KB gzip, {max(r[5] for r in rows) / 1024:.0f} KB raw (target <= 400)"
+    )
 
 
 def _screenshot(url: str, key: str, target: str) -> None:

@@ -40,17 +40,25 @@ def main() -> None:
             # Let the background rollup refresh (which settles 10 s after the last write) finish
             # first, so its memory is not counted as the export's.
             waited = time.perf_counter()
-            while httpx.get(f"{http_url}/healthz", timeout=30).json().get("rollups_pending") != 0 \
-                    or time.perf_counter() - waited < 12:
+            while (
+                httpx.get(f"{http_url}/healthz", timeout=30).json().get("rollups_pending") != 0
+                or time.perf_counter() - waited < 12
+            ):
                 time.sleep(0.5)
-            print(f"rollups refreshed {time.perf_counter() - waited:.0f} s after the last write "
-                  f"(server peak RSS so far {_peak_rss_mb(proc.pid):.0f} MB)")
+            print(
+                f"rollups refreshed {time.perf_counter() - waited:.0f} s after the last write "
+                f"(server peak RSS so far {_peak_rss_mb(proc.pid):.0f} MB)"
+            )
             Path(f"/proc/{proc.pid}/clear_refs").write_text("5")  # reset the peak to the current RSS
             before = _peak_rss_mb(proc.pid)
             started, size, lines = time.perf_counter(), 0, 0
-            with httpx.stream("GET", f"{http_url}/api/v1/export/traces", timeout=600,
-                              params={"format": "csv", "from": "2000-01-01", "to": "2100-01-01"},
-                              headers={"authorization": f"Bearer {key}"}) as response:
+            with httpx.stream(
+                "GET",
+                f"{http_url}/api/v1/export/traces",
+                timeout=600,
+                params={"format": "csv", "from": "2000-01-01", "to": "2100-01-01"},
+                headers={"authorization": f"Bearer {key}"},
+            ) as response:
                 for chunk in response.iter_bytes():
                     size += len(chunk)
                     lines += chunk.count(b"\n")

@@ -27,6 +27,7 @@ import httpx
 from bench._server import cpu_ticks, free_port, print_cpu, send, start_server
 from bench.loadgen import build_requests, llm_span_count
 
+
 def _rotel_binary() -> Path | None:
     try:
         import rotel
@@ -39,10 +40,22 @@ def _rotel_binary() -> Path | None:
 def _rotel_rate(binary: Path, requests: list[tuple[bytes, int]], concurrency: int) -> float:
     grpc_port, http_port = free_port(), free_port()
     with tempfile.TemporaryDirectory(prefix="rotel-") as tmp:
-        proc = subprocess.Popen([str(binary), "start", "--exporter", "blackhole",
-                                 "--otlp-grpc-endpoint", f"127.0.0.1:{grpc_port}",
-                                 "--otlp-http-endpoint", f"127.0.0.1:{http_port}", "--pid-file", f"{tmp}/rotel.pid"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [
+                str(binary),
+                "start",
+                "--exporter",
+                "blackhole",
+                "--otlp-grpc-endpoint",
+                f"127.0.0.1:{grpc_port}",
+                "--otlp-http-endpoint",
+                f"127.0.0.1:{http_port}",
+                "--pid-file",
+                f"{tmp}/rotel.pid",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             target = f"127.0.0.1:{grpc_port}"
             with grpc.insecure_channel(target) as probe:
@@ -59,8 +72,10 @@ def _rotel_rate(binary: Path, requests: list[tuple[bytes, int]], concurrency: in
 def _ours(args: argparse.Namespace, requests: list[tuple[bytes, int]], batch: int, concurrency: int) -> float:
     with tempfile.TemporaryDirectory(prefix="llmobserve-bench-") as data_dir:
         proc, target, http_url, key = start_server(
-            data_dir, ["--log-level", args.server_log_level] if args.server_log_level else [],
-            echo=bool(args.server_log_level))
+            data_dir,
+            ["--log-level", args.server_log_level] if args.server_log_level else [],
+            echo=bool(args.server_log_level),
+        )
         try:
             warm = build_requests(2_000, batch, args.seed + 1)  # first-call costs (catalogue, imports)
             send(target, key, warm, 1)
@@ -68,8 +83,12 @@ def _ours(args: argparse.Namespace, requests: list[tuple[bytes, int]], batch: in
             acked, elapsed, retries, errors = send(target, key, requests, concurrency)
             if before is not None:
                 print_cpu(before, cpu_ticks(proc.pid), elapsed)
-            rows = httpx.get(f"{http_url}/api/v1/costs/breakdown", params={"group_by": "day"},
-                             headers={"authorization": f"Bearer {key}"}, timeout=120).json()["rows"]
+            rows = httpx.get(
+                f"{http_url}/api/v1/costs/breakdown",
+                params={"group_by": "day"},
+                headers={"authorization": f"Bearer {key}"},
+                timeout=120,
+            ).json()["rows"]
             stored_llm = sum(r["calls"] for r in rows)
         finally:
             proc.terminate()
@@ -77,16 +96,22 @@ def _ours(args: argparse.Namespace, requests: list[tuple[bytes, int]], batch: in
     expected = llm_span_count(2_000) + llm_span_count(args.spans)
     if stored_llm != expected or errors:
         raise SystemExit(f"stored {stored_llm} LLM calls, expected {expected}; {len(errors)} errors: {errors[:3]}")
-    print(f"    llmobserve: {acked} spans acknowledged in {elapsed:.2f} s, {retries} retries on backpressure, "
-          f"{stored_llm} LLM calls stored (as expected)", flush=True)
+    print(
+        f"    llmobserve: {acked} spans acknowledged in {elapsed:.2f} s, {retries} retries on backpressure, "
+        f"{stored_llm} LLM calls stored (as expected)",
+        flush=True,
+    )
     return acked / elapsed
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--spans", type=int, default=200_000)
-    parser.add_argument("--runs", default="8x512,16x512,8x8192",
-                        help="comma-separated CONCURRENCYxBATCH: exporters, each waiting for its ack, and spans per export")
+    parser.add_argument(
+        "--runs",
+        default="8x512,16x512,8x8192",
+        help="comma-separated CONCURRENCYxBATCH: exporters, each waiting for its ack, and spans per export",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-rotel", action="store_true", help="skip the reference run")
     parser.add_argument("--cpu", action="store_true", help="print where the server's CPU went (Linux)")

@@ -32,21 +32,26 @@ import grpc
 import httpx
 
 from bench._server import EXPORT, start_server
-
 from tests.otlp_helpers import chat_attrs, request, span
 
 
 def _keys(http: str, admin: str) -> tuple[str, str]:
     made = []
     for name in ("victim", "attacker"):
-        reply = httpx.post(f"{http}/api/v1/keys", json={"name": name, "scopes": ["ingest", "read", "admin"]},
-                           headers={"authorization": f"Bearer {admin}"}, timeout=30)
+        reply = httpx.post(
+            f"{http}/api/v1/keys",
+            json={"name": name, "scopes": ["ingest", "read", "admin"]},
+            headers={"authorization": f"Bearer {admin}"},
+            timeout=30,
+        )
         reply.raise_for_status()
         made.append(reply.json()["key"])
     return made[0], made[1]
 
 
-def _measure(samples: int, victim_export: Callable[[], None], health: Callable[[], None]) -> tuple[list[float], list[float]]:
+def _measure(
+    samples: int, victim_export: Callable[[], None], health: Callable[[], None]
+) -> tuple[list[float], list[float]]:
     exports, checks = [], []
     for _ in range(samples):
         started = time.perf_counter()
@@ -83,16 +88,22 @@ def run(samples: int, rate: float, target: str, http: str, admin: str) -> None:
     call = channel.unary_unary(EXPORT, request_serializer=None, response_deserializer=None)
 
     def victim_export() -> None:
-        call(request(span(attrs=chat_attrs("openai", "gpt-4o", 100, 10))).SerializeToString(),
-             metadata=[("authorization", f"Bearer {victim}")], timeout=60)
+        call(
+            request(span(attrs=chat_attrs("openai", "gpt-4o", 100, 10))).SerializeToString(),
+            metadata=[("authorization", f"Bearer {victim}")],
+            timeout=60,
+        )
 
     client = httpx.Client(timeout=60)
 
     def health() -> None:
         client.get(f"{http}/healthz").raise_for_status()
 
-    rule = client.put(f"{http}/api/v1/pricing/models", headers={"authorization": f"Bearer {attacker}"},
-                      json={"model_pattern": "(a+)+$", "input_per_mtok": 1, "output_per_mtok": 1})
+    rule = client.put(
+        f"{http}/api/v1/pricing/models",
+        headers={"authorization": f"Bearer {attacker}"},
+        json={"model_pattern": "(a+)+$", "input_per_mtok": 1, "output_per_mtok": 1},
+    )
     print(f"custom price '(a+)+$' as tenant admin: HTTP {rule.status_code}")
     evil = request(*[span(attrs=chat_attrs("acme", "a" * n + "b", 10, 10)) for n in (24, 28, 32)]).SerializeToString()
     plain = request(*[span(attrs=chat_attrs("acme", "in-house-model", 10, 10)) for _ in range(3)]).SerializeToString()
@@ -104,6 +115,7 @@ def run(samples: int, rate: float, target: str, http: str, admin: str) -> None:
                 started = time.monotonic()
                 send()
                 stop.wait(max(0.0, 1 / rate - (time.monotonic() - started)))
+
         return loop
 
     def exporter(body: bytes) -> Callable[[], None]:
@@ -114,12 +126,14 @@ def run(samples: int, rate: float, target: str, http: str, admin: str) -> None:
                 attack(body, metadata=[("authorization", f"Bearer {attacker}")], timeout=60)
             except grpc.RpcError:
                 pass
+
         return send
 
     def big_body() -> None:
         try:
-            httpx.put(f"{http}/api/v1/pricing/models", content=big, headers={"content-type": "application/json"},
-                      timeout=60)
+            httpx.put(
+                f"{http}/api/v1/pricing/models", content=big, headers={"content-type": "application/json"}, timeout=60
+            )
         except httpx.HTTPError:
             pass  # the server answers and closes before the upload ends
 
@@ -143,13 +157,17 @@ def run(samples: int, rate: float, target: str, http: str, admin: str) -> None:
             thread.join(120)
         rows.append((name, exports, checks))
     idle_export, idle_health = statistics.median(rows[0][1]), statistics.median(rows[0][2])
-    print(f"\nanother tenant's export and /healthz, {samples} samples each, 2 attackers at {rate:g}/s each, "
-          f"{os.cpu_count()} cores")
+    print(
+        f"\nanother tenant's export and /healthz, {samples} samples each, 2 attackers at {rate:g}/s each, "
+        f"{os.cpu_count()} cores"
+    )
     print(f"{'phase':34} {'export p50':>11} {'p95':>8} {'x idle':>7} {'healthz p50':>12} {'p95':>8} {'x idle':>7}")
     for name, exports, checks in rows:
-        print(f"{name:34} {statistics.median(exports):9.1f}ms {_p(exports, 95):6.1f}ms "
-              f"{statistics.median(exports) / idle_export:6.2f}x {statistics.median(checks):10.1f}ms "
-              f"{_p(checks, 95):6.1f}ms {statistics.median(checks) / idle_health:6.2f}x")
+        print(
+            f"{name:34} {statistics.median(exports):9.1f}ms {_p(exports, 95):6.1f}ms "
+            f"{statistics.median(exports) / idle_export:6.2f}x {statistics.median(checks):10.1f}ms "
+            f"{_p(checks, 95):6.1f}ms {statistics.median(checks) / idle_health:6.2f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -78,8 +78,11 @@ def main() -> None:
             acked, elapsed, _, _ = send(target, key, requests, 8)
             sustainable = acked / elapsed
             offered = sustainable * args.factor
-            print(f"sustainable (8 exporters x 512, closed loop): {sustainable:,.0f} spans/s; "
-                  f"offering {offered:,.0f} spans/s for {args.seconds:.0f} s", flush=True)
+            print(
+                f"sustainable (8 exporters x 512, closed loop): {sustainable:,.0f} spans/s; "
+                f"offering {offered:,.0f} spans/s for {args.seconds:.0f} s",
+                flush=True,
+            )
             before_peak = max(peak, key=sum)
             total = int(offered * args.seconds) // 512
             burst = build_requests(total * 512, 512, 2)
@@ -119,8 +122,12 @@ def main() -> None:
                     pool.submit(export, body, n)
             drained = time.perf_counter() - started
             channel.close()
-            rows = httpx.get(f"{http_url}/api/v1/costs/breakdown", params={"group_by": "day"},
-                             headers={"authorization": f"Bearer {key}"}, timeout=120).json()["rows"]
+            rows = httpx.get(
+                f"{http_url}/api/v1/costs/breakdown",
+                params={"group_by": "day"},
+                headers={"authorization": f"Bearer {key}"},
+                timeout=120,
+            ).json()["rows"]
             stored_llm = sum(r["calls"] for r in rows)
         finally:
             stop.set()
@@ -129,18 +136,26 @@ def main() -> None:
     offered_spans = len(burst) * 512
     # every export is retried until acknowledged, so all of them are stored when none failed
     expected = llm_span_count(100_000) + llm_span_count(offered_spans) if counts["acked"] == offered_spans else None
-    print(f"offered {offered_spans:,} spans; acknowledged {counts['acked']:,} in {drained:.1f} s "
-          f"({counts['acked'] / drained:,.0f} spans/s); exports refused and retried {counts['refused']:,}; "
-          f"failed {counts['failed']:,}")
+    print(
+        f"offered {offered_spans:,} spans; acknowledged {counts['acked']:,} in {drained:.1f} s "
+        f"({counts['acked'] / drained:,.0f} spans/s); exports refused and retried {counts['refused']:,}; "
+        f"failed {counts['failed']:,}"
+    )
     top = max(peak, key=sum)
     mib = 2**20
-    print(f"peak RSS of server + decode workers: {sum(top) / mib:,.0f} MiB (server {top[0] / mib:,.0f}, workers "
-          f"{top[1] / mib:,.0f}); at start {sum(idle) / mib:,.0f} MiB (server {idle[0] / mib:,.0f}, workers "
-          f"{idle[1] / mib:,.0f}); by the end of the sustainable run {sum(before_peak) / mib:,.0f} MiB")
-    print(f"the server at its peak: {split[0][0] / mib:,.0f} MiB heap (RssAnon), {split[0][1] / mib:,.0f} MiB of "
-          f"mapped files (RssFile: chDB's library and data)")
-    print(f"LLM calls stored {stored_llm:,}, expected {expected if expected is not None else '?'}: "
-          f"{'ok' if stored_llm == expected else 'MISMATCH'}")
+    print(
+        f"peak RSS of server + decode workers: {sum(top) / mib:,.0f} MiB (server {top[0] / mib:,.0f}, workers "
+        f"{top[1] / mib:,.0f}); at start {sum(idle) / mib:,.0f} MiB (server {idle[0] / mib:,.0f}, workers "
+        f"{idle[1] / mib:,.0f}); by the end of the sustainable run {sum(before_peak) / mib:,.0f} MiB"
+    )
+    print(
+        f"the server at its peak: {split[0][0] / mib:,.0f} MiB heap (RssAnon), {split[0][1] / mib:,.0f} MiB of "
+        f"mapped files (RssFile: chDB's library and data)"
+    )
+    print(
+        f"LLM calls stored {stored_llm:,}, expected {expected if expected is not None else '?'}: "
+        f"{'ok' if stored_llm == expected else 'MISMATCH'}"
+    )
 
 
 if __name__ == "__main__":

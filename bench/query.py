@@ -22,10 +22,10 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from bench._server import start_server
 from bench.query_seed import SPANS_PER_RUN
+
+ROOT = Path(__file__).resolve().parent.parent
 
 TARGET_MS = {"aggregate": 100.0, "tree": 50.0}
 
@@ -33,7 +33,7 @@ TARGET_MS = {"aggregate": 100.0, "tree": 50.0}
 def _seed(data_dir: str, spans: int) -> float:
     """Seed in a child process: embedded chDB locks the dir to one process, the server needs it next."""
     started = time.perf_counter()
-    code = (f"from bench.query_seed import seed\nprint(seed({data_dir!r}, {spans}, days=30, customers=50, agents=20))\n")
+    code = f"from bench.query_seed import seed\nprint(seed({data_dir!r}, {spans}, days=30, customers=50, agents=20))\n"
     out = subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, capture_output=True, text=True).stdout
     (Path(data_dir) / "bench_key").write_text(out.strip().splitlines()[-1])
     return time.perf_counter() - started
@@ -91,16 +91,32 @@ def main() -> None:
             cases = [
                 ("aggregate", "breakdown by model, 30 days", "/api/v1/costs/breakdown", {"group_by": "model"}),
                 ("aggregate", "breakdown by customer, 30 days", "/api/v1/costs/breakdown", {"group_by": "customer"}),
-                ("aggregate", "breakdown by agent, filtered to 1 model", "/api/v1/costs/breakdown",
-                 {"group_by": "agent", "model": "gpt-4o"}),
-                ("aggregate", "breakdown by session (top 1000), 30 days", "/api/v1/costs/breakdown",
-                 {"group_by": "session"}),
-                ("aggregate", "one session's cost by model", "/api/v1/costs/breakdown",
-                 {"group_by": "model", "session": "sess_1234"}),
+                (
+                    "aggregate",
+                    "breakdown by agent, filtered to 1 model",
+                    "/api/v1/costs/breakdown",
+                    {"group_by": "agent", "model": "gpt-4o"},
+                ),
+                (
+                    "aggregate",
+                    "breakdown by session (top 1000), 30 days",
+                    "/api/v1/costs/breakdown",
+                    {"group_by": "session"},
+                ),
+                (
+                    "aggregate",
+                    "one session's cost by model",
+                    "/api/v1/costs/breakdown",
+                    {"group_by": "model", "session": "sess_1234"},
+                ),
                 ("aggregate", "summary (24 h, 7 d, top 5s)", "/api/v1/costs/summary", {}),
                 ("aggregate", "timeseries, 30 daily buckets", "/api/v1/costs/timeseries", {"interval": "day"}),
-                ("aggregate", "timeseries, 720 hourly x model", "/api/v1/costs/timeseries",
-                 {"interval": "hour", "group_by": "model"}),
+                (
+                    "aggregate",
+                    "timeseries, 720 hourly x model",
+                    "/api/v1/costs/timeseries",
+                    {"interval": "hour", "group_by": "model"},
+                ),
                 ("aggregate", "runs, newest first", "/api/v1/traces", {"sort": "time"}),
                 ("aggregate", "runs, costliest first", "/api/v1/traces", {"sort": "cost"}),
             ]

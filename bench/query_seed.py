@@ -8,7 +8,7 @@ Costs are exact decimals computed from per-model prices, so the figures are chec
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from llmobserve.storage import Store, StoreConfig
@@ -34,10 +34,17 @@ def _array(values: list[str]) -> str:
     return "[" + ", ".join(f"'{v}'" for v in values) + "]"
 
 
-def seed(data_dir: str, spans: int, days: int, customers: int, agents: int, tenant: str = "default",
-         end: datetime | None = None) -> str:
+def seed(
+    data_dir: str,
+    spans: int,
+    days: int,
+    customers: int,
+    agents: int,
+    tenant: str = "default",
+    end: datetime | None = None,
+) -> str:
     """Insert ``spans`` spans for ``tenant`` ending at ``end`` (default now); returns an admin key for it."""
-    end = (end or datetime.now(timezone.utc)).replace(microsecond=0)
+    end = (end or datetime.now(UTC)).replace(microsecond=0)
     start = end - timedelta(days=days)
     runs = spans // SPANS_PER_RUN
     step_ns = int(timedelta(days=days).total_seconds() * 1e9) // runs

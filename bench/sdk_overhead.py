@@ -32,13 +32,13 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
 import openai
 from opentelemetry.instrumentation.utils import suppress_http_instrumentation, suppress_instrumentation
 
 import llmobserve
 from bench._server import start_server
+
+ROOT = Path(__file__).resolve().parent.parent
 
 MODES = {
     "llmobserve": "llmobserve SDK",
@@ -59,8 +59,9 @@ def _quantile(values: list[float], q: float) -> float:
 def _one(client: openai.OpenAI, stream: bool) -> float:
     started = time.perf_counter()
     if stream:
-        for _ in client.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True,
-                                                stream_options={"include_usage": True}):
+        for _ in client.chat.completions.create(
+            model="gpt-4o", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
+        ):
             pass
     else:
         client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
@@ -72,7 +73,7 @@ def _measure(client: openai.OpenAI, calls: int, stream: bool) -> tuple[list[floa
     observed: list[float] = []
     for i in range(calls):
         # alternate the order too, so neither side always runs on a warm connection first
-        for instrumented in ((True, False) if i % 2 else (False, True)):
+        for instrumented in (True, False) if i % 2 else (False, True):
             if instrumented:
                 observed.append(_one(client, stream))
             else:
@@ -83,15 +84,21 @@ def _measure(client: openai.OpenAI, calls: int, stream: bool) -> tuple[list[floa
 
 def _added(plain: list[float], observed: list[float]) -> tuple[float, float]:
     """Added p50 and p99 in microseconds."""
-    return ((statistics.median(observed) - statistics.median(plain)) * 1e6,
-            (_quantile(observed, 0.99) - _quantile(plain, 0.99)) * 1e6)
+    return (
+        (statistics.median(observed) - statistics.median(plain)) * 1e6,
+        (_quantile(observed, 0.99) - _quantile(plain, 0.99)) * 1e6,
+    )
 
 
 def _instrument(mode: str, standin_url: str, grpc_target: str, key: str) -> object:
     """Set ``mode`` up in this process; returns what to shut down after."""
     if mode == "llmobserve":
-        llmobserve.observe(api_key=key, endpoint=grpc_target, service_name="sdk-bench",
-                           provider_urls={f"{standin_url}/openai/v1": "openai"})
+        llmobserve.observe(
+            api_key=key,
+            endpoint=grpc_target,
+            service_name="sdk-bench",
+            provider_urls={f"{standin_url}/openai/v1": "openai"},
+        )
         return llmobserve
     from opentelemetry import trace
     from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
@@ -100,8 +107,13 @@ def _instrument(mode: str, standin_url: str, grpc_target: str, key: str) -> obje
 
     provider = TracerProvider()
     if mode != "httpx-none":
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(
-            endpoint=f"http://{grpc_target}", insecure=True, headers={"authorization": f"Bearer {key}"})))
+        provider.add_span_processor(
+            BatchSpanProcessor(
+                OTLPSpanExporter(
+                    endpoint=f"http://{grpc_target}", insecure=True, headers={"authorization": f"Bearer {key}"}
+                )
+            )
+        )
     trace.set_tracer_provider(provider)
     if mode.startswith("httpx"):
         from opentelemetry.instrumentation.httpx import HTTPX2ClientInstrumentor, HTTPXClientInstrumentor
@@ -134,13 +146,21 @@ def _run_mode(mode: str, standin_url: str, grpc_target: str, key: str) -> None:
     running.shutdown()  # type: ignore[attr-defined]
 
 
-def _table(samples: dict[tuple[str, bool], tuple[list[float], list[float]]],
-           rounds: dict[tuple[str, bool], list[float]], calls: int, modes: list[str]) -> None:
+def _table(
+    samples: dict[tuple[str, bool], tuple[list[float], list[float]]],
+    rounds: dict[tuple[str, bool], list[float]],
+    calls: int,
+    modes: list[str],
+) -> None:
     added = {k: _added(*v)[0] for k, v in samples.items()}
-    print(f"\nadded latency per call, p50 of {calls} interleaved calls per side in {len(rounds[modes[0], False])} "
-          f"rounds, openai SDK {openai.__version__}")
-    print(f"{'instrumentation':30} {'non-streaming':>14} {'x httpx':>8} {'streaming':>11} {'x httpx':>8}"
-          f" {'plain p50 (ms)':>15}")
+    print(
+        f"\nadded latency per call, p50 of {calls} interleaved calls per side in {len(rounds[modes[0], False])} "
+        f"rounds, openai SDK {openai.__version__}"
+    )
+    print(
+        f"{'instrumentation':30} {'non-streaming':>14} {'x httpx':>8} {'streaming':>11} {'x httpx':>8}"
+        f" {'plain p50 (ms)':>15}"
+    )
     for mode in modes:
         cells = []
         for stream in (False, True):
@@ -157,13 +177,16 @@ def _table(samples: dict[tuple[str, bool], tuple[list[float], list[float]]],
 def _standin_process() -> tuple[subprocess.Popen[str], str]:
     """The stand-in provider in its own process, as a real provider is: sharing the client's GIL
     would charge the server's work to whichever side happens to hold it."""
-    code = ("import sys\n"
-            "from tests.standin.provider import StandInProvider, Usage\n"
-            "with StandInProvider(usage=Usage(input=1200, output=80, cache_read=256)) as p:\n"
-            "    print(p.url, flush=True)\n"
-            "    sys.stdin.read()\n")
-    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                            cwd=ROOT)
+    code = (
+        "import sys\n"
+        "from tests.standin.provider import StandInProvider, Usage\n"
+        "with StandInProvider(usage=Usage(input=1200, output=80, cache_read=256)) as p:\n"
+        "    print(p.url, flush=True)\n"
+        "    sys.stdin.read()\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
     assert proc.stdout is not None
     return proc, proc.stdout.readline().strip()
 
@@ -181,19 +204,27 @@ def main() -> None:
     modes = args.modes.split(",")
     per_round = max(1, args.calls // args.rounds)
     samples: dict[tuple[str, bool], tuple[list[float], list[float]]] = {
-        (m, s): ([], []) for m in modes for s in (False, True)}
+        (m, s): ([], []) for m in modes for s in (False, True)
+    }
     rounds: dict[tuple[str, bool], list[float]] = {key: [] for key in samples}
     standin, standin_url = _standin_process()
     with tempfile.TemporaryDirectory(prefix="llmobserve-sdk-bench-") as data_dir:
         proc, grpc_target, _, key = start_server(data_dir, [])
-        workers = {m: subprocess.Popen([sys.executable, "-m", "bench.sdk_overhead", "--mode", m, standin_url,
-                                        grpc_target, key], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                       cwd=ROOT) for m in modes}
+        workers = {
+            m: subprocess.Popen(
+                [sys.executable, "-m", "bench.sdk_overhead", "--mode", m, standin_url, grpc_target, key],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                cwd=ROOT,
+            )
+            for m in modes
+        }
         try:
             for worker in workers.values():
                 assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
             for r in range(args.rounds):
-                for mode in modes[r % len(modes):] + modes[:r % len(modes)]:
+                for mode in modes[r % len(modes) :] + modes[: r % len(modes)]:
                     worker = workers[mode]
                     assert worker.stdin is not None and worker.stdout is not None
                     for stream in (False, True):

@@ -39,9 +39,17 @@ def group_of(thread: str) -> str:
     role, name = thread.split(": ", 1)
     if role == "decode worker":
         return "decode workers"
-    for prefix, group in (("llmo-writer", "writer"), ("llmo-maint", "maintenance"), ("llmo-caps", "caps"),
-                          ("llmo-alert", "caps"), ("llmo-notify", "caps"), ("llmo-grpc", "gRPC"),
-                          ("grpc", "gRPC"), ("event_engine", "gRPC"), ("MergeMutate", "CH merges")):
+    for prefix, group in (
+        ("llmo-writer", "writer"),
+        ("llmo-maint", "maintenance"),
+        ("llmo-caps", "caps"),
+        ("llmo-alert", "caps"),
+        ("llmo-notify", "caps"),
+        ("llmo-grpc", "gRPC"),
+        ("grpc", "gRPC"),
+        ("event_engine", "gRPC"),
+        ("MergeMutate", "CH merges"),
+    ):
         if name.startswith(prefix):
             return group
     if name.startswith(("llmo", "python", "llmobserve")):
@@ -72,8 +80,15 @@ class Template:
             bodies.append(body)
             offsets.append(found)
             spans.append(count)
-            llm.append(sum(1 for r in request.resource_spans for s in r.scope_spans for x in s.spans
-                           if x.name.startswith("chat ")))
+            llm.append(
+                sum(
+                    1
+                    for r in request.resource_spans
+                    for s in r.scope_spans
+                    for x in s.spans
+                    if x.name.startswith("chat ")
+                )
+            )
         return cls(bodies, offsets, spans, llm)
 
     def request(self, index: int) -> tuple[bytes, int]:
@@ -82,7 +97,7 @@ class Template:
         body = bytearray(self.bodies[which])
         prefix = round_.to_bytes(4, "big")
         for at in self.offsets[which]:
-            body[at:at + 4] = prefix
+            body[at : at + 4] = prefix
         return bytes(body), self.spans[which]
 
 
@@ -96,8 +111,9 @@ class Mark:
 
 
 def _mark(pid: int, acked: int) -> Mark:
-    return Mark(acked, time.perf_counter(), cpu_ticks(pid), rss_mib(pid),
-                sum(rss_mib(child) for child in children(pid)))
+    return Mark(
+        acked, time.perf_counter(), cpu_ticks(pid), rss_mib(pid), sum(rss_mib(child) for child in children(pid))
+    )
 
 
 class Report:
@@ -105,8 +121,11 @@ class Report:
 
     def __init__(self) -> None:
         self.rows: list[tuple[int, int, float, float]] = []  # (stored, spans in it, spans/s, server RSS)
-        print(f"{'stored':>10} {'spans/s':>8} {'x first':>7} {'RSS MiB':>8} {'workers':>8} | CPU s: "
-              + " ".join(f"{g:>9}" for g in GROUPS), flush=True)
+        print(
+            f"{'stored':>10} {'spans/s':>8} {'x first':>7} {'RSS MiB':>8} {'workers':>8} | CPU s: "
+            + " ".join(f"{g:>9}" for g in GROUPS),
+            flush=True,
+        )
 
     def interval(self, before: Mark, after: Mark) -> None:
         used = Counter[str]()
@@ -115,8 +134,11 @@ class Report:
         rate = (after.acked - before.acked) / (after.at - before.at)
         self.rows.append((after.acked, after.acked - before.acked, rate, after.server_rss))
         tick = os.sysconf("SC_CLK_TCK")
-        print(f"{after.acked:>10,} {rate:>8,.0f} {rate / self.rows[0][2]:>7.2f} {after.server_rss:>8,.0f} "
-              f"{after.workers_rss:>8,.0f} |        " + " ".join(f"{used[g] / tick:>9.1f}" for g in GROUPS), flush=True)
+        print(
+            f"{after.acked:>10,} {rate:>8,.0f} {rate / self.rows[0][2]:>7.2f} {after.server_rss:>8,.0f} "
+            f"{after.workers_rss:>8,.0f} |        " + " ".join(f"{used[g] / tick:>9.1f}" for g in GROUPS),
+            flush=True,
+        )
 
     def verdict(self) -> tuple[float, float]:
         """(slowest full interval / first, server RSS growth after the first interval in MiB)."""
@@ -125,13 +147,24 @@ class Report:
         full = [row for row in self.rows if row[1] >= first[1] * 0.9]
         slowest = min(row[2] for row in full) / first[2]
         growth = max(row[3] for row in self.rows) - first[3]
-        print(f"\nslowest full interval / first: {slowest:.2f} (target >= 0.8); "
-              f"server RSS growth after the first interval: {growth:,.0f} MiB (target <= 200)", flush=True)
+        print(
+            f"\nslowest full interval / first: {slowest:.2f} (target >= 0.8); "
+            f"server RSS growth after the first interval: {growth:,.0f} MiB (target <= 200)",
+            flush=True,
+        )
         return slowest, growth
 
 
-def _send_all(target: str, key: str, template: Template, n_requests: int, concurrency: int,
-              pid: int, interval: int, report: Report) -> tuple[int, list[str]]:
+def _send_all(
+    target: str,
+    key: str,
+    template: Template,
+    n_requests: int,
+    concurrency: int,
+    pid: int,
+    interval: int,
+    report: Report,
+) -> tuple[int, list[str]]:
     """Send ``n_requests`` exports; returns (spans acknowledged, errors)."""
     channel = grpc.insecure_channel(target, options=[("grpc.max_send_message_length", 64 << 20)])
     call = channel.unary_unary(EXPORT, request_serializer=None, response_deserializer=None)
@@ -195,17 +228,25 @@ def main() -> None:
     n_requests = len(template.bodies) * -(-args.spans // per_round)  # whole rounds, at least --spans
     expected_llm = sum(template.llm[i % len(template.bodies)] for i in range(n_requests))
     total = sum(template.spans[i % len(template.bodies)] for i in range(n_requests))
-    print(f"{args.exporters} exporters x {args.batch} spans, {total:,} spans "
-          f"({n_requests} exports), a line per {args.interval:,} stored", flush=True)
+    print(
+        f"{args.exporters} exporters x {args.batch} spans, {total:,} spans "
+        f"({n_requests} exports), a line per {args.interval:,} stored",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory(prefix="llmobserve-soak-") as data_dir:
         proc, target, http_url, key = start_server(data_dir, [], echo=args.server_log)
         try:
-            acked, errors = _send_all(target, key, template, n_requests, args.exporters, proc.pid, args.interval,
-                                      report := Report())
+            acked, errors = _send_all(
+                target, key, template, n_requests, args.exporters, proc.pid, args.interval, report := Report()
+            )
             if errors:
                 raise SystemExit(f"{len(errors)} exports refused: {errors[:3]}")
-            rows = httpx.get(f"{http_url}/api/v1/costs/breakdown", params={"group_by": "day"},
-                             headers={"authorization": f"Bearer {key}"}, timeout=300).json()["rows"]
+            rows = httpx.get(
+                f"{http_url}/api/v1/costs/breakdown",
+                params={"group_by": "day"},
+                headers={"authorization": f"Bearer {key}"},
+                timeout=300,
+            ).json()["rows"]
             stored_llm = sum(r["calls"] for r in rows)
         finally:
             proc.terminate()

@@ -10,6 +10,24 @@ from ._reservations import Blocked, Reservation, Reservations, TooManyReservatio
 from ._status import CapStatus, Labels, applies_to, blocking, evaluate, state_of, utcnow
 from ._status_cache import StatusCache
 
-__all__ = ["Blocked", "CapMonitor", "CapStatus", "DEFAULT_MAX_OUTPUT_TOKENS", "EPOCH", "Labels", "Reservation",
-           "Reservations", "StatusCache", "TooManyReservations", "alert_message", "applies_to", "blocking", "call_cost",
-           "evaluate", "period_window", "rates", "state_of", "utcnow"]
+__all__ = [
+    "Blocked",
+    "CapMonitor",
+    "CapStatus",
+    "DEFAULT_MAX_OUTPUT_TOKENS",
+    "EPOCH",
+    "Labels",
+    "Reservation",
+    "Reservations",
+    "StatusCache",
+    "TooManyReservations",
+    "alert_message",
+    "applies_to",
+    "blocking",
+    "call_cost",
+    "evaluate",
+    "period_window",
+    "rates",
+    "state_of",
+    "utcnow",
+]

@@ -32,7 +32,7 @@ from typing import Any
 
 from setproctitle import setthreadtitle
 
-from llmobserve.storage import StoredAlert, StoredCap, Store, written_spend, written_tenants
+from llmobserve.storage import Store, StoredAlert, StoredCap, written_spend, written_tenants
 
 from ._periods import period_window
 from ._status import evaluate, utcnow
@@ -48,22 +48,52 @@ _PASS_GAP_S = 0.5
 
 
 def alert_id(tenant: str, cap: StoredCap, subject: str, period_start: datetime, threshold: Decimal) -> str:
-    key = "|".join((tenant, cap.cap_id, subject, period_start.isoformat(), str(cap.limit_usd.normalize()),
-                    str(threshold.normalize())))
+    key = "|".join(
+        (
+            tenant,
+            cap.cap_id,
+            subject,
+            period_start.isoformat(),
+            str(cap.limit_usd.normalize()),
+            str(threshold.normalize()),
+        )
+    )
     return "alert_" + hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 def alert_message(tenant: str, alert: StoredAlert, cap: StoredCap, public_url: str) -> AlertMessage:
-    return AlertMessage(alert.alert_id, tenant, cap.cap_id, cap.name, cap.scope, alert.subject,
-                        alert.threshold.normalize(), alert.spend_usd.normalize(), alert.limit_usd.normalize(),
-                        cap.period, cap.time_zone, alert.period_start,
-                        alert.resets_at, alert.fired_at, f"{public_url.rstrip('/')}/caps/{cap.cap_id}/edit",
-                        cap.enforcement, alert.test)
+    return AlertMessage(
+        alert.alert_id,
+        tenant,
+        cap.cap_id,
+        cap.name,
+        cap.scope,
+        alert.subject,
+        alert.threshold.normalize(),
+        alert.spend_usd.normalize(),
+        alert.limit_usd.normalize(),
+        cap.period,
+        cap.time_zone,
+        alert.period_start,
+        alert.resets_at,
+        alert.fired_at,
+        f"{public_url.rstrip('/')}/caps/{cap.cap_id}/edit",
+        cap.enforcement,
+        alert.test,
+    )
 
 
 class CapMonitor:
-    def __init__(self, store: Store, notifier: Notifier, *, public_url: str, recompute_s: float = 60.0,
-                 clock: Callable[[], datetime] = utcnow, delivery_workers: int = 4) -> None:
+    def __init__(
+        self,
+        store: Store,
+        notifier: Notifier,
+        *,
+        public_url: str,
+        recompute_s: float = 60.0,
+        clock: Callable[[], datetime] = utcnow,
+        delivery_workers: int = 4,
+    ) -> None:
         self.store = store
         self.notifier = notifier
         self.public_url = public_url.rstrip("/")
@@ -81,8 +111,12 @@ class CapMonitor:
         self._cond = threading.Condition()
         self._stop = False
         self._thread: threading.Thread | None = None
-        self._deliveries = ThreadPoolExecutor(delivery_workers, thread_name_prefix="llmobserve-alert",
-                                              initializer=setthreadtitle, initargs=("llmo-alert",))
+        self._deliveries = ThreadPoolExecutor(
+            delivery_workers,
+            thread_name_prefix="llmobserve-alert",
+            initializer=setthreadtitle,
+            initargs=("llmo-alert",),
+        )
         self.recomputes = 0
         self.last_recompute_s = 0.0
 
@@ -124,8 +158,9 @@ class CapMonitor:
         next_full = last_pass = 0.0
         while True:
             with self._cond:
-                while not (self._stop or self._writes or self._dirty or self._overflow
-                           or time.monotonic() >= next_full):
+                while not (
+                    self._stop or self._writes or self._dirty or self._overflow or time.monotonic() >= next_full
+                ):
                     self._cond.wait(max(0.0, next_full - time.monotonic()))
                 # Writes are taken in batches at most every _PASS_GAP_S: larger batches repeat fewer
                 # label values, which is what the running totals cost (measured with bench/caps.py).
@@ -227,12 +262,20 @@ class CapMonitor:
         for status in evaluate(self.store, tenant, caps, self.clock):
             for subject, spend in status.subjects().items():
                 self._running[(tenant, status.cap.cap_id, subject)] = (status.period_start, spend)
-                crossings += self._crossed(tenant, status.cap, subject, spend,
-                                           (status.period_start, status.resets_at), now)
+                crossings += self._crossed(
+                    tenant, status.cap, subject, spend, (status.period_start, status.resets_at), now
+                )
         self._record(tenant, crossings)
 
-    def _crossed(self, tenant: str, cap: StoredCap, subject: str, spend: Decimal,
-                 window: tuple[datetime, datetime | None], now: datetime) -> list[tuple[StoredAlert, StoredCap]]:
+    def _crossed(
+        self,
+        tenant: str,
+        cap: StoredCap,
+        subject: str,
+        spend: Decimal,
+        window: tuple[datetime, datetime | None],
+        now: datetime,
+    ) -> list[tuple[StoredAlert, StoredCap]]:
         """Alerts for the thresholds ``spend`` reached and no alert has fired for yet (all of them:
         a jump past two thresholds fires both); remembers the next threshold to watch for."""
         fired = self._fired.setdefault(tenant, set())
@@ -248,8 +291,26 @@ class CapMonitor:
                 break
             # Nobody to tell: recorded as delivered at once (one write, not two).
             quiet = not cap.recipients and not cap.webhooks
-            found.append((StoredAlert(ident, cap.cap_id, cap.name, cap.scope, subject, threshold, spend,
-                                      cap.limit_usd, cap.period, window[0], window[1], now, delivered=quiet), cap))
+            found.append(
+                (
+                    StoredAlert(
+                        ident,
+                        cap.cap_id,
+                        cap.name,
+                        cap.scope,
+                        subject,
+                        threshold,
+                        spend,
+                        cap.limit_usd,
+                        cap.period,
+                        window[0],
+                        window[1],
+                        now,
+                        delivered=quiet,
+                    ),
+                    cap,
+                )
+            )
         return found
 
     def _record(self, tenant: str, crossings: list[tuple[StoredAlert, StoredCap]]) -> None:
@@ -259,16 +320,23 @@ class CapMonitor:
         fired = self._fired.setdefault(tenant, set())
         for alert, cap in crossings:
             fired.add(alert.alert_id)
-            log.info("tenant %r: cap %s (%s) crossed %s%% at $%s", tenant, cap.cap_id, alert.subject or cap.scope,
-                     alert.threshold * 100, alert.spend_usd)
+            log.info(
+                "tenant %r: cap %s (%s) crossed %s%% at $%s",
+                tenant,
+                cap.cap_id,
+                alert.subject or cap.scope,
+                alert.threshold * 100,
+                alert.spend_usd,
+            )
             if not alert.delivered:
                 self._deliveries.submit(self._deliver, tenant, alert, cap)
 
     def _deliver(self, tenant: str, alert: StoredAlert, cap: StoredCap) -> None:
         try:
             deliveries = self.notifier.deliver(self.message(tenant, alert, cap), cap.recipients, cap.webhooks)
-            self.store.put_alert(tenant, replace(alert, delivered=True,
-                                                 deliveries=tuple(d.as_dict() for d in deliveries)))
+            self.store.put_alert(
+                tenant, replace(alert, delivered=True, deliveries=tuple(d.as_dict() for d in deliveries))
+            )
         except Exception:
             log.exception("cap monitor: recording the deliveries of %s failed", alert.alert_id)
 

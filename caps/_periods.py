@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 __all__ = ["EPOCH", "period_window"]
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _midnight(day: date, zone: ZoneInfo) -> datetime:
     # A zone whose clocks jump at midnight has no 00:00 that day; zoneinfo then picks the instant
     # after the jump, which is still the first instant of that local day.
-    return datetime.combine(day, time(0), tzinfo=zone).astimezone(timezone.utc)
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
 
 def period_window(period: str, time_zone: str, now: datetime) -> tuple[datetime, datetime | None]:

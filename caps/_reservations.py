@@ -59,8 +59,15 @@ class _Ledger:
 
 
 class Reservations:
-    def __init__(self, store: Store, *, clock: Callable[[], datetime] = utcnow, ttl_s: float = 600.0,
-                 max_open: int = 10_000, spend_ttl_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        ttl_s: float = 600.0,
+        max_open: int = 10_000,
+        spend_ttl_s: float = 1.0,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.ttl_s = ttl_s
@@ -106,9 +113,15 @@ class Reservations:
                 return None
             if len(ledger.open) >= self.max_open:
                 raise TooManyReservations(f"{len(ledger.open)} reservations are open; settle or release some")
-            reservation = Reservation("res_" + secrets.token_hex(8), amount, tuple(holds),
-                                      self.clock() + timedelta(seconds=self.ttl_s), time.monotonic() + self.ttl_s,
-                                      labels.get("provider", ""), labels.get("model", ""))
+            reservation = Reservation(
+                "res_" + secrets.token_hex(8),
+                amount,
+                tuple(holds),
+                self.clock() + timedelta(seconds=self.ttl_s),
+                time.monotonic() + self.ttl_s,
+                labels.get("provider", ""),
+                labels.get("model", ""),
+            )
             ledger.open[reservation.id] = reservation
             return reservation
 

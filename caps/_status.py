@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from llmobserve.storage import Store, StoredCap
@@ -25,7 +25,7 @@ _DIM = {"global": "provider", "each_customer": "customer"}  # a global cap sums 
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +65,9 @@ def applies_to(cap: StoredCap, labels: Labels) -> str | None:
     return cap.value if labels.get(cap.scope, "") == cap.value else None
 
 
-def evaluate(store: Store, tenant: str, caps: list[StoredCap],
-             clock: Callable[[], datetime] = utcnow) -> list[CapStatus]:
+def evaluate(
+    store: Store, tenant: str, caps: list[StoredCap], clock: Callable[[], datetime] = utcnow
+) -> list[CapStatus]:
     """The status of each cap, exact as of now."""
     now = clock()
     groups: dict[tuple[str, str], list[StoredCap]] = defaultdict(list)

@@ -25,8 +25,9 @@ __all__ = ["StatusCache"]
 
 
 class StatusCache:
-    def __init__(self, ttl: float = 1.0, max_tenants: int = 10_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, ttl: float = 1.0, max_tenants: int = 10_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.ttl = ttl
         self._max = max_tenants
         self._clock = clock
@@ -76,8 +77,12 @@ class StatusCache:
     def _fresh(self, tenant: str, key: tuple[StoredCap, ...]) -> list[CapStatus] | None:
         with self._lock:
             entry = self._entries.get(tenant)
-            if (entry is None or entry[0] != self._generation.get(tenant, 0) or entry[1] != key
-                    or not 0 <= self._clock() - entry[2] < self.ttl):  # a clock set back is no proof of youth
+            if (
+                entry is None
+                or entry[0] != self._generation.get(tenant, 0)
+                or entry[1] != key
+                or not 0 <= self._clock() - entry[2] < self.ttl
+            ):  # a clock set back is no proof of youth
                 return None
             return entry[3]
 

@@ -21,7 +21,15 @@ from ._web import SignInRequired, page, render, to_sign_in
 __all__ = ["install_dashboard", "page_failed"]
 
 log = logging.getLogger("llmobserve.dashboard")
-PAGES = [_signin.router, _overview.router, _runs.router, _caps.router, _settings.router, _costs.router, _dimensions.router]
+PAGES = [
+    _signin.router,
+    _overview.router,
+    _runs.router,
+    _caps.router,
+    _settings.router,
+    _costs.router,
+    _dimensions.router,
+]
 
 
 def install_dashboard(app: FastAPI) -> None:
@@ -50,8 +58,17 @@ def page_failed(request: Request, exc: Exception) -> Response:
     else:
         status, heading = 503, "This page could not be loaded"
         message = "Storage did not answer or the query failed. Nothing was changed; try again in a moment."
-    return render(request, "error.html", status_code=status, title=heading, tenant=p.tenant if p else "",
-                  csrf=p.session.csrf if p else "", nav=p is not None, heading=heading, message=message)
+    return render(
+        request,
+        "error.html",
+        status_code=status,
+        title=heading,
+        tenant=p.tenant if p else "",
+        csrf=p.session.csrf if p else "",
+        nav=p is not None,
+        heading=heading,
+        message=message,
+    )
 
 
 _HEADINGS = {403: "Not allowed", 404: "Not found", 405: "Not allowed", 422: "Invalid input"}

@@ -23,8 +23,15 @@ from ._web import Page, PageDep, check_csrf, render
 
 router = APIRouter(include_in_schema=False)
 
-SCOPES = [("global", "Everything"), ("provider", "One provider"), ("model", "One model"), ("agent", "One agent"),
-          ("customer", "One customer"), ("service", "One service"), ("each_customer", "Each customer (separately)")]
+SCOPES = [
+    ("global", "Everything"),
+    ("provider", "One provider"),
+    ("model", "One model"),
+    ("agent", "One agent"),
+    ("customer", "One customer"),
+    ("service", "One service"),
+    ("each_customer", "Each customer (separately)"),
+]
 ZONES = sorted(available_timezones())
 READ_ONLY = "You are signed in with a read-only key: changing caps needs a key with the admin scope."
 _LIST = re.compile(r"[\s,;]+")
@@ -65,46 +72,114 @@ def _split(text: str) -> list[str]:
 
 def cap_fields(form: dict[str, Any]) -> dict[str, Any]:
     """The form as the API's cap body: blank value means none, lists are comma-separated."""
-    text = {k: str(form.get(k, "")).strip() for k in ("name", "scope", "value", "period", "time_zone", "limit_usd",
-                                                       "thresholds", "enforcement", "recipients", "webhooks")}
-    return {"name": text["name"], "scope": text["scope"], "value": text["value"] or None, "period": text["period"],
-            "time_zone": text["time_zone"] or "UTC", "limit_usd": text["limit_usd"],
-            "thresholds": _split(text["thresholds"]), "enforcement": text["enforcement"],
-            "recipients": _split(text["recipients"]), "webhooks": _split(text["webhooks"]),
-            "enabled": form.get("enabled") == "on"}
+    text = {
+        k: str(form.get(k, "")).strip()
+        for k in (
+            "name",
+            "scope",
+            "value",
+            "period",
+            "time_zone",
+            "limit_usd",
+            "thresholds",
+            "enforcement",
+            "recipients",
+            "webhooks",
+        )
+    }
+    return {
+        "name": text["name"],
+        "scope": text["scope"],
+        "value": text["value"] or None,
+        "period": text["period"],
+        "time_zone": text["time_zone"] or "UTC",
+        "limit_usd": text["limit_usd"],
+        "thresholds": _split(text["thresholds"]),
+        "enforcement": text["enforcement"],
+        "recipients": _split(text["recipients"]),
+        "webhooks": _split(text["webhooks"]),
+        "enabled": form.get("enabled") == "on",
+    }
 
 
 def _form_values(fields: dict[str, Any]) -> dict[str, Any]:
     """Back to what the inputs show (the submitted text, so a mistake can be fixed in place)."""
-    return {**fields, "value": fields.get("value") or "", "thresholds": ", ".join(map(str, fields["thresholds"])),
-            "recipients": ", ".join(fields["recipients"]), "webhooks": ", ".join(fields["webhooks"])}
+    return {
+        **fields,
+        "value": fields.get("value") or "",
+        "thresholds": ", ".join(map(str, fields["thresholds"])),
+        "recipients": ", ".join(fields["recipients"]),
+        "webhooks": ", ".join(fields["webhooks"]),
+    }
 
 
 def _cap_values(cap: Any) -> dict[str, Any]:
-    return {"name": cap.name, "scope": cap.scope, "value": cap.value if cap.scope in SCOPED else "",
-            "period": cap.period, "time_zone": cap.time_zone, "limit_usd": exact_text(cap.limit_usd),
-            "thresholds": ", ".join(exact_text(t) for t in cap.thresholds),
-            "enforcement": cap.enforcement, "recipients": ", ".join(cap.recipients),
-            "webhooks": ", ".join(cap.webhooks), "enabled": cap.enabled}
+    return {
+        "name": cap.name,
+        "scope": cap.scope,
+        "value": cap.value if cap.scope in SCOPED else "",
+        "period": cap.period,
+        "time_zone": cap.time_zone,
+        "limit_usd": exact_text(cap.limit_usd),
+        "thresholds": ", ".join(exact_text(t) for t in cap.thresholds),
+        "enforcement": cap.enforcement,
+        "recipients": ", ".join(cap.recipients),
+        "webhooks": ", ".join(cap.webhooks),
+        "enabled": cap.enabled,
+    }
 
 
-_NEW = {"name": "", "scope": "global", "value": "", "period": "monthly", "time_zone": "UTC", "limit_usd": "",
-        "thresholds": "0.8, 1", "enforcement": "alert_only", "recipients": "", "webhooks": "", "enabled": True}
+_NEW = {
+    "name": "",
+    "scope": "global",
+    "value": "",
+    "period": "monthly",
+    "time_zone": "UTC",
+    "limit_usd": "",
+    "thresholds": "0.8, 1",
+    "enforcement": "alert_only",
+    "recipients": "",
+    "webhooks": "",
+    "enabled": True,
+}
 
 
-def _form_page(request: Request, p: Page, cap_id: str | None, values: dict[str, Any],
-               errors: dict[str, str] | None = None, status_code: int = 200) -> HTMLResponse:
+def _form_page(
+    request: Request,
+    p: Page,
+    cap_id: str | None,
+    values: dict[str, Any],
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
     title = "Edit cap" if cap_id else "New cap"
-    return render(request, "cap_form.html", status_code=status_code, **p.context(title, "/caps"),
-                  cap_id=cap_id, values=values, errors=errors or {}, scopes=SCOPES, zones=ZONES, read_only=READ_ONLY)
+    return render(
+        request,
+        "cap_form.html",
+        status_code=status_code,
+        **p.context(title, "/caps"),
+        cap_id=cap_id,
+        values=values,
+        errors=errors or {},
+        scopes=SCOPES,
+        zones=ZONES,
+        read_only=READ_ONLY,
+    )
 
 
 @router.get("/caps", response_class=HTMLResponse)
 def caps_page(request: Request, p: PageDep) -> HTMLResponse:
     status = caps.caps_status(p.services, p.tenant, [], [], reader=True)
     history = alerts.list_alerts(p.store, p.tenant, None, 50)
-    return render(request, "caps.html", **p.context("Caps & alerts", "/caps"), status=status,
-                  alerts=history.data, scopes=dict(SCOPES), read_only=READ_ONLY)
+    return render(
+        request,
+        "caps.html",
+        **p.context("Caps & alerts", "/caps"),
+        status=status,
+        alerts=history.data,
+        scopes=dict(SCOPES),
+        read_only=READ_ONLY,
+    )
 
 
 @router.get("/caps/new", response_class=HTMLResponse)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import get_args
 from urllib.parse import urlencode
@@ -33,8 +33,12 @@ router = APIRouter(include_in_schema=False)
 GROUPS: tuple[str, ...] = get_args(GroupBy)
 FILTERS = ("provider", "model", "agent", "customer", "session", "service")
 """The label filters, named as the API's query parameters."""
-RANGES = {"24h": ("Last 24 hours", timedelta(hours=24)), "7d": ("Last 7 days", timedelta(days=7)),
-          "30d": ("Last 30 days", DEFAULT_WINDOW), "90d": ("Last 90 days", timedelta(days=90))}
+RANGES = {
+    "24h": ("Last 24 hours", timedelta(hours=24)),
+    "7d": ("Last 7 days", timedelta(days=7)),
+    "30d": ("Last 30 days", DEFAULT_WINDOW),
+    "90d": ("Last 90 days", timedelta(days=90)),
+}
 DEFAULT_RANGE = "30d"
 DEFAULT_GROUP = "model"
 PAGE_ROWS = 100  # a table a person reads; the rest is one "and N more" row, the download has up to 10,000
@@ -63,8 +67,15 @@ class Window:
 
     def query(self) -> dict[str, str]:
         """The parameters that reproduce this range in a link (the defaults left out)."""
-        return {k: v for k, v in (("range", "" if self.preset == DEFAULT_RANGE else self.preset),
-                                  ("from", self.raw_from), ("to", self.raw_to)) if v}
+        return {
+            k: v
+            for k, v in (
+                ("range", "" if self.preset == DEFAULT_RANGE else self.preset),
+                ("from", self.raw_from),
+                ("to", self.raw_to),
+            )
+            if v
+        }
 
 
 def window(params: Mapping[str, str]) -> Window:
@@ -74,7 +85,7 @@ def window(params: Mapping[str, str]) -> Window:
         raise BadQuery(f"'range' must be one of {', '.join(RANGES)}, got {preset[:64]!r}")
     raw_from, raw_to = params.get("from", "").strip(), params.get("to", "").strip()
     try:  # the API's own parsing and bounds, so a date means here what it means there
-        end = parse_time("to", raw_to) if raw_to else datetime.now(timezone.utc)
+        end = parse_time("to", raw_to) if raw_to else datetime.now(UTC)
         start = parse_time("from", raw_from) if raw_from else max(EARLIEST, end - RANGES[preset][1])
     except BadRequest as exc:
         raise BadQuery(str(exc.detail)) from None
@@ -115,9 +126,16 @@ def _form(params: Mapping[str, str]) -> dict[str, str]:
 @router.get("/costs", response_class=HTMLResponse)
 def costs(request: Request, p: PageDep) -> HTMLResponse:
     params = request.query_params
-    base = {**p.context("Costs", "/costs"), "form": _form(params),
-            "groups": GROUPS, "ranges": RANGES, "filter_names": FILTERS, "default_group": DEFAULT_GROUP,
-            "default_range": DEFAULT_RANGE, "filters_open": any(params.get(name) for name in FILTERS)}
+    base = {
+        **p.context("Costs", "/costs"),
+        "form": _form(params),
+        "groups": GROUPS,
+        "ranges": RANGES,
+        "filter_names": FILTERS,
+        "default_group": DEFAULT_GROUP,
+        "default_range": DEFAULT_RANGE,
+        "filters_open": any(params.get(name) for name in FILTERS),
+    }
     try:
         group_by, win = _group(params), window(params)
     except BadQuery as exc:
@@ -132,12 +150,25 @@ def costs(request: Request, p: PageDep) -> HTMLResponse:
     # day and hour are the chart's own axis: one series of the total, not one per bar
     series = None if group_by in ("day", "hour") else group_by
     download = urlencode({"group_by": group_by, "from": win.start.isoformat(), "to": win.end.isoformat(), **filters})
-    return render(request, "costs.html", **base, error=None, group_by=group_by, win=win, filters=filters,
-                  rows=found.rows, rest=found.rest, rest_groups=found.rest_groups,
-                  total=total(found.rows + ([found.rest] if found.rest else [])), link=link,
-                  chart_data=daily_chart(p, win.start, win.end, series, filters, CHART_SERIES, win.interval)
-                  if found.rows and win.end - win.start <= timedelta(days=CHART_DAYS) else None,
-                  csv_href=f"/costs/export.csv?{download}", json_href=f"/costs/export.json?{download}")
+    return render(
+        request,
+        "costs.html",
+        **base,
+        error=None,
+        group_by=group_by,
+        win=win,
+        filters=filters,
+        rows=found.rows,
+        rest=found.rest,
+        rest_groups=found.rest_groups,
+        total=total(found.rows + ([found.rest] if found.rest else [])),
+        link=link,
+        chart_data=daily_chart(p, win.start, win.end, series, filters, CHART_SERIES, win.interval)
+        if found.rows and win.end - win.start <= timedelta(days=CHART_DAYS)
+        else None,
+        csv_href=f"/costs/export.csv?{download}",
+        json_href=f"/costs/export.json?{download}",
+    )
 
 
 def _export(request: Request, p: Page, fmt: str) -> StreamingResponse:

@@ -8,9 +8,8 @@ from datetime import datetime, timedelta
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from llmobserve.storage import REST_KEY
-
 from llmobserve.query_api.services.timerange import EARLIEST
+from llmobserve.storage import REST_KEY
 
 from ._costs import DEFAULT_RANGE, PAGE_ROWS, RANGES, BadQuery, costs_link, total, window
 from ._web import Page, PageDep, render
@@ -37,9 +36,15 @@ def _sparklines(p: Page, dim: str, end: datetime) -> dict[str, list[float]]:
 
 def _dimension(request: Request, p: Page, dim: str, title: str, href: str) -> HTMLResponse:
     params = request.query_params
-    base = {**p.context(title, href), "dim": dim, "href": href,
-            "ranges": RANGES, "default_range": DEFAULT_RANGE, "spark_days": SPARK_DAYS,
-            "form": {name: params.get(name, "") for name in ("range", "from", "to")}}
+    base = {
+        **p.context(title, href),
+        "dim": dim,
+        "href": href,
+        "ranges": RANGES,
+        "default_range": DEFAULT_RANGE,
+        "spark_days": SPARK_DAYS,
+        "form": {name: params.get(name, "") for name in ("range", "from", "to")},
+    }
     try:
         win = window(params)
     except BadQuery as exc:
@@ -48,10 +53,19 @@ def _dimension(request: Request, p: Page, dim: str, title: str, href: str) -> HT
     lines = _sparklines(p, dim, win.end) if found.rows else {}
     # without a rest series every key of the 14 days is in the answer: a missing one spent nothing
     flat = None if REST_KEY in lines else [0.0] * SPARK_DAYS
-    return render(request, "dimension.html", **base, error=None, win=win, rows=found.rows, rest=found.rest,
-                  rest_groups=found.rest_groups, total=total(found.rows + ([found.rest] if found.rest else [])),
-                  sparks={r.key: lines.get(r.key, flat) for r in found.rows},
-                  links={r.key: costs_link(group_by=dim, **{dim: r.key}, **win.query()) for r in found.rows})
+    return render(
+        request,
+        "dimension.html",
+        **base,
+        error=None,
+        win=win,
+        rows=found.rows,
+        rest=found.rest,
+        rest_groups=found.rest_groups,
+        total=total(found.rows + ([found.rest] if found.rest else [])),
+        sparks={r.key: lines.get(r.key, flat) for r in found.rows},
+        links={r.key: costs_link(group_by=dim, **{dim: r.key}, **win.query()) for r in found.rows},
+    )
 
 
 @router.get("/models", response_class=HTMLResponse)

@@ -3,18 +3,18 @@ with a waterfall (``GET /api/v1/traces/{id}``'s tree, built by the same code).""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
-from llmobserve.storage import TraceSpan
-
 from llmobserve.query_api.services.cursor import TRACE_ID, decode_cursor, encode_cursor
 from llmobserve.query_api.services.timerange import resolve_range
 from llmobserve.query_api.services.trace_tree import MAX_DEPTH, build_tree
+from llmobserve.storage import TraceSpan
+
 from ._web import PageDep, render
 
 router = APIRouter(include_in_schema=False)
@@ -44,16 +44,27 @@ def duration(ms: float) -> str:
 
 
 @router.get("/runs", response_class=HTMLResponse)
-def runs(request: Request, p: PageDep, sort: str = "time", cursor: str | None = None, limit: str | None = None,
-         days: str | None = None, start: str | None = Query(None, alias="from"), end: str | None = Query(None, alias="to"),
-         service: str = "", customer: str = "", agent: str = "", session: str = "") -> HTMLResponse:
+def runs(
+    request: Request,
+    p: PageDep,
+    sort: str = "time",
+    cursor: str | None = None,
+    limit: str | None = None,
+    days: str | None = None,
+    start: str | None = Query(None, alias="from"),
+    end: str | None = Query(None, alias="to"),
+    service: str = "",
+    customer: str = "",
+    agent: str = "",
+    session: str = "",
+) -> HTMLResponse:
     if sort not in ("time", "cost"):
         raise HTTPException(422, "sort must be 'time' (newest first) or 'cost' (costliest first)")
     size, window = _whole(limit, 50, 1, 500), _whole(days, 30, 1, 3650)
     if start or end:  # the API's from/to, for links from other pages
         frm, to = resolve_range(start or None, end or None)
     else:
-        to = datetime.now(timezone.utc)
+        to = datetime.now(UTC)
         frm = to - timedelta(days=window)
     filters = {k: v.strip() for k, v in zip(FILTERS, (service, customer, agent, session)) if v.strip()}
     after = decode_cursor(sort, cursor) if cursor else None
@@ -66,12 +77,23 @@ def runs(request: Request, p: PageDep, sort: str = "time", cursor: str | None = 
         query = {k: v for k, v in {**kept, "sort": sort, **changes}.items() if v}
         return "/runs?" + urlencode(query)
 
-    return render(request, "runs.html", **p.context("Runs", "/runs"),
-                  runs=[(r, max(0.0, (r.end_time - r.start_time).total_seconds() * 1000)) for r in shown],
-                  sort=sort, filters=filters, days=window if not (start or end) else None, ranges=RANGES,
-                  frm=frm, to=to, paged=cursor is not None, link=link, duration=duration,
-                  next=link(cursor=encode_cursor(sort, shown[-1])) if len(rows) > size else None,
-                  first=link(cursor=None))
+    return render(
+        request,
+        "runs.html",
+        **p.context("Runs", "/runs"),
+        runs=[(r, max(0.0, (r.end_time - r.start_time).total_seconds() * 1000)) for r in shown],
+        sort=sort,
+        filters=filters,
+        days=window if not (start or end) else None,
+        ranges=RANGES,
+        frm=frm,
+        to=to,
+        paged=cursor is not None,
+        link=link,
+        duration=duration,
+        next=link(cursor=encode_cursor(sort, shown[-1])) if len(rows) > size else None,
+        first=link(cursor=None),
+    )
 
 
 def _not_found(trace_id: str) -> HTTPException:
@@ -103,7 +125,21 @@ def run(request: Request, trace_id: str, p: PageDep, root: str | None = None) ->
             raise HTTPException(404, f"There is no span {root[:64]} in run {wanted}.")
     tree = build_tree(spans, start)
     bars, first, length_ms = _bars(spans)
-    return render(request, "run.html", **p.context(f"Run {wanted[:8]}…", "/runs"), trace_id=wanted, tree=tree, spans=len(spans), bars=bars, start=first,
-                  length_ms=length_ms, duration=duration, root=start is not None, max_depth=MAX_DEPTH,
-                  llm_calls=sum(s.is_llm for s in spans), errors=sum(s.status_code == "error" for s in spans),
-                  total=Decimal(tree.total), attributes=p.store.trace_attributes(p.tenant, wanted))
+    return render(
+        request,
+        "run.html",
+        **p.context(f"Run {wanted[:8]}…", "/runs"),
+        trace_id=wanted,
+        tree=tree,
+        spans=len(spans),
+        bars=bars,
+        start=first,
+        length_ms=length_ms,
+        duration=duration,
+        root=start is not None,
+        max_depth=MAX_DEPTH,
+        llm_calls=sum(s.is_llm for s in spans),
+        errors=sum(s.status_code == "error" for s in spans),
+        total=Decimal(tree.total),
+        attributes=p.store.trace_attributes(p.tenant, wanted),
+    )

@@ -22,29 +22,52 @@ from ._web import Page, PageDep, check_csrf, render
 
 router = APIRouter(include_in_schema=False)
 
-SCOPES = [("ingest", "send spans (OTLP) and check caps"), ("read", "read costs, runs and this dashboard"),
-          ("admin", "everything, including keys, prices and caps")]
+SCOPES = [
+    ("ingest", "send spans (OTLP) and check caps"),
+    ("read", "read costs, runs and this dashboard"),
+    ("admin", "everything, including keys, prices and caps"),
+]
 RATES = ["input_per_mtok", "output_per_mtok", "cache_read_per_mtok", "cache_write_per_mtok", "reasoning_per_mtok"]
 READ_ONLY = "You are signed in with a read-only key: managing keys and prices needs a key with the admin scope."
 _NEW_KEY = {"name": "", "scopes": ["ingest", "read"]}
 
 
-def _settings_page(request: Request, p: Page, status_code: int = 200, key_values: dict[str, Any] | None = None,
-                   key_errors: dict[str, str] | None = None, price_values: dict[str, Any] | None = None,
-                   price_errors: dict[str, str] | None = None) -> HTMLResponse:
+def _settings_page(
+    request: Request,
+    p: Page,
+    status_code: int = 200,
+    key_values: dict[str, Any] | None = None,
+    key_errors: dict[str, str] | None = None,
+    price_values: dict[str, Any] | None = None,
+    price_errors: dict[str, str] | None = None,
+) -> HTMLResponse:
     admin = p.principal.allows("admin")
     listed = keys.list_keys(p.store, p.tenant).data if admin else None  # the API shows keys to admins only
     custom = prices.list_prices(p.store, p.tenant).data
     unpriced = prices.unpriced(p.store, p.tenant, *resolve_range(None, None))
-    return render(request, "settings.html", status_code=status_code, **p.context("Settings", "/settings"),
-                  keys=listed, session_key_id=p.principal.key_id, scopes=SCOPES, prices=custom, unpriced=unpriced,
-                  key_values=key_values or _NEW_KEY, key_errors=key_errors or {},
-                  price_values=price_values or {}, price_errors=price_errors or {}, rates=RATES, read_only=READ_ONLY)
+    return render(
+        request,
+        "settings.html",
+        status_code=status_code,
+        **p.context("Settings", "/settings"),
+        keys=listed,
+        session_key_id=p.principal.key_id,
+        scopes=SCOPES,
+        prices=custom,
+        unpriced=unpriced,
+        key_values=key_values or _NEW_KEY,
+        key_errors=key_errors or {},
+        price_values=price_values or {},
+        price_errors=price_errors or {},
+        rates=RATES,
+        read_only=READ_ONLY,
+    )
 
 
 @router.get("/settings", response_class=HTMLResponse)
-def settings_page(request: Request, p: PageDep, provider: str = Query("", max_length=200),
-                  model: str = Query("", max_length=1000)) -> HTMLResponse:
+def settings_page(
+    request: Request, p: PageDep, provider: str = Query("", max_length=200), model: str = Query("", max_length=1000)
+) -> HTMLResponse:
     """``provider`` and ``model`` pre-fill the add-price form (the unpriced list links here)."""
     return _settings_page(request, p, price_values={"provider": provider, "model": model})
 
@@ -53,8 +76,10 @@ def settings_page(request: Request, p: PageDep, provider: str = Query("", max_le
 async def create_key(request: Request, p: PageDep) -> Response:
     form = await check_csrf(request, p.session)
     p.require_admin()
-    values = {"name": str(form.get("name", "")).strip(),
-              "scopes": [scope for scope, _ in SCOPES if form.get(f"scope_{scope}") == "on"]}
+    values = {
+        "name": str(form.get("name", "")).strip(),
+        "scopes": [scope for scope, _ in SCOPES if form.get(f"scope_{scope}") == "on"],
+    }
     try:
         body = KeyCreate.model_validate(values)
     except ValidationError as exc:
@@ -64,8 +89,9 @@ async def create_key(request: Request, p: PageDep) -> Response:
         return await run_in_threadpool(_settings_page, request, p, 422, values, errors)
     created = await run_in_threadpool(keys.create_key, p.store, p.tenant, body)
     label = f" '{created.name}'" if created.name else ""
-    p.session.flash.append(f"New key{label} ({', '.join(created.scopes)}): {created.key} — copy it now; "
-                           "it is shown only this once.")
+    p.session.flash.append(
+        f"New key{label} ({', '.join(created.scopes)}): {created.key} — copy it now; it is shown only this once."
+    )
     return RedirectResponse("/settings", status_code=303)
 
 
@@ -83,11 +109,15 @@ def price_fields(form: dict[str, Any]) -> dict[str, Any]:
     """The form as the API's price body: blank optional rates are left out (they default as the API says)."""
     text = {k: str(form.get(k, "")).strip() for k in ("provider", "model", "effective_from", *RATES)}
     regex = form.get("is_regex") == "on"
-    fields: dict[str, Any] = {"provider": text["provider"], "model": None if regex else text["model"] or None,
-                              "model_pattern": text["model"] or None if regex else None}
+    fields: dict[str, Any] = {
+        "provider": text["provider"],
+        "model": None if regex else text["model"] or None,
+        "model_pattern": text["model"] or None if regex else None,
+    }
     if text["effective_from"]:  # a date picker's day, at 00:00 UTC
-        fields["effective_from"] = text["effective_from"] + ("T00:00:00+00:00" if len(text["effective_from"]) == 10
-                                                             else "")
+        fields["effective_from"] = text["effective_from"] + (
+            "T00:00:00+00:00" if len(text["effective_from"]) == 10 else ""
+        )
     for rate in RATES:
         if text[rate] or rate in ("input_per_mtok", "output_per_mtok"):
             fields[rate] = text[rate]
@@ -98,7 +128,7 @@ def price_fields(form: dict[str, Any]) -> dict[str, Any]:
 async def add_price(request: Request, p: PageDep) -> Response:
     form = await check_csrf(request, p.session)
     p.require_admin()
-    values = {k: str(form.get(k, "")).strip() for k in ("provider", "model", "effective_from", *RATES)}
+    values: dict[str, Any] = {k: str(form.get(k, "")).strip() for k in ("provider", "model", "effective_from", *RATES)}
     values["is_regex"] = form.get("is_regex") == "on"
     try:
         body = CustomPriceIn.model_validate(price_fields(form))
@@ -107,10 +137,13 @@ async def add_price(request: Request, p: PageDep) -> Response:
         errors = {("model" if k == "model_pattern" else k): v for k, v in field_errors(exc, "model").items()}
         return await run_in_threadpool(_settings_page, request, p, 422, None, None, values, errors)
     except BadRequest as exc:  # effective_from outside what storage holds
-        return await run_in_threadpool(_settings_page, request, p, 422, None, None, values,
-                                       {"effective_from": str(exc.detail)})
-    p.session.flash.append(f"Custom price for {price.provider or 'any provider'} / {price.model} saved. It prices calls "
-                           "ingested from now on; POST /api/v1/pricing/reprice re-prices stored ones.")
+        return await run_in_threadpool(
+            _settings_page, request, p, 422, None, None, values, {"effective_from": str(exc.detail)}
+        )
+    p.session.flash.append(
+        f"Custom price for {price.provider or 'any provider'} / {price.model} saved. It prices calls "
+        "ingested from now on; POST /api/v1/pricing/reprice re-prices stored ones."
+    )
     return RedirectResponse("/settings", status_code=303)
 
 

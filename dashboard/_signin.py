@@ -25,18 +25,23 @@ def login_form(request: Request, next: str = "/") -> HTMLResponse:
 
 
 @router.post("/login")
-def login(request: Request, services: ServicesDep, key: str = Form("", max_length=512),
-          next: str = Form("/", max_length=2048)) -> Response:
+def login(
+    request: Request, services: ServicesDep, key: str = Form("", max_length=512), next: str = Form("/", max_length=2048)
+) -> Response:
     principal = services.authenticator.principal(key.strip()) if key.strip() else None
     if principal is None or not principal.allows("read"):
-        error = ("This key is not valid (unknown or revoked)." if principal is None
-                 else "This key cannot read: use a key with the read or admin scope.")
+        error = (
+            "This key is not valid (unknown or revoked)."
+            if principal is None
+            else "This key cannot read: use a key with the read or admin scope."
+        )
         return render(request, "login.html", status_code=401, title="Sign in", next=_safe_next(next), error=error)
     session = services.sessions.create(key.strip(), principal.tenant)
     response = RedirectResponse(_safe_next(next), status_code=303)
     secure = request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
-    response.set_cookie(COOKIE, session.id, max_age=_SESSION_S, httponly=True, samesite="strict", secure=secure,
-                        path="/")
+    response.set_cookie(
+        COOKIE, session.id, max_age=_SESSION_S, httponly=True, samesite="strict", secure=secure, path="/"
+    )
     return response
 
 

@@ -22,8 +22,12 @@ __all__ = ["COOKIE", "Page", "PageDep", "SignInRequired", "check_csrf", "page", 
 
 COOKIE = "llmo_session"
 _HERE = Path(__file__).parent
-templates = Environment(loader=FileSystemLoader(_HERE / "templates"), autoescape=select_autoescape(["html"]),
-                        trim_blocks=True, lstrip_blocks=True)
+templates = Environment(
+    loader=FileSystemLoader(_HERE / "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 
 
 def usd(value: Decimal | float | int | None) -> str:
@@ -56,8 +60,14 @@ class Page:
         token, and the one-time notices (shown once, then forgotten)."""
         flash = self.session.flash[:]
         self.session.flash.clear()
-        return {"title": title, "active": active, "tenant": self.tenant, "csrf": self.session.csrf, "flash": flash,
-                "admin": self.principal.allows("admin")}
+        return {
+            "title": title,
+            "active": active,
+            "tenant": self.tenant,
+            "csrf": self.session.csrf,
+            "flash": flash,
+            "admin": self.principal.allows("admin"),
+        }
 
     def require_admin(self) -> None:
         """Refuse a change made with a read-only session's key (the page shows such forms disabled)."""
@@ -100,11 +110,17 @@ async def check_csrf(request: Request, session: Session) -> dict[str, Any]:
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     html = templates.get_template(name).render(request=request, **context)
-    return HTMLResponse(html, status_code=status_code, headers={
-        "Cache-Control": "no-store",
-        "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-                                   "frame-ancestors 'none'; form-action 'self'",
-        "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"})
+    return HTMLResponse(
+        html,
+        status_code=status_code,
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            "frame-ancestors 'none'; form-action 'self'",
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "same-origin",
+        },
+    )
 
 
 def to_sign_in(request: Request) -> RedirectResponse:

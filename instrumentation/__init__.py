@@ -12,5 +12,17 @@ from ._caps_errors import SpendingCapExceeded
 from ._labels import agent, customer, section, tool, wrap_all_tools
 from ._setup import NoApiKeyError, Observation, export_target, observe, shutdown, span_exporter
 
-__all__ = ["NoApiKeyError", "Observation", "SpendingCapExceeded", "agent", "customer", "export_target", "observe", "section",
-           "shutdown", "span_exporter", "tool", "wrap_all_tools"]
+__all__ = [
+    "NoApiKeyError",
+    "Observation",
+    "SpendingCapExceeded",
+    "agent",
+    "customer",
+    "export_target",
+    "observe",
+    "section",
+    "shutdown",
+    "span_exporter",
+    "tool",
+    "wrap_all_tools",
+]

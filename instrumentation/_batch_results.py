@@ -46,17 +46,34 @@ MAX_LINE = 8 * 1024 * 1024  # one result: a long completion is ~0.5 MB of JSON
 DRAIN_EVERY = 2048
 
 # OpenAI result bodies name their kind; the batch's endpoint names it for failed lines.
-_OPENAI_KINDS = {"chat.completion": ("chat", "chat"), "response": ("chat", "responses"),
-                 "list": ("embeddings", "embeddings"), "text_completion": ("text_completion", "completions")}
-_OPENAI_ENDPOINTS = {"/v1/chat/completions": ("chat", "chat"), "/v1/responses": ("chat", "responses"),
-                     "/v1/embeddings": ("embeddings", "embeddings"), "/v1/completions": ("text_completion", "completions")}
+_OPENAI_KINDS = {
+    "chat.completion": ("chat", "chat"),
+    "response": ("chat", "responses"),
+    "list": ("embeddings", "embeddings"),
+    "text_completion": ("text_completion", "completions"),
+}
+_OPENAI_ENDPOINTS = {
+    "/v1/chat/completions": ("chat", "chat"),
+    "/v1/responses": ("chat", "responses"),
+    "/v1/embeddings": ("embeddings", "embeddings"),
+    "/v1/completions": ("text_completion", "completions"),
+}
 
 
 class ResultSpans:
     """Turns one parsed result line into its span."""
 
-    def __init__(self, tracer: Any, download: Span, call: Call, batch_id: str, created: SpanContext | None,
-                 model: str, endpoint: str, capture_content: bool) -> None:
+    def __init__(
+        self,
+        tracer: Any,
+        download: Span,
+        call: Call,
+        batch_id: str,
+        created: SpanContext | None,
+        model: str,
+        endpoint: str,
+        capture_content: bool,
+    ) -> None:
         self._tracer = tracer
         self._parent = set_span_in_context(download)
         self._call = call
@@ -91,8 +108,13 @@ class ResultSpans:
             attributes.update(usage.attributes())
         if error is not None:
             attributes[a.ERROR_TYPE] = error
-        span = self._tracer.start_span(f"{operation} {model}" if model else operation, context=self._parent,
-                                       kind=SpanKind.CLIENT, attributes=attributes, links=self._links)
+        span = self._tracer.start_span(
+            f"{operation} {model}" if model else operation,
+            context=self._parent,
+            kind=SpanKind.CLIENT,
+            attributes=attributes,
+            links=self._links,
+        )
         if error is not None:
             span.set_status(Status(StatusCode.ERROR, message[:200]))
         span.end()
@@ -133,11 +155,34 @@ class ResultSpans:
 class ResultsObserver(BodyObserver):
     """Splits a results body into lines as the app reads it, and spans each line at once."""
 
-    __slots__ = ("_spans", "_decoder", "_tail", "_skipping", "_on", "_skip", "_lines", "_ok", "_failed",
-                 "_skipped", "_eof", "_mark_read", "_export", "_drain")
+    __slots__ = (
+        "_spans",
+        "_decoder",
+        "_tail",
+        "_skipping",
+        "_on",
+        "_skip",
+        "_lines",
+        "_ok",
+        "_failed",
+        "_skipped",
+        "_eof",
+        "_mark_read",
+        "_export",
+        "_drain",
+    )
 
-    def __init__(self, span: Span, spans: ResultSpans, status: int, headers: dict[str, str], already_read: int,
-                 mark_read: Callable[[int], None], export: Callable[[], None], drain: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        span: Span,
+        spans: ResultSpans,
+        status: int,
+        headers: dict[str, str],
+        already_read: int,
+        mark_read: Callable[[int], None],
+        export: Callable[[], None],
+        drain: Callable[[], None],
+    ) -> None:
         super().__init__(span)
         self._spans = spans
         self._decoder = decompressor(headers.get("content-encoding", ""))
@@ -151,14 +196,18 @@ class ResultsObserver(BodyObserver):
         self._export = export
         self._drain = drain
 
+    def _reading(self) -> bool:
+        """Not given up: ``_line`` may give up halfway through a chunk."""
+        return self._on is not False
+
     def feed(self, chunk: bytes) -> None:
-        if self._on is False or self._done:
+        if not self._reading() or self._done:
             return
         try:
             if self._decoder is not None:
                 chunk = self._decoder.decompress(chunk)
             start = 0
-            while self._on is not False:
+            while self._reading():
                 end = chunk.find(b"\n", start)
                 if end < 0:
                     self._keep(chunk[start:])
@@ -223,5 +272,11 @@ class ResultsObserver(BodyObserver):
             return
         self._mark_read(self._lines)
         self.span.update_name("batch_results")
-        self.span.set_attributes({BATCH_ID: self._spans.batch_id, RESULTS: self._ok + self._failed,
-                                  RESULTS_FAILED: self._failed, RESULTS_SKIPPED: self._skipped})
+        self.span.set_attributes(
+            {
+                BATCH_ID: self._spans.batch_id,
+                RESULTS: self._ok + self._failed,
+                RESULTS_FAILED: self._failed,
+                RESULTS_SKIPPED: self._skipped,
+            }
+        )

@@ -21,7 +21,7 @@ from opentelemetry.trace import Span, SpanContext
 
 from llmobserve.semconv import attributes as a
 
-from ._batch_results import BATCH_ID, ResultSpans, ResultsObserver
+from ._batch_results import BATCH_ID, ResultsObserver, ResultSpans
 from ._observer import BodyObserver, decompressor
 from ._providers import Call
 
@@ -68,8 +68,9 @@ class BatchRegistry:
                     continue
                 found = batch_id = item["id"]
                 old = self._batches.get(batch_id, (None, "", ""))
-                model = item.get("model") if isinstance(item.get("model"), str) else model
-                endpoint = item.get("endpoint") if isinstance(item.get("endpoint"), str) else ""
+                if isinstance(item.get("model"), str):
+                    model = item["model"]
+                endpoint = item["endpoint"] if isinstance(item.get("endpoint"), str) else ""
                 self._put(self._batches, batch_id, (created or old[0], model or old[1], endpoint or old[2]))
                 for key in ("output_file_id", "error_file_id"):
                     file_id = item.get(key)
@@ -101,8 +102,9 @@ class _ControlObserver(BodyObserver):
 
     __slots__ = ("_registry", "_created", "_model", "_decoder", "_buffer", "_eof")
 
-    def __init__(self, span: Span, registry: BatchRegistry, status: int, headers: dict[str, str],
-                 created: bool, model: str = "") -> None:
+    def __init__(
+        self, span: Span, registry: BatchRegistry, status: int, headers: dict[str, str], created: bool, model: str = ""
+    ) -> None:
         super().__init__(span)
         self._registry = registry
         self._created = created
@@ -143,8 +145,9 @@ class _ControlObserver(BodyObserver):
 class BatchCapture:
     """Decides, per batch API call, what to watch in its answer and whether its span is exported."""
 
-    def __init__(self, tracer: Any, capture_content: bool, llm_calls: set[int] | None,
-                 drain: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, tracer: Any, capture_content: bool, llm_calls: set[int] | None, drain: Callable[[], None] | None = None
+    ) -> None:
         self.registry = BatchRegistry()
         self._tracer = tracer
         self._capture_content = capture_content
@@ -179,9 +182,16 @@ class BatchCapture:
         created, model, endpoint = self.registry.batch(batch_id)
         spans = ResultSpans(self._tracer, span, call, batch_id, created, model, endpoint, self._capture_content)
         source = f"{call.provider}:{call.batch_ref}"
-        return ResultsObserver(span, spans, status, headers, self.registry.lines_read(source),
-                               lambda lines: self.registry.mark_read(source, lines), lambda: self._export(span),
-                               self._drain)
+        return ResultsObserver(
+            span,
+            spans,
+            status,
+            headers,
+            self.registry.lines_read(source),
+            lambda lines: self.registry.mark_read(source, lines),
+            lambda: self._export(span),
+            self._drain,
+        )
 
 
 def _single_model(body: bytes) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import weakref
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -39,7 +39,7 @@ def moment(value: Any) -> datetime | None:
     if not value:
         return None
     found = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return found if found.tzinfo else found.replace(tzinfo=timezone.utc)
+    return found if found.tzinfo else found.replace(tzinfo=UTC)
 
 
 class CapsApi:
@@ -50,11 +50,20 @@ class CapsApi:
         self._api_key = api_key
         self._client = self._new_client()
         ref = weakref.ref(self)
-        os.register_at_fork(after_in_child=lambda: (api := ref()) is not None and api._after_fork())
+
+        def after_fork() -> None:  # a weak reference: registering must not keep the client alive
+            api = ref()
+            if api is not None:
+                api._after_fork()
+
+        os.register_at_fork(after_in_child=after_fork)
 
     def _new_client(self) -> httpx.Client:
-        return httpx.Client(base_url=f"{self.base_url}/api/v1/caps", timeout=httpx.Timeout(_WRITE_TIMEOUT_S, connect=2.0),
-                            headers={"authorization": f"Bearer {self._api_key}"})
+        return httpx.Client(
+            base_url=f"{self.base_url}/api/v1/caps",
+            timeout=httpx.Timeout(_WRITE_TIMEOUT_S, connect=2.0),
+            headers={"authorization": f"Bearer {self._api_key}"},
+        )
 
     def _after_fork(self) -> None:  # never share the parent's pooled connections
         self._client = self._new_client()

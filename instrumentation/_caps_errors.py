@@ -57,8 +57,17 @@ class SpendingCapExceeded(Exception):  # noqa: N818 - the product's name for it
         period: ``daily``, ``monthly``, ... when known.
     """
 
-    def __init__(self, cap_id: str, cap_name: str, scope: str, value: str | None, spend_usd: Decimal,
-                 limit_usd: Decimal, resets_at: datetime | None, period: str = "") -> None:
+    def __init__(
+        self,
+        cap_id: str,
+        cap_name: str,
+        scope: str,
+        value: str | None,
+        spend_usd: Decimal,
+        limit_usd: Decimal,
+        resets_at: datetime | None,
+        period: str = "",
+    ) -> None:
         self.cap_id = cap_id
         self.cap_name = cap_name
         self.scope = scope
@@ -76,12 +85,25 @@ class SpendingCapExceeded(Exception):  # noqa: N818 - the product's name for it
         where = ", ".join(part for part in (subject, self.period) if part)
         named = f"'{self.cap_name}' ({self.cap_id})" if self.cap_name else self.cap_id
         resets = f"resets {_iso(self.resets_at)}" if self.resets_at is not None else "never resets"
-        return (f"spending cap {named} ({where}) is exceeded: {_usd(self.spend_usd)} of {_usd(self.limit_usd)} "
-                f"spent; {resets}")
+        return (
+            f"spending cap {named} ({where}) is exceeded: {_usd(self.spend_usd)} of {_usd(self.limit_usd)} "
+            f"spent; {resets}"
+        )
 
     def __reduce__(self) -> tuple[Any, ...]:  # pickles as the public class, whatever it was raised as
-        return (SpendingCapExceeded, (self.cap_id, self.cap_name, self.scope, self.value, self.spend_usd,
-                                      self.limit_usd, self.resets_at, self.period))
+        return (
+            SpendingCapExceeded,
+            (
+                self.cap_id,
+                self.cap_name,
+                self.scope,
+                self.value,
+                self.spend_usd,
+                self.limit_usd,
+                self.resets_at,
+                self.period,
+            ),
+        )
 
 
 SpendingCapExceeded.__module__ = "llmobserve"  # its public home; spans name it llmobserve.SpendingCapExceeded
@@ -100,9 +122,12 @@ def blocked(*args: Any, **kwargs: Any) -> SpendingCapExceeded:
         cls = SpendingCapExceeded
         if bases:
             try:
-                cls = type("SpendingCapExceeded", (SpendingCapExceeded, *bases),
-                           {"__module__": "llmobserve", "__doc__": SpendingCapExceeded.__doc__})
+                cls = type(
+                    "SpendingCapExceeded",
+                    (SpendingCapExceeded, *bases),
+                    {"__module__": "llmobserve", "__doc__": SpendingCapExceeded.__doc__},
+                )
             except TypeError:  # an SDK's root error with an incompatible layout: the plain class
                 cls = SpendingCapExceeded
         _MIXED[key] = cls
-    return cls(*args, **kwargs)  # type: ignore[no-any-return]
+    return cls(*args, **kwargs)  # type: ignore[no-any-return]  # a SpendingCapExceeded subclass made with type()

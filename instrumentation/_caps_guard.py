@@ -28,7 +28,7 @@ import weakref
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -57,7 +57,7 @@ _guards: weakref.WeakSet[CapsGuard] = weakref.WeakSet()
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _after_fork() -> None:  # threads do not survive a fork: the child's guards start their own
@@ -89,8 +89,15 @@ class CapsGuard:
     ``clock`` (a ``Callable[[], datetime]``, UTC) decides rollovers and staleness; tests replace it.
     """
 
-    def __init__(self, api: CapsApi, service: str = "", strict: bool = False, interval: float = _INTERVAL_S,
-                 max_age: timedelta = _MAX_AGE, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        api: CapsApi,
+        service: str = "",
+        strict: bool = False,
+        interval: float = _INTERVAL_S,
+        max_age: timedelta = _MAX_AGE,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.api = api
         self.service = service
         self.strict = strict
@@ -183,9 +190,14 @@ class CapsGuard:
             # Only a warning when blocks are at stake; a server without caps (or not reachable from
             # the start, e.g. an OTLP collector in front) is worth a line at info level.
             level = logging.WARNING if self._snapshot is not None and self._snapshot.caps else logging.INFO
-            log.log(level, "llmobserve: cannot refresh spending caps from %s (%s); keeping the last known caps, "
-                    "calls are allowed once they are over %d s old", self.api.base_url, reason,
-                    self.max_age.total_seconds())
+            log.log(
+                level,
+                "llmobserve: cannot refresh spending caps from %s (%s); keeping the last known caps, "
+                "calls are allowed once they are over %d s old",
+                self.api.base_url,
+                reason,
+                self.max_age.total_seconds(),
+            )
         return False
 
     def _reconcile(self, snapshot: Snapshot) -> None:
@@ -209,6 +221,7 @@ class CapsGuard:
 
     def _spend(self, cap: Cap, subject: str, now: datetime) -> tuple[datetime | None, Decimal]:
         """(the period we are in, what is spent in it) by our clock."""
+        period: datetime | None
         if cap.resets_at is not None and now >= cap.resets_at:
             period, server = cap.resets_at, Decimal(0)  # rolled over since the last answer
         else:
@@ -220,8 +233,13 @@ class CapsGuard:
 
     def labels(self, provider: str, model: str) -> Labels:
         """The current call's labels: from the app's context (agent, customer) and our resource (service)."""
-        return Labels(normalize_provider(provider), (model,) if model else (), agent_from_section(current_path()),
-                      current_customer() or "", self.service)
+        return Labels(
+            normalize_provider(provider),
+            (model,) if model else (),
+            agent_from_section(current_path()),
+            current_customer() or "",
+            self.service,
+        )
 
     def admit(self, provider: str, model: str, facts: dict[str, Any], input_bytes: int) -> Ticket | None:
         """Raise ``SpendingCapExceeded`` if a cap that applies is exhausted; else a ticket to conclude
@@ -239,8 +257,7 @@ class CapsGuard:
             with self._lock:
                 _, spend = self._spend(cap, subject, now)
             if spend >= cap.limit:
-                raise blocked(cap.id, cap.name, cap.scope, subject or None, spend, cap.limit, cap.resets_at,
-                              cap.period)
+                raise blocked(cap.id, cap.name, cap.scope, subject or None, spend, cap.limit, cap.resets_at, cap.period)
         # Strict mode asks the server whenever a cap applies, or when we do not know (stale or never fetched).
         reserve = self.strict and (matched or snapshot is None)
         if not matched and not reserve:
@@ -280,8 +297,9 @@ class CapsGuard:
 
     def _add(self, labels: Labels, usage: Any) -> None:
         if usage.model and usage.model not in labels.models:
-            labels = Labels(labels.provider, (*labels.models, usage.model), labels.agent, labels.customer,
-                            labels.service)
+            labels = Labels(
+                labels.provider, (*labels.models, usage.model), labels.agent, labels.customer, labels.service
+            )
             self._seen(labels)
         snapshot = self._snapshot
         if snapshot is None:
@@ -289,8 +307,11 @@ class CapsGuard:
         now = self.clock()
         with self._lock:
             # What each applicable cap stood at when the call ended (the server cannot have its span yet).
-            bases = [(cap.id, subject, *self._spend(cap, subject, now))
-                     for cap in snapshot.caps if (subject := cap.subject(labels)) is not None]
+            bases = [
+                (cap.id, subject, *self._spend(cap, subject, now))
+                for cap in snapshot.caps
+                if (subject := cap.subject(labels)) is not None
+            ]
             if not bases:
                 return
             rate = rate_for(snapshot, labels)

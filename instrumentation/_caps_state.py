@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from ._caps_api import amount, moment
 
@@ -26,6 +26,15 @@ class Labels:
     service: str
 
 
+class Usage(Protocol):
+    """A call's token counts (``UsageState``), in OTel terms: input includes cache reads and writes."""
+
+    input: int
+    output: int
+    cache_read: int
+    cache_write: int
+
+
 @dataclass(frozen=True, slots=True)
 class Rate:
     input: Decimal
@@ -33,12 +42,15 @@ class Rate:
     cache_read: Decimal
     cache_write: Decimal
 
-    def cost(self, usage: Any) -> Decimal:
-        """``usage`` in OTel terms (``UsageState``): input includes cache reads and writes, each
-        priced once at its own rate."""
+    def cost(self, usage: Usage) -> Decimal:
+        """Each token priced once at its own rate."""
         uncached = max(usage.input - usage.cache_read - usage.cache_write, 0)
-        return (uncached * self.input + usage.cache_read * self.cache_read + usage.cache_write * self.cache_write
-                + usage.output * self.output) / _MILLION
+        return (
+            uncached * self.input
+            + usage.cache_read * self.cache_read
+            + usage.cache_write * self.cache_write
+            + usage.output * self.output
+        ) / _MILLION
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,16 +94,30 @@ def parse_status(answer: dict[str, Any], fetched_at: datetime) -> Snapshot:
         if not raw.get("enabled") or raw.get("enforcement") != "hard_block":
             continue
         customers = {str(c["customer"]): amount(c["spend_usd"]) for c in raw.get("customers") or ()}
-        caps.append(Cap(str(raw["id"]), str(raw.get("name") or ""), str(raw["scope"]), raw.get("value"),
-                        str(raw.get("period") or ""), amount(raw["limit_usd"]), moment(raw.get("period_start")),
-                        moment(raw.get("resets_at")), amount(raw.get("spend_usd") or 0), customers))
+        caps.append(
+            Cap(
+                str(raw["id"]),
+                str(raw.get("name") or ""),
+                str(raw["scope"]),
+                raw.get("value"),
+                str(raw.get("period") or ""),
+                amount(raw["limit_usd"]),
+                moment(raw.get("period_start")),
+                moment(raw.get("resets_at")),
+                amount(raw.get("spend_usd") or 0),
+                customers,
+            )
+        )
     rates = {}
     for key, raw in (answer.get("rates") or {}).items():
         base = amount(raw["input_per_mtok"])
         cache_read, cache_write = raw.get("cache_read_per_mtok"), raw.get("cache_write_per_mtok")
-        rates[str(key)] = Rate(base, amount(raw.get("output_per_mtok") or 0),
-                               base if cache_read is None else amount(cache_read),
-                               base if cache_write is None else amount(cache_write))
+        rates[str(key)] = Rate(
+            base,
+            amount(raw.get("output_per_mtok") or 0),
+            base if cache_read is None else amount(cache_read),
+            base if cache_write is None else amount(cache_write),
+        )
     return Snapshot(tuple(caps), rates, fetched_at)
 
 

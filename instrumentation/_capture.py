@@ -76,7 +76,10 @@ def _request_facts(body: bytes) -> dict[str, Any]:
             return {}
         return parsed if isinstance(parsed, dict) else {}
     found = _MODEL_RE.search(body)
-    return {"model": found.group(1).decode("utf-8", "replace") if found else "", "stream": bool(_STREAM_RE.search(body))}
+    return {
+        "model": found.group(1).decode("utf-8", "replace") if found else "",
+        "stream": bool(_STREAM_RE.search(body)),
+    }
 
 
 def _headers(raw: Any) -> dict[str, str]:
@@ -92,9 +95,16 @@ def _headers(raw: Any) -> dict[str, str]:
 class Capture:
     """The hooks handed to HTTPXClientInstrumentor; holds the matcher and the options."""
 
-    def __init__(self, matcher: ProviderMatcher, capture_content: bool, is_foreign_llm_child: Any,
-                 llm_calls: set[int] | None = None, tracer: Any = None, drain: Any = None,
-                 guard: CapsGuard | None = None) -> None:
+    def __init__(
+        self,
+        matcher: ProviderMatcher,
+        capture_content: bool,
+        is_foreign_llm_child: Any,
+        llm_calls: set[int] | None = None,
+        tracer: Any = None,
+        drain: Any = None,
+        guard: CapsGuard | None = None,
+    ) -> None:
         self.matcher = matcher
         self.guard = guard
         self.capture_content = capture_content
@@ -164,8 +174,12 @@ class Capture:
         if call.batch:
             if recording:
                 method = request.method
-                watch = self._batches.on_request(span, call, method.decode() if isinstance(method, bytes)
-                                                 else str(method), _request_body(request.stream))
+                watch = self._batches.on_request(
+                    span,
+                    call,
+                    method.decode() if isinstance(method, bytes) else str(method),
+                    _request_body(request.stream),
+                )
                 if watch is not None:
                     self._defer(span, _CallSpan(span, call, watch))
             return None
@@ -199,8 +213,12 @@ class Capture:
         }
         if model:
             attributes[a.GEN_AI_REQUEST_MODEL] = model
-        for key, name in (("max_tokens", "gen_ai.request.max_tokens"), ("max_output_tokens", "gen_ai.request.max_tokens"),
-                          ("temperature", "gen_ai.request.temperature"), ("top_p", "gen_ai.request.top_p")):
+        for key, name in (
+            ("max_tokens", "gen_ai.request.max_tokens"),
+            ("max_output_tokens", "gen_ai.request.max_tokens"),
+            ("temperature", "gen_ai.request.temperature"),
+            ("top_p", "gen_ai.request.top_p"),
+        ):
             value = facts.get(key)
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 attributes[name] = value

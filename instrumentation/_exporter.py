@@ -47,9 +47,11 @@ class QuietExporter(SpanExporter):
             self.dropped_spans += len(spans)
             if not self.unreachable:
                 self.unreachable = True
-                log.warning("llmobserve: cannot deliver spans to %s (is the receiver running, and the API key "
-                            "valid?); the app is unaffected, spans are dropped until it is reachable",
-                            self._endpoint)
+                log.warning(
+                    "llmobserve: cannot deliver spans to %s (is the receiver running, and the API key "
+                    "valid?); the app is unaffected, spans are dropped until it is reachable",
+                    self._endpoint,
+                )
         elif self.unreachable:
             self.unreachable = False
             log.info("llmobserve: delivering spans to %s again", self._endpoint)

@@ -36,8 +36,9 @@ def _segments(path: str) -> tuple[str, ...]:
     parts = tuple(p for p in path.strip("/").split("/") if p)
     bad = [p for p in parts if not _SEGMENT.match(p)]
     if not parts or bad:
-        raise ValueError(f"section path must be 'kind:name' segments joined by '/', e.g. 'agent:research/tool:search'; "
-                         f"got {path!r}")
+        raise ValueError(
+            f"section path must be 'kind:name' segments joined by '/', e.g. 'agent:research/tool:search'; got {path!r}"
+        )
     return parts
 
 
@@ -94,21 +95,24 @@ class _Label:
     # -- decorator --
     def __call__(self, fn: F) -> F:
         if inspect.isasyncgenfunction(fn):
-            return self._wrap_async_gen(fn)  # type: ignore[return-value]
+            return self._wrap_async_gen(fn)  # type: ignore[return-value]  # wraps keeps fn's signature
         if inspect.isgeneratorfunction(fn):
-            return self._wrap_gen(fn)  # type: ignore[return-value]
+            return self._wrap_gen(fn)  # type: ignore[return-value]  # wraps keeps fn's signature
         if inspect.iscoroutinefunction(fn):
+
             @functools.wraps(fn)
             async def run_async(*args: Any, **kwargs: Any) -> Any:
                 with self._fresh():
                     return await fn(*args, **kwargs)
-            return run_async  # type: ignore[return-value]
+
+            return run_async  # type: ignore[return-value]  # wraps keeps fn's signature
 
         @functools.wraps(fn)
         def run(*args: Any, **kwargs: Any) -> Any:
             with self._fresh():
                 return fn(*args, **kwargs)
-        return run  # type: ignore[return-value]
+
+        return run  # type: ignore[return-value]  # wraps keeps fn's signature
 
     def _fresh(self) -> _Label:
         """A new instance per call: one decorator object serves concurrent calls."""
@@ -149,6 +153,7 @@ class _Label:
             finally:
                 if span is not None:
                     _finish(span, error)
+
         return run
 
     def _wrap_async_gen(self, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -183,6 +188,7 @@ class _Label:
             finally:
                 if span is not None:
                     _finish(span, error)
+
         return run
 
 
@@ -255,6 +261,7 @@ def _guarded(method: Callable[..., Any], name: str, key: int) -> Callable[..., A
     label = tool(name)
 
     if inspect.iscoroutinefunction(method):
+
         @functools.wraps(method)
         async def run_async(*args: Any, **kwargs: Any) -> Any:
             inside = _in_tool.get()
@@ -266,6 +273,7 @@ def _guarded(method: Callable[..., Any], name: str, key: int) -> Callable[..., A
                     return await method(*args, **kwargs)
             finally:
                 _in_tool.reset(token)
+
         return run_async
 
     @functools.wraps(method)
@@ -279,6 +287,7 @@ def _guarded(method: Callable[..., Any], name: str, key: int) -> Callable[..., A
                 return method(*args, **kwargs)
         finally:
             _in_tool.reset(token)
+
     return run
 
 
@@ -309,7 +318,7 @@ def _wrap_one(obj: Any, fallback: str, named: bool = False) -> Any:
     if callable(obj):
         wrapped = tool(fallback if named else _tool_name(obj, fallback))(obj)
         try:
-            wrapped.__llmobserve_tool__ = True  # type: ignore[attr-defined]
+            wrapped.__llmobserve_tool__ = True
         except AttributeError:
             pass
         return wrapped

@@ -37,10 +37,10 @@ __all__ = ["BodyObserver", "CallObserver", "decompressor", "open_observers", "wa
 log = logging.getLogger("llmobserve.instrumentation")
 
 _MAX_BODY = 16 * 1024 * 1024  # model-call bodies above this are not parsed (batch results are read line by line)
-_live: weakref.WeakSet[CallObserver] = weakref.WeakSet()
+_live: weakref.WeakSet[BodyObserver] = weakref.WeakSet()
 
 
-def open_observers(idle_for: float = 0.0) -> list[CallObserver]:
+def open_observers(idle_for: float = 0.0) -> list[BodyObserver]:
     """Observers whose span has not ended yet (for flushing at shutdown); with ``idle_for``, only
     those whose body has seen no bytes for that many seconds (not a call another thread is reading)."""
     if not idle_for:
@@ -75,14 +75,14 @@ def decompressor(encoding: str) -> Any:
         return zlib.decompressobj()
     if encoding == "br":
         try:
-            import brotli  # type: ignore[import-not-found]
+            import brotli
 
             return brotli.Decompressor()
         except ImportError:
             return False
     if encoding == "zstd":
         try:
-            import zstandard  # type: ignore[import-not-found]
+            import zstandard
 
             return zstandard.ZstdDecompressor().decompressobj()
         except ImportError:
@@ -163,11 +163,31 @@ class CallObserver(BodyObserver):
 
     conclude_inline = False
 
-    __slots__ = ("call", "state", "status", "after", "quiet", "_mode", "_decoder", "_buffer", "_event", "_data", "_eof",
-                 "_overflow")
+    __slots__ = (
+        "call",
+        "state",
+        "status",
+        "after",
+        "quiet",
+        "_mode",
+        "_decoder",
+        "_buffer",
+        "_event",
+        "_data",
+        "_eof",
+        "_overflow",
+    )
 
-    def __init__(self, span: Span, call: Call, state: UsageState, status: int, headers: dict[str, str],
-                 after: Callable[[UsageState, int], None] | None = None, quiet: bool = False) -> None:
+    def __init__(
+        self,
+        span: Span,
+        call: Call,
+        state: UsageState,
+        status: int,
+        headers: dict[str, str],
+        after: Callable[[UsageState, int], None] | None = None,
+        quiet: bool = False,
+    ) -> None:
         super().__init__(span)
         self.call = call
         self.state = state
@@ -251,5 +271,5 @@ class CallObserver(BodyObserver):
         if self._overflow:
             attributes["llmobserve.capture.skipped"] = "body too large to parse"
         span.set_attributes(attributes)
-        if state.model and not span.attributes.get("gen_ai.request.model"):  # type: ignore[attr-defined]
+        if state.model and not span.attributes.get("gen_ai.request.model"):  # type: ignore[attr-defined]  # an SDK span, readable
             span.update_name(f"{self.call.operation} {state.model}")

@@ -22,8 +22,8 @@ from typing import Any
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
-from llmobserve.semconv import normalize, redact_attributes
 from llmobserve.semconv import attributes as a
+from llmobserve.semconv import normalize, redact_attributes
 
 __all__ = ["PairingProcessor"]
 
@@ -128,7 +128,7 @@ class PairingProcessor(SpanProcessor):
     def _find(self, span: ReadableSpan, ours: Any, candidates: Any) -> ReadableSpan | None:
         for _, foreign, theirs in candidates:
             if self._matches(span, ours, foreign, theirs):
-                return foreign  # type: ignore[no-any-return]
+                return foreign  # type: ignore[no-any-return]  # candidates hold ReadableSpans (typed Any for speed)
         return None
 
     @staticmethod
@@ -171,7 +171,16 @@ def _marked(span: ReadableSpan, twin: ReadableSpan) -> ReadableSpan:
 
 def _copy(span: ReadableSpan, attributes: dict[str, Any]) -> ReadableSpan:
     return ReadableSpan(
-        name=span.name, context=span.context, parent=span.parent, resource=span.resource, attributes=attributes,
-        events=span.events, links=span.links, kind=span.kind, status=span.status, start_time=span.start_time,
-        end_time=span.end_time, instrumentation_scope=span.instrumentation_scope,
+        name=span.name,
+        context=span.context,
+        parent=span.parent,
+        resource=span.resource,
+        attributes=attributes,
+        events=span.events,
+        links=span.links,
+        kind=span.kind,
+        status=span.status,
+        start_time=span.start_time,
+        end_time=span.end_time,
+        instrumentation_scope=span.instrumentation_scope,
     )

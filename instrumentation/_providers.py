@@ -46,8 +46,13 @@ _FLAVOR_OF_PROVIDER = {
     "gemini": "gemini",
     "cohere": "cohere",
 }
-_PROVIDER_ALIASES = {"gemini": "gcp.gemini", "google": "gcp.gemini", "mistral": "mistral_ai", "xai": "x_ai",
-                     "azure": "azure.ai.openai"}
+_PROVIDER_ALIASES = {
+    "gemini": "gcp.gemini",
+    "google": "gcp.gemini",
+    "mistral": "mistral_ai",
+    "xai": "x_ai",
+    "azure": "azure.ai.openai",
+}
 
 _GEMINI_PATH = re.compile(r"/models/([^/:]+):(generateContent|streamGenerateContent|embedContent|batchEmbedContents)$")
 _AZURE_DEPLOYMENT = re.compile(r"/openai/deployments/([^/]+)/")
@@ -131,7 +136,7 @@ class ProviderMatcher:
         for prefix, name in self._prefixes:
             if url.startswith(prefix):
                 provider = name
-                path = url[len(prefix):].split("?", 1)[0] or "/"
+                path = url[len(prefix) :].split("?", 1)[0] or "/"
                 if not path.startswith("/"):
                     path = "/" + path
                 break

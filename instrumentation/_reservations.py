@@ -69,9 +69,15 @@ class Reservations:
         if time.monotonic() < self._skip_until:
             return
         labels = ticket.labels
-        body = {"provider": labels.provider, "model": labels.models[0] if labels.models else "",
-                "agent": labels.agent, "customer": labels.customer, "service": labels.service,
-                "input_bytes": ticket.input_bytes, "max_output_tokens": ticket.max_output_tokens}
+        body = {
+            "provider": labels.provider,
+            "model": labels.models[0] if labels.models else "",
+            "agent": labels.agent,
+            "customer": labels.customer,
+            "service": labels.service,
+            "input_bytes": ticket.input_bytes,
+            "max_output_tokens": ticket.max_output_tokens,
+        }
         try:
             response = self._api.reserve(body)
         except httpx.HTTPError as exc:
@@ -106,15 +112,27 @@ class Reservations:
         except ValueError:
             resets_at = None
         cap_id = str(entry.get("cap_id") or "")
-        return blocked(cap_id, str(entry.get("name") or ""), str(entry.get("scope") or ""), entry.get("value"),
-                       money("spend_usd"), money("limit_usd"), resets_at, self._period_of(cap_id))
+        return blocked(
+            cap_id,
+            str(entry.get("name") or ""),
+            str(entry.get("scope") or ""),
+            entry.get("value"),
+            money("spend_usd"),
+            money("limit_usd"),
+            resets_at,
+            self._period_of(cap_id),
+        )
 
     def _warn(self, reason: str) -> None:
         now = time.monotonic()
         if now - self._warned_at >= _WARN_EVERY_S:
             self._warned_at = now
-            log.warning("llmobserve: strict spending caps: cannot reserve at %s (%s); calls go ahead unreserved "
-                        "until it answers", self._api.base_url, reason)
+            log.warning(
+                "llmobserve: strict spending caps: cannot reserve at %s (%s); calls go ahead unreserved "
+                "until it answers",
+                self._api.base_url,
+                reason,
+            )
 
     def conclude(self, ticket: Ticket, usage: Any) -> None:
         """Settle with ``usage`` (a ``UsageState`` in OTel terms), or release when it is None."""
@@ -127,8 +145,12 @@ class Reservations:
         if usage is None:
             self._worker.submit(lambda: self._send(self._api.release, reservation))
             return
-        tokens = {"input_tokens": usage.input, "output_tokens": usage.output,
-                  "cache_read_tokens": usage.cache_read, "cache_write_tokens": usage.cache_write}
+        tokens = {
+            "input_tokens": usage.input,
+            "output_tokens": usage.output,
+            "cache_read_tokens": usage.cache_read,
+            "cache_write_tokens": usage.cache_write,
+        }
         self._worker.submit(lambda: self._send(self._api.settle, reservation, tokens))
 
     @staticmethod

@@ -16,8 +16,17 @@ from urllib.parse import urlparse
 
 from opentelemetry import trace
 
-__all__ = ["observe", "shutdown", "Observation", "ENV_API_KEY", "ENV_API_URL", "ENV_ENDPOINT", "NoApiKeyError",
-           "export_target", "span_exporter"]
+__all__ = [
+    "observe",
+    "shutdown",
+    "Observation",
+    "ENV_API_KEY",
+    "ENV_API_URL",
+    "ENV_ENDPOINT",
+    "NoApiKeyError",
+    "export_target",
+    "span_exporter",
+]
 
 log = logging.getLogger("llmobserve")
 
@@ -112,7 +121,7 @@ def _api_base(api_url: str | None, endpoint: str | None, protocol: str) -> str:
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise ValueError(f"api_url must be an http(s) URL or host:port, got {raw!r}")
         path = parsed.path.rstrip("/")
-        path = path[:-len("/api/v1")] if path.endswith("/api/v1") else path
+        path = path[: -len("/api/v1")] if path.endswith("/api/v1") else path
         return f"{parsed.scheme}://{parsed.netloc}{path}"
     parsed = urlparse(_exporter_endpoint(endpoint, protocol))
     port = parsed.port if protocol == "http" else _DEFAULT_PORTS["http"]
@@ -132,8 +141,10 @@ def export_target(api_key: str | None, endpoint: str | None, protocol: str) -> t
         raise ValueError(f"protocol must be 'grpc' or 'http', got {protocol!r}")
     key = api_key or os.environ.get(ENV_API_KEY)
     if not key:
-        raise NoApiKeyError(f"no API key: pass observe(api_key=...) or set {ENV_API_KEY} "
-                         "(create one with `llmobserve keys create --tenant NAME`)")
+        raise NoApiKeyError(
+            f"no API key: pass observe(api_key=...) or set {ENV_API_KEY} "
+            "(create one with `llmobserve keys create --tenant NAME`)"
+        )
     return _exporter_endpoint(endpoint, protocol), key
 
 
@@ -143,8 +154,9 @@ def span_exporter(protocol: str, endpoint: str, api_key: str) -> Any:
     if protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 
-        return GrpcExporter(endpoint=endpoint, headers=headers, insecure=endpoint.startswith("http://"),
-                            timeout=_EXPORT_TIMEOUT_S)
+        return GrpcExporter(
+            endpoint=endpoint, headers=headers, insecure=endpoint.startswith("http://"), timeout=_EXPORT_TIMEOUT_S
+        )
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
 
     return HttpExporter(endpoint=endpoint, headers=headers, timeout=_EXPORT_TIMEOUT_S)
@@ -213,8 +225,10 @@ def observe(
     with _lock:
         if _state is not None:
             if provider_urls or trace_all_http or api_url or strict_caps:
-                log.warning("llmobserve: observe() already ran; provider_urls, trace_all_http, api_url and "
-                            "strict_caps of later calls are ignored")
+                log.warning(
+                    "llmobserve: observe() already ran; provider_urls, trace_all_http, api_url and "
+                    "strict_caps of later calls are ignored"
+                )
             return _state
         target, key = export_target(api_key, endpoint, protocol)
         api_base = _api_base(api_url, endpoint, protocol)
@@ -234,8 +248,10 @@ def observe(
         provider.add_span_processor(labels)
         exporter = QuietExporter(span_exporter(protocol, target, key), target)
         llm_calls: set[int] | None = None if trace_all_http else set()
-        processor = PairingProcessor(BatchSpanProcessor(exporter, schedule_delay_millis=1_000,
-                                                        max_queue_size=_EXPORT_QUEUE_SPANS), llm_calls=llm_calls)
+        processor = PairingProcessor(
+            BatchSpanProcessor(exporter, schedule_delay_millis=1_000, max_queue_size=_EXPORT_QUEUE_SPANS),
+            llm_calls=llm_calls,
+        )
         provider.add_span_processor(processor)
 
         def drain() -> None:  # never wait on a receiver that is down: its spans are dropped anyway
@@ -244,11 +260,19 @@ def observe(
 
         service = str(provider.resource.attributes.get("service.name") or "")
         guard = CapsGuard(CapsApi(api_base, key), service=service, strict=strict_caps).start()
-        capture = Capture(ProviderMatcher(provider_urls), capture_content, labels.is_foreign_llm_child, llm_calls,
-                          provider.get_tracer("llmobserve"), drain, guard)
+        capture = Capture(
+            ProviderMatcher(provider_urls),
+            capture_content,
+            labels.is_foreign_llm_child,
+            llm_calls,
+            provider.get_tracer("llmobserve"),
+            drain,
+            guard,
+        )
         instrumentors = _instrument_http_clients(provider, capture)
-        _state = Observation(target, protocol, provider, exporter, processor, labels, instrumentors, owns, api_base,
-                             capture)
+        _state = Observation(
+            target, protocol, provider, exporter, processor, labels, instrumentors, owns, api_base, capture
+        )
         atexit.register(_at_exit, _state)
         return _state
 
@@ -266,13 +290,14 @@ def _skip_unused_header_normalization(otel_httpx: Any) -> None:
     if original is None or getattr(original, "__llmobserve__", False):
         return
     if os.environ.get(OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_CLIENT_REQUEST) or os.environ.get(
-            OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_CLIENT_RESPONSE):
+        OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_CLIENT_RESPONSE
+    ):
         return
 
     def no_headers_captured(headers: Any, module: Any) -> dict[str, list[str]]:
         return {}
 
-    no_headers_captured.__llmobserve__ = True  # type: ignore[attr-defined]
+    no_headers_captured.__llmobserve__ = True  # type: ignore[attr-defined]  # a marker on the function: ours, not the stock one
     otel_httpx._normalize_headers = no_headers_captured
 
 
@@ -288,7 +313,9 @@ def _instrument_http_clients(provider: Any, capture: Any) -> list[Any]:
             continue
         instrumentor = cls()
         if instrumentor.is_instrumented_by_opentelemetry:
-            log.warning("llmobserve: %s was already instrumented; re-instrumenting it with LLM capture", cls._module_name)
+            log.warning(
+                "llmobserve: %s was already instrumented; re-instrumenting it with LLM capture", cls._module_name
+            )
             instrumentor.uninstrument()
         instrumentor.instrument(
             tracer_provider=provider,

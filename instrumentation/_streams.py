@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import weakref
-from time import monotonic
 from collections.abc import AsyncIterator, Iterator
+from time import monotonic
 from typing import Any
 
 from ._observer import BodyObserver
@@ -26,7 +26,7 @@ _ATTR = "_llmobserve_observer"
 
 
 def _sync_class(base: type) -> type:
-    class SyncTee(base):  # type: ignore[misc, valid-type]
+    class SyncTee(base):  # type: ignore[misc]  # a base known only at run time (the response stream class)
         def __iter__(self) -> Iterator[bytes]:
             observer: BodyObserver = self.__dict__[_ATTR]
             for chunk in super().__iter__():
@@ -46,7 +46,7 @@ def _sync_class(base: type) -> type:
 
 
 def _async_class(base: type) -> type:
-    class AsyncTee(base):  # type: ignore[misc, valid-type]
+    class AsyncTee(base):  # type: ignore[misc]  # a base known only at run time (the response stream class)
         async def __aiter__(self) -> AsyncIterator[bytes]:
             observer: BodyObserver = self.__dict__[_ATTR]
             async for chunk in super().__aiter__():

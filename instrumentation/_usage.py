@@ -23,7 +23,7 @@ def _has(data: bytes, key: bytes, opener: bytes) -> bool:
     """Whether ``key`` appears with a value starting with ``opener`` (not null), whatever the spacing."""
     at = data.find(key)
     while at >= 0:
-        rest = data[at + len(key):at + len(key) + 8].lstrip(b": \t")
+        rest = data[at + len(key) : at + len(key) + 8].lstrip(b": \t")
         if rest.startswith(opener):
             return True
         at = data.find(key, at + 1)

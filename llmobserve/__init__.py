@@ -14,11 +14,29 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .instrumentation import (Observation, SpendingCapExceeded, agent, customer, observe, section, shutdown, tool,
-                                  wrap_all_tools)
+    from .instrumentation import (
+        Observation,
+        SpendingCapExceeded,
+        agent,
+        customer,
+        observe,
+        section,
+        shutdown,
+        tool,
+        wrap_all_tools,
+    )
 
-__all__ = ["Observation", "SpendingCapExceeded", "agent", "customer", "observe", "section", "shutdown", "tool",
-           "wrap_all_tools"]
+__all__ = [
+    "Observation",
+    "SpendingCapExceeded",
+    "agent",
+    "customer",
+    "observe",
+    "section",
+    "shutdown",
+    "tool",
+    "wrap_all_tools",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -18,8 +18,14 @@ from typing import Any
 
 import httpx
 
-__all__ = ["LOCAL_TOKEN_HEADER", "LocalServer", "post_to_running_server", "read_server_file", "remove_server_file",
-           "write_server_file"]
+__all__ = [
+    "LOCAL_TOKEN_HEADER",
+    "LocalServer",
+    "post_to_running_server",
+    "read_server_file",
+    "remove_server_file",
+    "write_server_file",
+]
 
 LOCAL_TOKEN_HEADER = "x-llmobserve-local-token"
 _FILE = "server.json"
@@ -56,20 +62,27 @@ def remove_server_file(data_dir: Path, info: LocalServer) -> None:
         (data_dir / _FILE).unlink(missing_ok=True)
 
 
-def post_to_running_server(data_dir: Path, path: str, payload: dict[str, Any],
-                           timeout: float = 600) -> tuple[LocalServer, dict[str, Any]] | None:
+def post_to_running_server(
+    data_dir: Path, path: str, payload: dict[str, Any], timeout: float = 600
+) -> tuple[LocalServer, dict[str, Any]] | None:
     """POST an operator request to the server holding ``data_dir``; prints why on failure."""
     running = read_server_file(data_dir)
     if running is None:
-        print(f"error: {data_dir} is locked by a process that is not a reachable llmobserve server; "
-              "stop it and retry", file=sys.stderr)
+        print(
+            f"error: {data_dir} is locked by a process that is not a reachable llmobserve server; stop it and retry",
+            file=sys.stderr,
+        )
         return None
     try:
-        response = httpx.post(f"{running.http_url}{path}", json=payload, headers={LOCAL_TOKEN_HEADER: running.token},
-                              timeout=timeout)
+        response = httpx.post(
+            f"{running.http_url}{path}", json=payload, headers={LOCAL_TOKEN_HEADER: running.token}, timeout=timeout
+        )
     except httpx.HTTPError as exc:
-        print(f"error: {data_dir} is held by llmobserve (pid {running.pid}) but {running.http_url} did not answer "
-              f"({exc}). Is it still starting? Retry, or stop it.", file=sys.stderr)
+        print(
+            f"error: {data_dir} is held by llmobserve (pid {running.pid}) but {running.http_url} did not answer "
+            f"({exc}). Is it still starting? Retry, or stop it.",
+            file=sys.stderr,
+        )
         return None
     if response.status_code != 200:
         is_json = response.headers.get("content-type", "").startswith("application/json")

@@ -37,9 +37,16 @@ def _settings(**explicit: object) -> Settings | None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    settings = _settings(data_dir=args.data_dir, host=args.host, grpc_port=args.grpc_port, http_port=args.http_port,
-                         decode_workers=args.decode_workers, retention_days=args.retention_days,
-                         log_level=args.log_level, only=args.only)
+    settings = _settings(
+        data_dir=args.data_dir,
+        host=args.host,
+        grpc_port=args.grpc_port,
+        http_port=args.http_port,
+        decode_workers=args.decode_workers,
+        retention_days=args.retention_days,
+        log_level=args.log_level,
+        only=args.only,
+    )
     if settings is None:
         return 2
     from llmobserve.storage import StorageError, StorageLockedError
@@ -48,8 +55,11 @@ def _serve(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if settings.only and settings.clickhouse_url is None:
-        print("error: --only needs a ClickHouse server (LLMOBSERVE_CLICKHOUSE_URL): embedded chDB "
-              "lets a single process open the data dir, so receiver and API must share it", file=sys.stderr)
+        print(
+            "error: --only needs a ClickHouse server (LLMOBSERVE_CLICKHOUSE_URL): embedded chDB "
+            "lets a single process open the data dir, so receiver and API must share it",
+            file=sys.stderr,
+        )
         return 2
     try:
         serve(settings)
@@ -58,8 +68,11 @@ def _serve(args: argparse.Namespace) -> int:
 
         running = read_server_file(settings.data_dir)
         where = f" (pid {running.pid}, {running.http_url})" if running else ""
-        print(f"error: another llmobserve process is already serving {settings.data_dir}{where}. "
-              "Stop it first, or use another --data-dir.", file=sys.stderr)
+        print(
+            f"error: another llmobserve process is already serving {settings.data_dir}{where}. "
+            "Stop it first, or use another --data-dir.",
+            file=sys.stderr,
+        )
         return 1
     except StorageError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -81,8 +94,9 @@ def _keys_create(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    return run_demo(endpoint=args.endpoint, api_key=args.api_key, protocol=args.protocol, runs=args.runs,
-                    seed=args.seed)
+    return run_demo(
+        endpoint=args.endpoint, api_key=args.api_key, protocol=args.protocol, runs=args.runs, seed=args.seed
+    )
 
 
 def _pricing_show(args: argparse.Namespace) -> int:
@@ -124,15 +138,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the OTLP receiver and the query API (embedded chDB by default)")
     # Flags default to None ("not given"): Settings then takes LLMOBSERVE_* env, then its default.
-    serve.add_argument("--data-dir", help="embedded chDB data directory (default: $LLMOBSERVE_DATA_DIR or ./.llmobserve)")
-    serve.add_argument("--host", help="address to listen on (default: $LLMOBSERVE_HOST or 127.0.0.1; 0.0.0.0 for "
-                                      "every interface)")
+    serve.add_argument(
+        "--data-dir", help="embedded chDB data directory (default: $LLMOBSERVE_DATA_DIR or ./.llmobserve)"
+    )
+    serve.add_argument(
+        "--host", help="address to listen on (default: $LLMOBSERVE_HOST or 127.0.0.1; 0.0.0.0 for every interface)"
+    )
     serve.add_argument("--grpc-port", help="OTLP/gRPC port (default: $LLMOBSERVE_GRPC_PORT or 4317)")
     serve.add_argument("--http-port", help="OTLP/HTTP + API port (default: $LLMOBSERVE_HTTP_PORT or 4318)")
-    serve.add_argument("--decode-workers", help="processes that decode and price spans (default: "
-                                                "$LLMOBSERVE_DECODE_WORKERS or one per core, at most 8; 0 = in-process)")
-    serve.add_argument("--retention-days", help="spans starting longer ago are refused at ingest "
-                                                "(default: $LLMOBSERVE_RETENTION_DAYS or 400)")
+    serve.add_argument(
+        "--decode-workers",
+        help="processes that decode and price spans (default: "
+        "$LLMOBSERVE_DECODE_WORKERS or one per core, at most 8; 0 = in-process)",
+    )
+    serve.add_argument(
+        "--retention-days",
+        help="spans starting longer ago are refused at ingest (default: $LLMOBSERVE_RETENTION_DAYS or 400)",
+    )
     serve.add_argument("--log-level", help="debug, info, warning or error (default: $LLMOBSERVE_LOG_LEVEL or warning)")
     serve.add_argument("--only", help="receiver or api: run one half only (needs LLMOBSERVE_CLICKHOUSE_URL)")
     serve.set_defaults(func=_serve)
@@ -141,8 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     keys_sub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     create = keys_sub.add_parser("create", help="create a key (and the tenant if missing); prints the key last")
     create.add_argument("--tenant", required=True, help="tenant name (created if missing)")
-    create.add_argument("--scope", action="append", choices=("ingest", "read", "admin"),
-                        help="repeatable; default: ingest + read")
+    create.add_argument(
+        "--scope", action="append", choices=("ingest", "read", "admin"), help="repeatable; default: ingest + read"
+    )
     create.add_argument("--name", default="", help="a label to recognise the key by")
     create.add_argument("--data-dir", default=None, help="as for serve")
     create.set_defaults(func=_keys_create)
@@ -171,9 +194,12 @@ def build_parser() -> argparse.ArgumentParser:
     upd.set_defaults(func=_pricing_update)
 
     demo = sub.add_parser("demo", help="send a realistic multi-agent workload to a running server")
-    demo.add_argument("--endpoint", default=None,
-                      help="host:port or URL (default: $LLMOBSERVE_ENDPOINT or 127.0.0.1:4317 for gRPC, "
-                           "http://127.0.0.1:4318 for HTTP)")
+    demo.add_argument(
+        "--endpoint",
+        default=None,
+        help="host:port or URL (default: $LLMOBSERVE_ENDPOINT or 127.0.0.1:4317 for gRPC, "
+        "http://127.0.0.1:4318 for HTTP)",
+    )
     demo.add_argument("--api-key", help="ingest key (default: $LLMOBSERVE_API_KEY)")
     demo.add_argument("--protocol", choices=("grpc", "http"), default="grpc")
     demo.add_argument("--runs", type=int, default=40, help="agent runs to send (default 40)")

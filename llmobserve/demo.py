@@ -11,6 +11,10 @@ from __future__ import annotations
 import random
 import sys
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the OTel SDK loads only when a demo runs
+    from opentelemetry.trace import Tracer
 
 __all__ = ["run_demo", "DEMO_MODELS", "DEMO_AGENTS"]
 
@@ -34,13 +38,13 @@ DEMO_AGENTS = {
 DEMO_CUSTOMERS = ["acme-corp", "globex", "initech", "umbrella", "stark-industries"]
 
 
-def _llm_call(tracer, rng: random.Random, section: str, customer: str, failed: bool = False) -> None:  # type: ignore[no-untyped-def]
+def _llm_call(tracer: Tracer, rng: random.Random, section: str, customer: str, failed: bool = False) -> None:
     from opentelemetry.trace import SpanKind, Status, StatusCode
 
     provider, model = rng.choice(DEMO_MODELS)
     input_tokens = rng.randint(200, 12_000)
     output_tokens = rng.randint(20, 1_500)
-    attrs: dict[str, object] = {
+    attrs: dict[str, str] = {
         "gen_ai.operation.name": "chat",
         "gen_ai.provider.name": provider,
         "gen_ai.request.model": model,
@@ -61,61 +65,41 @@ def _llm_call(tracer, rng: random.Random, section: str, customer: str, failed: b
             span.set_attribute("gen_ai.usage.cache_read.input_tokens", input_tokens // 2)
         if provider == "anthropic" and rng.random() < 0.2:
             span.set_attribute("gen_ai.usage.cache_creation.input_tokens", input_tokens // 4)
-        if model.startswith("o3") :
+        if model.startswith("o3"):
             span.set_attribute("gen_ai.usage.reasoning.output_tokens", output_tokens // 2)
 
 
-def _run(tracer, rng: random.Random) -> None:  # type: ignore[no-untyped-def]
+def _run(tracer: Tracer, rng: random.Random) -> None:
     from opentelemetry.trace import SpanKind
 
     agent = rng.choice(list(DEMO_AGENTS))
     customer = rng.choice(DEMO_CUSTOMERS)
     section = f"agent:{agent}"
-    agent_attrs = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": agent,
-                   "llmobserve.customer.id": customer, "llmobserve.section.path": section,
-                   # a conversation per customer and agent; the LLM spans below inherit it (group_by=session)
-                   "gen_ai.conversation.id": f"conv_{customer}_{agent}"}
+    agent_attrs = {
+        "gen_ai.operation.name": "invoke_agent",
+        "gen_ai.agent.name": agent,
+        "llmobserve.customer.id": customer,
+        "llmobserve.section.path": section,
+        # a conversation per customer and agent; the LLM spans below inherit it (group_by=session)
+        "gen_ai.conversation.id": f"conv_{customer}_{agent}",
+    }
     with tracer.start_as_current_span(f"invoke_agent {agent}", kind=SpanKind.INTERNAL, attributes=agent_attrs):
         for _ in range(rng.randint(1, 3)):
             _llm_call(tracer, rng, section, customer, failed=rng.random() < 0.04)
         for tool in DEMO_AGENTS[agent]:
             tool_section = f"{section}/tool:{tool}"
-            tool_attrs = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": tool,
-                          "llmobserve.customer.id": customer, "llmobserve.section.path": tool_section}
+            tool_attrs = {
+                "gen_ai.operation.name": "execute_tool",
+                "gen_ai.tool.name": tool,
+                "llmobserve.customer.id": customer,
+                "llmobserve.section.path": tool_section,
+            }
             with tracer.start_as_current_span(f"execute_tool {tool}", attributes=tool_attrs):
                 if rng.random() < 0.5:
                     _llm_call(tracer, rng, tool_section, customer)
     if rng.random() < 0.25:  # app code outside any agent: shows up as 'untracked'
         with tracer.start_as_current_span("summarize_ticket", kind=SpanKind.INTERNAL):
             _llm_call(tracer, rng, "", customer)
-
-
-def _counting_exporter_class():  # type: ignore[no-untyped-def]
-    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
-
-    class CountingExporter(SpanExporter):
-        """force_flush only says whether the flush finished; export results say whether spans landed."""
-
-        def __init__(self, inner: SpanExporter) -> None:
-            self._inner = inner
-            self.spans = 0
-            self.failed_batches = 0
-
-        def export(self, spans):  # type: ignore[no-untyped-def]
-            result = self._inner.export(spans)
-            if result is SpanExportResult.SUCCESS:
-                self.spans += len(spans)
-            else:
-                self.failed_batches += 1
-            return result
-
-        def shutdown(self) -> None:
-            self._inner.shutdown()
-
-        def force_flush(self, timeout_millis: int = 30_000) -> bool:
-            return self._inner.force_flush(timeout_millis)
-
-    return CountingExporter
 
 
 def run_demo(endpoint: str | None, api_key: str | None, protocol: str = "grpc", runs: int = 40, seed: int = 7) -> int:
@@ -125,8 +109,11 @@ def run_demo(endpoint: str | None, api_key: str | None, protocol: str = "grpc", 
     try:
         target, key = export_target(api_key, endpoint, protocol)
     except NoApiKeyError:
-        print("error: pass --api-key or set LLMOBSERVE_API_KEY (the key printed by 'llmobserve serve' "
-              "or 'llmobserve keys create')", file=sys.stderr)
+        print(
+            "error: pass --api-key or set LLMOBSERVE_API_KEY (the key printed by 'llmobserve serve' "
+            "or 'llmobserve keys create')",
+            file=sys.stderr,
+        )
         return 2
     except ValueError as exc:
         print(f"error: --endpoint: {exc}", file=sys.stderr)
@@ -135,9 +122,10 @@ def run_demo(endpoint: str | None, api_key: str | None, protocol: str = "grpc", 
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    _CountingExporter = _counting_exporter_class()
+    from ._counting_exporter import CountingExporter  # the OTel SDK loads only when a demo runs
+
     provider = TracerProvider(resource=Resource.create({"service.name": "llmobserve-demo"}))
-    exporter = _CountingExporter(span_exporter(protocol, target, key))
+    exporter = CountingExporter(span_exporter(protocol, target, key))
     provider.add_span_processor(BatchSpanProcessor(exporter))
     tracer = provider.get_tracer("llmobserve.demo")
     rng = random.Random(seed)
@@ -148,9 +136,11 @@ def run_demo(endpoint: str | None, api_key: str | None, protocol: str = "grpc", 
     provider.shutdown()
     elapsed = time.perf_counter() - started
     if exporter.failed_batches or not exporter.spans:
-        print(f"error: {exporter.failed_batches} batches were not accepted by {target} "
-              "(is 'llmobserve serve' running, and is the API key right?)", file=sys.stderr)
+        print(
+            f"error: {exporter.failed_batches} batches were not accepted by {target} "
+            "(is 'llmobserve serve' running, and is the API key right?)",
+            file=sys.stderr,
+        )
         return 1
-    print(f"sent {exporter.spans} spans ({runs} agent runs) to {target} over {protocol} "
-          f"in {elapsed:.1f}s")
+    print(f"sent {exporter.spans} spans ({runs} agent runs) to {target} over {protocol} in {elapsed:.1f}s")
     return 0

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from llmobserve.query_api import parse_iso_time
-from llmobserve.storage import Store, StorageError, StorageLockedError, StoreConfig
+from llmobserve.storage import StorageError, StorageLockedError, Store, StoreConfig
 
 from ._local import post_to_running_server
 
@@ -39,8 +39,11 @@ def import_prices(path: str, tenant: str, config: StoreConfig) -> int:
     try:
         store = Store.open(config)
     except StorageLockedError:
-        done = _through_server(config.data_dir, "/api/v1/_local/prices/litellm",
-                               {"tenant": tenant, "text": text, "source": Path(path).name})
+        done = _through_server(
+            config.data_dir,
+            "/api/v1/_local/prices/litellm",
+            {"tenant": tenant, "text": text, "source": Path(path).name},
+        )
         if done is None:
             return 1
         imported, skipped = done["imported"], done["skipped"]
@@ -55,8 +58,10 @@ def import_prices(path: str, tenant: str, config: StoreConfig) -> int:
         finally:
             store.close()
         imported, skipped = len(parsed.prices), len(parsed.skipped)
-    print(f"imported {imported} prices for tenant {tenant!r} (skipped {skipped} entries "
-          "without token prices); run `llmobserve pricing reprice` to apply them to stored spans")
+    print(
+        f"imported {imported} prices for tenant {tenant!r} (skipped {skipped} entries "
+        "without token prices); run `llmobserve pricing reprice` to apply them to stored spans"
+    )
     return 0
 
 
@@ -71,8 +76,9 @@ def reprice_cli(tenant: str, start: str, end: str, config: StoreConfig) -> int:
     try:
         store = Store.open(config)
     except StorageLockedError:
-        done = _through_server(config.data_dir, "/api/v1/_local/reprice",
-                               {"tenant": tenant, "from": frm.isoformat(), "to": to.isoformat()})
+        done = _through_server(
+            config.data_dir, "/api/v1/_local/reprice", {"tenant": tenant, "from": frm.isoformat(), "to": to.isoformat()}
+        )
         if done is None:
             return 1
         print(f"repriced {done['spans']} spans: ${done['cost_before_usd']} -> ${done['cost_after_usd']}")

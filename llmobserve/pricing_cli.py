@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 __all__ = ["show_price"]
@@ -19,7 +19,7 @@ def _money(value: Decimal) -> str:
 def _parse_time(raw: str | None) -> datetime:
     from llmobserve.query_api import parse_iso_time
 
-    return parse_iso_time(raw) if raw else datetime.now(timezone.utc)
+    return parse_iso_time(raw) if raw else datetime.now(UTC)
 
 
 def show_price(provider: str, model: str, at: str | None, batch: bool, service_tier: str) -> int:
@@ -29,24 +29,34 @@ def show_price(provider: str, model: str, at: str | None, batch: bool, service_t
     try:
         when = _parse_time(at)
     except ValueError:
-        print(f"error: --at must be an ISO 8601 time such as 2025-06-01 or 2025-06-01T12:00:00Z, got {at!r}",
-              file=sys.stderr)
+        print(
+            f"error: --at must be an ISO 8601 time such as 2025-06-01 or 2025-06-01T12:00:00Z, got {at!r}",
+            file=sys.stderr,
+        )
         return 2
     otel_provider = normalize_provider(provider)
     found = quote(Pricer(), otel_provider, model, int(when.timestamp() * 1e9), batch, service_tier)
     if found is None:
-        print(f"{otel_provider} {model}: not in the catalogue. Its spans are stored with priced=false and listed "
-              f"by GET /api/v1/pricing/unpriced; they are never counted as $0.")
+        print(
+            f"{otel_provider} {model}: not in the catalogue. Its spans are stored with priced=false and listed "
+            f"by GET /api/v1/pricing/unpriced; they are never counted as $0."
+        )
         return 1
-    context = ", ".join(x for x in ("batch" if batch else "", f"service tier {service_tier}" if service_tier else "") if x)
-    print(f"{otel_provider} {model} -> {found.provider_id}/{found.model_id} "
-          f"(source: {found.source}; prices in force at {when.isoformat()}{'; ' + context if context else ''})")
+    context = ", ".join(
+        x for x in ("batch" if batch else "", f"service tier {service_tier}" if service_tier else "") if x
+    )
+    print(
+        f"{otel_provider} {model} -> {found.provider_id}/{found.model_id} "
+        f"(source: {found.source}; prices in force at {when.isoformat()}{'; ' + context if context else ''})"
+    )
     print("USD per 1M tokens")
     for tier in found.tiers:
         scope = "  " if tier.above_input_tokens == 0 else f"  above {tier.above_input_tokens:,} input tokens: "
-        line = (f"{scope}input {_money(tier.input)} | cache read {_money(tier.cache_read)} | cache write "
-                f"{_money(tier.cache_write)} (1h {_money(tier.cache_write_1h)}) | output {_money(tier.output)} | "
-                f"reasoning {_money(tier.reasoning)}")
+        line = (
+            f"{scope}input {_money(tier.input)} | cache read {_money(tier.cache_read)} | cache write "
+            f"{_money(tier.cache_write)} (1h {_money(tier.cache_write_1h)}) | output {_money(tier.output)} | "
+            f"reasoning {_money(tier.reasoning)}"
+        )
         if tier.per_request:
             line += f" | per request {_money(tier.per_request)}"
         print(line)

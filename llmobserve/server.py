@@ -37,6 +37,7 @@ __all__ = ["serve"]
 
 log = logging.getLogger("llmobserve")
 
+
 class LocalKeyRequest(BaseModel):
     tenant: str
     scopes: list[str] = Field(default_factory=lambda: list(DEFAULT_SCOPES))
@@ -64,7 +65,9 @@ def _local_router(store: Store, info_box: list[LocalServer], prices: TenantPrice
             raise HTTPException(403, "operator token missing or wrong (read it from server.json in the data dir)")
 
     @router.post("/api/v1/_local/prices/litellm")
-    def import_prices_locally(body: LocalPricesRequest, token: str = Header("", alias=LOCAL_TOKEN_HEADER)) -> dict[str, int]:
+    def import_prices_locally(
+        body: LocalPricesRequest, token: str = Header("", alias=LOCAL_TOKEN_HEADER)
+    ) -> dict[str, int]:
         check(token)
         try:
             parsed = parse_litellm(body.text, body.source)
@@ -77,15 +80,22 @@ def _local_router(store: Store, info_box: list[LocalServer], prices: TenantPrice
         return {"imported": len(parsed.prices), "skipped": len(parsed.skipped)}
 
     @router.post("/api/v1/_local/reprice")
-    def reprice_locally(body: LocalRepriceRequest, token: str = Header("", alias=LOCAL_TOKEN_HEADER)) -> dict[str, object]:
+    def reprice_locally(
+        body: LocalRepriceRequest, token: str = Header("", alias=LOCAL_TOKEN_HEADER)
+    ) -> dict[str, object]:
         check(token)
         prices.invalidate(body.tenant)
         result = reprice(store, body.tenant, body.from_, body.to, Pricer(), prices.for_tenant(body.tenant))
-        return {"spans": result.spans, "cost_before_usd": float(result.cost_before),
-                "cost_after_usd": float(result.cost_after)}
+        return {
+            "spans": result.spans,
+            "cost_before_usd": float(result.cost_before),
+            "cost_after_usd": float(result.cost_after),
+        }
 
     @router.post("/api/v1/_local/keys")
-    def create_key_locally(body: LocalKeyRequest, token: str = Header("", alias=LOCAL_TOKEN_HEADER)) -> dict[str, object]:
+    def create_key_locally(
+        body: LocalKeyRequest, token: str = Header("", alias=LOCAL_TOKEN_HEADER)
+    ) -> dict[str, object]:
         check(token)
         try:
             key, key_id = store.create_key(body.tenant, tuple(body.scopes), body.name)
@@ -106,8 +116,10 @@ def _bind(host: str, port: int, what: str) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise SystemExit(f"error: cannot listen for {what} on {host}:{port}: {exc.strerror}. "
-                         f"Is another server running? Pick another port with --{what.split()[0].lower()}-port.") from exc
+        raise SystemExit(
+            f"error: cannot listen for {what} on {host}:{port}: {exc.strerror}. "
+            f"Is another server running? Pick another port with --{what.split()[0].lower()}-port."
+        ) from exc
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
@@ -135,8 +147,15 @@ def _cli_name() -> str:
     return "python -m llmobserve"
 
 
-def _banner(out: TextIO, opts: Settings, grpc_port: int | None, http_port: int, first_key: str | None,
-            email: bool = False, monitor: bool = False) -> None:
+def _banner(
+    out: TextIO,
+    opts: Settings,
+    grpc_port: int | None,
+    http_port: int,
+    first_key: str | None,
+    email: bool = False,
+    monitor: bool = False,
+) -> None:
     host = opts.host if opts.host not in ("0.0.0.0", "::") else "127.0.0.1"
     http = f"http://{host}:{http_port}"
     lines = [f"llmobserve is running on {opts.store_config().describe()}"]
@@ -147,9 +166,15 @@ def _banner(out: TextIO, opts: Settings, grpc_port: int | None, http_port: int, 
     if opts.only != "receiver":
         lines.append(f"  API       : {http}/api/v1/   (OpenAPI docs: {http}/docs)")
         lines.append(f"  Dashboard : {http}/   (sign in with an API key)")
-        lines.append("  Caps      : " + ("monitor on, " if monitor else "monitor off in this process, ")
-                     + ("alert e-mail via SendGrid" if email else
-                        "alert e-mail is OFF (SENDGRID_API_KEY not set); alerts are still recorded and sent to webhooks"))
+        lines.append(
+            "  Caps      : "
+            + ("monitor on, " if monitor else "monitor off in this process, ")
+            + (
+                "alert e-mail via SendGrid"
+                if email
+                else "alert e-mail is OFF (SENDGRID_API_KEY not set); alerts are still recorded and sent to webhooks"
+            )
+        )
     key_hint = "<key>"
     cli = _cli_name()
     if first_key:
@@ -184,9 +209,17 @@ def serve(opts: Settings, out: TextIO = sys.stdout, clock: Callable[[], datetime
     http_port = http_sock.getsockname()[1]
 
     prices = TenantPriceCache(lambda tenant: rules_for(store, tenant))
-    receiver = (Receiver(store, authenticator, decode_workers=opts.decode_workers, custom_prices=prices,
-                         limits=Limits(retention_days=opts.retention_days))
-                if opts.only != "api" else None)
+    receiver = (
+        Receiver(
+            store,
+            authenticator,
+            decode_workers=opts.decode_workers,
+            custom_prices=prices,
+            limits=Limits(retention_days=opts.retention_days),
+        )
+        if opts.only != "api"
+        else None
+    )
     grpc_port = receiver.start(opts.host, opts.grpc_port) if receiver else None
 
     maintainer = store.maintainer()
@@ -194,20 +227,28 @@ def serve(opts: Settings, out: TextIO = sys.stdout, clock: Callable[[], datetime
     host = opts.host if opts.host not in ("0.0.0.0", "::") else "127.0.0.1"
     public_url = opts.public_url or f"http://{host}:{http_port}"
     key = opts.sendgrid_api_key.get_secret_value() if opts.sendgrid_api_key else None
-    notifier = Notifier(key, sendgrid_host=opts.sendgrid_host, sender=opts.alerts_from,
-                        allow_private=opts.webhooks_allow_private)
+    notifier = Notifier(
+        key, sendgrid_host=opts.sendgrid_host, sender=opts.alerts_from, allow_private=opts.webhooks_allow_private
+    )
     clock = clock or utcnow
     monitor = reservations = None
     if opts.caps_monitor and opts.only != "receiver":
-        monitor = CapMonitor(store, notifier, public_url=public_url, recompute_s=opts.caps_recompute_s,
-                             clock=clock)
+        monitor = CapMonitor(store, notifier, public_url=public_url, recompute_s=opts.caps_recompute_s, clock=clock)
         reservations = Reservations(store, clock=clock)
         monitor.start()
-    services = Services.build(store, authenticator, prices=prices, notifier=notifier, caps_clock=clock,
-                              default_attribution={"customer": semconv.attributes.CUSTOMER_KEYS,
-                                                   "session": semconv.attributes.SESSION_KEYS},
-                              public_url=public_url, webhooks_allow_private=opts.webhooks_allow_private,
-                              caps_monitor=monitor, reservations=reservations, maintainer=maintainer)
+    services = Services.build(
+        store,
+        authenticator,
+        prices=prices,
+        notifier=notifier,
+        caps_clock=clock,
+        default_attribution={"customer": semconv.attributes.CUSTOMER_KEYS, "session": semconv.attributes.SESSION_KEYS},
+        public_url=public_url,
+        webhooks_allow_private=opts.webhooks_allow_private,
+        caps_monitor=monitor,
+        reservations=reservations,
+        maintainer=maintainer,
+    )
     api = opts.only != "receiver"
     app = create_app(services, include_api=api, page_error=page_failed if api else None)
     if api:

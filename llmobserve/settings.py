@@ -20,7 +20,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from llmobserve.storage import StoreConfig
 
-__all__ = ["ENV_PREFIX", "ENV_ONLY", "SDK_ENV", "Settings", "SettingsError", "load_settings", "settings_table", "unknown_env"]
+__all__ = [
+    "ENV_PREFIX",
+    "ENV_ONLY",
+    "SDK_ENV",
+    "Settings",
+    "SettingsError",
+    "load_settings",
+    "settings_table",
+    "unknown_env",
+]
 
 ENV_PREFIX = "LLMOBSERVE_"
 # Read by the SDK (and `llmobserve demo`), not by the server: not unknown, just not ours.
@@ -38,38 +47,57 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(Path(".llmobserve"), description="embedded chDB data dir")
     clickhouse_url: str | None = Field(
-        None, description="`http(s)://user:pass@host:8123/db`: use a ClickHouse server instead of embedded chDB")
+        None, description="`http(s)://user:pass@host:8123/db`: use a ClickHouse server instead of embedded chDB"
+    )
     host: str = Field("127.0.0.1", min_length=1, description="address to listen on; `0.0.0.0` for every interface")
     grpc_port: int = Field(4317, ge=0, le=65535, description="OTLP/gRPC port (0 picks a free one)")
     http_port: int = Field(4318, ge=0, le=65535, description="OTLP/HTTP and API port (0 picks a free one)")
     decode_workers: int = Field(
-        default_factory=_default_decode_workers, ge=0, le=64,
+        default_factory=_default_decode_workers,
+        ge=0,
+        le=64,
         description="processes that decode and price spans; 0 decodes in-process",
-        json_schema_extra={"doc_default": "one per core, at most 8"})
-    retention_days: int = Field(400, ge=1, le=36_500,
-                                description="spans starting longer ago are refused at ingest (per span)")
+        json_schema_extra={"doc_default": "one per core, at most 8"},
+    )
+    retention_days: int = Field(
+        400, ge=1, le=36_500, description="spans starting longer ago are refused at ingest (per span)"
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field("warning", description="server log level")
     only: Literal["receiver", "api"] | None = Field(
-        None, description="run one half only (needs `LLMOBSERVE_CLICKHOUSE_URL`)")
+        None, description="run one half only (needs `LLMOBSERVE_CLICKHOUSE_URL`)"
+    )
     caps_monitor: bool = Field(
-        True, description="run the cap monitor (alerts) and strict-mode reservations here; exactly one process "
-                          "per store may: set `false` on every other API process")
-    caps_recompute_s: float = Field(60.0, ge=1, le=3600,
-                                    description="seconds between exact recomputes of every cap's spend")
+        True,
+        description="run the cap monitor (alerts) and strict-mode reservations here; exactly one process "
+        "per store may: set `false` on every other API process",
+    )
+    caps_recompute_s: float = Field(
+        60.0, ge=1, le=3600, description="seconds between exact recomputes of every cap's spend"
+    )
     sendgrid_api_key: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("sendgrid_api_key", "SENDGRID_API_KEY"),
+        None,
+        validation_alias=AliasChoices("sendgrid_api_key", "SENDGRID_API_KEY"),
         description="e-mails alerts through SendGrid; unset: alerts are recorded and sent to webhooks only",
-        json_schema_extra={"env": "SENDGRID_API_KEY"})
-    sendgrid_host: str = Field("https://api.sendgrid.com", pattern=r"^https?://[^\s/]+$",
-                               description="the SendGrid API's base URL")
-    alerts_from: str = Field("alerts@llmobserve.dev", pattern=r"^[^@\s]+@[^@\s]+$",
-                             description="sender address of alert e-mails (a sender verified in SendGrid)")
+        json_schema_extra={"env": "SENDGRID_API_KEY"},
+    )
+    sendgrid_host: str = Field(
+        "https://api.sendgrid.com", pattern=r"^https?://[^\s/]+$", description="the SendGrid API's base URL"
+    )
+    alerts_from: str = Field(
+        "alerts@llmobserve.dev",
+        pattern=r"^[^@\s]+@[^@\s]+$",
+        description="sender address of alert e-mails (a sender verified in SendGrid)",
+    )
     webhooks_allow_private: bool = Field(
-        False, description="let caps' webhooks reach loopback, private and link-local addresses (a laptop, a "
-                           "private network); off, so a tenant cannot make the server call inside its network")
-    public_url: str | None = Field(None, pattern=r"^https?://\S+$",
-                                   description="this server's URL as users reach it, for links in alerts "
-                                               "(default: the listening address)")
+        False,
+        description="let caps' webhooks reach loopback, private and link-local addresses (a laptop, a "
+        "private network); off, so a tenant cannot make the server call inside its network",
+    )
+    public_url: str | None = Field(
+        None,
+        pattern=r"^https?://\S+$",
+        description="this server's URL as users reach it, for links in alerts (default: the listening address)",
+    )
 
     @field_validator("data_dir")
     @classmethod
@@ -99,8 +127,18 @@ class SettingsError(ValueError):
 
 
 # A password in a command line is visible to every user of the machine (ps): env only.
-ENV_ONLY = frozenset({"clickhouse_url", "caps_monitor", "caps_recompute_s", "sendgrid_api_key", "sendgrid_host",
-                      "alerts_from", "public_url", "webhooks_allow_private"})
+ENV_ONLY = frozenset(
+    {
+        "clickhouse_url",
+        "caps_monitor",
+        "caps_recompute_s",
+        "sendgrid_api_key",
+        "sendgrid_host",
+        "alerts_from",
+        "public_url",
+        "webhooks_allow_private",
+    }
+)
 
 
 def _flag(field: str) -> str:

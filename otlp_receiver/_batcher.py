@@ -50,8 +50,14 @@ class BatcherStats:
 
 
 class Batcher:
-    def __init__(self, store: Store, max_pending_rows: int = 200_000, max_batch_rows: int = 100_000,
-                 min_interval: float = 0.1, max_batch_months: int = 24) -> None:
+    def __init__(
+        self,
+        store: Store,
+        max_pending_rows: int = 200_000,
+        max_batch_rows: int = 100_000,
+        min_interval: float = 0.1,
+        max_batch_months: int = 24,
+    ) -> None:
         self._store = store
         self._max_pending = max_pending_rows
         self._max_batch = max_batch_rows
@@ -120,16 +126,19 @@ class Batcher:
             while not self._queue and self._running:
                 self._cond.wait()
             not_before = self._last_insert + self._min_interval
-            while (self._running and self._incoming > 0 and self._pending_rows < self._max_batch
-                   and time.monotonic() < not_before):
+            while (
+                self._running
+                and self._incoming > 0
+                and self._pending_rows < self._max_batch
+                and time.monotonic() < not_before
+            ):
                 self._cond.wait(not_before - time.monotonic())
             taken: list[_Entry] = []
             count = 0
             months: set[int] = set()
             while self._queue:
                 table, its_months, _ = self._queue[0]
-                if taken and (count + table.num_rows > self._max_batch
-                              or len(months | its_months) > self._max_months):
+                if taken and (count + table.num_rows > self._max_batch or len(months | its_months) > self._max_months):
                     break
                 taken.append(self._queue.popleft())
                 count += table.num_rows
@@ -150,8 +159,9 @@ class Batcher:
             finally:
                 with self._cond:
                     self._pending_rows -= rows
-            log.debug("wrote %d spans from %d requests in %.1f ms", rows, len(taken),
-                      (time.perf_counter() - started) * 1000)
+            log.debug(
+                "wrote %d spans from %d requests in %.1f ms", rows, len(taken), (time.perf_counter() - started) * 1000
+            )
 
     def _write(self, taken: list[_Entry]) -> None:
         table = pa.concat_tables([entry[0] for entry in taken]) if len(taken) > 1 else taken[0][0]
@@ -163,8 +173,9 @@ class Batcher:
                 self._fail(taken[0], exc)
                 return
             # Whatever one request carries, it must not fail the others: write each alone.
-            log.warning("insert of %d spans from %d requests failed (%s); writing each alone",
-                        table.num_rows, len(taken), exc)
+            log.warning(
+                "insert of %d spans from %d requests failed (%s); writing each alone", table.num_rows, len(taken), exc
+            )
             self.stats.split_inserts += 1
             for entry in taken:
                 self._write([entry])

@@ -182,15 +182,17 @@ def _time_reason(start: int, end: int, oldest: int, limits: Limits) -> str:
 
 
 def _usage_reason(rec: semconv.GenAIRecord, limits: Limits) -> str:
-    largest = max(rec.input_tokens, rec.output_tokens, rec.cache_read_tokens, rec.cache_write_tokens,
-                  rec.reasoning_tokens)
+    largest = max(
+        rec.input_tokens, rec.output_tokens, rec.cache_read_tokens, rec.cache_write_tokens, rec.reasoning_tokens
+    )
     if largest > limits.max_tokens:
         return f"token count {largest} is over {limits.max_tokens}"
     return ""
 
 
-def decode_request(request: ExportTraceServiceRequest, rules: TenantRules, pricer: Pricer,
-                   now_ns: int | None = None) -> DecodedRequest:
+def decode_request(
+    request: ExportTraceServiceRequest, rules: TenantRules, pricer: Pricer, now_ns: int | None = None
+) -> DecodedRequest:
     """Validate, normalize and price every span; a span that is invalid or out of bounds is counted
     and described, not stored, and never fails the others. ``rules``: the tenant, its custom prices,
     customer and session attributes, and the bounds."""
@@ -252,56 +254,57 @@ def decode_request(request: ExportTraceServiceRequest, rules: TenantRules, price
                     out.skewed_services.add(service)
                     pairs += [(CLOCK_SKEW, "true"), (CLOCK_SKEW_ORIGINAL_START, str(span.start_time_unix_nano))]
                 # One tuple per span in storage.SPAN_COLUMNS order; transposed once per insert batch.
-                rows.append((
-                    tenant,
-                    span.trace_id.hex(),
-                    span.span_id.hex(),
-                    span.parent_span_id.hex(),
-                    span.name,
-                    _KINDS[span.kind] if span.kind < 6 else "unspecified",
-                    service,
-                    scope,
-                    start,
-                    end,
-                    end - start if end > start else 0,
-                    _STATUS[status_code] if status_code < 3 else "unset",
-                    span.status.message,
-                    rec.operation,
-                    rec.provider,
-                    rec.request_model,
-                    rec.response_model,
-                    rec.response_model or rec.request_model,
-                    rec.agent,
-                    rec.section_path,
-                    (semconv.customer_of(attrs, customer_keys) if customer_keys else rec.customer)
-                    or resource_customer,
-                    (semconv.session_of(attrs, session_keys) if session_keys else rec.session)
-                    or resource_session,
-                    rec.tool,
-                    rec.is_llm,
-                    rec.input_tokens,
-                    rec.output_tokens,
-                    rec.cache_read_tokens,
-                    rec.cache_write_tokens,
-                    rec.reasoning_tokens,
-                    cost.total,
-                    cost.input,
-                    cost.output,
-                    cost.cache_read,
-                    cost.cache_write,
-                    cost.source,
-                    cost.priced,
-                    cost.billable,
-                    rec.is_batch,
-                    rec.http_status if rec.http_status < 65536 else 0,
-                    rec.error_type,
-                    pairs,
-                    resource_pairs,
-                    events,
-                    links,
-                    ingest_ms,
-                    version,
-                ))
+                rows.append(
+                    (
+                        tenant,
+                        span.trace_id.hex(),
+                        span.span_id.hex(),
+                        span.parent_span_id.hex(),
+                        span.name,
+                        _KINDS[span.kind] if span.kind < 6 else "unspecified",
+                        service,
+                        scope,
+                        start,
+                        end,
+                        end - start if end > start else 0,
+                        _STATUS[status_code] if status_code < 3 else "unset",
+                        span.status.message,
+                        rec.operation,
+                        rec.provider,
+                        rec.request_model,
+                        rec.response_model,
+                        rec.response_model or rec.request_model,
+                        rec.agent,
+                        rec.section_path,
+                        (semconv.customer_of(attrs, customer_keys) if customer_keys else rec.customer)
+                        or resource_customer,
+                        (semconv.session_of(attrs, session_keys) if session_keys else rec.session) or resource_session,
+                        rec.tool,
+                        rec.is_llm,
+                        rec.input_tokens,
+                        rec.output_tokens,
+                        rec.cache_read_tokens,
+                        rec.cache_write_tokens,
+                        rec.reasoning_tokens,
+                        cost.total,
+                        cost.input,
+                        cost.output,
+                        cost.cache_read,
+                        cost.cache_write,
+                        cost.source,
+                        cost.priced,
+                        cost.billable,
+                        rec.is_batch,
+                        rec.http_status if rec.http_status < 65536 else 0,
+                        rec.error_type,
+                        pairs,
+                        resource_pairs,
+                        events,
+                        links,
+                        ingest_ms,
+                        version,
+                    )
+                )
                 out.accepted += 1
     out.rows = inherit_labels(price_innermost(rows))
     return out

@@ -12,8 +12,16 @@ ReceiverError
 
 from __future__ import annotations
 
-__all__ = ["BadPayload", "Overloaded", "PermissionDenied", "ReceiverError", "ReceiverStopped", "StorageUnavailable",
-           "Unauthenticated", "Unstorable"]
+__all__ = [
+    "BadPayload",
+    "Overloaded",
+    "PermissionDenied",
+    "ReceiverError",
+    "ReceiverStopped",
+    "StorageUnavailable",
+    "Unauthenticated",
+    "Unstorable",
+]
 
 
 class ReceiverError(Exception):

@@ -11,9 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import grpc
-from setproctitle import setthreadtitle
 from google.protobuf.duration_pb2 import Duration
 from google.rpc.error_details_pb2 import RetryInfo
+from setproctitle import setthreadtitle
 
 from ._exceptions import BadPayload, Overloaded, PermissionDenied, ReceiverStopped, StorageUnavailable, Unauthenticated
 from ._ingest import Ingestor
@@ -31,10 +31,10 @@ _RETRY_INFO = RetryInfo(retry_delay=Duration(seconds=_RETRY_AFTER_SECONDS)).Seri
 class _TraceService(grpc.GenericRpcHandler):
     def __init__(self, ingestor: Ingestor) -> None:
         self._ingestor = ingestor
-        self._export_handler = grpc.unary_unary_rpc_method_handler(self._export)
+        self._export_handler: grpc.RpcMethodHandler[bytes, bytes] = grpc.unary_unary_rpc_method_handler(self._export)
 
-    def service(self, handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
-        if handler_call_details.method == EXPORT_METHOD:  # type: ignore[attr-defined]
+    def service(self, handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler[bytes, bytes] | None:
+        if handler_call_details.method == EXPORT_METHOD:
             return self._export_handler
         return None
 
@@ -62,15 +62,17 @@ class _TraceService(grpc.GenericRpcHandler):
         raise AssertionError("unreachable")  # context.abort always raises
 
 
-def start_grpc_server(ingestor: Ingestor, host: str, port: int, workers: int = 64,
-                      max_concurrent: int = 256) -> tuple[Any, int]:
+def start_grpc_server(
+    ingestor: Ingestor, host: str, port: int, workers: int = 64, max_concurrent: int = 256
+) -> tuple[Any, int]:
     """Start serving; returns (server, bound port). Port 0 picks a free port.
 
     Beyond ``max_concurrent`` calls in flight, grpcio answers RESOURCE_EXHAUSTED at once (exporters
     retry it) instead of queueing without bound behind the ``workers`` threads."""
     server = grpc.server(
-        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="otlp-grpc", initializer=setthreadtitle,
-                           initargs=("llmo-grpc",)),
+        ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="otlp-grpc", initializer=setthreadtitle, initargs=("llmo-grpc",)
+        ),
         handlers=[_TraceService(ingestor)],
         maximum_concurrent_rpcs=max_concurrent,
         options=[

@@ -31,7 +31,9 @@ def _encode(message: Message, as_json: bool) -> bytes:
     return message.SerializeToString()
 
 
-def _status(code: int, message: str, as_json: bool, http_status: int, headers: dict[str, str] | None = None) -> Response:
+def _status(
+    code: int, message: str, as_json: bool, http_status: int, headers: dict[str, str] | None = None
+) -> Response:
     body = _encode(Status(code=code, message=message), as_json)
     return Response(body, status_code=http_status, media_type=_JSON if as_json else _PROTOBUF, headers=headers)
 

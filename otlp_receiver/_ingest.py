@@ -45,15 +45,26 @@ class _SkewWarnings:
             if len(self._last) >= _SKEW_WARN_KEYS:
                 self._last.popitem(last=False)
             self._last[key] = now
-            log.warning("tenant %r, service %r: spans start more than 5 minutes in the future (clock skew); "
-                        "stored at the receive time, original start kept in llmobserve.clock_skew.*", tenant, service)
+            log.warning(
+                "tenant %r, service %r: spans start more than 5 minutes in the future (clock skew); "
+                "stored at the receive time, original start kept in llmobserve.clock_skew.*",
+                tenant,
+                service,
+            )
 
 
 class Ingestor:
-    def __init__(self, authenticator: Authenticator, pricer: Pricer, batcher: Batcher,
-                 pool: DecodePool | None = None, write_timeout: float = 30.0,
-                 custom_prices: TenantPriceCache | None = None, limits: Limits | None = None,
-                 attribution: Callable[[str], dict[str, tuple[str, ...] | None]] | None = None) -> None:
+    def __init__(
+        self,
+        authenticator: Authenticator,
+        pricer: Pricer,
+        batcher: Batcher,
+        pool: DecodePool | None = None,
+        write_timeout: float = 30.0,
+        custom_prices: TenantPriceCache | None = None,
+        limits: Limits | None = None,
+        attribution: Callable[[str], dict[str, tuple[str, ...] | None]] | None = None,
+    ) -> None:
         """``attribution(tenant)``: the tenant's own customer and session attribute lists (None: the default)."""
         self.authenticator = authenticator
         self.custom_prices = custom_prices

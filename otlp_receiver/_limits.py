@@ -9,7 +9,7 @@ spanning more than 100) or marking many rollup buckets for the shared refresh th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 __all__ = ["NS_PER_DAY", "NS_PER_HOUR", "Limits", "month_of_hour"]
@@ -36,5 +36,5 @@ class Limits:
 
 def month_of_hour(hour: int) -> int:
     """``YYYYMM`` of an hour since the epoch: the spans table's partition key."""
-    moment = datetime.fromtimestamp(hour * 3600, tz=timezone.utc)
+    moment = datetime.fromtimestamp(hour * 3600, tz=UTC)
     return moment.year * 100 + moment.month

@@ -20,15 +20,28 @@ __all__ = ["Receiver"]
 
 
 class Receiver:
-    def __init__(self, store: Store, authenticator: Authenticator, pricer: Pricer | None = None,
-                 max_pending_rows: int = 200_000, decode_workers: int = 0,
-                 custom_prices: TenantPriceCache | None = None, limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        authenticator: Authenticator,
+        pricer: Pricer | None = None,
+        max_pending_rows: int = 200_000,
+        decode_workers: int = 0,
+        custom_prices: TenantPriceCache | None = None,
+        limits: Limits | None = None,
+    ) -> None:
         """``decode_workers`` > 0 decodes in that many processes (use the cores); 0 decodes in-process."""
         self.batcher = Batcher(store, max_pending_rows=max_pending_rows)
         self.pool = DecodePool(decode_workers) if decode_workers > 0 else None
-        self.ingestor = Ingestor(authenticator, pricer or Pricer(), self.batcher, self.pool,
-                                 custom_prices=custom_prices, limits=limits,
-                                 attribution=store.attribution_attributes)
+        self.ingestor = Ingestor(
+            authenticator,
+            pricer or Pricer(),
+            self.batcher,
+            self.pool,
+            custom_prices=custom_prices,
+            limits=limits,
+            attribution=store.attribution_attributes,
+        )
         self._grpc_server: Any = None
 
     def start(self, grpc_host: str | None = None, grpc_port: int = 4317) -> int | None:

@@ -22,9 +22,9 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 
 import pyarrow as pa
-from setproctitle import setthreadtitle
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from setproctitle import setthreadtitle
 
 from llmobserve.pricing import Pricer
 from llmobserve.storage import spans_table
@@ -58,8 +58,15 @@ def decode_to_table(body: bytes, rules: TenantRules, pricer: Pricer) -> DecodedT
     except (DecodeError, RecursionError) as exc:
         raise BadPayload(f"body is not an OTLP ExportTraceServiceRequest: {exc}") from exc
     decoded = decode_request(request, rules, pricer)
-    return DecodedTable(spans_table(decoded.rows), decoded.accepted, decoded.rejected, decoded.error_message(),
-                        frozenset(decoded.months), decoded.clock_skewed, frozenset(decoded.skewed_services))
+    return DecodedTable(
+        spans_table(decoded.rows),
+        decoded.accepted,
+        decoded.rejected,
+        decoded.error_message(),
+        frozenset(decoded.months),
+        decoded.clock_skewed,
+        frozenset(decoded.skewed_services),
+    )
 
 
 _worker_pricer: Pricer | None = None
@@ -72,13 +79,22 @@ def _warm_up_request() -> bytes:
     from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
     from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
-    attributes = [KeyValue(key="gen_ai.provider.name", value=AnyValue(string_value="openai")),
-                  KeyValue(key="gen_ai.request.model", value=AnyValue(string_value="gpt-4o")),
-                  KeyValue(key="gen_ai.usage.input_tokens", value=AnyValue(int_value=1))]
-    span = Span(trace_id=b"\x01" * 16, span_id=b"\x01" * 8, name="chat gpt-4o", attributes=attributes,
-                start_time_unix_nano=time.time_ns(), end_time_unix_nano=time.time_ns())
-    return ExportTraceServiceRequest(resource_spans=[ResourceSpans(scope_spans=[ScopeSpans(spans=[span])])]
-                                     ).SerializeToString()
+    attributes = [
+        KeyValue(key="gen_ai.provider.name", value=AnyValue(string_value="openai")),
+        KeyValue(key="gen_ai.request.model", value=AnyValue(string_value="gpt-4o")),
+        KeyValue(key="gen_ai.usage.input_tokens", value=AnyValue(int_value=1)),
+    ]
+    span = Span(
+        trace_id=b"\x01" * 16,
+        span_id=b"\x01" * 8,
+        name="chat gpt-4o",
+        attributes=attributes,
+        start_time_unix_nano=time.time_ns(),
+        end_time_unix_nano=time.time_ns(),
+    )
+    return ExportTraceServiceRequest(
+        resource_spans=[ResourceSpans(scope_spans=[ScopeSpans(spans=[span])])]
+    ).SerializeToString()
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -128,8 +144,12 @@ class DecodePool:
         self._pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_init_worker, initargs=(os.getpid(),))
+        return ProcessPoolExecutor(
+            self.processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(os.getpid(),),
+        )
 
     def warm_up(self) -> None:
         """Start every worker now (imports take ~0.5 s) rather than on the first exports."""

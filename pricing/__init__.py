@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from ._cost import Cost, exact_text
-from ._custom import MAX_PATTERN_CHARS, CustomPrice, CustomPrices, TenantPriceCache, compile_custom, compile_model_pattern
+from ._custom import (
+    MAX_PATTERN_CHARS,
+    CustomPrice,
+    CustomPrices,
+    TenantPriceCache,
+    compile_custom,
+    compile_model_pattern,
+)
 from ._pricer import CATALOGUE_VERSION, PriceQuote, Pricer, PriceTier, canonical_provider, price_attributes, quote
 
 __all__ = [

@@ -139,7 +139,7 @@ class Catalogue:
         key = (provider, response_model, request_model, is_batch, service_tier)
         found = self._by_key.get(key, _MISS)
         if found is not _MISS:
-            return found  # type: ignore[return-value]
+            return found  # type: ignore[return-value]  # not the _MISS sentinel: a Schedule or None
         context = {"processing": "batch"} if is_batch else {}
         if service_tier:
             context["service_tier"] = service_tier
@@ -167,7 +167,9 @@ class Catalogue:
         return None
 
     def _provider_for_model(self, model_ref: str) -> Provider | None:
-        return next((p for p in self._providers if p.model_match is not None and p.model_match.is_match(model_ref)), None)
+        return next(
+            (p for p in self._providers if p.model_match is not None and p.model_match.is_match(model_ref)), None
+        )
 
     def _schedule(self, provider: Provider, model: ModelInfo, context: Mapping[str, str]) -> Schedule:
         # Share one Schedule between spellings of the same model; the context only matters

@@ -9,6 +9,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Final
 
 from genai_prices.types import TieredPrices
+
 from llmobserve.semconv._record import GenAIRecord
 
 __all__ = ["Cost", "Rates", "ZERO", "charge", "compile_rates", "exact_text", "quantize", "zero_cost"]
@@ -83,12 +84,7 @@ def _rate_at(value: Decimal | TieredPrices | None, key: str, input_tokens: int) 
 
 def compile_rates(prices: Mapping[str, Decimal | TieredPrices | None]) -> Rates:
     """Rates from a genai-prices price mapping (``ModelPrice.__dict__`` after variants)."""
-    starts = {
-        tier.start
-        for key in _PER
-        if isinstance(value := prices.get(key), TieredPrices)
-        for tier in value.tiers
-    }
+    starts = {tier.start for key in _PER if isinstance(value := prices.get(key), TieredPrices) for tier in value.tiers}
     thresholds = tuple(sorted(starts))
     brackets: list[Bracket] = []
     for index in range(len(thresholds) + 1):
@@ -106,15 +102,17 @@ def compile_rates(prices: Mapping[str, Decimal | TieredPrices | None]) -> Rates:
         r_write_1h = rate("cache_write_1h_mtok")
         r_out = rate("output_mtok") or ZERO
         r_reason = rate("output_reasoning_mtok")
-        brackets.append((
-            r_in,
-            r_in if r_read is None else r_read,
-            r_write,
-            r_write if r_write_1h is None else r_write_1h,
-            r_out,
-            r_out if r_reason is None else r_reason,
-            rate("requests_kcount") or ZERO,
-        ))
+        brackets.append(
+            (
+                r_in,
+                r_in if r_read is None else r_read,
+                r_write,
+                r_write if r_write_1h is None else r_write_1h,
+                r_out,
+                r_out if r_reason is None else r_reason,
+                rate("requests_kcount") or ZERO,
+            )
+        )
     # A model with no prices at all is free (":free" variants); one priced only in other units
     # (audio hours, characters, pages) has no price for the tokens we count.
     priced = {key for key, value in prices.items() if value is not None}

@@ -14,8 +14,14 @@ from cachetools import TTLCache
 
 from ._cost import Rates
 
-__all__ = ["MAX_PATTERN_CHARS", "CustomPrice", "CustomPrices", "TenantPriceCache", "compile_custom",
-           "compile_model_pattern"]
+__all__ = [
+    "MAX_PATTERN_CHARS",
+    "CustomPrice",
+    "CustomPrices",
+    "TenantPriceCache",
+    "compile_custom",
+    "compile_model_pattern",
+]
 
 log = logging.getLogger("llmobserve.pricing")
 
@@ -66,11 +72,14 @@ class CustomPrices:
 
 
 def _rates(rule: CustomPrice) -> Rates:
-    per_token = [value / _PER_MTOK for value in (
-        rule.input,
-        rule.input if rule.cache_read is None else rule.cache_read,
-        rule.input if rule.cache_write is None else rule.cache_write,
-    )]
+    per_token = [
+        value / _PER_MTOK
+        for value in (
+            rule.input,
+            rule.input if rule.cache_read is None else rule.cache_read,
+            rule.input if rule.cache_write is None else rule.cache_write,
+        )
+    ]
     write = per_token[2]
     output = rule.output / _PER_MTOK
     reasoning = output if rule.reasoning is None else rule.reasoning / _PER_MTOK
@@ -87,7 +96,9 @@ def compile_model_pattern(pattern: str) -> re2._Regexp:
         return re2.compile(pattern, options=_RE2_OPTIONS)
     except re2.error as exc:
         reason = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
-        raise ValueError(f"model_pattern is not a valid RE2 regex (no backreferences or lookaround): {reason}") from None
+        raise ValueError(
+            f"model_pattern is not a valid RE2 regex (no backreferences or lookaround): {reason}"
+        ) from None
 
 
 def compile_custom(rules: list[CustomPrice]) -> CustomPrices:
@@ -108,8 +119,7 @@ class TenantPriceCache:
     """Each tenant's compiled rules, reloaded at most every ``ttl`` seconds (and at once after
     ``invalidate``): pricing runs per span, loading runs per change."""
 
-    def __init__(self, loader: Callable[[str], list[CustomPrice]], ttl: float = 5.0,
-                 max_tenants: int = 10_000) -> None:
+    def __init__(self, loader: Callable[[str], list[CustomPrice]], ttl: float = 5.0, max_tenants: int = 10_000) -> None:
         self._loader = loader
         self._cache: TTLCache[str, CustomPrices | None] = TTLCache(max_tenants, ttl, timer=time.monotonic)
         self._lock = threading.Lock()  # a TTLCache is not thread-safe

@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Final
 
 import genai_prices
+
 from llmobserve.semconv import normalize, normalize_provider
 from llmobserve.semconv._record import GenAIRecord
 
@@ -38,8 +39,13 @@ class Pricer:
 
         self._catalogue = Catalogue(providers, max_entries)
 
-    def price(self, record: GenAIRecord, start_time_ns: int | None = None, failed: bool = False,
-              custom: CustomPrices | None = None) -> Cost:
+    def price(
+        self,
+        record: GenAIRecord,
+        start_time_ns: int | None = None,
+        failed: bool = False,
+        custom: CustomPrices | None = None,
+    ) -> Cost:
         """Cost of one span; ``start_time_ns`` picks historic prices (now when missing or 0);
         the tenant's ``custom`` prices win over the catalogue."""
         if not record.is_llm:
@@ -50,8 +56,9 @@ class Pricer:
         if not record.has_usage:
             return _NO_USAGE
         if custom:
-            found = custom.match(record.provider, (record.response_model, record.request_model),
-                                 start_time_ns or time.time_ns())
+            found = custom.match(
+                record.provider, (record.response_model, record.request_model), start_time_ns or time.time_ns()
+            )
             if found is not None:
                 return charge(found[1], record, f"custom:{found[0].id}")
         schedule = self._catalogue.lookup(
@@ -65,8 +72,13 @@ class Pricer:
         return charge(rates, record, CATALOGUE_VERSION)
 
 
-def price_attributes(pricer: Pricer, attributes: dict[str, object], start_time_ns: int | None = None,
-                     failed: bool = False, custom: CustomPrices | None = None) -> Cost:
+def price_attributes(
+    pricer: Pricer,
+    attributes: dict[str, object],
+    start_time_ns: int | None = None,
+    failed: bool = False,
+    custom: CustomPrices | None = None,
+) -> Cost:
     """Price a span from its stored attributes (any convention), as the receiver did at ingest."""
     return pricer.price(normalize(attributes), start_time_ns, failed, custom)
 
@@ -113,8 +125,9 @@ class PriceQuote:
     tiers: tuple[PriceTier, ...]
 
 
-def quote(pricer: Pricer, provider: str, model: str, at_ns: int | None = None, batch: bool = False,
-          service_tier: str = "") -> PriceQuote | None:
+def quote(
+    pricer: Pricer, provider: str, model: str, at_ns: int | None = None, batch: bool = False, service_tier: str = ""
+) -> PriceQuote | None:
     """The resolved price, or None when the catalogue does not know the model."""
     schedule = pricer._catalogue.lookup(provider, model, "", batch, service_tier)
     if schedule is None:
@@ -122,7 +135,7 @@ def quote(pricer: Pricer, provider: str, model: str, at_ns: int | None = None, b
     rates = schedule.rates_at(at_ns or time.time_ns())
     starts = (0, *rates.thresholds)
     tiers = tuple(
-        PriceTier(start, *(rate * _PER_MTOK for rate in bracket[:6]), bracket[6])
+        PriceTier(start, *(bracket[i] * _PER_MTOK for i in range(6)), per_request=bracket[6])  # type: ignore[misc]  # a Bracket has exactly six per-token rates
         for start, bracket in zip(starts, rates.brackets)
     )
     return PriceQuote(schedule.provider_id, schedule.model_id, CATALOGUE_VERSION, tiers)

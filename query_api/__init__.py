@@ -11,5 +11,15 @@ from .services.litellm import LiteLLMImport, parse_litellm
 from .services.prices import rules_for
 from .services.reprice import RepriceResult, reprice
 
-__all__ = ["BodyLimit", "LiteLLMImport", "PageError", "RepriceResult", "Services", "create_app", "parse_iso_time",
-           "parse_litellm", "reprice", "rules_for"]
+__all__ = [
+    "BodyLimit",
+    "LiteLLMImport",
+    "PageError",
+    "RepriceResult",
+    "Services",
+    "create_app",
+    "parse_iso_time",
+    "parse_litellm",
+    "reprice",
+    "rules_for",
+]

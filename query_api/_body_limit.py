@@ -36,9 +36,18 @@ class _TooLarge(BaseException):  # not Exception: FastAPI turns those into "erro
 
 async def _refuse(send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
     body = json.dumps({"detail": detail}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close"), *(headers or [])]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+                *(headers or []),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -58,8 +67,9 @@ class BodyLimit:
         limit = self.operator_bytes if operator else FORM_BODY_BYTES if form else self.api_bytes
         headers = dict(scope.get("headers") or [])
         if not operator and not form and not headers.get(b"authorization", b"").lower().startswith(b"bearer "):
-            await _refuse(send, 401, "missing API key: send 'Authorization: Bearer <key>'",
-                          [(b"www-authenticate", b"Bearer")])
+            await _refuse(
+                send, 401, "missing API key: send 'Authorization: Bearer <key>'", [(b"www-authenticate", b"Bearer")]
+            )
             return
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:

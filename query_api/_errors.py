@@ -43,8 +43,9 @@ def _body(status: int, detail: object) -> dict[str, object]:
 
 
 def _problems(errors: Any) -> list[dict[str, object]]:
-    return [{"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", ""), "type": e.get("type", "")}
-            for e in errors]
+    return [
+        {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", ""), "type": e.get("type", "")} for e in errors
+    ]
 
 
 def install_error_handlers(app: FastAPI, page_error: PageError | None = None) -> None:

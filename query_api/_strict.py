@@ -27,5 +27,7 @@ def reject_unknown_query_params(request: Request) -> None:
         known = _known[id(route)] = frozenset(_query_names(dependant))
     unknown = sorted(set(request.query_params) - known)
     if unknown:
-        raise HTTPException(400, f"unknown query parameter(s) {', '.join(unknown)}; this route takes: "
-                                 f"{', '.join(sorted(known)) or 'none'}")
+        raise HTTPException(
+            400,
+            f"unknown query parameter(s) {', '.join(unknown)}; this route takes: {', '.join(sorted(known)) or 'none'}",
+        )

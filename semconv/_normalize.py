@@ -10,12 +10,18 @@ from typing import Any
 from . import _attributes as a
 from ._record import GenAIRecord
 
-__all__ = ["AI_SDK_ROLLUPS", "customer_of", "session_of", "normalize", "agent_from_section", "tool_from_section", "normalize_provider"]
+__all__ = [
+    "AI_SDK_ROLLUPS",
+    "customer_of",
+    "session_of",
+    "normalize",
+    "agent_from_section",
+    "tool_from_section",
+    "normalize_provider",
+]
 
 # Operations whose spans are one billable model call.
-INFERENCE_OPERATIONS = frozenset(
-    {"chat", "text_completion", "generate_content", "embeddings", "completion", "rerank"}
-)
+INFERENCE_OPERATIONS = frozenset({"chat", "text_completion", "generate_content", "embeddings", "completion", "rerank"})
 # Operations that group other spans; usage they carry is a roll-up of their children, so it is never priced.
 GROUPING_OPERATIONS = frozenset(
     {"invoke_agent", "create_agent", "invoke_workflow", "execute_tool", "retrieval", "chain", "task", "plan"}
@@ -43,7 +49,15 @@ _PROVIDER_ALIASES = {
 
 # OTel provider names that hold a dot themselves: never read as "<provider>.<api>" below.
 _DOTTED_NAMES = frozenset(
-    {"gcp.gemini", "gcp.vertex_ai", "gcp.gen_ai", "azure.ai.openai", "azure.ai.inference", "aws.bedrock", "ibm.watsonx.ai"}
+    {
+        "gcp.gemini",
+        "gcp.vertex_ai",
+        "gcp.gen_ai",
+        "azure.ai.openai",
+        "azure.ai.inference",
+        "aws.bedrock",
+        "ibm.watsonx.ai",
+    }
 )
 # The Vercel AI SDK names a provider "<provider>.<api>" (`openai.chat`, `openai.responses`,
 # `groq.chat`, `azure-openai.chat`, `google.generative-ai`, `google.vertex.chat`, ...).
@@ -157,7 +171,7 @@ def _operation(attrs: Mapping[str, Any]) -> str:
 def _innermost(path: str, prefix: str) -> str:
     for segment in reversed(path.split("/")):
         if segment.startswith(prefix):
-            return segment[len(prefix):]
+            return segment[len(prefix) :]
     return ""
 
 
@@ -209,8 +223,21 @@ _FIELDS: tuple[tuple[str, ...], ...] = (
     a.SERVICE_TIER_KEYS,
     a.HTTP_STATUS_KEYS,
 )
-(_PROVIDER, _REQUEST_MODEL, _RESPONSE_MODEL, _SECTION, _CUSTOMER, _SESSION, _INPUT, _OUTPUT, _CACHE_READ, _CACHE_WRITE,
- _REASONING, _SERVICE_TIER, _HTTP_STATUS) = range(len(_FIELDS))
+(
+    _PROVIDER,
+    _REQUEST_MODEL,
+    _RESPONSE_MODEL,
+    _SECTION,
+    _CUSTOMER,
+    _SESSION,
+    _INPUT,
+    _OUTPUT,
+    _CACHE_READ,
+    _CACHE_WRITE,
+    _REASONING,
+    _SERVICE_TIER,
+    _HTTP_STATUS,
+) = range(len(_FIELDS))
 # key -> (field slot, rank); lower rank wins.
 _SPELLINGS: dict[str, tuple[int, int]] = {
     key: (slot, rank) for slot, keys in enumerate(_FIELDS) for rank, key in enumerate(keys)
@@ -276,9 +303,12 @@ def normalize(attrs: Mapping[str, Any], name: str = "") -> GenAIRecord:
     rec.customer = _text(f[_CUSTOMER])
     rec.session = _text(f[_SESSION])
     kind = attrs.get(a.TRACELOOP_SPAN_KIND)
-    agent = (attrs.get(a.GEN_AI_AGENT_NAME) or (kind == "agent" and attrs.get(a.TRACELOOP_ENTITY_NAME))
-             or attrs.get(a.AGENT_NAME)
-             or (attrs.get(a.OPENINFERENCE_SPAN_KIND) == "AGENT" and attrs.get(a.GRAPH_NODE_ID)))
+    agent = (
+        attrs.get(a.GEN_AI_AGENT_NAME)
+        or (kind == "agent" and attrs.get(a.TRACELOOP_ENTITY_NAME))
+        or attrs.get(a.AGENT_NAME)
+        or (attrs.get(a.OPENINFERENCE_SPAN_KIND) == "AGENT" and attrs.get(a.GRAPH_NODE_ID))
+    )
     rec.agent = _text(agent) if agent else agent_from_section(section) or _text(attrs.get(a.AI_TELEMETRY_FUNCTION_ID))
     if not section and (a.OPENINFERENCE_METADATA in attrs or a.TRACELOOP_LANGGRAPH_NODE in attrs):
         # LangGraph: the graph is an agent, each node a section under it ("node:<n>" is completed
@@ -289,11 +319,15 @@ def normalize(attrs: Mapping[str, Any], name: str = "") -> GenAIRecord:
         elif graph and name and not rec.agent:
             rec.agent, section = name, f"agent:{name}"
     rec.section_path = section
-    tool = (attrs.get(a.GEN_AI_TOOL_NAME) or (kind == "tool" and attrs.get(a.TRACELOOP_ENTITY_NAME))
-            or attrs.get(a.TOOL_NAME) or attrs.get(a.AI_TOOL_CALL_NAME))
+    tool = (
+        attrs.get(a.GEN_AI_TOOL_NAME)
+        or (kind == "tool" and attrs.get(a.TRACELOOP_ENTITY_NAME))
+        or attrs.get(a.TOOL_NAME)
+        or attrs.get(a.AI_TOOL_CALL_NAME)
+    )
     rec.tool = _text(tool) if tool else tool_from_section(section)
 
-    raw_in, raw_out, raw_read, raw_write, raw_reason = f[_INPUT:_REASONING + 1]
+    raw_in, raw_out, raw_read, raw_write, raw_reason = f[_INPUT : _REASONING + 1]
     rec.has_usage = not (
         raw_in is None and raw_out is None and raw_read is None and raw_write is None and raw_reason is None
     )

@@ -13,8 +13,15 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote_plus
 
-__all__ = ["REDACTED", "URL_ATTRIBUTES", "is_url_attribute", "redact_attribute", "redact_attributes",
-           "redact_query", "redact_url"]
+__all__ = [
+    "REDACTED",
+    "URL_ATTRIBUTES",
+    "is_url_attribute",
+    "redact_attribute",
+    "redact_attributes",
+    "redact_query",
+    "redact_url",
+]
 
 REDACTED = "REDACTED"
 
@@ -28,14 +35,29 @@ REDACTED = "REDACTED"
 #   which appear under indexed prefixes (``llm.input_messages.0....image.url``): matched by suffix.
 # Not ``server.address`` / ``http.host`` / ``net.peer.name``: a host (and port), read from a parsed
 # URL by the instrumentations, so neither userinfo nor a query can reach them.
-URL_ATTRIBUTES = frozenset({
-    "url.full", "url.original", "http.url", "http.target",
-    "url.query", "url.fragment",
-    "db.connection_string", "messaging.url", "aws.sqs.queue.url", "mcp.resource.uri",
-    "browser.document.url.full", "cicd.pipeline.run.url.full", "cicd.pipeline.task.run.url.full",
-    "cicd.worker.url.full", "vcs.repository.url.full",
-    "gen_ai.openai.api_base", "openai.api_base", "openai.base_url", "llm.url",
-})
+URL_ATTRIBUTES = frozenset(
+    {
+        "url.full",
+        "url.original",
+        "http.url",
+        "http.target",
+        "url.query",
+        "url.fragment",
+        "db.connection_string",
+        "messaging.url",
+        "aws.sqs.queue.url",
+        "mcp.resource.uri",
+        "browser.document.url.full",
+        "cicd.pipeline.run.url.full",
+        "cicd.pipeline.task.run.url.full",
+        "cicd.worker.url.full",
+        "vcs.repository.url.full",
+        "gen_ai.openai.api_base",
+        "openai.api_base",
+        "openai.base_url",
+        "llm.url",
+    }
+)
 _URL_SUFFIXES = (".url", ".uri", "_url", ".api_base", ".url.full", ".url.original")
 # Values that are a query string or fragment alone, not a URL.
 _BARE_QUERIES = frozenset({"url.query", "url.fragment"})
@@ -44,11 +66,33 @@ _BARE_QUERIES = frozenset({"url.query", "url.fragment"})
 # (AWSAccessKeyId, Signature, sig, X-Goog-Signature), OAuth 2.0 (RFC 6749: code, access_token,
 # refresh_token, id_token, client_secret), Google API keys (key, x-goog-api-key), AWS SigV4 and
 # Azure SAS query authentication.
-_SENSITIVE_NAMES = frozenset({
-    "key", "api_key", "apikey", "access_token", "token", "sig", "signature", "password", "passwd", "pwd",
-    "secret", "client_secret", "refresh_token", "id_token", "auth", "authorization", "code", "jwt",
-    "awsaccesskeyid", "x_amz_credential", "x_goog_credential", "session_id", "sessionid",
-})
+_SENSITIVE_NAMES = frozenset(
+    {
+        "key",
+        "api_key",
+        "apikey",
+        "access_token",
+        "token",
+        "sig",
+        "signature",
+        "password",
+        "passwd",
+        "pwd",
+        "secret",
+        "client_secret",
+        "refresh_token",
+        "id_token",
+        "auth",
+        "authorization",
+        "code",
+        "jwt",
+        "awsaccesskeyid",
+        "x_amz_credential",
+        "x_goog_credential",
+        "session_id",
+        "sessionid",
+    }
+)
 _SENSITIVE_SUFFIXES = ("_token", "_key", "_secret", "password", "signature")
 # ";" too: some servers split on it. "?" and "#" too: a second "?" in a query (or "?" and "#" in a
 # fragment) is data, but "a=1?key=s" would otherwise hide "key" behind the name "a".
@@ -100,7 +144,7 @@ def _strip_userinfo(base: str) -> str:
     at = authority.rfind("@")
     if at < 0 or authority[:at].replace(":", "").replace(REDACTED, "") == "":
         return base  # no userinfo, or already REDACTED (OTel writes REDACTED:REDACTED)
-    return base[:start] + REDACTED + base[start + at:]
+    return base[:start] + REDACTED + base[start + at :]
 
 
 def redact_url(url: str) -> str:

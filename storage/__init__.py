@@ -13,12 +13,11 @@ from ._cap_spend import CAP_DIMENSIONS, written_spend, written_tenants
 from ._caps import MAX_CAPS, StoredCap, new_cap_id
 from ._client import StoreConfig, is_locked
 from ._costs import GROUP_BY_EXPRESSIONS, REST_KEY, UNKNOWN, UNTRACKED, BreakdownRow, UnpricedModel
-from ._export import EXPORT_SPAN_COLUMNS
 from ._exceptions import StorageConfigError, StorageError, StorageLockedError
-from ._maintainer import Maintainer
+from ._export import EXPORT_SPAN_COLUMNS
 from ._keys import DEFAULT_SCOPES, SCOPES, InvalidTenantError, KeyInfo, Principal, validate_tenant
+from ._maintainer import Maintainer
 from ._migrations import MIGRATIONS
-
 from ._prices import StoredPrice, price_id
 from ._spans import SPAN_COLUMNS, SPAN_SCHEMA, SpanRow, select_span_rows, spans_table
 from ._store import Store

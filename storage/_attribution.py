@@ -37,9 +37,21 @@ _LABELS = ("agent", "customer", "section_path", "session")
 _WITH_AGENT = ("agent", "section_path")  # inherited together, only by a span without an agent
 _OWN = ("customer", "session")  # inherited by any LLM span that lacks them
 _COSTS = ("cost_usd", "cost_input_usd", "cost_output_usd", "cost_cache_read_usd", "cost_cache_write_usd")
-_INDEX = {name: SPAN_COLUMNS.index(name)
-          for name in ("trace_id", "span_id", "parent_span_id", "is_llm", "operation", "version", "span_attributes",
-                       "price_source", *_LABELS, *_COSTS)}
+_INDEX = {
+    name: SPAN_COLUMNS.index(name)
+    for name in (
+        "trace_id",
+        "span_id",
+        "parent_span_id",
+        "is_llm",
+        "operation",
+        "version",
+        "span_attributes",
+        "price_source",
+        *_LABELS,
+        *_COSTS,
+    )
+}
 _PRICED_BY = "llmobserve.priced_by"  # semconv's LLMOBSERVE_PRICED_BY (storage stands below semconv)
 _NARROW = ("trace_id", "span_id", "parent_span_id", "is_llm", "operation", *_LABELS)
 _TRACES_PER_TENANT = 2_000  # per pass: one tenant's flood of traces waits for later passes, not the others
@@ -140,7 +152,8 @@ class Attribution:
         """After a restart: traces written in the last hour that still have unattributed LLM spans."""
         rows = self._client.query(
             "SELECT DISTINCT tenant, trace_id FROM spans WHERE is_llm AND agent = '' "
-            "AND ingest_time > now64(3) - INTERVAL 1 HOUR").result_rows
+            "AND ingest_time > now64(3) - INTERVAL 1 HOUR"
+        ).result_rows
         now = time.monotonic()
         with self._lock:
             for tenant, trace in rows:
@@ -174,7 +187,7 @@ class Attribution:
         rewritten = 0
         for tenant, traces in by_tenant.items():
             for i in range(0, len(traces), 500):
-                rewritten += self._resolve(tenant, traces[i:i + 500])
+                rewritten += self._resolve(tenant, traces[i : i + 500])
         return rewritten
 
     def _resolve(self, tenant: str, traces: list[str]) -> int:
@@ -291,10 +304,10 @@ def price_innermost(rows: list[Any]) -> list[Any]:
         return rows
     out = []
     for row in rows:
-        inner = demoted.get((row[_INDEX["trace_id"]], row[_INDEX["span_id"]]))
-        if inner is not None:
+        priced_by = demoted.get((row[_INDEX["trace_id"]], row[_INDEX["span_id"]]))
+        if priced_by is not None:
             values = list(row)
-            _demote(values, inner)
+            _demote(values, priced_by)
             row = tuple(values)
         out.append(row)
     return out
@@ -324,8 +337,9 @@ def inherit_labels(rows: list[Any]) -> list[Any]:
 
 def _wants(row: Any) -> bool:
     """An LLM span that may inherit: it lacks an agent, a customer or a session."""
-    return bool(row[_INDEX["is_llm"]]) and not (row[_INDEX["agent"]] and row[_INDEX["customer"]]
-                                                and row[_INDEX["session"]])
+    return bool(row[_INDEX["is_llm"]]) and not (
+        row[_INDEX["agent"]] and row[_INDEX["customer"]] and row[_INDEX["session"]]
+    )
 
 
 def _forget_oldest(remembered: OrderedDict[Any, Any], stale: Callable[[Any], bool]) -> int:
@@ -348,17 +362,29 @@ def _per_trace(table: pa.Table) -> list[tuple[tuple[str, str], bool, bool, froze
     the customer/session labels its LLM spans lack, and those its spans name. One Arrow group-by, so
     Python sees each trace once, not each span (this runs after every insert)."""
     llm = table["is_llm"]
-    flags = pa.table({
-        "t": table["tenant"], "tr": table["trace_id"], "llm": llm,
-        "bare": pc.and_(llm, pc.equal(table["agent"], "")),
-        "lc": pc.and_(llm, pc.equal(table["customer"], "")), "ls": pc.and_(llm, pc.equal(table["session"], "")),
-        "nc": pc.not_equal(table["customer"], ""), "ns": pc.not_equal(table["session"], ""),
-    }).group_by(["t", "tr"]).aggregate([(c, "any") for c in ("llm", "bare", "lc", "ls", "nc", "ns")])
+    flags = (
+        pa.table(
+            {
+                "t": table["tenant"],
+                "tr": table["trace_id"],
+                "llm": llm,
+                "bare": pc.and_(llm, pc.equal(table["agent"], "")),
+                "lc": pc.and_(llm, pc.equal(table["customer"], "")),
+                "ls": pc.and_(llm, pc.equal(table["session"], "")),
+                "nc": pc.not_equal(table["customer"], ""),
+                "ns": pc.not_equal(table["session"], ""),
+            }
+        )
+        .group_by(["t", "tr"])
+        .aggregate([(c, "any") for c in ("llm", "bare", "lc", "ls", "nc", "ns")])
+    )
     labels = (_NONE, _SESSION, _CUSTOMER, _BOTH)
-    return [((t, tr), bare, llm_any, labels[lc * 2 + ls], labels[nc * 2 + ns])
-            for t, tr, llm_any, bare, lc, ls, nc, ns in zip(
-                *(flags[c].to_pylist() for c in ("t", "tr", "llm_any", "bare_any", "lc_any", "ls_any", "nc_any",
-                                                 "ns_any")))]
+    return [
+        ((t, tr), bare, llm_any, labels[lc * 2 + ls], labels[nc * 2 + ns])
+        for t, tr, llm_any, bare, lc, ls, nc, ns in zip(
+            *(flags[c].to_pylist() for c in ("t", "tr", "llm_any", "bare_any", "lc_any", "ls_any", "nc_any", "ns_any"))
+        )
+    ]
 
 
 def _inherited(row: list[Any], spans: dict[str, list[Any]]) -> tuple[dict[str, str], bool]:

@@ -40,8 +40,14 @@ def bearer_token(header: str | None) -> str | None:
 class Authenticator:
     """Resolves presented keys to principals, caching hits for ``ttl`` and misses for ``negative_ttl``."""
 
-    def __init__(self, lookup: Callable[[str], Principal | None], ttl: float = 30.0, negative_ttl: float = 2.0,
-                 max_valid: int = _MAX_VALID, max_invalid: int = _MAX_INVALID) -> None:
+    def __init__(
+        self,
+        lookup: Callable[[str], Principal | None],
+        ttl: float = 30.0,
+        negative_ttl: float = 2.0,
+        max_valid: int = _MAX_VALID,
+        max_invalid: int = _MAX_INVALID,
+    ) -> None:
         self._lookup = lookup
         # Least recently used first out, each entry for its ttl; a TTLCache is not thread-safe: under _lock.
         self._valid: TTLCache[str, Principal] = TTLCache(max_valid, ttl, timer=time.monotonic)

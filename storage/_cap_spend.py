@@ -23,8 +23,9 @@ Spend = dict[str, dict[str, Decimal]]
 """dimension -> stored value ('' for calls without one) -> cost."""
 
 
-def windows_spend(client: Client, tenant: str, windows: list[tuple[datetime, datetime]],
-                  dims: list[str]) -> list[Spend]:
+def windows_spend(
+    client: Client, tenant: str, windows: list[tuple[datetime, datetime]], dims: list[str]
+) -> list[Spend]:
     """For each [start, end) window, the cost of LLM calls starting in it per dimension and value.
     Failed and unpriced calls cost 0, so they add nothing; the values of any one dimension sum to
     the window's total. One scan of the widest range answers every window (conditional sums)."""
@@ -36,10 +37,13 @@ def windows_spend(client: Client, tenant: str, windows: list[tuple[datetime, dat
     sums = []
     for i, (start, end) in enumerate(windows):
         params[f"ws{i}"], params[f"we{i}"] = start, end
-        sums.append(f"sumIf(cost_usd, start_time >= {{ws{i}:DateTime64(9, 'UTC')}} "
-                    f"AND start_time < {{we{i}:DateTime64(9, 'UTC')}}) AS w{i}")
-    rows = client.query(f"SELECT dim, value, {', '.join(sums)} FROM {source} GROUP BY dim, value "
-                        f"{FINAL_SETTINGS}", parameters=params).result_rows
+        sums.append(
+            f"sumIf(cost_usd, start_time >= {{ws{i}:DateTime64(9, 'UTC')}} "
+            f"AND start_time < {{we{i}:DateTime64(9, 'UTC')}}) AS w{i}"
+        )
+    rows = client.query(
+        f"SELECT dim, value, {', '.join(sums)} FROM {source} GROUP BY dim, value {FINAL_SETTINGS}", parameters=params
+    ).result_rows
     for dim, value, *costs in rows:
         for i, cost in enumerate(costs):
             if cost:

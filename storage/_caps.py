@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from clickhouse_connect.driver.client import Client
@@ -19,8 +19,25 @@ __all__ = ["MAX_CAPS", "StoredCap", "delete_cap", "list_caps", "new_cap_id", "pu
 MAX_CAPS = 10_000
 """Per tenant: a SaaS's per-customer needs are one ``each_customer`` template, not a cap per customer."""
 
-_COLUMNS = ["tenant", "cap_id", "name", "scope", "value", "period", "time_zone", "limit_usd", "thresholds",
-            "enforcement", "recipients", "webhooks", "enabled", "created_at", "updated_at", "deleted", "version"]
+_COLUMNS = [
+    "tenant",
+    "cap_id",
+    "name",
+    "scope",
+    "value",
+    "period",
+    "time_zone",
+    "limit_usd",
+    "thresholds",
+    "enforcement",
+    "recipients",
+    "webhooks",
+    "enabled",
+    "created_at",
+    "updated_at",
+    "deleted",
+    "version",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +60,7 @@ class StoredCap:
 
 def _ms(value: datetime) -> datetime:
     """As stored: UTC, to the millisecond (what reads give back must equal what a write answered)."""
-    value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
@@ -52,14 +69,30 @@ def new_cap_id() -> str:
 
 
 def _row(tenant: str, cap: StoredCap, deleted: bool) -> list[object]:
-    return [tenant, cap.cap_id, cap.name, cap.scope, cap.value, cap.period, cap.time_zone, cap.limit_usd,
-            [str(t) for t in cap.thresholds], cap.enforcement, list(cap.recipients), list(cap.webhooks),
-            cap.enabled, cap.created_at, cap.updated_at, deleted, time.time_ns()]
+    return [
+        tenant,
+        cap.cap_id,
+        cap.name,
+        cap.scope,
+        cap.value,
+        cap.period,
+        cap.time_zone,
+        cap.limit_usd,
+        [str(t) for t in cap.thresholds],
+        cap.enforcement,
+        list(cap.recipients),
+        list(cap.webhooks),
+        cap.enabled,
+        cap.created_at,
+        cap.updated_at,
+        deleted,
+        time.time_ns(),
+    ]
 
 
 def put_cap(client: Client, tenant: str, cap: StoredCap) -> StoredCap:
     """Create or replace ``cap`` (stamped with the time of this write)."""
-    cap = replace(cap, created_at=_ms(cap.created_at), updated_at=_ms(datetime.now(timezone.utc)))
+    cap = replace(cap, created_at=_ms(cap.created_at), updated_at=_ms(datetime.now(UTC)))
     client.insert("caps", [_row(tenant, cap, False)], column_names=_COLUMNS)
     return cap
 
@@ -68,11 +101,29 @@ def list_caps(client: Client, tenant: str, cap_id: str | None = None) -> list[St
     """The tenant's caps (or the one with ``cap_id``), oldest first."""
     rows = client.query(
         f"SELECT {', '.join(_COLUMNS[1:-2])} FROM caps FINAL WHERE tenant = {{t:String}} AND NOT deleted "
-        + ("AND cap_id = {id:String} " if cap_id is not None else "") + "ORDER BY created_at, cap_id",
+        + ("AND cap_id = {id:String} " if cap_id is not None else "")
+        + "ORDER BY created_at, cap_id",
         parameters={"t": tenant, "id": cap_id},
     ).result_rows
-    return [StoredCap(*row[:7], tuple(Decimal(t) for t in row[7]), row[8], tuple(row[9]),  # type: ignore[arg-type]
-                      tuple(row[10]), row[11], _ms(row[12]), _ms(row[13])) for row in rows]
+    return [
+        StoredCap(
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            row[5],
+            Decimal(row[6]),
+            tuple(Decimal(t) for t in row[7]),
+            row[8],
+            tuple(row[9]),
+            tuple(row[10]),
+            row[11],
+            _ms(row[12]),
+            _ms(row[13]),
+        )
+        for row in rows
+    ]
 
 
 def delete_cap(client: Client, tenant: str, cap_id: str) -> bool:
@@ -85,5 +136,9 @@ def delete_cap(client: Client, tenant: str, cap_id: str) -> bool:
 
 def tenants_with_caps(client: Client) -> list[str]:
     """Tenants with at least one enabled cap: the ones the cap monitor watches."""
-    return [t for (t,) in client.query("SELECT DISTINCT tenant FROM caps FINAL WHERE NOT deleted AND enabled "
-                                       "ORDER BY tenant").result_rows]
+    return [
+        t
+        for (t,) in client.query(
+            "SELECT DISTINCT tenant FROM caps FINAL WHERE NOT deleted AND enabled ORDER BY tenant"
+        ).result_rows
+    ]

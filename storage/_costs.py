@@ -9,11 +9,26 @@ from decimal import Decimal
 from clickhouse_connect.driver.client import Client
 
 from ._rollups import DIMENSIONS
-from ._spans import FINAL_SETTINGS as _FINAL
 from ._sources import cost_source, dims_source
+from ._spans import FINAL_SETTINGS as _FINAL
 
-__all__ = ["REST_KEY", "timeseries_groups", "Breakdown", "cost_breakdown_top", "cost_tops", "FILTERS", "GROUP_BY_EXPRESSIONS", "BreakdownRow", "cost_timeseries", "cost_totals", "UnpricedModel", "cost_breakdown", "unpriced_models", "UNTRACKED",
-           "UNKNOWN"]
+__all__ = [
+    "REST_KEY",
+    "timeseries_groups",
+    "Breakdown",
+    "cost_breakdown_top",
+    "cost_tops",
+    "FILTERS",
+    "GROUP_BY_EXPRESSIONS",
+    "BreakdownRow",
+    "cost_timeseries",
+    "cost_totals",
+    "UnpricedModel",
+    "cost_breakdown",
+    "unpriced_models",
+    "UNTRACKED",
+    "UNKNOWN",
+]
 
 UNTRACKED = "untracked"
 """Key for LLM cost that belongs to no agent / customer / session / section / tool."""
@@ -61,13 +76,15 @@ class UnpricedModel:
     last_seen: object
 
 
-def _grouped(client: Client, tenant: str, group_by: str, start: datetime, end: datetime,
-             filters: dict[str, str] | None) -> tuple[str, dict[str, object]]:
+def _grouped(
+    client: Client, tenant: str, group_by: str, start: datetime, end: datetime, filters: dict[str, str] | None
+) -> tuple[str, dict[str, object]]:
     """The per-key sums as a subquery: key, cost, n, then the other metrics."""
     expr = GROUP_BY_EXPRESSIONS[group_by]
     where, values = _filters(filters)
-    source, params = cost_source(client, tenant, start, end, dim=group_by, filtered=bool(where),
-                                 hourly=group_by == "hour")
+    source, params = cost_source(
+        client, tenant, start, end, dim=group_by, filtered=bool(where), hourly=group_by == "hour"
+    )
     params.update(values)
     sql = f"""
         SELECT {expr} AS key, sum(cost_usd) AS cost, sum(calls) AS n, sum(input_tokens) AS tin,
@@ -79,14 +96,24 @@ def _grouped(client: Client, tenant: str, group_by: str, start: datetime, end: d
     return sql, params
 
 
-def _row(key: str, cost: object, calls: int, tin: int, tout: int, unpriced: int, failed: int,
-         cached: int) -> BreakdownRow:
-    return BreakdownRow(key, Decimal(cost), int(calls), int(tin), int(tout), int(unpriced), int(failed),  # type: ignore[arg-type]
-                        int(cached))
+def _row(
+    key: str, cost: Decimal, calls: int, tin: int, tout: int, unpriced: int, failed: int, cached: int
+) -> BreakdownRow:
+    return BreakdownRow(
+        key,
+        Decimal(cost),
+        int(calls),
+        int(tin),
+        int(tout),
+        int(unpriced),
+        int(failed),
+        int(cached),
+    )
 
 
-def cost_breakdown(client: Client, tenant: str, group_by: str, start: datetime, end: datetime,
-                   filters: dict[str, str] | None = None) -> list[BreakdownRow]:
+def cost_breakdown(
+    client: Client, tenant: str, group_by: str, start: datetime, end: datetime, filters: dict[str, str] | None = None
+) -> list[BreakdownRow]:
     """LLM cost per ``group_by`` key for spans starting in [start, end), most expensive first.
 
     Rollups where they are clean, raw spans (FINAL) elsewhere: a retry never counts twice.
@@ -108,8 +135,15 @@ _METRICS = ("cost", "n", "tin", "tout", "unpriced", "failed", "cached")
 _SUMMED = fields(BreakdownRow)[1:]  # BreakdownRow's metrics, in _METRICS order
 
 
-def cost_breakdown_top(client: Client, tenant: str, group_by: str, start: datetime, end: datetime,
-                       filters: dict[str, str] | None, limit: int) -> Breakdown:
+def cost_breakdown_top(
+    client: Client,
+    tenant: str,
+    group_by: str,
+    start: datetime,
+    end: datetime,
+    filters: dict[str, str] | None,
+    limit: int,
+) -> Breakdown:
     """Like ``cost_breakdown``, but at most ``limit`` rows; the others come back summed as one, so
     200k customers never become 200k Python rows while every total stays exact. One scan.
 
@@ -122,7 +156,9 @@ def cost_breakdown_top(client: Client, tenant: str, group_by: str, start: dateti
     totals = ", ".join(f"sum({m}) OVER ()" for m in _METRICS)
     found = client.query(
         f"SELECT key, {', '.join(_METRICS)}, {totals}, count() OVER () FROM ({grouped}) "
-        f"ORDER BY cost DESC, key LIMIT {{limit:UInt32}} {_FINAL}", parameters=params).result_rows
+        f"ORDER BY cost DESC, key LIMIT {{limit:UInt32}} {_FINAL}",
+        parameters=params,
+    ).result_rows
     rows = [_row(*r[:8]) for r in found]
     groups = int(found[0][-1]) if found else 0
     if groups <= len(rows):
@@ -132,14 +168,18 @@ def cost_breakdown_top(client: Client, tenant: str, group_by: str, start: dateti
     return Breakdown(rows, rest, groups - len(rows))
 
 
-def cost_tops(client: Client, tenant: str, dimensions: list[str], start: datetime, end: datetime,
-              limit: int) -> dict[str, list[BreakdownRow]]:
+def cost_tops(
+    client: Client, tenant: str, dimensions: list[str], start: datetime, end: datetime, limit: int
+) -> dict[str, list[BreakdownRow]]:
     """The ``limit`` most expensive keys of each dimension, in one scan (the summary's top lists);
     a dimension's ``untracked`` row comes too, ranked or not, for the untracked share."""
     source, params = dims_source(client, tenant, start, end, dimensions)
     # each dimension's own key expression, applied to the value column
-    key = "multiIf(" + ", ".join(f"dim = '{d}', {GROUP_BY_EXPRESSIONS[d].replace(_COLUMN[d], 'value')}"
-                                 for d in dimensions) + ", value)"
+    key = (
+        "multiIf("
+        + ", ".join(f"dim = '{d}', {GROUP_BY_EXPRESSIONS[d].replace(_COLUMN[d], 'value')}" for d in dimensions)
+        + ", value)"
+    )
     sql = f"""
         SELECT * FROM (
             SELECT dim, {key} AS key, sum(cost_usd) AS cost, sum(calls) AS n, sum(input_tokens), sum(output_tokens),
@@ -149,9 +189,12 @@ def cost_tops(client: Client, tenant: str, dimensions: list[str], start: datetim
         WHERE rank <= {int(limit)} OR key = '{UNTRACKED}'
         ORDER BY dim, rank {_FINAL}"""
     tops: dict[str, list[BreakdownRow]] = {dim: [] for dim in dimensions}
-    for dim, key, cost, calls, tin, tout, unpriced, failed, cached, _ in client.query(sql, parameters=params).result_rows:
-        tops[dim].append(BreakdownRow(key, Decimal(cost), int(calls), int(tin), int(tout), int(unpriced), int(failed),
-                                      int(cached)))
+    for dim, key, cost, calls, tin, tout, unpriced, failed, cached, _ in client.query(
+        sql, parameters=params
+    ).result_rows:
+        tops[dim].append(
+            BreakdownRow(key, Decimal(cost), int(calls), int(tin), int(tout), int(unpriced), int(failed), int(cached))
+        )
     return tops
 
 
@@ -178,9 +221,16 @@ _INTERVALS = {"hour": "toStartOfHour(start_time)", "day": "toStartOfDay(start_ti
 REST_KEY = "\x00rest"
 
 
-def cost_timeseries(client: Client, tenant: str, interval: str, group_by: str | None, start: datetime,
-                    end: datetime, filters: dict[str, str] | None = None,
-                    limit: int | None = None) -> list[tuple[datetime, str, Decimal, int]]:
+def cost_timeseries(
+    client: Client,
+    tenant: str,
+    interval: str,
+    group_by: str | None,
+    start: datetime,
+    end: datetime,
+    filters: dict[str, str] | None = None,
+    limit: int | None = None,
+) -> list[tuple[datetime, str, Decimal, int]]:
     """(bucket start, key, cost, calls) for buckets that have LLM calls; the caller zero-fills.
 
     With ``limit``, only the ``limit`` costliest keys keep their own series; every other key's
@@ -188,16 +238,19 @@ def cost_timeseries(client: Client, tenant: str, interval: str, group_by: str | 
     bucket = _INTERVALS[interval]
     key = GROUP_BY_EXPRESSIONS[group_by] if group_by else "'total'"
     where, values = _filters(filters)
-    source, params = cost_source(client, tenant, start, end, dim=group_by, filtered=bool(where),
-                                 hourly=interval == "hour" or group_by == "hour")
+    source, params = cost_source(
+        client, tenant, start, end, dim=group_by, filtered=bool(where), hourly=interval == "hour" or group_by == "hour"
+    )
     params.update(values)
     condition = "WHERE " + " AND ".join(where) if where else ""
     shown = key
     if limit is not None and group_by:
         params["limit"] = limit
-        shown = (f"if({key} IN (SELECT k FROM (SELECT {key} AS k, sum(cost_usd) AS c, sum(calls) AS n FROM {source} "
-                 f"{condition} GROUP BY k HAVING n > 0 ORDER BY c DESC, k LIMIT {{limit:UInt32}})), {key}, "
-                 f"{{rest:String}})")
+        shown = (
+            f"if({key} IN (SELECT k FROM (SELECT {key} AS k, sum(cost_usd) AS c, sum(calls) AS n FROM {source} "
+            f"{condition} GROUP BY k HAVING n > 0 ORDER BY c DESC, k LIMIT {{limit:UInt32}})), {key}, "
+            f"{{rest:String}})"
+        )
         params["rest"] = REST_KEY
     sql = f"""
         SELECT {bucket} AS bucket, {shown} AS key, sum(cost_usd), sum(calls) AS n
@@ -211,15 +264,18 @@ def cost_timeseries(client: Client, tenant: str, interval: str, group_by: str | 
     return [(b, k, Decimal(c), int(n)) for b, k, c, n in rows]
 
 
-def timeseries_groups(client: Client, tenant: str, group_by: str, start: datetime, end: datetime,
-                      filters: dict[str, str] | None = None) -> int:
+def timeseries_groups(
+    client: Client, tenant: str, group_by: str, start: datetime, end: datetime, filters: dict[str, str] | None = None
+) -> int:
     """How many keys of ``group_by`` had LLM calls in [start, end): the series a full answer holds."""
     where, values = _filters(filters)
     source, params = cost_source(client, tenant, start, end, dim=group_by, filtered=bool(where))
     params.update(values)
     key = GROUP_BY_EXPRESSIONS[group_by]
-    sql = (f"SELECT count() FROM (SELECT {key} AS k, sum(calls) AS n FROM {source} "
-           f"{'WHERE ' + ' AND '.join(where) if where else ''} GROUP BY k HAVING n > 0) {_FINAL}")
+    sql = (
+        f"SELECT count() FROM (SELECT {key} AS k, sum(calls) AS n FROM {source} "
+        f"{'WHERE ' + ' AND '.join(where) if where else ''} GROUP BY k HAVING n > 0) {_FINAL}"
+    )
     return int(client.query(sql, parameters=params).result_rows[0][0])
 
 

@@ -11,7 +11,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from clickhouse_connect.driver.client import Client
 
@@ -72,15 +72,15 @@ def hash_key(key: str) -> str:
 def _now() -> tuple[datetime, int]:
     """Wall time for created_at, and the ns clock as the ReplacingMergeTree version."""
     ns = time.time_ns()
-    return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc), ns
+    return datetime.fromtimestamp(ns / 1e9, tz=UTC), ns
 
 
 def ensure_tenant(client: Client, tenant: str) -> bool:
     """Create the tenant if missing; returns True when it was created."""
     validate_tenant(tenant)
-    found = client.query(
-        "SELECT count() FROM tenants WHERE tenant = {t:String}", parameters={"t": tenant}
-    ).result_rows[0][0]
+    found = client.query("SELECT count() FROM tenants WHERE tenant = {t:String}", parameters={"t": tenant}).result_rows[
+        0
+    ][0]
     if found:
         return False
     now, version = _now()
@@ -92,7 +92,9 @@ def tenant_count(client: Client) -> int:
     return int(client.query("SELECT uniqExact(tenant) FROM tenants").result_rows[0][0])
 
 
-def create_key(client: Client, tenant: str, scopes: tuple[str, ...] = DEFAULT_SCOPES, name: str = "") -> tuple[str, str]:
+def create_key(
+    client: Client, tenant: str, scopes: tuple[str, ...] = DEFAULT_SCOPES, name: str = ""
+) -> tuple[str, str]:
     """Create a key for ``tenant`` (created if missing). Returns (key, key_id); the key is not stored."""
     unknown = [s for s in scopes if s not in SCOPES]
     if unknown or not scopes:
@@ -141,8 +143,10 @@ def list_keys(client: Client, tenant: str) -> list[KeyInfo]:
         "ORDER BY created_at",
         parameters={"t": tenant},
     ).result_rows
-    return [KeyInfo(kid, f"{KEY_PREFIX}{kid}_", tuple(scopes), name, created, bool(revoked))
-            for kid, scopes, name, created, revoked in rows]
+    return [
+        KeyInfo(kid, f"{KEY_PREFIX}{kid}_", tuple(scopes), name, created, bool(revoked))
+        for kid, scopes, name, created, revoked in rows
+    ]
 
 
 def revoke_key(client: Client, tenant: str, key_id: str) -> bool:

@@ -35,9 +35,16 @@ class Maintainer:
     one budget at most, not the whole backlog.
     """
 
-    def __init__(self, client: Client, tracker: RollupTracker, interval: float = 1.0, settle: float = 10.0,
-                 max_lag: float = 300.0, extra_tasks: list[Callable[[], object]] | None = None,
-                 tenant_budget: float = 2.0) -> None:
+    def __init__(
+        self,
+        client: Client,
+        tracker: RollupTracker,
+        interval: float = 1.0,
+        settle: float = 10.0,
+        max_lag: float = 300.0,
+        extra_tasks: list[Callable[[], object]] | None = None,
+        tenant_budget: float = 2.0,
+    ) -> None:
         self._client = client
         self._tracker = tracker
         self._interval = interval
@@ -72,8 +79,9 @@ class Maintainer:
                 log.warning("llmobserve: rollup refresh failed; retrying", exc_info=True)
             self._stop.wait(self._interval)
 
-    def _fair_order(self, groups: dict[tuple[str, str, datetime], dict[datetime, int]]
-                    ) -> list[tuple[str, str, dict[datetime, int]]]:
+    def _fair_order(
+        self, groups: dict[tuple[str, str, datetime], dict[datetime, int]]
+    ) -> list[tuple[str, str, dict[datetime, int]]]:
         """Round robin over tenants, hours before days within each, a different tenant first each pass."""
         queues: dict[str, list[tuple[str, str, dict[datetime, int]]]] = defaultdict(list)
         for (tenant, grain, _day), marks in sorted(groups.items(), key=lambda item: (item[0][1] != HOUR, item[0])):
@@ -140,4 +148,3 @@ class Maintainer:
         if len(self._dirty_since) > 100_000:
             self._dirty_since.clear()
         return refreshed
-

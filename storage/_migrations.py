@@ -184,9 +184,16 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (3, "trace index, cost rollups, runs", ROLLUP_STATEMENTS),
     (4, "tenant settings", [_TENANT_SETTINGS]),
     # Spans stored before keep an empty session; every bucket is marked so rollups and runs are redone.
-    (5, "session dimension", ["ALTER TABLE spans ADD COLUMN IF NOT EXISTS session String AFTER customer",
-                              "ALTER TABLE runs ADD COLUMN IF NOT EXISTS sessions Array(String) AFTER customers",
-                              *SESSION_ROLLUPS, MARK_EXISTING.format(where="")]),
+    (
+        5,
+        "session dimension",
+        [
+            "ALTER TABLE spans ADD COLUMN IF NOT EXISTS session String AFTER customer",
+            "ALTER TABLE runs ADD COLUMN IF NOT EXISTS sessions Array(String) AFTER customers",
+            *SESSION_ROLLUPS,
+            MARK_EXISTING.format(where=""),
+        ],
+    ),
     (6, "spending caps", [_CAPS]),
     (7, "alert history", [_ALERTS]),
 ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -22,28 +22,53 @@ from clickhouse_connect.driver.client import Client
 from ._rollup_schema import MARK_EXISTING
 from ._spans import FINAL_SETTINGS
 
-__all__ = ["DIMENSIONS", "METRIC_NAMES", "RUN_SUMMARY", "SPAN_METRICS", "BucketState", "RollupTracker",
-           "dimensions_array", "refresh_days", "refresh_hours", "tenant_state"]
+__all__ = [
+    "DIMENSIONS",
+    "METRIC_NAMES",
+    "RUN_SUMMARY",
+    "SPAN_METRICS",
+    "BucketState",
+    "RollupTracker",
+    "dimensions_array",
+    "refresh_days",
+    "refresh_hours",
+    "tenant_state",
+]
 
 HOUR, DAY = "hour", "day"
 # (name used by the API, spans column)
-DIMENSIONS = (("provider", "provider"), ("model", "model"), ("agent", "agent"), ("customer", "customer"),
-              ("section", "section_path"), ("service", "service"), ("tool", "tool"), ("session", "session"))
+DIMENSIONS = (
+    ("provider", "provider"),
+    ("model", "model"),
+    ("agent", "agent"),
+    ("customer", "customer"),
+    ("section", "section_path"),
+    ("service", "service"),
+    ("tool", "tool"),
+    ("session", "session"),
+)
 _DAILY_KEY = "provider, model, agent, customer, section_path, service, tool, session"  # cost_daily2's label columns
 _RUNS_SLICE = 300_000
 # (rollup column, its value for one span): rollups store the sums; raw reads yield the per-span values.
-_METRIC_EXPRESSIONS = (("cost_usd", "cost_usd"), ("calls", "toUInt64(1)"),
-                       ("failed_calls", "toUInt64(NOT billable AND priced)"), ("unpriced_calls", "toUInt64(NOT priced)"),
-                       ("input_tokens", "input_tokens"), ("output_tokens", "output_tokens"),
-                       ("cached_tokens", "cache_read_tokens"))
+_METRIC_EXPRESSIONS = (
+    ("cost_usd", "cost_usd"),
+    ("calls", "toUInt64(1)"),
+    ("failed_calls", "toUInt64(NOT billable AND priced)"),
+    ("unpriced_calls", "toUInt64(NOT priced)"),
+    ("input_tokens", "input_tokens"),
+    ("output_tokens", "output_tokens"),
+    ("cached_tokens", "cache_read_tokens"),
+)
 METRIC_NAMES = ", ".join(name for name, _ in _METRIC_EXPRESSIONS)
 SPAN_METRICS = ", ".join(f"{expr} AS {name}" for name, expr in _METRIC_EXPRESSIONS)
 _SUMS = ", ".join(f"sum({expr})" for _, expr in _METRIC_EXPRESSIONS)
 # A run's summary from its spans: refreshes store it in ``runs``; reads compute it for runs not refreshed yet.
-RUN_SUMMARY = ("min(start_time) AS run_start, max(end_time) AS run_end, "
-               "argMin(name, (parent_span_id != '', start_time)) AS root_name, argMin(service, start_time) AS run_service, "
-               "sum(cost_usd) AS cost, countIf(is_llm) AS llm_calls, countIf(status_code = 'error') AS errors, "
-               "argMax(section_path, cost_usd) AS top_section")
+RUN_SUMMARY = (
+    "min(start_time) AS run_start, max(end_time) AS run_end, "
+    "argMin(name, (parent_span_id != '', start_time)) AS root_name, argMin(service, start_time) AS run_service, "
+    "sum(cost_usd) AS cost, countIf(is_llm) AS llm_calls, countIf(status_code = 'error') AS errors, "
+    "argMax(section_path, cost_usd) AS top_section"
+)
 
 
 def dimensions_array(names: list[str]) -> str:
@@ -53,7 +78,7 @@ def dimensions_array(names: list[str]) -> str:
 
 
 def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class RollupTracker:
@@ -117,8 +142,11 @@ class RollupTracker:
                 "ORDER BY tenant, grain, bucket",
                 parameters={"since": since_ns},
             ).result_rows
-            now = int(rows[0][4]) if rows else int(self._client.query(
-                "SELECT toUInt64(toUnixTimestamp64Nano(now64(9)))").result_rows[0][0])
+            now = (
+                int(rows[0][4])
+                if rows
+                else int(self._client.query("SELECT toUInt64(toUnixTimestamp64Nano(now64(9)))").result_rows[0][0])
+            )
         return now, [(t, g, _utc(b), int(m)) for t, g, b, m, _ in rows]
 
 
@@ -156,8 +184,10 @@ def refresh_hours(client: Client, tenant: str, marks: dict[datetime, int]) -> No
     hours = sorted(marks)
     version = time.time_ns()
     params = {"t": tenant, "h": hours, "s": hours[0], "e": hours[-1] + timedelta(hours=1), "v": version}
-    in_hours = ("tenant = {t:String} AND start_time >= {s:DateTime('UTC')} AND start_time < {e:DateTime('UTC')} "
-                "AND toStartOfHour(start_time) IN {h:Array(DateTime('UTC'))}")
+    in_hours = (
+        "tenant = {t:String} AND start_time >= {s:DateTime('UTC')} AND start_time < {e:DateTime('UTC')} "
+        "AND toStartOfHour(start_time) IN {h:Array(DateTime('UTC'))}"
+    )
     dims = dimensions_array([name for name, _ in DIMENSIONS])[:-1] + ", ('total', '')]"
     client.command(
         f"INSERT INTO cost_dims SELECT tenant, toStartOfHour(start_time) AS hour, d.1, d.2, {_SUMS}, {{v:UInt64}} "
@@ -165,20 +195,26 @@ def refresh_hours(client: Client, tenant: str, marks: dict[datetime, int]) -> No
         f"GROUP BY tenant, hour, d.1, d.2 {FINAL_SETTINGS}",
         parameters=params,
     )
-    client.command(f"INSERT INTO trace_index SELECT DISTINCT tenant, trace_id, toStartOfHour(start_time) "
-                   f"FROM spans WHERE {in_hours}", parameters=params)
+    client.command(
+        f"INSERT INTO trace_index SELECT DISTINCT tenant, trace_id, toStartOfHour(start_time) "
+        f"FROM spans WHERE {in_hours}",
+        parameters=params,
+    )
     # Summarise runs in slices of ~_RUNS_SLICE spans, so a huge hour never aggregates in one go.
     count = int(client.query(f"SELECT count() FROM spans WHERE {in_hours}", parameters=params).result_rows[0][0])
-    params["slices"] = max(1, -(-count // _RUNS_SLICE))
-    for part in range(int(params["slices"])):
+    slices = max(1, -(-count // _RUNS_SLICE))
+    params["slices"] = slices
+    for part in range(slices):
         params["slice"] = part
         _refresh_runs(client, in_hours, params)
     _publish(client, tenant, HOUR, marks, version)
 
 
 def _refresh_runs(client: Client, in_hours: str, params: dict[str, object]) -> None:
-    traces = (f"(SELECT DISTINCT trace_id FROM spans WHERE {in_hours} "
-              "AND cityHash64(trace_id) % {slices:UInt64} = {slice:UInt64})")
+    traces = (
+        f"(SELECT DISTINCT trace_id FROM spans WHERE {in_hours} "
+        "AND cityHash64(trace_id) % {slices:UInt64} = {slice:UInt64})"
+    )
     client.command(
         f"""INSERT INTO runs
         SELECT tenant, trace_id, {RUN_SUMMARY}, groupUniqArray(service), groupUniqArrayIf(customer, customer != ''),

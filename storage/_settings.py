@@ -34,7 +34,8 @@ class TenantSettings:
                 return self._cache[(tenant, name)]
         rows = self._client.query(
             "SELECT value FROM tenant_settings FINAL WHERE tenant = {t:String} AND name = {n:String}",
-            parameters={"t": tenant, "n": name}).result_rows
+            parameters={"t": tenant, "n": name},
+        ).result_rows
         value = json.loads(rows[0][0]) if rows and rows[0][0] else None
         with self._lock:
             self._cache[(tenant, name)] = value
@@ -42,8 +43,10 @@ class TenantSettings:
 
     def put(self, tenant: str, name: str, value: Any) -> None:
         """Store ``value`` (None resets the setting to its default)."""
-        self._client.insert("tenant_settings", [[tenant, name, "" if value is None else json.dumps(value),
-                                                 time.time_ns()]],
-                            column_names=["tenant", "name", "value", "version"])
+        self._client.insert(
+            "tenant_settings",
+            [[tenant, name, "" if value is None else json.dumps(value), time.time_ns()]],
+            column_names=["tenant", "name", "value", "version"],
+        )
         with self._lock:
             self._cache.pop((tenant, name), None)

@@ -15,8 +15,10 @@ __all__ = ["cost_source", "dims_source"]
 
 _DIM_COLUMN = dict(DIMENSIONS)
 _LABELS = ("provider", "model", "agent", "customer", "section_path", "service", "tool", "session")
-_RAW = (f"SELECT start_time, {', '.join(_LABELS)}, {SPAN_METRICS} FROM spans FINAL "
-        "WHERE tenant = {t:String} AND is_llm AND (%s)")
+_RAW = (
+    f"SELECT start_time, {', '.join(_LABELS)}, {SPAN_METRICS} FROM spans FINAL "
+    "WHERE tenant = {t:String} AND is_llm AND (%s)"
+)
 _STEP = {HOUR: timedelta(hours=1), DAY: timedelta(days=1)}
 
 
@@ -27,8 +29,9 @@ def _ceil(value: datetime, grain: str) -> datetime:
     return floor if floor == value else floor + _STEP[grain]
 
 
-def _plan(client: Client, tenant: str, start: datetime, end: datetime, grain: str, whole_ok: bool,
-          cuts: Iterable[datetime]) -> tuple[list[tuple[datetime, int]], list[tuple[datetime, datetime]]]:
+def _plan(
+    client: Client, tenant: str, start: datetime, end: datetime, grain: str, whole_ok: bool, cuts: Iterable[datetime]
+) -> tuple[list[tuple[datetime, int]], list[tuple[datetime, datetime]]]:
     """(bucket, version) pairs to read from the rollup, and the time ranges to read raw."""
     step = _STEP[grain]
     first, last = _ceil(start, grain), _ceil(end, grain)
@@ -55,13 +58,24 @@ def _ranges_sql(ranges: list[tuple[datetime, datetime]], params: dict[str, objec
     for i, (lo, hi) in enumerate(ranges):
         name = f"{prefix}r{i}"
         params[f"{name}s"], params[f"{name}e"] = lo, hi
-        conds.append(f"(start_time >= {{{name}s:DateTime64(9, 'UTC')}} AND start_time < {{{name}e:DateTime64(9, 'UTC')}})")
+        conds.append(
+            f"(start_time >= {{{name}s:DateTime64(9, 'UTC')}} AND start_time < {{{name}e:DateTime64(9, 'UTC')}})"
+        )
     return " OR ".join(conds) or "0"
 
 
-def cost_source(client: Client, tenant: str, start: datetime, end: datetime, *, dim: str | None = None,
-                filtered: bool = False, hourly: bool = False, cuts: Iterable[datetime] = (),
-                prefix: str = "") -> tuple[str, dict[str, object]]:
+def cost_source(
+    client: Client,
+    tenant: str,
+    start: datetime,
+    end: datetime,
+    *,
+    dim: str | None = None,
+    filtered: bool = False,
+    hourly: bool = False,
+    cuts: Iterable[datetime] = (),
+    prefix: str = "",
+) -> tuple[str, dict[str, object]]:
     """A parenthesised subquery of LLM cost rows for [start, end) and its parameters.
 
     Columns: start_time, the label columns, then ``METRIC_NAMES``. ``dim`` is the one label the caller
@@ -82,8 +96,9 @@ def cost_source(client: Client, tenant: str, start: datetime, end: datetime, *, 
     return "(" + " UNION ALL ".join(parts) + ")", params
 
 
-def dims_source(client: Client, tenant: str, start: datetime, end: datetime,
-                dims: list[str], cuts: Iterable[datetime] = ()) -> tuple[str, dict[str, object]]:
+def dims_source(
+    client: Client, tenant: str, start: datetime, end: datetime, dims: list[str], cuts: Iterable[datetime] = ()
+) -> tuple[str, dict[str, object]]:
     """Like ``cost_source`` for several dimensions at once: rows of (start_time, dim, value, metrics),
     one per dimension, so one scan serves every dimension's breakdown. ``cuts`` as for ``cost_source``."""
     params: dict[str, object] = {"t": tenant, "dims": dims}
@@ -91,19 +106,24 @@ def dims_source(client: Client, tenant: str, start: datetime, end: datetime,
     parts = []
     if pairs:
         params["pairs"] = pairs
-        parts.append(f"SELECT start_time, dim, value, {METRIC_NAMES} FROM cost_dims WHERE tenant = {{t:String}} "
-                     "AND (start_time, version) IN {pairs:Array(Tuple(DateTime('UTC'), UInt64))} "
-                     "AND dim IN {dims:Array(String)}")
+        parts.append(
+            f"SELECT start_time, dim, value, {METRIC_NAMES} FROM cost_dims WHERE tenant = {{t:String}} "
+            "AND (start_time, version) IN {pairs:Array(Tuple(DateTime('UTC'), UInt64))} "
+            "AND dim IN {dims:Array(String)}"
+        )
     if ranges or not parts:
         parts.append(
             f"SELECT start_time, d.1 AS dim, d.2 AS value, {SPAN_METRICS} "
             f"FROM spans FINAL ARRAY JOIN {dimensions_array(dims)} AS d "
-            f"WHERE tenant = {{t:String}} AND is_llm AND ({_ranges_sql(ranges, params, '')})")
+            f"WHERE tenant = {{t:String}} AND is_llm AND ({_ranges_sql(ranges, params, '')})"
+        )
     return "(" + " UNION ALL ".join(parts) + ")", params
 
 
 def _rollup_part(grain: str, dim: str | None, prefix: str) -> str:
-    where = f"tenant = {{t:String}} AND (start_time, version) IN {{{prefix}pairs:Array(Tuple(DateTime('UTC'), UInt64))}}"
+    where = (
+        f"tenant = {{t:String}} AND (start_time, version) IN {{{prefix}pairs:Array(Tuple(DateTime('UTC'), UInt64))}}"
+    )
     if grain == DAY:
         return f"SELECT start_time, {', '.join(_LABELS)}, {METRIC_NAMES} FROM cost_daily2 WHERE {where}"
     column = _DIM_COLUMN.get(dim or "", "")

@@ -14,8 +14,15 @@ import pyarrow as pa
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
 
-__all__ = ["FINAL_SETTINGS", "SPAN_SCHEMA", "SPAN_COLUMNS", "SpanRow", "spans_table", "insert_spans",
-           "select_span_rows"]
+__all__ = [
+    "FINAL_SETTINGS",
+    "SPAN_SCHEMA",
+    "SPAN_COLUMNS",
+    "SpanRow",
+    "spans_table",
+    "insert_spans",
+    "select_span_rows",
+]
 
 # A span's identity includes its start hour, and partitions are months of start_time, so copies of
 # one span always share a partition: FINAL need not merge across partitions (much cheaper).
@@ -97,12 +104,15 @@ def insert_spans(client: Client, table: pa.Table) -> int:
     """Insert one batch built by ``spans_table``; returns the row count. Raises what the client raises."""
     if table.num_rows:
         client.insert_arrow("spans", table)
-    return table.num_rows
+    return int(table.num_rows)
 
 
 # Timestamps come back as ints (what spans_table takes); no aliases, which would shadow the columns in WHERE.
-_AS_INT = {"start_time": "toUnixTimestamp64Nano(start_time)", "end_time": "toUnixTimestamp64Nano(end_time)",
-           "ingest_time": "toUnixTimestamp64Milli(ingest_time)"}
+_AS_INT = {
+    "start_time": "toUnixTimestamp64Nano(start_time)",
+    "end_time": "toUnixTimestamp64Nano(end_time)",
+    "ingest_time": "toUnixTimestamp64Milli(ingest_time)",
+}
 _SELECT = ", ".join(_AS_INT.get(c, c) for c in SPAN_COLUMNS)
 _MAPS = [SPAN_COLUMNS.index("span_attributes"), SPAN_COLUMNS.index("resource_attributes")]
 
@@ -110,8 +120,9 @@ _MAPS = [SPAN_COLUMNS.index("span_attributes"), SPAN_COLUMNS.index("resource_att
 def select_span_rows(client: Client, where: str, parameters: dict[str, Any]) -> list[list[Any]]:
     """Stored spans (latest versions) as mutable rows in SPAN_COLUMNS order, ready to change and
     write back through ``spans_table`` with a newer version."""
-    rows = client.query(f"SELECT {_SELECT} FROM spans FINAL WHERE {where} {FINAL_SETTINGS}",
-                        parameters=parameters).result_rows
+    rows = client.query(
+        f"SELECT {_SELECT} FROM spans FINAL WHERE {where} {FINAL_SETTINGS}", parameters=parameters
+    ).result_rows
     out = []
     for row in rows:
         values = list(row)

@@ -12,11 +12,11 @@ from clickhouse_connect.driver.client import Client
 
 from . import _alerts, _cap_spend, _caps, _costs, _export, _keys, _prices, _spans, _traces
 from ._attribution import Attribution
-from ._settings import ATTRIBUTION, TenantSettings
 from ._client import StoreConfig, connect
 from ._maintainer import Maintainer
 from ._migrations import migrate
 from ._rollups import RollupTracker
+from ._settings import ATTRIBUTION, TenantSettings
 from ._spans import select_span_rows
 
 __all__ = ["Store"]
@@ -77,18 +77,25 @@ class Store:
 
     def llm_span_hours(self, tenant: str, start: datetime, end: datetime) -> list[datetime]:
         """The hours holding LLM spans that start in [start, end), in order (naive UTC)."""
-        return [h for (h,) in self.client.query(
-            "SELECT DISTINCT toStartOfHour(start_time) AS h FROM spans WHERE tenant = {t:String} AND is_llm "
-            "AND start_time >= {s:DateTime64(9, 'UTC')} AND start_time < {e:DateTime64(9, 'UTC')} ORDER BY h",
-            parameters={"t": tenant, "s": start, "e": end}).result_rows]
+        return [
+            h
+            for (h,) in self.client.query(
+                "SELECT DISTINCT toStartOfHour(start_time) AS h FROM spans WHERE tenant = {t:String} AND is_llm "
+                "AND start_time >= {s:DateTime64(9, 'UTC')} AND start_time < {e:DateTime64(9, 'UTC')} ORDER BY h",
+                parameters={"t": tenant, "s": start, "e": end},
+            ).result_rows
+        ]
 
-    def llm_span_slice(self, tenant: str, start: datetime, end: datetime, after: tuple[str, str] | None,
-                       limit: int) -> list[list[Any]]:
+    def llm_span_slice(
+        self, tenant: str, start: datetime, end: datetime, after: tuple[str, str] | None, limit: int
+    ) -> list[list[Any]]:
         """Up to ``limit`` LLM spans starting in [start, end), a range within one hour, as rows for
         ``spans_table`` in (trace_id, span_id) order after ``after``. Within an hour that is the
         table's own order, so each slice reads only its granules and stops at ``limit``."""
-        where = ("tenant = {t:String} AND is_llm AND start_time >= {s:DateTime64(9, 'UTC')} "
-                 "AND start_time < {e:DateTime64(9, 'UTC')}")
+        where = (
+            "tenant = {t:String} AND is_llm AND start_time >= {s:DateTime64(9, 'UTC')} "
+            "AND start_time < {e:DateTime64(9, 'UTC')}"
+        )
         params: dict[str, Any] = {"t": tenant, "s": start, "e": end, "n": limit}
         if after is not None:
             where += " AND (trace_id, span_id) > ({a_trace:String}, {a_span:String})"
@@ -98,8 +105,11 @@ class Store:
 
     def has_spans(self, tenant: str) -> bool:
         """Whether the tenant has stored any span (cheap: stops at the first)."""
-        return bool(self.client.query("SELECT 1 FROM spans WHERE tenant = {t:String} LIMIT 1",
-                                      parameters={"t": tenant}).result_rows)
+        return bool(
+            self.client.query(
+                "SELECT 1 FROM spans WHERE tenant = {t:String} LIMIT 1", parameters={"t": tenant}
+            ).result_rows
+        )
 
     def span_count(self, tenant: str) -> int:
         return int(
@@ -115,7 +125,9 @@ class Store:
     def tenant_count(self) -> int:
         return _keys.tenant_count(self.client)
 
-    def create_key(self, tenant: str, scopes: tuple[str, ...] = _keys.DEFAULT_SCOPES, name: str = "") -> tuple[str, str]:
+    def create_key(
+        self, tenant: str, scopes: tuple[str, ...] = _keys.DEFAULT_SCOPES, name: str = ""
+    ) -> tuple[str, str]:
         return _keys.create_key(self.client, tenant, scopes, name)
 
     def lookup_key(self, key: str) -> _keys.Principal | None:
@@ -147,8 +159,9 @@ class Store:
     def delete_cap(self, tenant: str, cap_id: str) -> bool:
         return _caps.delete_cap(self.client, tenant, cap_id)
 
-    def cap_spend(self, tenant: str, windows: list[tuple[datetime, datetime]],
-                  dims: list[str]) -> list[dict[str, dict[str, Decimal]]]:
+    def cap_spend(
+        self, tenant: str, windows: list[tuple[datetime, datetime]], dims: list[str]
+    ) -> list[dict[str, dict[str, Decimal]]]:
         """Per window: dimension -> stored value -> cost of LLM calls starting in it."""
         return _cap_spend.windows_spend(self.client, tenant, windows, dims)
 
@@ -162,8 +175,9 @@ class Store:
     def put_alerts(self, tenant: str, alerts: list[_alerts.StoredAlert]) -> None:
         _alerts.put_alerts(self.client, tenant, alerts)
 
-    def list_alerts(self, tenant: str, cap_id: str | None = None, limit: int = 100,
-                    undelivered_only: bool = False) -> list[_alerts.StoredAlert]:
+    def list_alerts(
+        self, tenant: str, cap_id: str | None = None, limit: int = 100, undelivered_only: bool = False
+    ) -> list[_alerts.StoredAlert]:
         return _alerts.list_alerts(self.client, tenant, cap_id, limit, undelivered_only)
 
     def fired_alert_ids(self, since: datetime) -> dict[str, set[str]]:
@@ -176,8 +190,16 @@ class Store:
     def trace_attributes(self, tenant: str, trace_id: str) -> dict[str, tuple[dict[str, str], dict[str, str]]]:
         return _traces.trace_attributes(self.client, tenant, trace_id)
 
-    def list_runs(self, tenant: str, start: datetime, end: datetime, order: str, limit: int,
-                  after: tuple[object, str] | None, filters: dict[str, str]) -> list[_traces.RunRow]:
+    def list_runs(
+        self,
+        tenant: str,
+        start: datetime,
+        end: datetime,
+        order: str,
+        limit: int,
+        after: tuple[object, str] | None,
+        filters: dict[str, str],
+    ) -> list[_traces.RunRow]:
         return _traces.list_runs(self.client, tenant, start, end, order, limit, after, filters)
 
     def export_spans(self, tenant: str, start: datetime, end: datetime) -> Iterator[list[Any]]:
@@ -187,38 +209,51 @@ class Store:
     def attribution_attributes(self, tenant: str) -> dict[str, tuple[str, ...] | None]:
         """For ``customer`` and ``session``: the tenant's ordered attribute names, or None for the
         default (``semconv``'s)."""
-        return {kind: tuple(names) if (names := self.settings.get(tenant, setting)) else None
-                for kind, setting in ATTRIBUTION.items()}
+        return {
+            kind: tuple(names) if (names := self.settings.get(tenant, setting)) else None
+            for kind, setting in ATTRIBUTION.items()
+        }
 
     def set_attribution_attributes(self, tenant: str, kind: str, names: list[str] | None) -> None:
         """Set one list (``customer`` or ``session``); None or empty restores the default."""
         self.settings.put(tenant, ATTRIBUTION[kind], names or None)
 
     # costs
-    def cost_timeseries(self, tenant: str, interval: str, group_by: str | None, start: datetime,
-                        end: datetime, filters: dict[str, str] | None = None,
-                        limit: int | None = None) -> list[tuple[datetime, str, Decimal, int]]:
+    def cost_timeseries(
+        self,
+        tenant: str,
+        interval: str,
+        group_by: str | None,
+        start: datetime,
+        end: datetime,
+        filters: dict[str, str] | None = None,
+        limit: int | None = None,
+    ) -> list[tuple[datetime, str, Decimal, int]]:
         return _costs.cost_timeseries(self.client, tenant, interval, group_by, start, end, filters, limit)
 
-    def timeseries_groups(self, tenant: str, group_by: str, start: datetime, end: datetime,
-                          filters: dict[str, str] | None = None) -> int:
+    def timeseries_groups(
+        self, tenant: str, group_by: str, start: datetime, end: datetime, filters: dict[str, str] | None = None
+    ) -> int:
         return _costs.timeseries_groups(self.client, tenant, group_by, start, end, filters)
 
     def cost_totals(self, tenant: str, windows: list[tuple[datetime, datetime]]) -> list[tuple[Decimal, int]]:
         return _costs.cost_totals(self.client, tenant, windows)
 
-    def cost_tops(self, tenant: str, dimensions: list[str], start: datetime, end: datetime,
-                  limit: int) -> dict[str, list[_costs.BreakdownRow]]:
+    def cost_tops(
+        self, tenant: str, dimensions: list[str], start: datetime, end: datetime, limit: int
+    ) -> dict[str, list[_costs.BreakdownRow]]:
         return _costs.cost_tops(self.client, tenant, dimensions, start, end, limit)
 
     def unpriced_models(self, tenant: str, start: datetime, end: datetime) -> list[_costs.UnpricedModel]:
         return _costs.unpriced_models(self.client, tenant, start, end)
 
-    def cost_breakdown(self, tenant: str, group_by: str, start: datetime, end: datetime,
-                       filters: dict[str, str] | None = None) -> list[_costs.BreakdownRow]:
+    def cost_breakdown(
+        self, tenant: str, group_by: str, start: datetime, end: datetime, filters: dict[str, str] | None = None
+    ) -> list[_costs.BreakdownRow]:
         return _costs.cost_breakdown(self.client, tenant, group_by, start, end, filters)
 
-    def cost_breakdown_top(self, tenant: str, group_by: str, start: datetime, end: datetime,
-                           filters: dict[str, str] | None, limit: int) -> _costs.Breakdown:
+    def cost_breakdown_top(
+        self, tenant: str, group_by: str, start: datetime, end: datetime, filters: dict[str, str] | None, limit: int
+    ) -> _costs.Breakdown:
         """At most ``limit`` groups, most expensive first; the rest summed as one."""
         return _costs.cost_breakdown_top(self.client, tenant, group_by, start, end, filters, limit)

@@ -4,7 +4,7 @@ id finds nothing, exactly like an unknown one."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from clickhouse_connect.driver.client import Client
@@ -61,7 +61,9 @@ def trace_attributes(client: Client, tenant: str, trace_id: str) -> dict[str, tu
     """span id -> (span attributes, resource attributes) as stored (prompts only if they were captured)."""
     rows = client.query(
         f"SELECT span_id, span_attributes, resource_attributes FROM spans FINAL WHERE tenant = {{t:String}} "
-        f"AND trace_id = {{id:String}} {FINAL_SETTINGS}", parameters={"t": tenant, "id": trace_id}).result_rows
+        f"AND trace_id = {{id:String}} {FINAL_SETTINGS}",
+        parameters={"t": tenant, "id": trace_id},
+    ).result_rows
     return {span_id: (dict(attrs), dict(resource)) for span_id, attrs, resource in rows}
 
 
@@ -82,8 +84,16 @@ _RUN_FILTERS = {"service": "services", "customer": "customers", "agent": "agents
 _COLUMNS = "trace_id, run_start, run_end, root_name, run_service, cost, llm_calls, errors, top_section"
 
 
-def list_runs(client: Client, tenant: str, start: datetime, end: datetime, order: str, limit: int,
-              after: tuple[object, str] | None, filters: dict[str, str]) -> list[RunRow]:
+def list_runs(
+    client: Client,
+    tenant: str,
+    start: datetime,
+    end: datetime,
+    order: str,
+    limit: int,
+    after: tuple[object, str] | None,
+    filters: dict[str, str],
+) -> list[RunRow]:
     """Runs (traces) starting in [start, end); keyset-paginated on (sort value, trace id).
 
     ``after`` is the last row of the previous page as (sort value, trace id). Runs come from the
@@ -101,21 +111,35 @@ def list_runs(client: Client, tenant: str, start: datetime, end: datetime, order
 
 
 def _dirty_hours(client: Client, tenant: str, since: datetime) -> list[datetime]:
-    return [s.bucket for s in tenant_state(client, tenant, HOUR, since, datetime(2200, 1, 1, tzinfo=timezone.utc))
-            if s.dirty or not s.version]
+    return [
+        s.bucket
+        for s in tenant_state(client, tenant, HOUR, since, datetime(2200, 1, 1, tzinfo=UTC))
+        if s.dirty or not s.version
+    ]
 
 
 def _stale(client: Client, tenant: str, rows: list[tuple[str, int]]) -> set[tuple[str, int]]:
     if not rows:
         return set()
-    latest = dict(client.query(
+    found = client.query(
         "SELECT trace_id, max(version) FROM runs WHERE tenant = {t:String} AND trace_id IN {ids:Array(String)} "
-        "GROUP BY trace_id", parameters={"t": tenant, "ids": [trace_id for trace_id, _ in rows]}).result_rows)
+        "GROUP BY trace_id",
+        parameters={"t": tenant, "ids": [trace_id for trace_id, _ in rows]},
+    ).result_rows
+    latest: dict[str, int] = {trace_id: version for trace_id, version in found}
     return {(trace_id, version) for trace_id, version in rows if latest.get(trace_id, version) != version}
 
 
-def _runs_sql(tenant: str, start: datetime, end: datetime, order: str, fetch: int, after: tuple[object, str] | None,
-              filters: dict[str, str], dirty: list[datetime]) -> tuple[str, dict[str, object]]:
+def _runs_sql(
+    tenant: str,
+    start: datetime,
+    end: datetime,
+    order: str,
+    fetch: int,
+    after: tuple[object, str] | None,
+    filters: dict[str, str],
+    dirty: list[datetime],
+) -> tuple[str, dict[str, object]]:
     params: dict[str, object] = {"t": tenant, "s": start, "e": end, "n": fetch, "dirty": dirty}
     sort = "run_start" if order == "time" else "cost"
     sort_type = "DateTime64(9, 'UTC')" if order == "time" else "Decimal(38, 12)"
@@ -149,6 +173,8 @@ def _runs_sql(tenant: str, start: datetime, end: datetime, order: str, fetch: in
         GROUP BY trace_id
         HAVING {" AND ".join(raw_having)}"""
     union = summaries + (" UNION ALL " + raw if dirty else "")
-    sql = (f"SELECT {_COLUMNS}, version FROM ({union}) ORDER BY {sort} DESC, trace_id DESC LIMIT {{n:UInt32}} "
-           + FINAL_SETTINGS)
+    sql = (
+        f"SELECT {_COLUMNS}, version FROM ({union}) ORDER BY {sort} DESC, trace_id DESC LIMIT {{n:UInt32}} "
+        + FINAL_SETTINGS
+    )
     return sql, params

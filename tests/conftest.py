@@ -31,7 +31,11 @@ def free_port() -> int:
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "llmobserve", *args],
-        capture_output=True, text=True, timeout=timeout, cwd=ROOT, env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -60,9 +64,21 @@ class LiveServer:
     def start(self, timeout: float = 60) -> LiveServer:
         self.output = []
         self.process = subprocess.Popen(
-            [sys.executable, *self.command, "--data-dir", str(self.data_dir),
-             "--grpc-port", str(self.grpc_port), "--http-port", str(self.http_port)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT, env={**os.environ, **self.env},
+            [
+                sys.executable,
+                *self.command,
+                "--data-dir",
+                str(self.data_dir),
+                "--grpc-port",
+                str(self.grpc_port),
+                "--http-port",
+                str(self.http_port),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, **self.env},
         )
         deadline = time.monotonic() + timeout
         assert self.process.stdout is not None
@@ -113,7 +129,7 @@ class LiveServer:
         if self._reader is not None:
             self._reader.join(10)
         self.process = None
-        return "".join(self.output[self._started_lines:])
+        return "".join(self.output[self._started_lines :])
 
     def create_key(self, tenant: str, *scopes: str) -> str:
         """A key for ``tenant`` (ingest + read unless ``scopes``), made as ``llmobserve keys create``
@@ -121,9 +137,12 @@ class LiveServer:
         from llmobserve._local import post_to_running_server
         from llmobserve.storage import DEFAULT_SCOPES
 
-        done = post_to_running_server(self.data_dir, "/api/v1/_local/keys",
-                                      {"tenant": tenant, "scopes": sorted(set(scopes or DEFAULT_SCOPES)), "name": ""},
-                                      timeout=30)
+        done = post_to_running_server(
+            self.data_dir,
+            "/api/v1/_local/keys",
+            {"tenant": tenant, "scopes": sorted(set(scopes or DEFAULT_SCOPES)), "name": ""},
+            timeout=30,
+        )
         assert done is not None, f"no key for {tenant!r}: see stderr"
         return str(done[1]["key"])
 
@@ -136,7 +155,9 @@ class LiveServer:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """One live server for the session; tests isolate themselves by using their own tenants."""
     # The tests' webhook receivers listen on 127.0.0.1, which a default server refuses to call.
-    live = LiveServer(tmp_path_factory.mktemp("serve") / "data", env={"LLMOBSERVE_WEBHOOKS_ALLOW_PRIVATE": "true"}).start()
+    live = LiveServer(
+        tmp_path_factory.mktemp("serve") / "data", env={"LLMOBSERVE_WEBHOOKS_ALLOW_PRIVATE": "true"}
+    ).start()
     yield live
     live.stop()
 

@@ -22,8 +22,17 @@ ALLOWED = {
     "instrumentation": {"semconv", "opentelemetry", "httpx", "wrapt", "brotli", "zstandard"},
     # setproctitle: the server's threads name themselves (llmo-writer, ...) for top -H and bench/soak.py
     "storage": {"clickhouse_connect", "pyarrow", "setproctitle", "cachetools"},
-    "otlp_receiver": {"semconv", "pricing", "storage", "grpc", "google", "opentelemetry", "fastapi", "pyarrow",
-                      "setproctitle"},
+    "otlp_receiver": {
+        "semconv",
+        "pricing",
+        "storage",
+        "grpc",
+        "google",
+        "opentelemetry",
+        "fastapi",
+        "pyarrow",
+        "setproctitle",
+    },
     # sendgrid / python_http_client / httpx: the alert notifiers deliver through them
     "caps": {"pricing", "storage", "sendgrid", "python_http_client", "httpx", "setproctitle"},
     "query_api": {"pricing", "storage", "caps", "billing", "fastapi", "pydantic", "starlette"},
@@ -42,8 +51,10 @@ def _imports(package: str) -> dict[str, set[str]]:
             elif isinstance(node, ast.ImportFrom) and node.level > len(path.relative_to(ROOT).parts) - 1:
                 names = ["<relative import out of the package>"]
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names = [f"{node.module}.{alias.name}" if node.module == "llmobserve" else node.module
-                         for alias in node.names]
+                names = [
+                    f"{node.module}.{alias.name}" if node.module == "llmobserve" else node.module
+                    for alias in node.names
+                ]
             else:
                 continue
             for name in names:
@@ -68,11 +79,15 @@ def test_the_dashboard_uses_the_service_layer_never_the_routes() -> None:
     for path in (ROOT / "dashboard").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("llmobserve.query_api"):
-                wanted = [node.module] if node.module != "llmobserve.query_api" else [
-                    f"llmobserve.query_api.{alias.name}" for alias in node.names]
+                wanted = (
+                    [node.module]
+                    if node.module != "llmobserve.query_api"
+                    else [f"llmobserve.query_api.{alias.name}" for alias in node.names]
+                )
                 for name in wanted:
-                    if not name.startswith(("llmobserve.query_api.services", "llmobserve.query_api.schemas",
-                                            "llmobserve.query_api.deps")):
+                    if not name.startswith(
+                        ("llmobserve.query_api.services", "llmobserve.query_api.schemas", "llmobserve.query_api.deps")
+                    ):
                         found.setdefault(name, set()).add(str(path.relative_to(ROOT)))
     assert not found, f"the dashboard reaches into query_api beyond its services, schemas and deps: {found}"
 
@@ -81,8 +96,21 @@ def test_caps_never_imports_the_api_or_the_dashboard() -> None:
     assert not {"query_api", "dashboard"} & set(_imports("caps"))
 
 
-@pytest.mark.parametrize("package", ["semconv", "pricing", "storage", "otlp_receiver", "caps", "caps.notify", "query_api",
-                                     "query_api.services", "query_api.schemas", "dashboard"])
+@pytest.mark.parametrize(
+    "package",
+    [
+        "semconv",
+        "pricing",
+        "storage",
+        "otlp_receiver",
+        "caps",
+        "caps.notify",
+        "query_api",
+        "query_api.services",
+        "query_api.schemas",
+        "dashboard",
+    ],
+)
 def test_public_api_is_a_sorted_all(package: str) -> None:
     module = importlib.import_module(f"llmobserve.{package}")
     names = list(module.__all__)

@@ -24,13 +24,39 @@ from tests.standin.provider import StandInProvider
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 PACKAGE_DIRS: dict[str, str] = PYPROJECT["tool"]["setuptools"]["package-dir"]
-OLD_NAMES = ("semconv", "pricing", "instrumentation", "storage", "otlp_receiver", "query_api", "caps", "dashboard",
-             "billing")
+OLD_NAMES = (
+    "semconv",
+    "pricing",
+    "instrumentation",
+    "storage",
+    "otlp_receiver",
+    "query_api",
+    "caps",
+    "dashboard",
+    "billing",
+)
 # Modules an instrumented app must never load by importing the SDK.
-SERVER_MODULES = ("chdb", "clickhouse_connect", "fastapi", "starlette", "uvicorn", "pyarrow", "stripe", "sendgrid",
-                  "genai_prices", "pydantic_settings", "grpc", "llmobserve.storage", "llmobserve.otlp_receiver",
-                  "llmobserve.query_api", "llmobserve.caps", "llmobserve.dashboard", "llmobserve.pricing",
-                  "llmobserve.billing", "llmobserve.server")
+SERVER_MODULES = (
+    "chdb",
+    "clickhouse_connect",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "pyarrow",
+    "stripe",
+    "sendgrid",
+    "genai_prices",
+    "pydantic_settings",
+    "grpc",
+    "llmobserve.storage",
+    "llmobserve.otlp_receiver",
+    "llmobserve.query_api",
+    "llmobserve.caps",
+    "llmobserve.dashboard",
+    "llmobserve.pricing",
+    "llmobserve.billing",
+    "llmobserve.server",
+)
 
 
 def _repo_packages() -> dict[str, Path]:
@@ -52,14 +78,24 @@ def test_every_package_folder_is_mapped_and_listed() -> None:
 
 # The old top-level names, imported in code, inside test scripts, or shown in docs.
 _OLD_IMPORT = re.compile(
-    rf"^\s*(?:from ({'|'.join(OLD_NAMES)})[\s.]|import (?:[\w.]+,\s*)*({'|'.join(OLD_NAMES)})\b)", re.M)
+    rf"^\s*(?:from ({'|'.join(OLD_NAMES)})[\s.]|import (?:[\w.]+,\s*)*({'|'.join(OLD_NAMES)})\b)", re.M
+)
 
 
 def test_no_code_doc_or_example_uses_the_old_top_level_names() -> None:
-    files = [p for p in ROOT.rglob("*") if p.suffix in (".py", ".md", ".toml", ".yaml", ".yml", ".sh")
-             and ".venv" not in p.parts and ".git" not in p.parts]
-    found = [f"{p.relative_to(ROOT)}:{text.count(chr(10), 0, m.start()) + 1}: {m.group(0).strip()}"
-             for p in files for text in [p.read_text(errors="replace")] for m in _OLD_IMPORT.finditer(text)]
+    files = [
+        p
+        for p in ROOT.rglob("*")
+        if p.suffix in (".py", ".md", ".toml", ".yaml", ".yml", ".sh")
+        and ".venv" not in p.parts
+        and ".git" not in p.parts
+    ]
+    found = [
+        f"{p.relative_to(ROOT)}:{text.count(chr(10), 0, m.start()) + 1}: {m.group(0).strip()}"
+        for p in files
+        for text in [p.read_text(errors="replace")]
+        for m in _OLD_IMPORT.finditer(text)
+    ]
     assert found == []
 
 
@@ -94,39 +130,77 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Wheel:
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, src / name)
     dist = tmp_path_factory.mktemp("dist")
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                            "--wheel-dir", str(dist), str(src)], capture_output=True, text=True, timeout=300)
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--wheel-dir",
+            str(dist),
+            str(src),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert built.returncode == 0, built.stderr
     (path,) = dist.glob("llmobserve-*.whl")
     venv = tmp_path_factory.mktemp("venv")
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     python = venv / "bin" / "python"
-    installed = subprocess.run([str(python), "-m", "pip", "install", "--quiet", str(path)],
-                               capture_output=True, text=True, timeout=600)
+    installed = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", str(path)], capture_output=True, text=True, timeout=600
+    )
     assert installed.returncode == 0, installed.stderr
     return Wheel(path, python)
 
 
 def test_wheel_holds_one_import_name_and_every_module(wheel: Wheel) -> None:
     names = zipfile.ZipFile(wheel.path).namelist()
-    assert {name.split("/")[0] for name in names} == {"llmobserve", f"{wheel.path.name.split('-')[0]}-"
-                                                     f"{wheel.path.name.split('-')[1]}.dist-info"}
-    expected = {f"{package.replace('.', '/')}/{py.name}"
-                for package, folder in _repo_packages().items() for py in folder.glob("*.py")}
+    assert {name.split("/")[0] for name in names} == {
+        "llmobserve",
+        f"{wheel.path.name.split('-')[0]}-{wheel.path.name.split('-')[1]}.dist-info",
+    }
+    expected = {
+        f"{package.replace('.', '/')}/{py.name}"
+        for package, folder in _repo_packages().items()
+        for py in folder.glob("*.py")
+    }
     # the dashboard's templates and vendored assets ship inside the wheel: nothing to build or fetch at run time
     dashboard = ROOT / "dashboard"
-    expected |= {f"llmobserve/dashboard/{f.relative_to(dashboard)}"
-                 for part in ("templates", "static") for f in (dashboard / part).iterdir()}
+    expected |= {
+        f"llmobserve/dashboard/{f.relative_to(dashboard)}"
+        for part in ("templates", "static")
+        for f in (dashboard / part).iterdir()
+    }
     assert expected - set(names) == set()
 
 
 def test_wheel_alone_has_no_server_parts_installed(wheel: Wheel, tmp_path: Path) -> None:
-    done = subprocess.run([str(wheel.python), "-c", "import importlib.util as u; "
-                           "print([m for m in ('chdb', 'clickhouse_connect', 'fastapi', 'pyarrow') if u.find_spec(m)])"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [
+            str(wheel.python),
+            "-c",
+            "import importlib.util as u; "
+            "print([m for m in ('chdb', 'clickhouse_connect', 'fastapi', 'pyarrow') if u.find_spec(m)])",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.stdout.strip() == "[]", done.stderr
-    cli = subprocess.run([str(wheel.python), "-m", "llmobserve", "keys", "create", "--tenant", "x"],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    cli = subprocess.run(
+        [str(wheel.python), "-m", "llmobserve", "keys", "create", "--tenant", "x"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert cli.returncode == 2 and "pip install 'llmobserve[server]'" in cli.stderr, cli.stderr
 
 
@@ -153,10 +227,14 @@ assert "site-packages" in llmobserve.instrumentation.__file__ or {editable!r}
 print("sent")
 """
 
-OPENAI_CALL = ("import openai; openai.OpenAI(base_url={base!r} + '/openai/v1', api_key='t', max_retries=0)"
-               ".chat.completions.create(model='gpt-4o', messages=[{{'role': 'user', 'content': 'hi'}}])")
-HTTPX_CALL = ("import httpx; httpx.post({base!r} + '/openai/v1/chat/completions', headers={{'authorization': 'Bearer t'}}, "
-              "json={{'model': 'gpt-4o', 'messages': [{{'role': 'user', 'content': 'hi'}}]}}).raise_for_status()")
+OPENAI_CALL = (
+    "import openai; openai.OpenAI(base_url={base!r} + '/openai/v1', api_key='t', max_retries=0)"
+    ".chat.completions.create(model='gpt-4o', messages=[{{'role': 'user', 'content': 'hi'}}])"
+)
+HTTPX_CALL = (
+    "import httpx; httpx.post({base!r} + '/openai/v1/chat/completions', headers={{'authorization': 'Bearer t'}}, "
+    "json={{'model': 'gpt-4o', 'messages': [{{'role': 'user', 'content': 'hi'}}]}}).raise_for_status()"
+)
 
 
 @pytest.fixture(scope="module")
@@ -165,13 +243,27 @@ def standin() -> Iterator[StandInProvider]:
         yield provider
 
 
-def _run_app(python: Path, folder: Path, server: LiveServer, standin: StandInProvider, key: str, customer_id: str,
-             call: str, editable: bool) -> None:
+def _run_app(
+    python: Path,
+    folder: Path,
+    server: LiveServer,
+    standin: StandInProvider,
+    key: str,
+    customer_id: str,
+    call: str,
+    editable: bool,
+) -> None:
     for name, text in APP_MODULES.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(text)
-    script = APP.format(key=key, endpoint=server.grpc_target, base=standin.url, customer=customer_id,
-                        call=call.format(base=standin.url), editable=editable)
+    script = APP.format(
+        key=key,
+        endpoint=server.grpc_target,
+        base=standin.url,
+        customer=customer_id,
+        call=call.format(base=standin.url),
+        editable=editable,
+    )
     (folder / "app.py").write_text(script)
     done = subprocess.run([str(python), "app.py"], cwd=folder, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "sent", done.stderr[-3000:]
@@ -180,12 +272,14 @@ def _run_app(python: Path, folder: Path, server: LiveServer, standin: StandInPro
 
 
 def test_app_with_its_own_pricing_storage_instrumentation_is_priced(
-        server: LiveServer, standin: StandInProvider, tmp_path: Path) -> None:
+    server: LiveServer, standin: StandInProvider, tmp_path: Path
+) -> None:
     key = server.create_key("shadowing-app")
     _run_app(Path(sys.executable), tmp_path, server, standin, key, "shadow-cust", OPENAI_CALL, editable=True)
 
 
 def test_fresh_venv_with_the_wheel_alone_observes_and_sends(
-        wheel: Wheel, server: LiveServer, standin: StandInProvider, tmp_path: Path) -> None:
+    wheel: Wheel, server: LiveServer, standin: StandInProvider, tmp_path: Path
+) -> None:
     key = server.create_key("wheel-app")
     _run_app(wheel.python, tmp_path, server, standin, key, "wheel-cust", HTTPX_CALL, editable=False)

@@ -41,17 +41,21 @@ def test_clickhouse_url_makes_a_server_store_config(monkeypatch: pytest.MonkeyPa
     assert not config.embedded and config.url == "http://u:p@ch:8123/db"
 
 
-@pytest.mark.parametrize(("env", "explicit", "names"), [
-    ({"LLMOBSERVE_HTTP_PORT": "abc"}, {}, "LLMOBSERVE_HTTP_PORT='abc'"),
-    ({"LLMOBSERVE_GRPC_PORT": "70000"}, {}, "LLMOBSERVE_GRPC_PORT='70000'"),
-    ({}, {"http_port": "-1"}, "--http-port='-1'"),
-    ({"LLMOBSERVE_LOG_LEVEL": "verbose"}, {}, "LLMOBSERVE_LOG_LEVEL='verbose'"),
-    ({"LLMOBSERVE_DECODE_WORKERS": "999"}, {}, "LLMOBSERVE_DECODE_WORKERS='999'"),
-    ({"LLMOBSERVE_ONLY": "both"}, {}, "LLMOBSERVE_ONLY='both'"),
-    ({"LLMOBSERVE_CLICKHOUSE_URL": "ftp://ch/db"}, {}, "LLMOBSERVE_CLICKHOUSE_URL='ftp://ch/db'"),
-])
-def test_a_bad_value_names_its_source(monkeypatch: pytest.MonkeyPatch, env: dict[str, str],
-                                      explicit: dict[str, str], names: str) -> None:
+@pytest.mark.parametrize(
+    ("env", "explicit", "names"),
+    [
+        ({"LLMOBSERVE_HTTP_PORT": "abc"}, {}, "LLMOBSERVE_HTTP_PORT='abc'"),
+        ({"LLMOBSERVE_GRPC_PORT": "70000"}, {}, "LLMOBSERVE_GRPC_PORT='70000'"),
+        ({}, {"http_port": "-1"}, "--http-port='-1'"),
+        ({"LLMOBSERVE_LOG_LEVEL": "verbose"}, {}, "LLMOBSERVE_LOG_LEVEL='verbose'"),
+        ({"LLMOBSERVE_DECODE_WORKERS": "999"}, {}, "LLMOBSERVE_DECODE_WORKERS='999'"),
+        ({"LLMOBSERVE_ONLY": "both"}, {}, "LLMOBSERVE_ONLY='both'"),
+        ({"LLMOBSERVE_CLICKHOUSE_URL": "ftp://ch/db"}, {}, "LLMOBSERVE_CLICKHOUSE_URL='ftp://ch/db'"),
+    ],
+)
+def test_a_bad_value_names_its_source(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], explicit: dict[str, str], names: str
+) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError) as raised:
@@ -63,23 +67,42 @@ def test_a_bad_clickhouse_url_never_echoes_its_password(monkeypatch: pytest.Monk
     monkeypatch.setenv("LLMOBSERVE_CLICKHOUSE_URL", "http://bob:s3cret@ch:99999/db")
     with pytest.raises(SettingsError) as raised:
         load_settings()
-    assert "s3cret" not in str(raised.value) and "LLMOBSERVE_CLICKHOUSE_URL='http://***@ch:99999/db'" in str(raised.value)
+    assert "s3cret" not in str(raised.value) and "LLMOBSERVE_CLICKHOUSE_URL='http://***@ch:99999/db'" in str(
+        raised.value
+    )
 
 
 def test_serve_stops_at_start_with_one_line(tmp_path: Path) -> None:
-    done = run_cli("serve", "--data-dir", str(tmp_path / "d"), "--grpc-port", str(free_port()),
-                   env={"LLMOBSERVE_HTTP_PORT": "http"}, timeout=60)
+    done = run_cli(
+        "serve",
+        "--data-dir",
+        str(tmp_path / "d"),
+        "--grpc-port",
+        str(free_port()),
+        env={"LLMOBSERVE_HTTP_PORT": "http"},
+        timeout=60,
+    )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        "error: LLMOBSERVE_HTTP_PORT='http': Input should be a valid integer, unable to parse string as an integer"]
+        "error: LLMOBSERVE_HTTP_PORT='http': Input should be a valid integer, unable to parse string as an integer"
+    ]
     assert not (tmp_path / "d").exists()  # nothing was started or created
 
 
 def test_serve_warns_about_an_unknown_variable() -> None:
     assert unknown_env({"LLMOBSERVE_HTTP_PROT": "1", "LLMOBSERVE_API_KEY": "k", "LLMOBSERVE_HOST": "h"}) == [
-        "LLMOBSERVE_HTTP_PROT"]
-    done = run_cli("keys", "create", "--tenant", "t", "--data-dir", "/nonexistent/x",
-                   env={"LLMOBSERVE_DATADIR": "/tmp/typo"}, timeout=60)
+        "LLMOBSERVE_HTTP_PROT"
+    ]
+    done = run_cli(
+        "keys",
+        "create",
+        "--tenant",
+        "t",
+        "--data-dir",
+        "/nonexistent/x",
+        env={"LLMOBSERVE_DATADIR": "/tmp/typo"},
+        timeout=60,
+    )
     assert "warning: LLMOBSERVE_DATADIR is set but llmobserve reads no such variable" in done.stderr
 
 
@@ -101,14 +124,30 @@ def _reads_environment(path: Path) -> bool:
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv", "environb"):
             return True
-        if isinstance(node, ast.ImportFrom) and node.module == "os" and {"environ", "getenv"} & {
-                alias.name for alias in node.names}:
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.module == "os"
+            and {"environ", "getenv"} & {alias.name for alias in node.names}
+        ):
             return True
     return False
 
 
 def test_no_module_reads_the_environment_on_its_own() -> None:
-    folders = ("llmobserve", "semconv", "pricing", "instrumentation", "storage", "otlp_receiver", "query_api", "billing")
-    readers = {str(path.relative_to(ROOT)) for folder in folders for path in (ROOT / folder).rglob("*.py")
-               if _reads_environment(path)}
+    folders = (
+        "llmobserve",
+        "semconv",
+        "pricing",
+        "instrumentation",
+        "storage",
+        "otlp_receiver",
+        "query_api",
+        "billing",
+    )
+    readers = {
+        str(path.relative_to(ROOT))
+        for folder in folders
+        for path in (ROOT / folder).rglob("*.py")
+        if _reads_environment(path)
+    }
     assert readers == ENV_READERS

@@ -7,5 +7,16 @@ from ._message import AlertMessage, format_usd, html_body, payload, subject, tex
 from ._notifier import EMAIL_OFF, Delivery, Notifier
 from ._policy import blocked_reason, literal_blocked_reason
 
-__all__ = ["AlertMessage", "Delivery", "EMAIL_OFF", "Notifier", "blocked_reason", "format_usd", "html_body", "literal_blocked_reason",
-           "payload", "subject", "text_body"]
+__all__ = [
+    "AlertMessage",
+    "Delivery",
+    "EMAIL_OFF",
+    "Notifier",
+    "blocked_reason",
+    "format_usd",
+    "html_body",
+    "literal_blocked_reason",
+    "payload",
+    "subject",
+    "text_body",
+]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -89,7 +89,7 @@ def _scope(message: AlertMessage) -> str:
 
 def _when(moment: datetime, time_zone: str) -> str:
     """The moment in the cap's time zone, and in UTC when that differs."""
-    utc = moment.astimezone(timezone.utc)
+    utc = moment.astimezone(UTC)
     try:
         local = moment.astimezone(ZoneInfo(time_zone))
     except (ValueError, KeyError, OSError):  # an unknown zone still gets its alert, in UTC

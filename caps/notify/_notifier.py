@@ -13,7 +13,8 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from functools import partial
 from http.client import HTTPException
 from typing import Any
 from urllib.error import URLError
@@ -119,8 +120,12 @@ class Notifier:
         self._http = httpx.Client(
             timeout=timeout_s, follow_redirects=False, headers={"User-Agent": "llmobserve-alerts"}
         )
-        self._pool = ThreadPoolExecutor(max_workers=max_parallel, thread_name_prefix="llmobserve-alerts",
-                                        initializer=setthreadtitle, initargs=("llmo-notify",))
+        self._pool = ThreadPoolExecutor(
+            max_workers=max_parallel,
+            thread_name_prefix="llmobserve-alerts",
+            initializer=setthreadtitle,
+            initargs=("llmo-notify",),
+        )
 
     @property
     def email_enabled(self) -> bool:
@@ -143,7 +148,7 @@ class Notifier:
             else:
                 slots.append(("email", target, lambda: self._email(message, addresses)))
         for url in webhooks:
-            slots.append(("webhook", url, lambda url=url: self._webhook(message, url)))
+            slots.append(("webhook", url, partial(self._webhook, message, url)))
         futures: list[Future[Delivery] | None] = []
         for slot in slots:
             try:
@@ -190,7 +195,7 @@ class Notifier:
                 min(delay, MAX_DELAY_S),
             )
             self._sleep(min(delay, MAX_DELAY_S))
-        return Delivery(channel, target, result.ok, number, result.status, result.error, datetime.now(timezone.utc))
+        return Delivery(channel, target, result.ok, number, result.status, result.error, datetime.now(UTC))
 
     def _email(self, message: AlertMessage, addresses: list[str]) -> Delivery:
         # One personalization per address: one request, yet no recipient sees the others' addresses.
@@ -315,7 +320,7 @@ def _report(message: AlertMessage, delivery: Delivery) -> None:
 
 
 def _failed(channel: str, target: str, error: str, *, attempts: int = 1) -> Delivery:
-    return Delivery(channel, target, False, attempts, None, error, datetime.now(timezone.utc))
+    return Delivery(channel, target, False, attempts, None, error, datetime.now(UTC))
 
 
 def _unique(addresses: Sequence[str]) -> list[str]:
@@ -332,5 +337,3 @@ def _redact(url: str) -> str:
     """Scheme and host only: webhook URLs often carry their secret in the path (Slack's do)."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.hostname}/…" if parts.hostname else "(invalid URL)"
-
-

@@ -39,8 +39,9 @@ def blocked_reason(url: str) -> str | None:
         return reason
     parts = urlsplit(url)
     try:
-        found = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
-                                   type=socket.SOCK_STREAM)
+        found = socket.getaddrinfo(
+            parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM
+        )
     except OSError as exc:
         return f"cannot resolve {parts.hostname}: {exc.strerror or exc}"
     private = sorted({str(info[4][0]) for info in found if _not_public(str(info[4][0]))})

@@ -12,14 +12,20 @@ router = APIRouter(tags=["caps"])
 
 
 @router.get("/api/v1/alerts", response_model=AlertsPublic, summary="Alert history, newest first")
-def list_alerts(principal: ReadPrincipal, svc: ServicesDep,
-                cap_id: str | None = Query(None, max_length=64, description="only this cap's alerts"),
-                limit: int = Query(100, ge=1, le=1000)) -> AlertsPublic:
+def list_alerts(
+    principal: ReadPrincipal,
+    svc: ServicesDep,
+    cap_id: str | None = Query(None, max_length=64, description="only this cap's alerts"),
+    limit: int = Query(100, ge=1, le=1000),
+) -> AlertsPublic:
     return alerts.list_alerts(svc.store, principal.tenant, cap_id, limit)
 
 
-@router.post("/api/v1/caps/{cap_id}/test", response_model=TestPublic,
-             summary="Send a test notification to the cap's recipients and webhooks")
+@router.post(
+    "/api/v1/caps/{cap_id}/test",
+    response_model=TestPublic,
+    summary="Send a test notification to the cap's recipients and webhooks",
+)
 def test_notification(cap_id: str, principal: AdminPrincipal, svc: ServicesDep) -> TestPublic:
     """Sends now, with the cap's current spend, marked as a test; waits for the deliveries and
     records them in the alert history."""

@@ -10,18 +10,26 @@ router = APIRouter(prefix="/api/v1/caps", tags=["caps"])
 
 
 @router.get("/status", response_model=StatusPublic, summary="Where each cap stands: spend this period, reset, state")
-def caps_status(principal: SenderPrincipal, svc: ServicesDep,
-                customer: list[str] = Query([], max_length=100, description="also report these customers of each_customer caps"),
-                model: list[str] = Query([], max_length=50, description="`provider/model`: include its per-token rates")) -> StatusPublic:
+def caps_status(
+    principal: SenderPrincipal,
+    svc: ServicesDep,
+    customer: list[str] = Query([], max_length=100, description="also report these customers of each_customer caps"),
+    model: list[str] = Query([], max_length=50, description="`provider/model`: include its per-token rates"),
+) -> StatusPublic:
     """Answers ingest-only keys too: it is what the SDK polls to block calls over a hard-block cap."""
     return caps.caps_status(svc, principal.tenant, customer, model, reader=principal.allows("read"))
 
 
 @router.get("/check", response_model=CheckPublic, summary="Would a call with these labels be blocked now?")
-def caps_check(principal: SenderPrincipal, svc: ServicesDep,
-               provider: str = Query("", max_length=256), model: str = Query("", max_length=256),
-               agent: str = Query("", max_length=256), customer: str = Query("", max_length=256),
-               service: str = Query("", max_length=256)) -> CheckPublic:
+def caps_check(
+    principal: SenderPrincipal,
+    svc: ServicesDep,
+    provider: str = Query("", max_length=256),
+    model: str = Query("", max_length=256),
+    agent: str = Query("", max_length=256),
+    customer: str = Query("", max_length=256),
+    service: str = Query("", max_length=256),
+) -> CheckPublic:
     """For apps without the SDK (any OTel app, a gateway): ask before sending. Only enabled
     ``hard_block`` caps block; the answer is as fresh as ``/caps/status``'s (see ``_status_cache``)."""
     labels = {"provider": provider, "model": model, "agent": agent, "customer": customer, "service": service}

@@ -33,9 +33,13 @@ def export_costs(
     group_by: GroupBy = Query("day"),
     start: str | None = Query(None, alias="from"),
     end: str | None = Query(None, alias="to"),
-    limit: int = Query(MAX_BREAKDOWN_LIMIT, ge=1, le=MAX_BREAKDOWN_LIMIT,
-                       description="the most groups, most expensive first; the others are summed in one last row "
-                                   "keyed '(rest: N more groups)'"),
+    limit: int = Query(
+        MAX_BREAKDOWN_LIMIT,
+        ge=1,
+        le=MAX_BREAKDOWN_LIMIT,
+        description="the most groups, most expensive first; the others are summed in one last row "
+        "keyed '(rest: N more groups)'",
+    ),
 ) -> StreamingResponse:
     frm, to = resolve_range(start, end)
     return exports.costs_file(svc.store, principal.tenant, format, group_by, frm, to, limit)

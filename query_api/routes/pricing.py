@@ -3,15 +3,26 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Response
 
 from ..deps import AdminPrincipal, ReadPrincipal, ServicesDep
-from ..schemas.pricing import CustomPriceIn, CustomPricePublic, CustomPricesPublic, RepriceIn, RepriceOut, UnpricedModels
+from ..schemas.pricing import (
+    CustomPriceIn,
+    CustomPricePublic,
+    CustomPricesPublic,
+    RepriceIn,
+    RepriceOut,
+    UnpricedModels,
+)
 from ..services import prices
 from ..services.timerange import resolve_range
 
 router = APIRouter(prefix="/api/v1/pricing", tags=["pricing"])
 
 
-@router.get("/unpriced", response_model=UnpricedModels, response_model_by_alias=True,
-            summary="Models seen without a price: their calls are counted, never as $0")
+@router.get(
+    "/unpriced",
+    response_model=UnpricedModels,
+    response_model_by_alias=True,
+    summary="Models seen without a price: their calls are counted, never as $0",
+)
 def unpriced(
     principal: ReadPrincipal,
     svc: ServicesDep,
@@ -37,7 +48,10 @@ def delete_custom_price(price_id: str, principal: AdminPrincipal, svc: ServicesD
     return Response(status_code=204)
 
 
-@router.post("/reprice", response_model=RepriceOut,
-             summary="Recompute stored costs in a time range with the current prices (no span is added)")
+@router.post(
+    "/reprice",
+    response_model=RepriceOut,
+    summary="Recompute stored costs in a time range with the current prices (no span is added)",
+)
 def reprice_range(body: RepriceIn, principal: AdminPrincipal, svc: ServicesDep) -> RepriceOut:
     return prices.reprice_range(svc, principal.tenant, body.from_, body.to)

@@ -12,9 +12,16 @@ from ..services import reservations
 router = APIRouter(prefix="/api/v1/caps/reservations", tags=["caps"])
 
 
-@router.post("", response_model=ReservationPublic, status_code=201, summary="Reserve a call's worst-case cost",
-             responses={200: {"model": ReservationPublic, "description": "no hard-block cap applies"},
-                        409: {"description": "admitting the call could overrun a hard-block cap"}})
+@router.post(
+    "",
+    response_model=ReservationPublic,
+    status_code=201,
+    summary="Reserve a call's worst-case cost",
+    responses={
+        200: {"model": ReservationPublic, "description": "no hard-block cap applies"},
+        409: {"description": "admitting the call could overrun a hard-block cap"},
+    },
+)
 def reserve(body: ReservationIn, response: Response, principal: SenderPrincipal, svc: ServicesDep) -> ReservationPublic:
     held = reservations.reserve(svc, principal.tenant, body)
     if held.id is None:
@@ -22,7 +29,9 @@ def reserve(body: ReservationIn, response: Response, principal: SenderPrincipal,
     return held
 
 
-@router.post("/{reservation_id}/settle", response_model=SettlePublic, summary="Settle a reservation with the call's usage")
+@router.post(
+    "/{reservation_id}/settle", response_model=SettlePublic, summary="Settle a reservation with the call's usage"
+)
 def settle(reservation_id: str, body: SettleIn, principal: SenderPrincipal, svc: ServicesDep) -> SettlePublic:
     return reservations.settle(svc, principal.tenant, reservation_id, body)
 

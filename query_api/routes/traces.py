@@ -28,18 +28,28 @@ def list_runs(
     session: str | None = Query(None, description="runs with a span in this session / conversation"),
 ) -> RunsPage:
     frm, to = resolve_range(start, end)
-    filters = {k: v for k, v in {"service": service, "customer": customer, "agent": agent,
-                                 "session": session}.items() if v is not None}
+    filters = {
+        k: v
+        for k, v in {"service": service, "customer": customer, "agent": agent, "session": session}.items()
+        if v is not None
+    }
     return runs.list_runs(svc.store, principal.tenant, sort, limit, cursor, frm, to, filters)
 
 
-@router.get("/{trace_id}", response_model=TraceTree, summary="One run as a tree of spans with cost rolled up",
-            responses={404: {"description": "No such trace for this tenant"}})
+@router.get(
+    "/{trace_id}",
+    response_model=TraceTree,
+    summary="One run as a tree of spans with cost rolled up",
+    responses={404: {"description": "No such trace for this tenant"}},
+)
 def trace_tree(
     trace_id: str,
     principal: ReadPrincipal,
     svc: ServicesDep,
-    root: str | None = Query(None, description=f"a span id: only its subtree, to read below the {MAX_DEPTH} "
-                                               "levels a tree nests (see `children_omitted`)"),
+    root: str | None = Query(
+        None,
+        description=f"a span id: only its subtree, to read below the {MAX_DEPTH} "
+        "levels a tree nests (see `children_omitted`)",
+    ),
 ) -> TraceTree:
     return runs.trace_tree(svc.store, principal.tenant, trace_id, root)

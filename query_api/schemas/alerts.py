@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 __all__ = ["AlertPublic", "AlertsPublic", "DeliveryPublic", "TestPublic"]
 
+
 class DeliveryPublic(BaseModel):
     channel: str
     target: str

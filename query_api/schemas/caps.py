@@ -10,7 +10,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["BlockedBy", "CapIn", "CapPatch", "CapPublic", "CapStatusPublic", "CapsPublic", "CheckPublic", "CustomerSpend", "RatesPublic", "SCOPED", "StatusPublic"]
+__all__ = [
+    "BlockedBy",
+    "CapIn",
+    "CapPatch",
+    "CapPublic",
+    "CapStatusPublic",
+    "CapsPublic",
+    "CheckPublic",
+    "CustomerSpend",
+    "RatesPublic",
+    "SCOPED",
+    "StatusPublic",
+]
 
 Scope = Literal["global", "provider", "model", "agent", "customer", "service", "each_customer"]
 
@@ -23,7 +35,7 @@ Period = Literal["daily", "weekly", "monthly", "total"]
 # An exact amount: no float ever stands between what the user typed and the cap (0.1 + 0.2 != 0.3).
 
 
-_USD = Annotated[str, Field(pattern=r"^\d{1,12}(\.\d{1,12})?$", description="an exact decimal string, e.g. \"25.00\"")]
+_USD = Annotated[str, Field(pattern=r"^\d{1,12}(\.\d{1,12})?$", description='an exact decimal string, e.g. "25.00"')]
 
 
 _EMAIL = Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
@@ -39,13 +51,23 @@ class CapIn(BaseModel):
 
     name: str = Field("", max_length=200)
     scope: Scope
-    value: str | None = Field(None, min_length=1, max_length=256,
-                              description="the provider, model, agent, customer or service; none for global and each_customer")
-    period: Period = Field("monthly", description="calendar periods in time_zone (weeks start Monday); total never resets")
+    value: str | None = Field(
+        None,
+        min_length=1,
+        max_length=256,
+        description="the provider, model, agent, customer or service; none for global and each_customer",
+    )
+    period: Period = Field(
+        "monthly", description="calendar periods in time_zone (weeks start Monday); total never resets"
+    )
     time_zone: str = Field("UTC", max_length=64, description="an IANA zone, e.g. Europe/Paris")
     limit_usd: _USD
-    thresholds: list[Decimal] = Field(default_factory=lambda: [Decimal("0.8"), Decimal("1.0")], min_length=1,
-                                      max_length=10, description="fractions of the limit that alert, each in (0, 1]")
+    thresholds: list[Decimal] = Field(
+        default_factory=lambda: [Decimal("0.8"), Decimal("1.0")],
+        min_length=1,
+        max_length=10,
+        description="fractions of the limit that alert, each in (0, 1]",
+    )
     enforcement: Literal["alert_only", "hard_block"] = "alert_only"
     recipients: list[_EMAIL] = Field(default_factory=list, max_length=20)
     webhooks: list[_URL] = Field(default_factory=list, max_length=10, description="http(s) URLs that get a JSON POST")
@@ -154,7 +176,8 @@ class CapStatusPublic(CapPublic):
     percent: float
     state: State
     customers: list[CustomerSpend] | None = Field(
-        None, description="each_customer only: customers at or over the lowest threshold, and any asked for")
+        None, description="each_customer only: customers at or over the lowest threshold, and any asked for"
+    )
 
 
 class RatesPublic(BaseModel):
@@ -167,8 +190,9 @@ class RatesPublic(BaseModel):
 class StatusPublic(BaseModel):
     as_of: datetime
     caps: list[CapStatusPublic]
-    rates: dict[str, RatesPublic] = Field(default_factory=dict,
-                                          description="USD per million tokens of each `provider/model` asked for")
+    rates: dict[str, RatesPublic] = Field(
+        default_factory=dict, description="USD per million tokens of each `provider/model` asked for"
+    )
 
 
 class BlockedBy(BaseModel):

@@ -7,7 +7,17 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-__all__ = ["BreakdownRest", "BreakdownRowPublic", "CostBreakdown", "CostSummary", "GroupBy", "Series", "Timeseries", "TopRow", "WindowTotal"]
+__all__ = [
+    "BreakdownRest",
+    "BreakdownRowPublic",
+    "CostBreakdown",
+    "CostSummary",
+    "GroupBy",
+    "Series",
+    "Timeseries",
+    "TopRow",
+    "WindowTotal",
+]
 
 GroupBy = Literal["provider", "model", "agent", "customer", "session", "section", "service", "tool", "day", "hour"]
 
@@ -19,7 +29,9 @@ class BreakdownRowPublic(BaseModel):
     input_tokens: int
     output_tokens: int
     unpriced_calls: int = Field(description="LLM calls whose model has no known price (cost 0 is not their cost)")
-    failed_calls: int = Field(description="LLM calls that failed (429, 5xx, errors without usage): cost 0, not billable")
+    failed_calls: int = Field(
+        description="LLM calls that failed (429, 5xx, errors without usage): cost 0, not billable"
+    )
     cached_tokens: int = Field(description="input tokens read from the provider's cache (part of input_tokens)")
 
 

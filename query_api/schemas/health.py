@@ -8,14 +8,18 @@ from pydantic import BaseModel, Field
 
 __all__ = ["ErrorBody", "Health"]
 
+
 class Health(BaseModel):
     status: Literal["ok", "unavailable"]
     storage: Literal["ok", "unavailable"] = Field(description="whether ClickHouse answers")
     storage_backend: str | None = Field(
-        None, description="where the data lives (ClickHouse host or data dir): only with an admin key")
+        None, description="where the data lives (ClickHouse host or data dir): only with an admin key"
+    )
     rollups_pending: int | None = Field(
-        None, description="Rollup buckets waiting for a refresh (answers stay exact meanwhile, only slower); "
-                          "null before the first refresh pass or where no refresher runs")
+        None,
+        description="Rollup buckets waiting for a refresh (answers stay exact meanwhile, only slower); "
+        "null before the first refresh pass or where no refresher runs",
+    )
 
 
 class ErrorBody(BaseModel):

@@ -9,8 +9,16 @@ from pydantic import BaseModel, Field
 
 __all__ = ["KeyCreate", "KeyCreated", "KeyPublic", "KeysPublic"]
 
+
+Scope = Literal["ingest", "read", "admin"]
+
+
+def _ingest_and_read() -> list[Scope]:
+    return ["ingest", "read"]
+
+
 class KeyCreate(BaseModel):
-    scopes: list[Literal["ingest", "read", "admin"]] = Field(default_factory=lambda: ["ingest", "read"], min_length=1)
+    scopes: list[Scope] = Field(default_factory=_ingest_and_read, min_length=1)
     name: str = Field("", max_length=200)
 
 

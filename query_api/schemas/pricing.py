@@ -9,7 +9,16 @@ from pydantic import BaseModel, Field, model_validator
 
 from llmobserve.pricing import MAX_PATTERN_CHARS, compile_model_pattern
 
-__all__ = ["CustomPriceIn", "CustomPricePublic", "CustomPricesPublic", "RepriceIn", "RepriceOut", "UnpricedModelPublic", "UnpricedModels"]
+__all__ = [
+    "CustomPriceIn",
+    "CustomPricePublic",
+    "CustomPricesPublic",
+    "RepriceIn",
+    "RepriceOut",
+    "UnpricedModelPublic",
+    "UnpricedModels",
+]
+
 
 class UnpricedModelPublic(BaseModel):
     provider: str
@@ -36,12 +45,15 @@ _MAX_PRICE = Decimal(1_000_000)  # USD per million tokens
 class CustomPriceIn(BaseModel):
     """A tenant price that wins over the catalogue; USD per million tokens."""
 
-    provider: str = Field("", max_length=200,
-                          description="OTel provider name (openai, anthropic, ...); empty matches any provider")
+    provider: str = Field(
+        "", max_length=200, description="OTel provider name (openai, anthropic, ...); empty matches any provider"
+    )
     model: str | None = Field(None, max_length=1000, description="exact model name (request or response model)")
-    model_pattern: str | None = Field(None, max_length=MAX_PATTERN_CHARS,
-                                      description="RE2 regex matched against the whole model name (linear time: "
-                                                  "no backreferences or lookaround)")
+    model_pattern: str | None = Field(
+        None,
+        max_length=MAX_PATTERN_CHARS,
+        description="RE2 regex matched against the whole model name (linear time: no backreferences or lookaround)",
+    )
     effective_from: datetime | None = Field(None, description="applies to spans starting at or after; default always")
     # Bounded so a price fits its Decimal(38, 12) column (1e30 failed the insert) and any span's cost stays storable.
     input_per_mtok: Decimal = Field(ge=0, le=_MAX_PRICE)

@@ -19,9 +19,12 @@ class ReservationIn(BaseModel):
     agent: str = _NAME
     customer: str = _NAME
     service: str = _NAME
-    input_bytes: int = Field(0, ge=0, le=512 * 1024 * 1024, description="the request body's size: at most one token per byte")
-    max_output_tokens: int | None = Field(None, ge=0, le=10_000_000,
-                                          description="the request's output limit; null: the default worst case")
+    input_bytes: int = Field(
+        0, ge=0, le=512 * 1024 * 1024, description="the request body's size: at most one token per byte"
+    )
+    max_output_tokens: int | None = Field(
+        None, ge=0, le=10_000_000, description="the request's output limit; null: the default worst case"
+    )
 
 
 class ReservationPublic(BaseModel):

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 __all__ = ["RunPublic", "RunsPage", "TraceNode", "TraceTree"]
 
+
 class TraceNode(BaseModel):
     span_id: str
     parent_span_id: str
@@ -35,19 +36,24 @@ class TraceNode(BaseModel):
     subtree_cost_usd: float = Field(description="this span and everything under it")
     unpriced: bool = Field(description="an LLM call whose model has no known price")
     children: list[TraceNode]
-    children_omitted: int = Field(0, description="children not nested here because the tree reached `max_depth`; "
-                                                 "read them with ?root=<this span_id>")
+    children_omitted: int = Field(
+        0,
+        description="children not nested here because the tree reached `max_depth`; "
+        "read them with ?root=<this span_id>",
+    )
 
 
 class TraceTree(BaseModel):
     trace_id: str
     spans: int
     total_cost_usd: float = Field(description="the whole trace's cost, whatever `root` and `max_depth` leave out")
-    roots: list[TraceNode] = Field(description="spans without a parent in this trace (usually one), "
-                                               "or the span given as `root`")
+    roots: list[TraceNode] = Field(
+        description="spans without a parent in this trace (usually one), or the span given as `root`"
+    )
     max_depth: int = Field(description="the most levels nested in `roots`")
-    truncated_depth: bool = Field(description="true when spans lie deeper than `max_depth`: the nodes at the cut "
-                                              "have `children_omitted` > 0")
+    truncated_depth: bool = Field(
+        description="true when spans lie deeper than `max_depth`: the nodes at the cut have `children_omitted` > 0"
+    )
 
 
 class RunPublic(BaseModel):

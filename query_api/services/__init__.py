@@ -10,6 +10,25 @@ from .errors import BadRequest, Conflict, Invalid, NotFound, RateLimited, Servic
 from .sessions import Session, SessionStore
 from .timerange import parse_iso_time
 
-__all__ = ["BadRequest", "Conflict", "Invalid", "NotFound", "RateLimited", "ServiceError", "Services", "Session",
-           "SessionStore", "Unavailable", "alerts", "caps", "costs", "exports", "keys", "parse_iso_time", "prices",
-           "reservations", "runs", "settings"]
+__all__ = [
+    "BadRequest",
+    "Conflict",
+    "Invalid",
+    "NotFound",
+    "RateLimited",
+    "ServiceError",
+    "Services",
+    "Session",
+    "SessionStore",
+    "Unavailable",
+    "alerts",
+    "caps",
+    "costs",
+    "exports",
+    "keys",
+    "parse_iso_time",
+    "prices",
+    "reservations",
+    "runs",
+    "settings",
+]

@@ -44,22 +44,40 @@ class Services:
     """The rollup refresher, for ``/healthz``; None where another process runs it."""
 
     @classmethod
-    def build(cls, store: Store, authenticator: Authenticator | None = None, *,
-              prices: TenantPriceCache | None = None, pricer: Pricer | None = None,
-              notifier: Notifier | None = None, caps_clock: Callable[[], datetime] = utcnow,
-              sessions: SessionStore | None = None, default_attribution: Mapping[str, tuple[str, ...]] | None = None,
-              public_url: str = "http://127.0.0.1:4318", webhooks_allow_private: bool = True,
-              caps_monitor: CapMonitor | None = None, reservations: Reservations | None = None,
-              maintainer: Maintainer | None = None) -> Services:
+    def build(
+        cls,
+        store: Store,
+        authenticator: Authenticator | None = None,
+        *,
+        prices: TenantPriceCache | None = None,
+        pricer: Pricer | None = None,
+        notifier: Notifier | None = None,
+        caps_clock: Callable[[], datetime] = utcnow,
+        sessions: SessionStore | None = None,
+        default_attribution: Mapping[str, tuple[str, ...]] | None = None,
+        public_url: str = "http://127.0.0.1:4318",
+        webhooks_allow_private: bool = True,
+        caps_monitor: CapMonitor | None = None,
+        reservations: Reservations | None = None,
+        maintainer: Maintainer | None = None,
+    ) -> Services:
         """The services over ``store``, with defaults for every part not given."""
-        return cls(store=store, authenticator=authenticator or Authenticator(store.lookup_key),
-                   prices=prices or TenantPriceCache(lambda tenant: rules_for(store, tenant)),
-                   pricer=pricer or Pricer(), notifier=notifier or Notifier(None),
-                   cap_statuses=StatusCache(clock=lambda: caps_clock().timestamp()), caps_clock=caps_clock,
-                   sessions=sessions or SessionStore(), public_url=public_url,
-                   default_attribution={"customer": (), "session": (), **(default_attribution or {})},
-                   webhooks_allow_private=webhooks_allow_private, caps_monitor=caps_monitor,
-                   reservations=reservations, maintainer=maintainer)
+        return cls(
+            store=store,
+            authenticator=authenticator or Authenticator(store.lookup_key),
+            prices=prices or TenantPriceCache(lambda tenant: rules_for(store, tenant)),
+            pricer=pricer or Pricer(),
+            notifier=notifier or Notifier(None),
+            cap_statuses=StatusCache(clock=lambda: caps_clock().timestamp()),
+            caps_clock=caps_clock,
+            sessions=sessions or SessionStore(),
+            public_url=public_url,
+            default_attribution={"customer": (), "session": (), **(default_attribution or {})},
+            webhooks_allow_private=webhooks_allow_private,
+            caps_monitor=caps_monitor,
+            reservations=reservations,
+            maintainer=maintainer,
+        )
 
     def caps_changed(self, tenant: str) -> None:
         """Tell the monitor and the reservation ledger of this process to read the tenant's caps again."""

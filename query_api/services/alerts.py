@@ -21,11 +21,23 @@ __all__ = ["list_alerts", "public", "test_notification"]
 
 
 def public(alert: StoredAlert) -> AlertPublic:
-    return AlertPublic(id=alert.alert_id, cap_id=alert.cap_id, cap_name=alert.cap_name, scope=alert.scope,
-                       subject=alert.subject, threshold=exact_text(alert.threshold), spend_usd=exact_text(alert.spend_usd),
-                       limit_usd=exact_text(alert.limit_usd), period=alert.period, period_start=alert.period_start,
-                       resets_at=alert.resets_at, fired_at=alert.fired_at, test=alert.test, delivered=alert.delivered,
-                       deliveries=[DeliveryPublic.model_validate(d) for d in alert.deliveries])
+    return AlertPublic(
+        id=alert.alert_id,
+        cap_id=alert.cap_id,
+        cap_name=alert.cap_name,
+        scope=alert.scope,
+        subject=alert.subject,
+        threshold=exact_text(alert.threshold),
+        spend_usd=exact_text(alert.spend_usd),
+        limit_usd=exact_text(alert.limit_usd),
+        period=alert.period,
+        period_start=alert.period_start,
+        resets_at=alert.resets_at,
+        fired_at=alert.fired_at,
+        test=alert.test,
+        delivered=alert.delivered,
+        deliveries=[DeliveryPublic.model_validate(d) for d in alert.deliveries],
+    )
 
 
 def list_alerts(store: Store, tenant: str, cap_id: str | None, limit: int) -> AlertsPublic:
@@ -40,9 +52,21 @@ def test_notification(svc: Services, tenant: str, cap_id: str) -> TestPublic:
     if not cap.recipients and not cap.webhooks:
         raise Conflict("this cap has no recipients and no webhooks to notify")
     status = evaluate(svc.store, tenant, [cap], svc.caps_clock)[0]
-    alert = StoredAlert("alert_" + secrets.token_hex(8), cap.cap_id, cap.name, cap.scope,
-                        cap.value if cap.scope != "each_customer" else "", cap.thresholds[-1], status.spend,
-                        cap.limit_usd, cap.period, status.period_start, status.resets_at, svc.caps_clock(), test=True)
+    alert = StoredAlert(
+        "alert_" + secrets.token_hex(8),
+        cap.cap_id,
+        cap.name,
+        cap.scope,
+        cap.value if cap.scope != "each_customer" else "",
+        cap.thresholds[-1],
+        status.spend,
+        cap.limit_usd,
+        cap.period,
+        status.period_start,
+        status.resets_at,
+        svc.caps_clock(),
+        test=True,
+    )
     message = alert_message(tenant, alert, cap, svc.public_url)
     deliveries = svc.notifier.deliver(message, cap.recipients, cap.webhooks)
     alert = replace(alert, delivered=True, deliveries=tuple(d.as_dict() for d in deliveries))

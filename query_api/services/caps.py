@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -15,31 +15,76 @@ from llmobserve.caps.notify import literal_blocked_reason
 from llmobserve.pricing import exact_text
 from llmobserve.storage import MAX_CAPS, Store, StoredCap, new_cap_id
 
-from ..schemas.caps import (SCOPED, BlockedBy, CapIn, CapPatch, CapPublic, CapsPublic, CapStatusPublic, CheckPublic,
-                            CustomerSpend, RatesPublic, StatusPublic)
+from ..schemas.caps import (
+    SCOPED,
+    BlockedBy,
+    CapIn,
+    CapPatch,
+    CapPublic,
+    CapsPublic,
+    CapStatusPublic,
+    CheckPublic,
+    CustomerSpend,
+    RatesPublic,
+    StatusPublic,
+)
 from .errors import Conflict, Invalid, NotFound
 
 if TYPE_CHECKING:
     from ._services import Services
 
-__all__ = ["blocked_by", "caps_check", "caps_status", "create_cap", "delete_cap", "find_cap", "get_cap", "list_caps",
-           "patch_cap", "public"]
+__all__ = [
+    "blocked_by",
+    "caps_check",
+    "caps_status",
+    "create_cap",
+    "delete_cap",
+    "find_cap",
+    "get_cap",
+    "list_caps",
+    "patch_cap",
+    "public",
+]
 
 _CAP_ID = re.compile(r"^cap_[0-9a-f]{16}$")
 
 
 def public(cap: StoredCap) -> CapPublic:
-    return CapPublic(id=cap.cap_id, name=cap.name, scope=cap.scope, value=cap.value if cap.scope in SCOPED else None,  # type: ignore[arg-type]
-                     period=cap.period, time_zone=cap.time_zone, limit_usd=exact_text(cap.limit_usd),  # type: ignore[arg-type]
-                     thresholds=[exact_text(t) for t in cap.thresholds], enforcement=cap.enforcement,
-                     recipients=list(cap.recipients), webhooks=list(cap.webhooks), enabled=cap.enabled,
-                     created_at=cap.created_at, updated_at=cap.updated_at)
+    return CapPublic(
+        id=cap.cap_id,
+        name=cap.name,
+        scope=cap.scope,
+        value=cap.value if cap.scope in SCOPED else None,
+        period=cap.period,
+        time_zone=cap.time_zone,
+        limit_usd=exact_text(cap.limit_usd),
+        thresholds=[exact_text(t) for t in cap.thresholds],
+        enforcement=cap.enforcement,
+        recipients=list(cap.recipients),
+        webhooks=list(cap.webhooks),
+        enabled=cap.enabled,
+        created_at=cap.created_at,
+        updated_at=cap.updated_at,
+    )
 
 
 def _stored(cap_id: str, body: CapIn, created_at: datetime) -> StoredCap:
-    return StoredCap(cap_id, body.name, body.scope, body.value or "", body.period, body.time_zone,
-                     Decimal(body.limit_usd), tuple(body.thresholds), body.enforcement, tuple(body.recipients),
-                     tuple(body.webhooks), body.enabled, created_at, created_at)
+    return StoredCap(
+        cap_id,
+        body.name,
+        body.scope,
+        body.value or "",
+        body.period,
+        body.time_zone,
+        Decimal(body.limit_usd),
+        tuple(body.thresholds),
+        body.enforcement,
+        tuple(body.recipients),
+        tuple(body.webhooks),
+        body.enabled,
+        created_at,
+        created_at,
+    )
 
 
 def find_cap(store: Store, tenant: str, cap_id: str) -> StoredCap:
@@ -54,10 +99,17 @@ def _check_webhooks(svc: Services, webhooks: list[str]) -> None:
     """Invalid for a webhook this server may not call (see ``caps.notify``'s policy), before it is saved."""
     if svc.webhooks_allow_private:
         return
-    problems = [{"type": "value_error", "loc": ("body", "webhooks", i), "input": url,
-                 "msg": f"{reason}: webhooks must reach a public address (the operator can allow private ones "
-                        "with LLMOBSERVE_WEBHOOKS_ALLOW_PRIVATE=true)"}
-                for i, url in enumerate(webhooks) if (reason := literal_blocked_reason(url)) is not None]
+    problems = [
+        {
+            "type": "value_error",
+            "loc": ("body", "webhooks", i),
+            "input": url,
+            "msg": f"{reason}: webhooks must reach a public address (the operator can allow private ones "
+            "with LLMOBSERVE_WEBHOOKS_ALLOW_PRIVATE=true)",
+        }
+        for i, url in enumerate(webhooks)
+        if (reason := literal_blocked_reason(url)) is not None
+    ]
     if problems:
         raise Invalid(problems)
 
@@ -71,14 +123,26 @@ def _status_public(status: CapStatus, asked: frozenset[str] = frozenset()) -> Ca
     customers = None
     if cap.scope == "each_customer":
         near = min(cap.thresholds) * cap.limit_usd
-        shown = sorted(((c, s) for c, s in status.by_customer.items() if s >= near or c in asked),
-                       key=lambda item: (-item[1], item[0]))[:1000]
+        shown = sorted(
+            ((c, s) for c, s in status.by_customer.items() if s >= near or c in asked),
+            key=lambda item: (-item[1], item[0]),
+        )[:1000]
         shown += [(c, Decimal(0)) for c in sorted(asked - status.by_customer.keys())]
-        customers = [CustomerSpend(customer=c, spend_usd=exact_text(s), percent=_percent(s, cap.limit_usd),
-                                   state=state_of(cap, s)) for c, s in shown]  # type: ignore[arg-type]
-    return CapStatusPublic(**public(cap).model_dump(), period_start=status.period_start, resets_at=status.resets_at,
-                           spend_usd=exact_text(status.spend), percent=_percent(status.spend, cap.limit_usd),
-                           state=state_of(cap, status.spend), customers=customers)  # type: ignore[arg-type]
+        customers = [
+            CustomerSpend(
+                customer=c, spend_usd=exact_text(s), percent=_percent(s, cap.limit_usd), state=state_of(cap, s)
+            )
+            for c, s in shown
+        ]
+    return CapStatusPublic(
+        **public(cap).model_dump(),
+        period_start=status.period_start,
+        resets_at=status.resets_at,
+        spend_usd=exact_text(status.spend),
+        percent=_percent(status.spend, cap.limit_usd),
+        state=state_of(cap, status.spend),
+        customers=customers,
+    )
 
 
 def _statuses(svc: Services, tenant: str, caps: list[StoredCap], clock: Callable[[], datetime]) -> list[CapStatus]:
@@ -105,11 +169,19 @@ def caps_status(svc: Services, tenant: str, customers: list[str], models: list[s
 
 
 def blocked_by(statuses: list[tuple[CapStatus, str, Decimal]]) -> list[BlockedBy]:
-    return [BlockedBy(cap_id=s.cap.cap_id, name=s.cap.name, scope=s.cap.scope,
-                      value=s.cap.value if s.cap.scope in SCOPED else None,
-                      customer=subject if s.cap.scope == "each_customer" else None,
-                      spend_usd=exact_text(spend), limit_usd=exact_text(s.cap.limit_usd), resets_at=s.resets_at)
-            for s, subject, spend in statuses]
+    return [
+        BlockedBy(
+            cap_id=s.cap.cap_id,
+            name=s.cap.name,
+            scope=s.cap.scope,
+            value=s.cap.value if s.cap.scope in SCOPED else None,
+            customer=subject if s.cap.scope == "each_customer" else None,
+            spend_usd=exact_text(spend),
+            limit_usd=exact_text(s.cap.limit_usd),
+            resets_at=s.resets_at,
+        )
+        for s, subject, spend in statuses
+    ]
 
 
 def caps_check(svc: Services, tenant: str, labels: dict[str, str]) -> CheckPublic:
@@ -134,10 +206,11 @@ def list_caps(store: Store, tenant: str) -> CapsPublic:
 
 def create_cap(svc: Services, tenant: str, body: CapIn) -> CapPublic:
     if len(svc.store.list_caps(tenant)) >= MAX_CAPS:
-        raise Conflict(f"a tenant has at most {MAX_CAPS} caps; delete some first "
-                       "(per-customer limits are one 'each_customer' cap)")
+        raise Conflict(
+            f"a tenant has at most {MAX_CAPS} caps; delete some first (per-customer limits are one 'each_customer' cap)"
+        )
     _check_webhooks(svc, body.webhooks)
-    cap = svc.store.put_cap(tenant, _stored(new_cap_id(), body, datetime.now(timezone.utc)))
+    cap = svc.store.put_cap(tenant, _stored(new_cap_id(), body, datetime.now(UTC)))
     svc.caps_changed(tenant)
     return public(cap)
 
@@ -153,7 +226,7 @@ def patch_cap(svc: Services, tenant: str, cap_id: str, body: CapPatch) -> CapPub
     try:
         changed = body.applied_to(fields)
     except ValidationError as exc:  # the change makes an invalid cap: the caller's mistake
-        raise Invalid(list(exc.errors(include_url=False))) from None
+        raise Invalid(exc.errors(include_url=False)) from None
     _check_webhooks(svc, changed.webhooks)
     cap = svc.store.put_cap(tenant, _stored(cap_id, changed, current.created_at))
     svc.caps_changed(tenant)

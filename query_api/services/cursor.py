@@ -9,9 +9,8 @@ from __future__ import annotations
 import base64
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-
 
 from llmobserve.storage import RunRow
 
@@ -41,9 +40,9 @@ def _sort_value(order: str, value: str) -> object:
             at = datetime.fromisoformat(value)
         except ValueError:
             raise _bad("its time is not ISO 8601") from None
-        at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+        at = at if at.tzinfo else at.replace(tzinfo=UTC)
         try:
-            at = at.astimezone(timezone.utc)
+            at = at.astimezone(UTC)
         except OverflowError:
             raise _bad("its time is out of range") from None
         if not EARLIEST <= at <= LATEST:
@@ -53,7 +52,7 @@ def _sort_value(order: str, value: str) -> object:
         cost = Decimal(value)
     except (InvalidOperation, ValueError):
         raise _bad("its cost is not a number") from None
-    if not cost.is_finite() or not 0 <= cost < _MAX_COST or cost.as_tuple().exponent < _SCALE:  # type: ignore[operator]
+    if not cost.is_finite() or not 0 <= cost < _MAX_COST or cost.as_tuple().exponent < _SCALE:  # type: ignore[operator]  # finite: an int exponent
         raise _bad("its cost is out of range")
     return Decimal(format(cost, "f"))  # fixed-point: 1E+5 reaches the query as 100000
 

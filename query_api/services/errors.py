@@ -3,6 +3,7 @@ it names; a dashboard page shows it, or catches the kinds its forms explain in p
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 __all__ = ["BadRequest", "Conflict", "Invalid", "NotFound", "RateLimited", "ServiceError", "Unavailable"]
@@ -38,9 +39,9 @@ class Invalid(ServiceError):
 
     status = 422
 
-    def __init__(self, problems: list[dict[str, Any]]) -> None:
+    def __init__(self, problems: Sequence[Mapping[str, Any]]) -> None:
         super().__init__(problems)
-        self.problems = problems
+        self.problems = list(problems)
 
 
 class RateLimited(ServiceError):

@@ -61,28 +61,48 @@ def _json(columns: tuple[str, ...], blocks: Iterable[list[Any]]) -> Iterator[str
     yield "]"
 
 
-def _response(kind: str, fmt: str, columns: tuple[str, ...], blocks: Iterable[list[Any]],
-              headers: dict[str, str] | None = None) -> StreamingResponse:
+def _response(
+    kind: str, fmt: str, columns: tuple[str, ...], blocks: Iterable[list[Any]], headers: dict[str, str] | None = None
+) -> StreamingResponse:
     filename = f"llmobserve-{kind}-{date.today().isoformat()}.{fmt}"
     body = _csv(columns, blocks) if fmt == "csv" else _json(columns, blocks)
     media = "text/csv; charset=utf-8" if fmt == "csv" else "application/json"
-    return StreamingResponse(body, media_type=media,
-                             headers={"Content-Disposition": f'attachment; filename="{filename}"', **(headers or {})})
+    return StreamingResponse(
+        body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{filename}"', **(headers or {})}
+    )
 
 
 def traces_file(store: Store, tenant: str, fmt: str, frm: datetime, to: datetime) -> StreamingResponse:
     return _response("traces", fmt, EXPORT_SPAN_COLUMNS, store.export_spans(tenant, frm, to))
 
 
-def costs_file(store: Store, tenant: str, fmt: str, group_by: str, frm: datetime, to: datetime, limit: int,
-               filters: dict[str, str] | None = None) -> StreamingResponse:
+def costs_file(
+    store: Store,
+    tenant: str,
+    fmt: str,
+    group_by: str,
+    frm: datetime,
+    to: datetime,
+    limit: int,
+    filters: dict[str, str] | None = None,
+) -> StreamingResponse:
     """The cost breakdown file: at most ``limit`` groups, the rest summed in one last row."""
     found = store.cost_breakdown_top(tenant, group_by, frm, to, filters, limit)
-    columns = ("key", "cost_usd", "calls", "input_tokens", "output_tokens", "cached_tokens", "unpriced_calls",
-               "failed_calls")
+    columns = (
+        "key",
+        "cost_usd",
+        "calls",
+        "input_tokens",
+        "output_tokens",
+        "cached_tokens",
+        "unpriced_calls",
+        "failed_calls",
+    )
     rows = found.rows + ([replace(found.rest, key=f"(rest: {found.rest_groups} more groups)")] if found.rest else [])
-    block = [[r.key, r.cost_usd, r.calls, r.input_tokens, r.output_tokens, r.cached_tokens, r.unpriced_calls,
-              r.failed_calls] for r in rows]
+    block = [
+        [r.key, r.cost_usd, r.calls, r.input_tokens, r.output_tokens, r.cached_tokens, r.unpriced_calls, r.failed_calls]
+        for r in rows
+    ]
     # The file's last row says it too; these let a program know without reading keys.
     headers = {"X-Truncated": "true" if found.rest else "false", "X-Rest-Groups": str(found.rest_groups)}
     return _response(f"costs-by-{group_by}", fmt, columns, [block], headers)

@@ -16,8 +16,14 @@ __all__ = ["create_key", "list_keys", "public", "revoke_key"]
 
 
 def public(info: KeyInfo) -> KeyPublic:
-    return KeyPublic(key_id=info.key_id, prefix=info.prefix, scopes=list(info.scopes), name=info.name,
-                     created_at=info.created_at, revoked=info.revoked)
+    return KeyPublic(
+        key_id=info.key_id,
+        prefix=info.prefix,
+        scopes=list(info.scopes),
+        name=info.name,
+        created_at=info.created_at,
+        revoked=info.revoked,
+    )
 
 
 def create_key(store: Store, tenant: str, body: KeyCreate) -> KeyCreated:

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -14,13 +14,23 @@ from llmobserve.storage import StoredPrice, price_id
 
 __all__ = ["parse_litellm", "LiteLLMImport"]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MTOK = Decimal(1_000_000)
 # LiteLLM provider names that differ from OTel's
-_PROVIDERS = {"vertex_ai-language-models": "gcp.vertex_ai", "vertex_ai": "gcp.vertex_ai", "gemini": "gcp.gemini",
-              "azure": "azure.ai.openai", "bedrock": "aws.bedrock", "bedrock_converse": "aws.bedrock",
-              "text-completion-openai": "openai", "together_ai": "together", "fireworks_ai": "fireworks",
-              "xai": "x_ai", "mistral": "mistral_ai", "cohere_chat": "cohere"}
+_PROVIDERS = {
+    "vertex_ai-language-models": "gcp.vertex_ai",
+    "vertex_ai": "gcp.vertex_ai",
+    "gemini": "gcp.gemini",
+    "azure": "azure.ai.openai",
+    "bedrock": "aws.bedrock",
+    "bedrock_converse": "aws.bedrock",
+    "text-completion-openai": "openai",
+    "together_ai": "together",
+    "fireworks_ai": "fireworks",
+    "xai": "x_ai",
+    "mistral": "mistral_ai",
+    "cohere_chat": "cohere",
+}
 
 
 class LiteLLMImport:
@@ -48,7 +58,7 @@ def parse_litellm(text: str, source: str) -> LiteLLMImport:
     if not isinstance(data, dict):
         raise ValueError(f"{source}: expected an object mapping model names to prices")
     result = LiteLLMImport()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for name, entry in data.items():
         if name == "sample_spec" or not isinstance(entry, dict):
             continue
@@ -59,8 +69,20 @@ def parse_litellm(text: str, source: str) -> LiteLLMImport:
         raw_provider = str(entry.get("litellm_provider") or "")
         provider = _PROVIDERS.get(raw_provider, canonical_provider(raw_provider)) if raw_provider else ""
         model = name.split("/", 1)[1] if "/" in name and raw_provider and name.startswith(raw_provider + "/") else name
-        result.prices.append(StoredPrice(
-            price_id(provider, model, False, _EPOCH), provider, model, False, _EPOCH, inp, out,
-            _per_mtok(entry, "cache_read_input_token_cost"), _per_mtok(entry, "cache_creation_input_token_cost"),
-            _per_mtok(entry, "output_cost_per_reasoning_token"), f"litellm:{source}", now))
+        result.prices.append(
+            StoredPrice(
+                price_id(provider, model, False, _EPOCH),
+                provider,
+                model,
+                False,
+                _EPOCH,
+                inp,
+                out,
+                _per_mtok(entry, "cache_read_input_token_cost"),
+                _per_mtok(entry, "cache_creation_input_token_cost"),
+                _per_mtok(entry, "output_cost_per_reasoning_token"),
+                f"litellm:{source}",
+                now,
+            )
+        )
     return result

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from llmobserve.pricing import CustomPrices, Pricer, price_attributes
 from llmobserve.storage import SPAN_COLUMNS, Store, spans_table
@@ -19,8 +20,16 @@ from .timerange import EARLIEST, LATEST
 
 __all__ = ["RepriceResult", "reprice"]
 
-_COSTS = ("cost_usd", "cost_input_usd", "cost_output_usd", "cost_cache_read_usd", "cost_cache_write_usd",
-          "price_source", "priced", "billable")
+_COSTS = (
+    "cost_usd",
+    "cost_input_usd",
+    "cost_output_usd",
+    "cost_cache_read_usd",
+    "cost_cache_write_usd",
+    "price_source",
+    "priced",
+    "billable",
+)
 _INDEX = {name: i for i, name in enumerate(SPAN_COLUMNS)}
 SLICE = 5_000  # spans in memory at a time (with their attributes, a few MB)
 
@@ -32,8 +41,15 @@ class RepriceResult:
     cost_after: Decimal
 
 
-def reprice(store: Store, tenant: str, start: datetime, end: datetime, pricer: Pricer,
-            custom: CustomPrices | None, slice_rows: int = SLICE) -> RepriceResult:
+def reprice(
+    store: Store,
+    tenant: str,
+    start: datetime,
+    end: datetime,
+    pricer: Pricer,
+    custom: CustomPrices | None,
+    slice_rows: int = SLICE,
+) -> RepriceResult:
     total, before, after = 0, Decimal(0), Decimal(0)
     version = time.time_ns()
     # No span is stored outside these: clamping keeps every bound bindable, whoever calls.
@@ -58,15 +74,31 @@ def reprice(store: Store, tenant: str, start: datetime, end: datetime, pricer: P
 
 
 def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _reprice_row(values: list[object], pricer: Pricer, custom: CustomPrices | None, version: int) -> Decimal:
+def _reprice_row(values: list[Any], pricer: Pricer, custom: CustomPrices | None, version: int) -> Decimal:
     """Put the current price's costs and ``version`` into one stored row; returns its new cost."""
-    cost = price_attributes(pricer, dict(values[_INDEX["span_attributes"]]), values[_INDEX["start_time"]],  # type: ignore[call-overload]
-                            values[_INDEX["status_code"]] == "error", custom)
-    for name, value in zip(_COSTS, (cost.total, cost.input, cost.output, cost.cache_read, cost.cache_write,
-                                    cost.source, cost.priced, cost.billable)):
+    cost = price_attributes(
+        pricer,
+        dict(values[_INDEX["span_attributes"]]),
+        values[_INDEX["start_time"]],
+        values[_INDEX["status_code"]] == "error",
+        custom,
+    )
+    for name, value in zip(
+        _COSTS,
+        (
+            cost.total,
+            cost.input,
+            cost.output,
+            cost.cache_read,
+            cost.cache_write,
+            cost.source,
+            cost.priced,
+            cost.billable,
+        ),
+    ):
         values[_INDEX[name]] = value
     values[_INDEX["version"]] = version
     return cost.total

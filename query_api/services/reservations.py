@@ -24,21 +24,33 @@ _RES_ID = re.compile(r"^res_[0-9a-f]{16}$")
 
 def _ledger(svc: Services) -> Reservations:
     if svc.reservations is None:
-        raise Unavailable("strict-mode reservations are served by the process running the cap monitor; "
-                          "route /api/v1/caps/reservations to it")
+        raise Unavailable(
+            "strict-mode reservations are served by the process running the cap monitor; "
+            "route /api/v1/caps/reservations to it"
+        )
     return svc.reservations
 
 
 def reserve(svc: Services, tenant: str, body: ReservationIn) -> ReservationPublic:
     """Hold the call's worst case; ``id`` is None when no hard-block cap applies (nothing to settle)."""
-    worst, _ = call_cost(svc.pricer, svc.prices.for_tenant(tenant), body.provider, body.model, body.input_bytes,
-                         DEFAULT_MAX_OUTPUT_TOKENS if body.max_output_tokens is None else body.max_output_tokens)
+    worst, _ = call_cost(
+        svc.pricer,
+        svc.prices.for_tenant(tenant),
+        body.provider,
+        body.model,
+        body.input_bytes,
+        DEFAULT_MAX_OUTPUT_TOKENS if body.max_output_tokens is None else body.max_output_tokens,
+    )
     labels = body.model_dump(include={"provider", "model", "agent", "customer", "service"})
     try:
         held = _ledger(svc).reserve(tenant, labels, worst)
     except Blocked as exc:
-        raise Conflict({"message": "this call could overrun a spending cap (strict mode)",
-                        "blocked_by": [b.model_dump(mode="json") for b in blocked_by(list(exc.caps))]}) from None
+        raise Conflict(
+            {
+                "message": "this call could overrun a spending cap (strict mode)",
+                "blocked_by": [b.model_dump(mode="json") for b in blocked_by(list(exc.caps))],
+            }
+        ) from None
     except TooManyReservations as exc:
         raise RateLimited(str(exc)) from None
     if held is None:
@@ -51,8 +63,16 @@ def settle(svc: Services, tenant: str, reservation_id: str, body: SettleIn) -> S
     custom = svc.prices.for_tenant(tenant)
 
     def price(provider: str, model: str) -> Decimal:
-        return call_cost(svc.pricer, custom, provider, model, body.input_tokens, body.output_tokens,
-                         body.cache_read_tokens, body.cache_write_tokens)[0]
+        return call_cost(
+            svc.pricer,
+            custom,
+            provider,
+            model,
+            body.input_tokens,
+            body.output_tokens,
+            body.cache_read_tokens,
+            body.cache_write_tokens,
+        )[0]
 
     cost = ledger.settle(tenant, reservation_id, price) if _RES_ID.match(reservation_id) else None
     if cost is None:

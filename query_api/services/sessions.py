@@ -12,6 +12,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 __all__ = ["Session", "SessionStore"]
@@ -29,8 +30,13 @@ class Session:
 
 
 class SessionStore:
-    def __init__(self, idle_s: float = 8 * 3600, absolute_s: float = 7 * 86400, max_sessions: int = 10_000,
-                 clock: object = time.monotonic) -> None:
+    def __init__(
+        self,
+        idle_s: float = 8 * 3600,
+        absolute_s: float = 7 * 86400,
+        max_sessions: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.idle_s = idle_s
         self.absolute_s = absolute_s
         self.max_sessions = max_sessions
@@ -39,7 +45,7 @@ class SessionStore:
         self._lock = threading.Lock()
 
     def _now(self) -> float:
-        return self._clock()  # type: ignore[operator, no-any-return]
+        return self._clock()
 
     def create(self, key: str, tenant: str) -> Session:
         now = self._now()

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-
+from datetime import UTC, datetime, timedelta
 
 from .errors import BadRequest
 
@@ -12,8 +11,8 @@ __all__ = ["DEFAULT_WINDOW", "EARLIEST", "LATEST", "check_time", "parse_iso_time
 DEFAULT_WINDOW = timedelta(days=30)
 # Every instant the API accepts: inside what ClickHouse's DateTime (rollup buckets, from 1970) and
 # DateTime64(9) (spans, up to 2262) can hold, so no query parameter can fail to bind or overflow.
-EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
-LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 _SHOWN = 64  # characters of a rejected value quoted back: a 10 kB value must not make a 10 kB error
 
 
@@ -27,20 +26,21 @@ def parse_iso_time(raw: str) -> datetime:
     if len(text) == 10:
         text += "T00:00:00"
     value = datetime.fromisoformat(text)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def check_time(name: str, value: datetime) -> datetime:
     """``value`` in UTC, or a 400 naming ``name`` if it lies outside [EARLIEST, LATEST]."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     try:
-        utc = value.astimezone(timezone.utc)
+        utc = value.astimezone(UTC)
     except OverflowError:  # 0001-01-01T00:00+01:00 has no UTC instant in datetime's range
         utc = None
     if utc is None or not EARLIEST <= utc <= LATEST:
-        raise BadRequest(f"'{name}' must be between {EARLIEST.isoformat()} and {LATEST.isoformat()}, "
-                                 f"got {value.isoformat()}")
+        raise BadRequest(
+            f"'{name}' must be between {EARLIEST.isoformat()} and {LATEST.isoformat()}, got {value.isoformat()}"
+        )
     return utc
 
 
@@ -49,14 +49,13 @@ def parse_time(name: str, raw: str) -> datetime:
     try:
         value = parse_iso_time(raw)
     except ValueError:
-        raise BadRequest(f"'{name}' must be an ISO 8601 time such as 2026-11-25T10:00:00Z, "
-                                 f"got {_echo(raw)}") from None
+        raise BadRequest(f"'{name}' must be an ISO 8601 time such as 2026-11-25T10:00:00Z, got {_echo(raw)}") from None
     return check_time(name, value)
 
 
 def resolve_range(start: str | None, end: str | None) -> tuple[datetime, datetime]:
     """[from, to): ``to`` defaults to now, ``from`` to 30 days before ``to`` (never before EARLIEST)."""
-    to = parse_time("to", end) if end else datetime.now(timezone.utc)
+    to = parse_time("to", end) if end else datetime.now(UTC)
     frm = parse_time("from", start) if start else max(EARLIEST, to - DEFAULT_WINDOW)
     if frm >= to:
         raise BadRequest(f"'from' ({frm.isoformat()}) must be before 'to' ({to.isoformat()})")

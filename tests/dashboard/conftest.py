@@ -21,13 +21,16 @@ from tests.conftest import ROOT, LiveServer, run_cli
 
 SCREENSHOTS = ROOT / "build" / "screenshots"
 _CHROMIUM = os.environ.get("LLMOBSERVE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-_SKIP = ("browser tests skipped: no Chromium found (apt-get install chromium, or set LLMOBSERVE_CHROMIUM "
-         "to its path); .ci/run installs it")
+_SKIP = (
+    "browser tests skipped: no Chromium found (apt-get install chromium, or set LLMOBSERVE_CHROMIUM "
+    "to its path); .ci/run installs it"
+)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if _CHROMIUM is None and any(os.sep + "dashboard" + os.sep in str(r.fspath)
-                                 for r in terminalreporter.stats.get("skipped", [])):
+    if _CHROMIUM is None and any(
+        os.sep + "dashboard" + os.sep in str(r.fspath) for r in terminalreporter.stats.get("skipped", [])
+    ):
         terminalreporter.write_line(f"NOTE: {_SKIP}", yellow=True, bold=True)
 
 
@@ -61,8 +64,9 @@ class Dash:
 
     def api(self, path: str, **params: object) -> Any:
         """What the API answers the same tenant (the figures the pages must show)."""
-        response = httpx.get(f"{self.url}{path}", params=params, timeout=60,
-                             headers={"authorization": f"Bearer {self.admin}"})
+        response = httpx.get(
+            f"{self.url}{path}", params=params, timeout=60, headers={"authorization": f"Bearer {self.admin}"}
+        )
         assert response.status_code == 200, response.text
         return response.json()
 

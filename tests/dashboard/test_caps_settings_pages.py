@@ -8,8 +8,8 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -21,8 +21,9 @@ from tests.otlp_helpers import chat_attrs, http_export, request, span
 
 
 def _api(dash: Dash, method: str, path: str, key: str | None = None, **kwargs: Any) -> httpx.Response:
-    return httpx.request(method, dash.url + path, headers={"authorization": f"Bearer {key or dash.admin}"},
-                         timeout=30, **kwargs)
+    return httpx.request(
+        method, dash.url + path, headers={"authorization": f"Bearer {key or dash.admin}"}, timeout=30, **kwargs
+    )
 
 
 def _caps(dash: Dash) -> dict[str, dict[str, Any]]:
@@ -80,12 +81,28 @@ def test_caps_page_shows_the_apis_status(dash: Dash, caps: list[str], webhook: s
     _make_cap(dash, caps, name="Everything, ever", scope="global", period="total", limit_usd="100000")
     spent = Decimal(dash.api("/api/v1/caps/status")["caps"][0]["spend_usd"])
     assert spent > 0
-    _make_cap(dash, caps, name="Nearly there", scope="global", period="total", enforcement="hard_block",
-              limit_usd=str((spent / Decimal("0.9")).quantize(Decimal("0.000001"))))
+    _make_cap(
+        dash,
+        caps,
+        name="Nearly there",
+        scope="global",
+        period="total",
+        enforcement="hard_block",
+        limit_usd=str((spent / Decimal("0.9")).quantize(Decimal("0.000001"))),
+    )
     _make_cap(dash, caps, name="Tiny", scope="global", period="total", limit_usd="0.000001")
     _make_cap(dash, caps, name="Per customer", scope="each_customer", period="total", limit_usd="0.01")
-    _make_cap(dash, caps, name="OpenAI this month", scope="provider", value="openai", period="monthly",
-              time_zone="Europe/Paris", limit_usd="50", enabled=False)
+    _make_cap(
+        dash,
+        caps,
+        name="OpenAI this month",
+        scope="provider",
+        value="openai",
+        period="monthly",
+        time_zone="Europe/Paris",
+        limit_usd="50",
+        enabled=False,
+    )
     page = dash.open("/caps")
     status = {c["id"]: c for c in dash.api("/api/v1/caps/status")["caps"]}
     assert {s["state"] for i, s in status.items() if i in caps} == {"ok", "warning", "exceeded", "disabled"}
@@ -99,8 +116,9 @@ def test_caps_page_shows_the_apis_status(dash: Dash, caps: list[str], webhook: s
     shown = page.locator(f"#cap-{caps[3]} + tr.customers tr[data-customer]")
     customers = status[caps[3]]["customers"]
     assert shown.count() == len(customers) > 0
-    assert [Decimal(shown.nth(i).locator("[data-usd]").get_attribute("data-usd")) for i in range(shown.count())] == \
-        [Decimal(c["spend_usd"]) for c in customers]
+    assert [Decimal(shown.nth(i).locator("[data-usd]").get_attribute("data-usd")) for i in range(shown.count())] == [
+        Decimal(c["spend_usd"]) for c in customers
+    ]
     assert page.locator(f"#cap-{caps[0]} time").count() == 0 and "never (total)" in page.inner_text(f"#cap-{caps[0]}")
     assert page.locator(f"#cap-{caps[4]} time").count() == 1  # the next reset of a monthly cap
     dash.shot("caps")
@@ -110,16 +128,22 @@ def test_caps_page_shows_the_apis_status(dash: Dash, caps: list[str], webhook: s
         alerts = dash.api("/api/v1/alerts", limit=50)["data"]
         page = dash.open("/caps")
         rows = page.locator("#alerts tr[data-alert]")
-        shown = [(rows.nth(i).get_attribute("data-alert"), Decimal(rows.nth(i).locator(".spend [data-usd]").get_attribute("data-usd")))
-                 for i in range(rows.count())]
+        shown = [
+            (
+                rows.nth(i).get_attribute("data-alert"),
+                Decimal(rows.nth(i).locator(".spend [data-usd]").get_attribute("data-usd")),
+            )
+            for i in range(rows.count())
+        ]
         if alerts and shown == [(a["id"], Decimal(a["spend_usd"])) for a in alerts]:
             break
         assert time.monotonic() < deadline, (shown, alerts)
         time.sleep(0.5)
     dash.shot("caps-with-alerts")
 
-    told = _make_cap(dash, caps, name="Told", scope="global", limit_usd="100000", recipients=["ops@example.com"],
-                     webhooks=[webhook])
+    told = _make_cap(
+        dash, caps, name="Told", scope="global", limit_usd="100000", recipients=["ops@example.com"], webhooks=[webhook]
+    )
     sent = _api(dash, "POST", f"/api/v1/caps/{told}/test")
     assert sent.status_code == 200, sent.text
     page = dash.open("/caps")
@@ -146,9 +170,27 @@ def test_cap_form_creates_edits_refuses_and_deletes(dash: Dash, caps: list[str])
     assert page.url == dash.url + "/caps" and "Form-made cap created" in page.inner_text(".banner.ok")
     [(cap_id, cap)] = [(i, c) for i, c in _caps(dash).items() if c["name"] == "Form-made cap"]
     caps.append(cap_id)
-    assert (cap["scope"], cap["value"], cap["period"], cap["time_zone"], cap["limit_usd"], cap["thresholds"],
-            cap["recipients"], cap["enforcement"], cap["enabled"]) == \
-        ("model", "gpt-4o-mini", "weekly", "Europe/Paris", "12.5", ["0.5", "0.9"], ["ops@example.com"], "alert_only", True)
+    assert (
+        cap["scope"],
+        cap["value"],
+        cap["period"],
+        cap["time_zone"],
+        cap["limit_usd"],
+        cap["thresholds"],
+        cap["recipients"],
+        cap["enforcement"],
+        cap["enabled"],
+    ) == (
+        "model",
+        "gpt-4o-mini",
+        "weekly",
+        "Europe/Paris",
+        "12.5",
+        ["0.5", "0.9"],
+        ["ops@example.com"],
+        "alert_only",
+        True,
+    )
 
     page = dash.open(f"/caps/{cap_id}/edit")
     assert page.input_value("input[name=limit_usd]") == "12.5"
@@ -194,21 +236,38 @@ def test_forged_and_replayed_forms_change_nothing(dash: Dash, browser: Any, caps
     other_token = _csrf(other_page)
     assert other_token != token
     before = _caps(dash)
-    create = {"name": "Forged", "scope": "global", "period": "monthly", "time_zone": "UTC", "limit_usd": "1",
-              "thresholds": "1", "enforcement": "hard_block", "enabled": "on"}
-    forged = [({}, {}), ({"csrf": "wrong"}, {}), ({"csrf": other_token}, {}),
-              ({"csrf": token}, {"Origin": "http://evil.example"}),
-              ({"csrf": token}, {"Referer": "http://evil.example/caps"})]
+    create = {
+        "name": "Forged",
+        "scope": "global",
+        "period": "monthly",
+        "time_zone": "UTC",
+        "limit_usd": "1",
+        "thresholds": "1",
+        "enforcement": "hard_block",
+        "enabled": "on",
+    }
+    forged = [
+        ({}, {}),
+        ({"csrf": "wrong"}, {}),
+        ({"csrf": other_token}, {}),
+        ({"csrf": token}, {"Origin": "http://evil.example"}),
+        ({"csrf": token}, {"Referer": "http://evil.example/caps"}),
+    ]
     for fields, headers in forged:
-        for path, form in [("/caps/new", create), (f"/caps/{cap_id}/edit", {**create, "limit_usd": "0.5"}),
-                           (f"/caps/{cap_id}/delete", {}), ("/settings/keys", {"name": "forged", "scope_admin": "on"})]:
+        for path, form in [
+            ("/caps/new", create),
+            (f"/caps/{cap_id}/edit", {**create, "limit_usd": "0.5"}),
+            (f"/caps/{cap_id}/delete", {}),
+            ("/settings/keys", {"name": "forged", "scope_admin": "on"}),
+        ]:
             answer = page.request.post(dash.url + path, form={**form, **fields}, headers=headers, max_redirects=0)
             assert answer.status == 403, (path, fields, headers)
             assert "stale or was not sent from this dashboard" in answer.text()
     assert _caps(dash) == before
     assert all(k["name"] != "forged" for k in dash.api("/api/v1/keys")["data"])
-    control = page.request.post(dash.url + "/caps/new", form={**create, "name": "Control", "csrf": token},
-                                max_redirects=0)
+    control = page.request.post(
+        dash.url + "/caps/new", form={**create, "name": "Control", "csrf": token}, max_redirects=0
+    )
     assert control.status == 303  # the same form with this session's token, from this site, is accepted
     made = set(_caps(dash)) - set(before)
     caps.extend(made)
@@ -257,8 +316,10 @@ def test_new_key_is_shown_once_and_revoking_it_works(dash: Dash) -> None:
 def test_custom_prices_and_unpriced_models(dash: Dash, browser: Any) -> None:
     tenant = f"dash-prices-{time.monotonic_ns()}"
     admin = dash.server.create_key(tenant, "admin")
-    body = request(span(attrs=chat_attrs("acme", "rocket-1", 1000, 100)),
-                   span(attrs=chat_attrs("openai", "gpt-4o-mini", 1000, 100))).SerializeToString()
+    body = request(
+        span(attrs=chat_attrs("acme", "rocket-1", 1000, 100)),
+        span(attrs=chat_attrs("openai", "gpt-4o-mini", 1000, 100)),
+    ).SerializeToString()
     assert http_export(dash.url, admin, body).status_code == 200
     deadline = time.monotonic() + 20
     while not (unpriced := _api(dash, "GET", "/api/v1/pricing/unpriced", key=admin).json())["models"]:
@@ -272,8 +333,11 @@ def test_custom_prices_and_unpriced_models(dash: Dash, browser: Any) -> None:
     page.wait_for_load_state("networkidle")
     assert page.url.endswith("/settings#unpriced")
     rows = page.locator("#unpriced tr[data-unpriced]")
-    assert [rows.nth(i).get_attribute("data-unpriced") for i in range(rows.count())] == \
-        [f"{m['provider']}/{m['model']}" for m in unpriced["models"]] == ["acme/rocket-1"]
+    assert (
+        [rows.nth(i).get_attribute("data-unpriced") for i in range(rows.count())]
+        == [f"{m['provider']}/{m['model']}" for m in unpriced["models"]]
+        == ["acme/rocket-1"]
+    )
     assert page.locator("#prices .empty").count() == 1
     dash.page = page
     dash.shot("settings")
@@ -281,8 +345,10 @@ def test_custom_prices_and_unpriced_models(dash: Dash, browser: Any) -> None:
     page.click("tr[data-unpriced='acme/rocket-1'] a")
     page.wait_for_load_state("networkidle")
     assert page.url.endswith("/settings?provider=acme&model=rocket-1#add-price")
-    assert (page.input_value("#price-form input[name=provider]"), page.input_value("#price-form input[name=model]")) \
-        == ("acme", "rocket-1")
+    assert (
+        page.input_value("#price-form input[name=provider]"),
+        page.input_value("#price-form input[name=model]"),
+    ) == ("acme", "rocket-1")
     page.fill("#price-form input[name=input_per_mtok]", "-1")
     page.fill("#price-form input[name=output_per_mtok]", "abc")
     assert _submit(page, "#price-form button[type=submit]").status == 422
@@ -296,11 +362,18 @@ def test_custom_prices_and_unpriced_models(dash: Dash, browser: Any) -> None:
     page.fill("#price-form input[name=effective_from]", "2025-01-01")
     assert _submit(page, "#price-form button[type=submit]").status == 303
     [price] = _api(dash, "GET", "/api/v1/pricing/models", key=admin).json()["data"]
-    assert (price["provider"], price["model"], price["input_per_mtok"], price["output_per_mtok"],
-            price["effective_from"][:10]) == ("acme", "rocket-1", 1.5, 6.0, "2025-01-01")
+    assert (
+        price["provider"],
+        price["model"],
+        price["input_per_mtok"],
+        price["output_per_mtok"],
+        price["effective_from"][:10],
+    ) == ("acme", "rocket-1", 1.5, 6.0, "2025-01-01")
     row = page.locator(f"tr[data-price='{price['id']}']")
-    assert [Decimal(row.locator("[data-usd]").nth(i).get_attribute("data-usd")) for i in range(2)] == \
-        [Decimal("1.5"), Decimal("6")]
+    assert [Decimal(row.locator("[data-usd]").nth(i).get_attribute("data-usd")) for i in range(2)] == [
+        Decimal("1.5"),
+        Decimal("6"),
+    ]
     dash.shot("settings-with-price")
     _submit(page, f"tr[data-price='{price['id']}'] button.danger")
     assert _api(dash, "GET", "/api/v1/pricing/models", key=admin).json()["count"] == 0
@@ -326,10 +399,13 @@ def test_read_only_session_sees_forms_disabled_and_cannot_post(dash: Dash, brows
     dash.shot("settings-read-only")
     token = _csrf(page)
     before, keys_before = _caps(dash), dash.api("/api/v1/keys")["count"]
-    for path, form in [("/caps/new", {"scope": "global", "limit_usd": "1", "thresholds": "1"}),
-                       (f"/caps/{cap_id}/edit", {"scope": "global", "limit_usd": "1", "thresholds": "1"}),
-                       (f"/caps/{cap_id}/delete", {}), ("/settings/keys", {"name": "x", "scope_admin": "on"}),
-                       ("/settings/prices", {"model": "m", "input_per_mtok": "1", "output_per_mtok": "1"})]:
+    for path, form in [
+        ("/caps/new", {"scope": "global", "limit_usd": "1", "thresholds": "1"}),
+        (f"/caps/{cap_id}/edit", {"scope": "global", "limit_usd": "1", "thresholds": "1"}),
+        (f"/caps/{cap_id}/delete", {}),
+        ("/settings/keys", {"name": "x", "scope_admin": "on"}),
+        ("/settings/prices", {"model": "m", "input_per_mtok": "1", "output_per_mtok": "1"}),
+    ]:
         answer = page.request.post(dash.url + path, form={**form, "csrf": token}, max_redirects=0)
         assert answer.status == 403 and "read-only" in answer.text(), path
     assert _caps(dash) == before and dash.api("/api/v1/keys")["count"] == keys_before

@@ -78,16 +78,21 @@ def test_costs_download_equals_the_api_export(dash: Dash) -> None:
         page.click("#export-csv")
     with open(download.value.path(), newline="") as downloaded:
         shown = list(csv.reader(downloaded))
-    api = httpx.get(f"{dash.url}/api/v1/export/costs", params={"format": "csv", "group_by": "customer", **window},
-                    headers={"authorization": f"Bearer {dash.admin}"}, timeout=30)
+    api = httpx.get(
+        f"{dash.url}/api/v1/export/costs",
+        params={"format": "csv", "group_by": "customer", **window},
+        headers={"authorization": f"Bearer {dash.admin}"},
+        timeout=30,
+    )
     assert api.status_code == 200
     assert len(shown) > 1 and shown == list(csv.reader(io.StringIO(api.text)))
 
     as_json = page.request.get(dash.url + page.get_attribute("#export-json", "href"))  # the session cookie rides along
     assert as_json.status == 200
     # the same rows; JSON keeps counts as numbers where CSV has text (and money as exact strings in both)
-    assert [{k: str(v) for k, v in r.items()} for r in json.loads(as_json.text())] == \
-        [dict(zip(shown[0], r)) for r in shown[1:]]
+    assert [{k: str(v) for k, v in r.items()} for r in json.loads(as_json.text())] == [
+        dict(zip(shown[0], r)) for r in shown[1:]
+    ]
 
 
 def test_costs_bad_from_shows_an_error_banner(dash: Dash) -> None:
@@ -119,8 +124,7 @@ def test_model_row_opens_costs_filtered_to_it(dash: Dash) -> None:
     query = parse_qs(urlsplit(page.url).query)
     assert urlsplit(page.url).path == "/costs" and query == {"group_by": ["model"], "model": [model]}
     rows, cost, calls = _table(page, "#costs-breakdown")
-    _assert_same(rows, cost, calls, dash.api("/api/v1/costs/breakdown", group_by="model", model=model,
-                                             **_window(page)))
+    _assert_same(rows, cost, calls, dash.api("/api/v1/costs/breakdown", group_by="model", model=model, **_window(page)))
     assert [r["key"] for r in rows] == [model]
 
 

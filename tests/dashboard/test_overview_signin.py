@@ -4,7 +4,7 @@ the overview's figures equal to the API's, and Getting started until the first s
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -67,17 +67,24 @@ def test_overview_shows_the_apis_figures(dash: Dash) -> None:
     summary = dash.api("/api/v1/costs/summary")
     assert float(_shown(page, "#kpi-24h")) == summary["last_24h"]["cost_usd"]
     assert float(_shown(page, "#kpi-7d")) == summary["last_7d"]["cost_usd"]
-    now = datetime.now(timezone.utc)
-    month = dash.api("/api/v1/costs/breakdown", group_by="provider", **{
-        "from": now.replace(day=1, hour=0, minute=0, second=0, microsecond=0).isoformat(),
-        "to": (now + timedelta(minutes=1)).isoformat()})
+    now = datetime.now(UTC)
+    month = dash.api(
+        "/api/v1/costs/breakdown",
+        group_by="provider",
+        **{
+            "from": now.replace(day=1, hour=0, minute=0, second=0, microsecond=0).isoformat(),
+            "to": (now + timedelta(minutes=1)).isoformat(),
+        },
+    )
     assert float(_shown(page, "#kpi-month")) == month["total_cost_usd"]
     for dim in ("model", "agent", "customer"):
         rows = page.locator(f"#top-{dim} tr")
-        shown = [(rows.nth(i).locator("a").inner_text(), float(rows.nth(i).locator("[data-usd]").get_attribute("data-usd")))
-                 for i in range(rows.count())]
+        shown = [
+            (rows.nth(i).locator("a").inner_text(), float(rows.nth(i).locator("[data-usd]").get_attribute("data-usd")))
+            for i in range(rows.count())
+        ]
         expected = [(r["key"], r["cost_usd"]) for r in summary["top"][dim] if r["key"] != "untracked"]
-        assert shown == expected[:len(shown)] and len(shown) == min(5, len(expected)), dim
+        assert shown == expected[: len(shown)] and len(shown) == min(5, len(expected)), dim
     assert page.locator("#daily canvas").count() == 1  # the chart was drawn
     share = page.inner_text("#kpi-untracked .value")
     assert share == f"{summary['untracked_share_pct']:.1f}%"

@@ -17,8 +17,10 @@ def _usd(value: float) -> Decimal:
 
 
 def _rows(page: Any) -> list[tuple[str, Decimal]]:
-    return [(row.get_attribute("data-trace-id"), Decimal(row.eval_on_selector(".cost .usd", "e => e.dataset.usd")))
-            for row in page.query_selector_all("#runs tbody tr")]
+    return [
+        (row.get_attribute("data-trace-id"), Decimal(row.eval_on_selector(".cost .usd", "e => e.dataset.usd")))
+        for row in page.query_selector_all("#runs tbody tr")
+    ]
 
 
 def _spans(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -96,8 +98,9 @@ def test_run_detail_marks_errored_spans(dash: Dash) -> None:
     run = next(r for r in dash.api("/api/v1/traces", limit=500)["data"] if r["errors"])
     failed = [s for s in _spans(dash.api(f"/api/v1/traces/{run['trace_id']}")["roots"]) if s["status"] == "error"]
     page = dash.open(f"/runs/{run['trace_id']}")
-    assert {e.get_attribute("data-span-id") for e in page.query_selector_all("details.span.failed")} == \
-        {s["span_id"] for s in failed}
+    assert {e.get_attribute("data-span-id") for e in page.query_selector_all("details.span.failed")} == {
+        s["span_id"] for s in failed
+    }
     span = failed[0]
     assert page.is_visible(f"#span-{span['span_id']} > summary .tag.err")
     if span["status_message"]:
@@ -107,8 +110,9 @@ def test_run_detail_marks_errored_spans(dash: Dash) -> None:
 
 def test_run_of_another_tenant_reads_as_unknown(dash: Dash) -> None:
     other_admin, _ = seeded_tenant(dash.server, "dash-other")
-    theirs = httpx.get(f"{dash.url}/api/v1/traces", headers={"authorization": f"Bearer {other_admin}"},
-                       timeout=30).json()["data"][0]["trace_id"]
+    theirs = httpx.get(
+        f"{dash.url}/api/v1/traces", headers={"authorization": f"Bearer {other_admin}"}, timeout=30
+    ).json()["data"][0]["trace_id"]
     answers = []
     for trace_id in (theirs, secrets.token_hex(16), "not-a-trace-id"):
         response = dash.page.goto(f"{dash.url}/runs/{trace_id}")

@@ -23,8 +23,14 @@ from llmobserve import customer
 
 url, key, target, api_url, plan_text = sys.argv[1:6]
 plan = json.loads(plan_text)
-observation = llmobserve.observe(api_key=key, endpoint=target, api_url=api_url, service_name="caps-app",
-                                 provider_urls={url + "/openai/v1": "openai"}, strict_caps=plan.get("strict", False))
+observation = llmobserve.observe(
+    api_key=key,
+    endpoint=target,
+    api_url=api_url,
+    service_name="caps-app",
+    provider_urls={url + "/openai/v1": "openai"},
+    strict_caps=plan.get("strict", False),
+)
 client = openai.OpenAI(base_url=url + "/openai/v1", api_key="test", max_retries=0)
 lock = threading.Lock()
 
@@ -35,8 +41,11 @@ def one(call: dict) -> None:
         result: dict = {"customer": call.get("customer", "")}
         try:
             with customer(call.get("customer", "")):
-                client.chat.completions.create(model=call.get("model", "gpt-4o"), max_tokens=call.get("max_tokens", 1000),
-                                               messages=[{"role": "user", "content": "Hi"}])
+                client.chat.completions.create(
+                    model=call.get("model", "gpt-4o"),
+                    max_tokens=call.get("max_tokens", 1000),
+                    messages=[{"role": "user", "content": "Hi"}],
+                )
             result["ok"] = True
         except llmobserve.SpendingCapExceeded as exc:
             result.update(ok=False, blocked=True, cap_id=exc.cap_id, spend=str(exc.spend_usd), error=str(exc))

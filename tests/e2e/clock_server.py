@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from llmobserve.server import serve
@@ -23,7 +23,7 @@ def _clock(path: Path):  # type: ignore[no-untyped-def]
             shift = float(path.read_text().strip() or 0)
         except FileNotFoundError:
             shift = 0.0
-        return datetime.now(timezone.utc) + timedelta(seconds=shift)
+        return datetime.now(UTC) + timedelta(seconds=shift)
 
     return now
 

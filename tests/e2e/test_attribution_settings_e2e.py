@@ -20,8 +20,11 @@ def _settings(server: LiveServer, key: str, body: object | None = None) -> httpx
 
 
 def _send(server: LiveServer, key: str, **attrs: str) -> None:
-    grpc_export(server.grpc_target, key, request(span(attrs={**chat_attrs("openai", "gpt-4o", 100, 10), **attrs}))
-                .SerializeToString())
+    grpc_export(
+        server.grpc_target,
+        key,
+        request(span(attrs={**chat_attrs("openai", "gpt-4o", 100, 10), **attrs})).SerializeToString(),
+    )
 
 
 def test_a_tenant_names_its_own_customer_attribute(server: LiveServer) -> None:
@@ -53,7 +56,13 @@ def test_attribution_settings_are_admin_only_and_validated(server: LiveServer) -
     admin, reader = server.create_key("attribution-rules", "admin"), server.create_key("attribution-reader", "read")
     assert _settings(server, reader).status_code == 403
     assert _settings(server, reader, {"customer": ["x"]}).status_code == 403
-    for bad in ({"customer": ["has space"]}, {"customer": ["a", "a"]}, {"customer": ["x" * 257]},
-                {"customer": [f"a{i}" for i in range(17)]}, {"customer": "tenant.org_id"}, {}):
+    for bad in (
+        {"customer": ["has space"]},
+        {"customer": ["a", "a"]},
+        {"customer": ["x" * 257]},
+        {"customer": [f"a{i}" for i in range(17)]},
+        {"customer": "tenant.org_id"},
+        {},
+    ):
         answer = _settings(server, admin, bad)
         assert answer.status_code == 422, (bad, answer.text)

@@ -57,9 +57,14 @@ def standin() -> Iterator[StandInProvider]:
 
 
 def _run_app(standin: StandInProvider, server, key: str, code: str) -> str:  # type: ignore[no-untyped-def]
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(APP) + textwrap.dedent(code), standin.url, key,
-                           server.grpc_target], capture_output=True, text=True, timeout=120, cwd=ROOT,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(APP) + textwrap.dedent(code), standin.url, key, server.grpc_target],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 

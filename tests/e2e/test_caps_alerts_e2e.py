@@ -27,15 +27,22 @@ APP = str(ROOT / "tests" / "e2e" / "caps_app.py")
 
 
 def run_app(provider: StandInProvider, server: LiveServer, key: str, plan: dict) -> list[dict]:  # type: ignore[type-arg]
-    done = subprocess.run([sys.executable, APP, provider.url, key, server.grpc_target, server.http_url, json.dumps(plan)],
-                          capture_output=True, text=True, timeout=180, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    done = subprocess.run(
+        [sys.executable, APP, provider.url, key, server.grpc_target, server.http_url, json.dumps(plan)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert done.returncode == 0, done.stderr
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
 
 def api(server: LiveServer, key: str, method: str, path: str, body: object | None = None) -> httpx.Response:
-    return httpx.request(method, f"{server.http_url}/api/v1{path}", json=body, timeout=60,
-                         headers={"authorization": f"Bearer {key}"})
+    return httpx.request(
+        method, f"{server.http_url}/api/v1{path}", json=body, timeout=60, headers={"authorization": f"Bearer {key}"}
+    )
 
 
 def wait_for(condition, seconds: float = 15.0) -> None:  # type: ignore[no-untyped-def]
@@ -53,12 +60,19 @@ def notified() -> Iterator[tuple[StandInSendGrid, WebhookReceiver]]:
 
 
 def _server(tmp_path: Path, sendgrid: StandInSendGrid) -> LiveServer:
-    return LiveServer(tmp_path / "data", env={"SENDGRID_API_KEY": sendgrid.api_key, "LLMOBSERVE_SENDGRID_HOST":
-                                              sendgrid.url, "LLMOBSERVE_WEBHOOKS_ALLOW_PRIVATE": "true"})
+    return LiveServer(
+        tmp_path / "data",
+        env={
+            "SENDGRID_API_KEY": sendgrid.api_key,
+            "LLMOBSERVE_SENDGRID_HOST": sendgrid.url,
+            "LLMOBSERVE_WEBHOOKS_ALLOW_PRIVATE": "true",
+        },
+    )
 
 
 def test_each_threshold_alerts_once_within_seconds_and_not_again_after_restart(
-        tmp_path: Path, notified: tuple[StandInSendGrid, WebhookReceiver]) -> None:
+    tmp_path: Path, notified: tuple[StandInSendGrid, WebhookReceiver]
+) -> None:
     sendgrid, hooks = notified
     server = _server(tmp_path, sendgrid).start()
     per_call = cost("gpt-4o", 10_000, 1_000)  # $0.035: calls 2 and 3 cross 50 %, then 80 % and 100 % at once
@@ -66,10 +80,21 @@ def test_each_threshold_alerts_once_within_seconds_and_not_again_after_restart(
     try:
         admin = server.admin_key
         assert admin is not None
-        cap = api(server, admin, "POST", "/caps", {
-            "name": "daily budget", "scope": "global", "period": "daily", "limit_usd": "0.10",
-            "thresholds": ["0.5", "0.8", "1.0"], "recipients": ["ops@example.com", "cto@example.com"],
-            "webhooks": [hooks.url_for("/slack")]}).json()
+        cap = api(
+            server,
+            admin,
+            "POST",
+            "/caps",
+            {
+                "name": "daily budget",
+                "scope": "global",
+                "period": "daily",
+                "limit_usd": "0.10",
+                "thresholds": ["0.5", "0.8", "1.0"],
+                "recipients": ["ops@example.com", "cto@example.com"],
+                "webhooks": [hooks.url_for("/slack")],
+            },
+        ).json()
         ingest = server.create_key("default", "ingest")
         with StandInProvider(usage=Usage(input=10_000, output=1_000)) as provider:
             acks = [r["ack"] for r in run_app(provider, server, ingest, {"calls": [{"customer": "u1"}] * 3})]
@@ -89,17 +114,25 @@ def test_each_threshold_alerts_once_within_seconds_and_not_again_after_restart(
         for mail in sendgrid.messages:
             # one personalization per recipient: recipients do not see each other's addresses
             assert sorted(t["email"] for p in mail.json["personalizations"] for t in p["to"]) == [
-                "cto@example.com", "ops@example.com"]
+                "cto@example.com",
+                "ops@example.com",
+            ]
             assert {c["type"] for c in mail.json["content"]} == {"text/plain", "text/html"}
             assert mail.wall.timestamp() - acks[1] <= 10 + (acks[2] - acks[1])
-        assert sorted(m.json["subject"].split(" at ")[1].split("%")[0] for m in sendgrid.messages) == ["100", "50", "80"]
+        assert sorted(m.json["subject"].split(" at ")[1].split("%")[0] for m in sendgrid.messages) == [
+            "100",
+            "50",
+            "80",
+        ]
 
         history = api(server, admin, "GET", "/alerts").json()
         assert history["count"] == 3
         for alert in history["data"]:
             assert alert["cap_id"] == cap["id"] and alert["delivered"] and not alert["test"]
             assert sorted((d["channel"], d["ok"], d["attempts"]) for d in alert["deliveries"]) == [
-                ("email", True, 1), ("webhook", True, 1)]
+                ("email", True, 1),
+                ("webhook", True, 1),
+            ]
         status = api(server, admin, "GET", f"/caps/{cap['id']}").json()
         assert (status["spend_usd"], status["state"], status["percent"]) == ("0.105", "exceeded", 105.0)
     finally:
@@ -117,17 +150,40 @@ def test_each_threshold_alerts_once_within_seconds_and_not_again_after_restart(
 
 
 def test_failing_webhook_is_retried_recorded_and_the_monitor_goes_on(
-        tmp_path: Path, notified: tuple[StandInSendGrid, WebhookReceiver]) -> None:
+    tmp_path: Path, notified: tuple[StandInSendGrid, WebhookReceiver]
+) -> None:
     sendgrid, hooks = notified
     hooks.fail_next(500, times=100, path="/broken")
     server = _server(tmp_path, sendgrid).start()
     try:
         admin = server.admin_key
         assert admin is not None
-        broken = api(server, admin, "POST", "/caps", {"scope": "customer", "value": "u1", "limit_usd": "0.01",
-                                                      "thresholds": ["1"], "webhooks": [hooks.url_for("/broken")]}).json()
-        fine = api(server, admin, "POST", "/caps", {"scope": "customer", "value": "u2", "limit_usd": "0.01",
-                                                    "thresholds": ["1"], "webhooks": [hooks.url_for("/fine")]}).json()
+        broken = api(
+            server,
+            admin,
+            "POST",
+            "/caps",
+            {
+                "scope": "customer",
+                "value": "u1",
+                "limit_usd": "0.01",
+                "thresholds": ["1"],
+                "webhooks": [hooks.url_for("/broken")],
+            },
+        ).json()
+        fine = api(
+            server,
+            admin,
+            "POST",
+            "/caps",
+            {
+                "scope": "customer",
+                "value": "u2",
+                "limit_usd": "0.01",
+                "thresholds": ["1"],
+                "webhooks": [hooks.url_for("/fine")],
+            },
+        ).json()
         tested = api(server, admin, "POST", f"/caps/{broken['id']}/test")
         assert tested.status_code == 200, tested.text
         [delivery] = tested.json()["alert"]["deliveries"]
@@ -138,9 +194,20 @@ def test_failing_webhook_is_retried_recorded_and_the_monitor_goes_on(
         with StandInProvider(usage=Usage(input=10_000, output=1_000)) as provider:
             run_app(provider, server, ingest, {"calls": [{"customer": "u1"}, {"customer": "u2"}]})
         wait_for(lambda: any(h.path == "/fine" for h in hooks.received))  # the monitor went on
-        wait_for(lambda: [a for a in api(server, admin, "GET", f"/alerts?cap_id={broken['id']}").json()["data"]
-                          if not a["test"] and a["delivered"]] != [], 30)
-        [real] = [a for a in api(server, admin, "GET", f"/alerts?cap_id={broken['id']}").json()["data"] if not a["test"]]
+        wait_for(
+            lambda: (
+                [
+                    a
+                    for a in api(server, admin, "GET", f"/alerts?cap_id={broken['id']}").json()["data"]
+                    if not a["test"] and a["delivered"]
+                ]
+                != []
+            ),
+            30,
+        )
+        [real] = [
+            a for a in api(server, admin, "GET", f"/alerts?cap_id={broken['id']}").json()["data"] if not a["test"]
+        ]
         assert [(d["ok"], d["attempts"], d["status"]) for d in real["deliveries"]] == [(False, 4, 500)]
         assert len([h for h in hooks.received if h.path == "/broken"]) == 8  # 4 for the test, 4 for the alert
         assert api(server, admin, "GET", f"/alerts?cap_id={fine['id']}").json()["count"] == 1
@@ -154,8 +221,13 @@ def test_a_default_server_never_calls_webhooks_inside_its_network(tmp_path: Path
     try:
         admin = server.admin_key
         assert admin is not None
-        for url in ("http://127.0.0.1:9/hook", "http://169.254.169.254/latest/meta-data", "http://[::1]/x",
-                    "http://localhost:8080/x", "http://10.0.0.7/x"):
+        for url in (
+            "http://127.0.0.1:9/hook",
+            "http://169.254.169.254/latest/meta-data",
+            "http://[::1]/x",
+            "http://localhost:8080/x",
+            "http://10.0.0.7/x",
+        ):
             refused = api(server, admin, "POST", "/caps", {"scope": "global", "limit_usd": "1", "webhooks": [url]})
             assert refused.status_code == 422 and "LLMOBSERVE_WEBHOOKS_ALLOW_PRIVATE" in refused.text, url
         # A name is resolved at delivery: this machine's own name points inside.

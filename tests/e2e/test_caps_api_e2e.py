@@ -9,20 +9,42 @@ from tests.conftest import LiveServer
 
 
 def _call(server: LiveServer, key: str, method: str, path: str = "", body: object | None = None) -> httpx.Response:
-    return httpx.request(method, f"{server.http_url}/api/v1/caps{path}", json=body,
-                         headers={"authorization": f"Bearer {key}"}, timeout=30)
+    return httpx.request(
+        method,
+        f"{server.http_url}/api/v1/caps{path}",
+        json=body,
+        headers={"authorization": f"Bearer {key}"},
+        timeout=30,
+    )
 
 
 def test_caps_are_created_listed_changed_and_deleted(server: LiveServer) -> None:
     admin, reader = server.create_key("caps-crud", "admin"), server.create_key("caps-crud", "read")
-    made = _call(server, admin, "POST", body={"scope": "customer", "value": "acme", "period": "daily",
-                                                "limit_usd": "0.10", "thresholds": [1.0, 0.5, 0.8],
-                                                "enforcement": "hard_block", "recipients": ["ops@example.com"],
-                                                "webhooks": ["https://hooks.example.com/x"], "time_zone": "Europe/Paris"})
+    made = _call(
+        server,
+        admin,
+        "POST",
+        body={
+            "scope": "customer",
+            "value": "acme",
+            "period": "daily",
+            "limit_usd": "0.10",
+            "thresholds": [1.0, 0.5, 0.8],
+            "enforcement": "hard_block",
+            "recipients": ["ops@example.com"],
+            "webhooks": ["https://hooks.example.com/x"],
+            "time_zone": "Europe/Paris",
+        },
+    )
     assert made.status_code == 201, made.text
     cap = made.json()
     assert cap["id"].startswith("cap_") and cap["limit_usd"] == "0.1" and cap["thresholds"] == ["0.5", "0.8", "1"]
-    assert (cap["scope"], cap["value"], cap["period"], cap["enforcement"]) == ("customer", "acme", "daily", "hard_block")
+    assert (cap["scope"], cap["value"], cap["period"], cap["enforcement"]) == (
+        "customer",
+        "acme",
+        "daily",
+        "hard_block",
+    )
     template = _call(server, admin, "POST", body={"scope": "each_customer", "limit_usd": "5"}).json()
     assert (template["value"], template["period"], template["thresholds"]) == (None, "monthly", ["0.8", "1"])
 
@@ -53,13 +75,22 @@ def test_bad_caps_get_a_clear_422(server: LiveServer) -> None:
     admin = server.create_key("caps-bad", "admin")
     good = {"scope": "model", "value": "gpt-4o", "limit_usd": "10"}
     for change, words in (
-        ({"limit_usd": 10.5}, "string"), ({"limit_usd": "0"}, "more than 0"), ({"limit_usd": "1e3"}, "pattern"),
-        ({"limit_usd": "1.1234567890123"}, "pattern"), ({"value": None}, "needs a 'value'"),
-        ({"scope": "global"}, "takes no 'value'"), ({"scope": "team"}, "scope"), ({"period": "hourly"}, "period"),
-        ({"time_zone": "Mars/Olympus"}, "unknown time zone"), ({"thresholds": [0.5, 1.2]}, "(0, 1]"),
-        ({"thresholds": [0.5, 0.5]}, "twice"), ({"thresholds": []}, "at least 1"),
-        ({"enforcement": "block"}, "enforcement"), ({"recipients": ["not-an-email"]}, "pattern"),
-        ({"webhooks": ["ftp://example.com/x"]}, "http(s)"), ({"limt_usd": "1"}, "extra"),
+        ({"limit_usd": 10.5}, "string"),
+        ({"limit_usd": "0"}, "more than 0"),
+        ({"limit_usd": "1e3"}, "pattern"),
+        ({"limit_usd": "1.1234567890123"}, "pattern"),
+        ({"value": None}, "needs a 'value'"),
+        ({"scope": "global"}, "takes no 'value'"),
+        ({"scope": "team"}, "scope"),
+        ({"period": "hourly"}, "period"),
+        ({"time_zone": "Mars/Olympus"}, "unknown time zone"),
+        ({"thresholds": [0.5, 1.2]}, "(0, 1]"),
+        ({"thresholds": [0.5, 0.5]}, "twice"),
+        ({"thresholds": []}, "at least 1"),
+        ({"enforcement": "block"}, "enforcement"),
+        ({"recipients": ["not-an-email"]}, "pattern"),
+        ({"webhooks": ["ftp://example.com/x"]}, "http(s)"),
+        ({"limt_usd": "1"}, "extra"),
     ):
         answer = _call(server, admin, "POST", body={**good, **change})
         assert answer.status_code == 422 and words in answer.text, (change, answer.text)
@@ -69,8 +100,18 @@ def test_bad_caps_get_a_clear_422(server: LiveServer) -> None:
 
 def test_status_answers_an_apps_ingest_key_without_who_gets_told(server: LiveServer) -> None:
     admin, ingest = server.create_key("caps-status", "admin"), server.create_key("caps-status", "ingest")
-    made = _call(server, admin, "POST", body={"scope": "model", "value": "gpt-4o", "limit_usd": "2",
-                                                "recipients": ["ops@example.com"], "webhooks": ["https://h.example.com/x"]})
+    made = _call(
+        server,
+        admin,
+        "POST",
+        body={
+            "scope": "model",
+            "value": "gpt-4o",
+            "limit_usd": "2",
+            "recipients": ["ops@example.com"],
+            "webhooks": ["https://h.example.com/x"],
+        },
+    )
     for key, shown in ((admin, True), (ingest, False)):
         status = _call(server, key, "GET", "/status", None)
         assert status.status_code == 200, status.text

@@ -36,6 +36,16 @@ def test_export_costs(server, tenant_key) -> None:  # type: ignore[no-untyped-de
     grpc_export(server.grpc_target, tenant_key, request(span(attrs=GPT4O, start_ns=BASE)).SerializeToString())
     body = server.get("/api/v1/export/costs", tenant_key, format="json", group_by="model", **RANGE)
     assert "llmobserve-costs-by-model-" in body.headers["content-disposition"]
-    assert body.json() == [{"key": "gpt-4o", "cost_usd": "0.007250000000", "calls": 1, "input_tokens": 1000,
-                            "output_tokens": 500, "cached_tokens": 200, "unpriced_calls": 0, "failed_calls": 0}]
+    assert body.json() == [
+        {
+            "key": "gpt-4o",
+            "cost_usd": "0.007250000000",
+            "calls": 1,
+            "input_tokens": 1000,
+            "output_tokens": 500,
+            "cached_tokens": 200,
+            "unpriced_calls": 0,
+            "failed_calls": 0,
+        }
+    ]
     assert server.get("/api/v1/export/costs", tenant_key, format="xml").status_code == 422

@@ -17,7 +17,9 @@ GPT4O = chat_attrs("openai", "gpt-4o", 1000, 500, **{"gen_ai.usage.cache_read.in
 
 
 def test_same_request_twice_over_grpc_and_http_counts_once(server, tenant_key) -> None:  # type: ignore[no-untyped-def]
-    body = request(span(attrs=GPT4O), span(attrs=chat_attrs("anthropic", "claude-3-5-haiku-20241022", 100, 10))).SerializeToString()
+    body = request(
+        span(attrs=GPT4O), span(attrs=chat_attrs("anthropic", "claude-3-5-haiku-20241022", 100, 10))
+    ).SerializeToString()
     grpc_export(server.grpc_target, tenant_key, body)
     first = breakdown(server.http_url, tenant_key, "model")
     grpc_export(server.grpc_target, tenant_key, body)  # an exporter retry
@@ -83,17 +85,39 @@ def test_otlp_json_with_hex_ids_and_gzip(server, tenant_key) -> None:  # type: i
     import time
 
     now = time.time_ns()
-    payload = {"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "json-app"}}]},
-        "scopeSpans": [{"spans": [
-            {"traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174", "name": "chat gpt-4o",
-             "kind": 3, "startTimeUnixNano": str(now), "endTimeUnixNano": str(now + 1000),
-             "attributes": [{"key": k, "value": {"intValue": str(v)} if isinstance(v, int) else {"stringValue": v}}
-                            for k, v in GPT4O.items()]},
-            {"traceId": "zz", "spanId": "eee19b7ec3c1b175", "name": "bad id"},
-        ]}]}]}
+    payload = {
+        "resourceSpans": [
+            {
+                "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "json-app"}}]},
+                "scopeSpans": [
+                    {
+                        "spans": [
+                            {
+                                "traceId": "5b8efff798038103d269b633813fc60c",
+                                "spanId": "eee19b7ec3c1b174",
+                                "name": "chat gpt-4o",
+                                "kind": 3,
+                                "startTimeUnixNano": str(now),
+                                "endTimeUnixNano": str(now + 1000),
+                                "attributes": [
+                                    {
+                                        "key": k,
+                                        "value": {"intValue": str(v)} if isinstance(v, int) else {"stringValue": v},
+                                    }
+                                    for k, v in GPT4O.items()
+                                ],
+                            },
+                            {"traceId": "zz", "spanId": "eee19b7ec3c1b175", "name": "bad id"},
+                        ]
+                    }
+                ],
+            }
+        ]
+    }
     body = gzip.compress(json.dumps(payload).encode())
-    response = http_export(server.http_url, tenant_key, body, content_type="application/json",
-                           **{"content-encoding": "gzip"})
+    response = http_export(
+        server.http_url, tenant_key, body, content_type="application/json", **{"content-encoding": "gzip"}
+    )
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/json")
     assert response.json()["partialSuccess"]["rejectedSpans"] == "1"
@@ -106,8 +130,12 @@ def test_api_errors_are_json(server, tenant_key) -> None:  # type: ignore[no-unt
     assert bad.status_code == 422 and bad.json()["error"] == "invalid_parameters"
     bad = server.get("/api/v1/costs/breakdown", tenant_key, group_by="model", **{"from": "yesterday"})
     assert bad.status_code == 400 and "ISO 8601" in bad.json()["detail"]
-    bad = server.get("/api/v1/costs/breakdown", tenant_key, group_by="model",
-                     **{"from": "2026-02-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"})
+    bad = server.get(
+        "/api/v1/costs/breakdown",
+        tenant_key,
+        group_by="model",
+        **{"from": "2026-02-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"},
+    )
     assert bad.status_code == 400 and "before" in bad.json()["detail"]
     assert server.get("/api/v1/nothing-here", tenant_key).json()["error"] == "not_found"
     assert server.get("/healthz", None).json()["status"] == "ok"
@@ -115,9 +143,13 @@ def test_api_errors_are_json(server, tenant_key) -> None:  # type: ignore[no-unt
 
 def test_time_range_filters_by_span_start(server, tenant_key) -> None:  # type: ignore[no-untyped-def]
     jan = 1_767_225_600 * 10**9  # 2026-01-01T00:00:00Z
-    body = request(span(attrs=GPT4O, start_ns=jan), span(attrs=GPT4O, start_ns=jan + 86_400 * 10**9)).SerializeToString()
+    body = request(
+        span(attrs=GPT4O, start_ns=jan), span(attrs=GPT4O, start_ns=jan + 86_400 * 10**9)
+    ).SerializeToString()
     grpc_export(server.grpc_target, tenant_key, body)
     day = breakdown(server.http_url, tenant_key, "day", **{"from": "2026-01-01", "to": "2026-01-03"})
     assert day == {"2026-01-01": (Decimal("0.00725"), 1), "2026-01-02": (Decimal("0.00725"), 1)}
-    only_first = breakdown(server.http_url, tenant_key, "model", **{"from": "2026-01-01T00:00:00Z", "to": "2026-01-02T00:00:00Z"})
+    only_first = breakdown(
+        server.http_url, tenant_key, "model", **{"from": "2026-01-01T00:00:00Z", "to": "2026-01-02T00:00:00Z"}
+    )
     assert only_first == {"gpt-4o": (Decimal("0.00725"), 1)}

@@ -6,26 +6,43 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
 from tests.otlp_helpers import breakdown, chat_attrs, grpc_export, request, span
 
-B_SECRETS = {"service": "svc-b-secret", "customer": "cust-b-secret", "agent": "agent-b-secret",
-             "model": "model-b-secret", "section": "agent:agent-b-secret"}
+B_SECRETS = {
+    "service": "svc-b-secret",
+    "customer": "cust-b-secret",
+    "agent": "agent-b-secret",
+    "model": "model-b-secret",
+    "section": "agent:agent-b-secret",
+}
 
 
 def _seed(server, key: str, secrets: dict[str, str] | None, trace: bytes, root: bytes) -> None:  # type: ignore[no-untyped-def]
-    labels = {"llmobserve.customer.id": secrets["customer"], "llmobserve.section.path": secrets["section"]} if secrets else {}
+    labels = (
+        {"llmobserve.customer.id": secrets["customer"], "llmobserve.section.path": secrets["section"]}
+        if secrets
+        else {}
+    )
     agent = secrets["agent"] if secrets else "agent-a"
     service = secrets["service"] if secrets else "svc-a"
     spans = [
-        span(f"invoke_agent {agent}", {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": agent, **labels},
-             trace_id=trace, span_id=root),
+        span(
+            f"invoke_agent {agent}",
+            {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": agent, **labels},
+            trace_id=trace,
+            span_id=root,
+        ),
         span("chat gpt-4o", chat_attrs("openai", "gpt-4o", 1000, 100, **labels), trace_id=trace, parent=root),
-        span("chat", chat_attrs("openai", secrets["model"] if secrets else "model-a", 10, 10, **labels),
-             trace_id=trace, parent=root),
+        span(
+            "chat",
+            chat_attrs("openai", secrets["model"] if secrets else "model-a", 10, 10, **labels),
+            trace_id=trace,
+            parent=root,
+        ),
     ]
     grpc_export(server.grpc_target, key, request(*spans, service=service).SerializeToString())
 
@@ -44,22 +61,43 @@ def test_tenant_a_sees_nothing_of_tenant_b_on_any_route(server) -> None:  # type
     _seed(server, key_a, None, trace_a, os.urandom(8))
     _seed(server, key_b, B_SECRETS, trace_b, root_b)
     hb = {"authorization": f"Bearer {key_b}"}
-    price_b = httpx.put(f"{server.http_url}/api/v1/pricing/models", headers=hb, timeout=30,
-                        json={"model": B_SECRETS["model"], "input_per_mtok": "7", "output_per_mtok": "9"}).json()["id"]
+    price_b = httpx.put(
+        f"{server.http_url}/api/v1/pricing/models",
+        headers=hb,
+        timeout=30,
+        json={"model": B_SECRETS["model"], "input_per_mtok": "7", "output_per_mtok": "9"},
+    ).json()["id"]
     key_b_id = httpx.get(f"{server.http_url}/api/v1/keys", headers=hb, timeout=30).json()["data"][0]["key_id"]
-    cap_b = httpx.post(f"{server.http_url}/api/v1/caps", headers=hb, timeout=30,
-                       json={"scope": "customer", "value": B_SECRETS["customer"], "limit_usd": "1",
-                             "enforcement": "hard_block"}).json()
-    reservation_b = httpx.post(f"{server.http_url}/api/v1/caps/reservations", headers=hb, timeout=30,
-                               json={"customer": B_SECRETS["customer"]}).json()["id"]
+    cap_b = httpx.post(
+        f"{server.http_url}/api/v1/caps",
+        headers=hb,
+        timeout=30,
+        json={"scope": "customer", "value": B_SECRETS["customer"], "limit_usd": "1", "enforcement": "hard_block"},
+    ).json()
+    reservation_b = httpx.post(
+        f"{server.http_url}/api/v1/caps/reservations", headers=hb, timeout=30, json={"customer": B_SECRETS["customer"]}
+    ).json()["id"]
     b_before = breakdown(server.http_url, key_b, "model")
-    secrets = [*B_SECRETS.values(), trace_b.hex(), root_b.hex(), price_b, key_b_id, key_b[:16], cap_b["id"],
-               reservation_b]
+    secrets = [
+        *B_SECRETS.values(),
+        trace_b.hex(),
+        root_b.hex(),
+        price_b,
+        key_b_id,
+        key_b[:16],
+        cap_b["id"],
+        reservation_b,
+    ]
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     window = {"from": (now - timedelta(days=1)).isoformat(), "to": (now + timedelta(hours=1)).isoformat()}
-    guesses = {"trace_id": trace_b.hex(), "key_id": key_b_id, "price_id": price_b, "cap_id": cap_b["id"],
-               "reservation_id": reservation_b}
+    guesses = {
+        "trace_id": trace_b.hex(),
+        "key_id": key_b_id,
+        "price_id": price_b,
+        "cap_id": cap_b["id"],
+        "reservation_id": reservation_b,
+    }
     ha = {"authorization": f"Bearer {key_a}"}
     calls = 0
     for method, path, query in _routes(server):
@@ -80,11 +118,21 @@ def test_tenant_a_sees_nothing_of_tenant_b_on_any_route(server) -> None:  # type
             leaked = [s for s in secrets if s in text and s not in sent]
             assert not leaked, (method, path, params, leaked, text[:500])
             if "{" in path:  # B's ids guessed: the very answer an id that exists nowhere gets
-                unknown = {"trace_id": os.urandom(16).hex(), "key_id": "k" + os.urandom(5).hex(),
-                           "price_id": os.urandom(8).hex(), "cap_id": "cap_" + os.urandom(8).hex(),
-                           "reservation_id": "res_" + os.urandom(8).hex()}
-                other = httpx.request(method, f"{server.http_url}{path.format(**unknown)}", headers=ha, params=params,
-                                      json=body, timeout=60)
+                unknown = {
+                    "trace_id": os.urandom(16).hex(),
+                    "key_id": "k" + os.urandom(5).hex(),
+                    "price_id": os.urandom(8).hex(),
+                    "cap_id": "cap_" + os.urandom(8).hex(),
+                    "reservation_id": "res_" + os.urandom(8).hex(),
+                }
+                other = httpx.request(
+                    method,
+                    f"{server.http_url}{path.format(**unknown)}",
+                    headers=ha,
+                    params=params,
+                    json=body,
+                    timeout=60,
+                )
                 assert response.status_code == other.status_code == 404, (method, path, response.status_code)
                 expected = other.text
                 for name, value in unknown.items():
@@ -97,8 +145,9 @@ def test_tenant_a_sees_nothing_of_tenant_b_on_any_route(server) -> None:  # type
     assert server.get(f"/api/v1/traces/{trace_a.hex()}", key_a).status_code == 200
     # and B is untouched: A's deletes and re-pricing did not reach B's key, price or spans
     assert httpx.get(f"{server.http_url}/api/v1/keys", headers=hb, timeout=30).status_code == 200
-    assert [p["id"] for p in httpx.get(f"{server.http_url}/api/v1/pricing/models", headers=hb,
-                                        timeout=30).json()["data"]] == [price_b]
+    assert [
+        p["id"] for p in httpx.get(f"{server.http_url}/api/v1/pricing/models", headers=hb, timeout=30).json()["data"]
+    ] == [price_b]
     cap_b_now = httpx.get(f"{server.http_url}/api/v1/caps/{cap_b['id']}", headers=hb, timeout=30).json()
     assert {k: v for k, v in cap_b_now.items() if k in cap_b} == cap_b
     assert httpx.get(f"{server.http_url}/api/v1/caps/reservations", headers=hb, timeout=30).json()["open"] == 1

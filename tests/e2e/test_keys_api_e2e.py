@@ -10,8 +10,9 @@ from tests.otlp_helpers import chat_attrs, grpc_export, request, span
 
 
 def _call(server, method: str, path: str, key: str, **kwargs):  # type: ignore[no-untyped-def]
-    return httpx.request(method, f"{server.http_url}{path}", headers={"authorization": f"Bearer {key}"}, timeout=30,
-                         **kwargs)
+    return httpx.request(
+        method, f"{server.http_url}{path}", headers={"authorization": f"Bearer {key}"}, timeout=30, **kwargs
+    )
 
 
 def test_create_list_use_and_revoke_a_key(server) -> None:  # type: ignore[no-untyped-def]
@@ -26,7 +27,9 @@ def test_create_list_use_and_revoke_a_key(server) -> None:  # type: ignore[no-un
     assert listed.status_code == 200 and key not in listed.text  # never shown again
     assert any(k["key_id"] == key_id and not k["revoked"] for k in listed.json()["data"])
 
-    grpc_export(server.grpc_target, key, request(span(attrs=chat_attrs("openai", "gpt-4o", 10, 10))).SerializeToString())
+    grpc_export(
+        server.grpc_target, key, request(span(attrs=chat_attrs("openai", "gpt-4o", 10, 10))).SerializeToString()
+    )
     assert _call(server, "GET", "/api/v1/costs/breakdown?group_by=model", key).status_code == 200
 
     assert _call(server, "DELETE", f"/api/v1/keys/{key_id}", admin).status_code == 204
@@ -34,7 +37,9 @@ def test_create_list_use_and_revoke_a_key(server) -> None:  # type: ignore[no-un
     with pytest.raises(grpc.RpcError) as caught:
         grpc_export(server.grpc_target, key, request(span()).SerializeToString())
     assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
-    assert any(k["key_id"] == key_id and k["revoked"] for k in _call(server, "GET", "/api/v1/keys", admin).json()["data"])
+    assert any(
+        k["key_id"] == key_id and k["revoked"] for k in _call(server, "GET", "/api/v1/keys", admin).json()["data"]
+    )
 
 
 def test_keys_need_admin_and_stay_in_their_tenant(server) -> None:  # type: ignore[no-untyped-def]

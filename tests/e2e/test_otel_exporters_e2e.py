@@ -23,6 +23,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from tests import prices
 from tests.otlp_helpers import breakdown
 
+
 @dataclass(frozen=True)
 class Call:
     provider: str
@@ -75,7 +76,16 @@ def _provider(exporter) -> TracerProvider:  # type: ignore[no-untyped-def]
 GRPC_CALLS = [
     Call("openai", "gpt-4o", "research", "c1", input=1000, cache_read=200, output=500),
     Call("openai", "gpt-4o-mini", "research", "c1", input=3000, output=200),
-    Call("anthropic", "claude-3-5-sonnet-20241022", "writer", "c2", input=5000, cache_read=1000, cache_write=2000, output=800),
+    Call(
+        "anthropic",
+        "claude-3-5-sonnet-20241022",
+        "writer",
+        "c2",
+        input=5000,
+        cache_read=1000,
+        cache_write=2000,
+        output=800,
+    ),
     Call("gcp.gemini", "gemini-1.5-pro", "untracked", "c3", input=10_000, output=1000),
     Call("mistral_ai", "mistral-large-latest", "planner", "c2", input=2000, output=300),
     Call("groq", "llama-3.1-8b-instant", "planner", "c1", failed=True),
@@ -88,18 +98,32 @@ HTTP_CALLS = [
 
 
 def _send_grpc(server, key: str) -> None:  # type: ignore[no-untyped-def]
-    provider = _provider(GrpcExporter(endpoint=f"http://{server.grpc_target}", insecure=True,
-                                      headers={"authorization": f"Bearer {key}"}, compression=Compression.Gzip))
+    provider = _provider(
+        GrpcExporter(
+            endpoint=f"http://{server.grpc_target}",
+            insecure=True,
+            headers={"authorization": f"Bearer {key}"},
+            compression=Compression.Gzip,
+        )
+    )
     tracer = provider.get_tracer("e2e")
     research, gpt4o_mini_tool = GRPC_CALLS[0], GRPC_CALLS[1]
     # An agent span that reports its children's usage as a roll-up: it must not be priced again.
-    with tracer.start_as_current_span("invoke_agent research", attributes={
-            "gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "research",
-            "gen_ai.usage.input_tokens": 4000, "gen_ai.usage.output_tokens": 700,
-            "gen_ai.request.model": "gpt-4o", "gen_ai.provider.name": "openai"}):
+    with tracer.start_as_current_span(
+        "invoke_agent research",
+        attributes={
+            "gen_ai.operation.name": "invoke_agent",
+            "gen_ai.agent.name": "research",
+            "gen_ai.usage.input_tokens": 4000,
+            "gen_ai.usage.output_tokens": 700,
+            "gen_ai.request.model": "gpt-4o",
+            "gen_ai.provider.name": "openai",
+        },
+    ):
         _llm(tracer, research, section="agent:research")
-        with tracer.start_as_current_span("execute_tool search", attributes={
-                "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "search"}):
+        with tracer.start_as_current_span(
+            "execute_tool search", attributes={"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "search"}
+        ):
             _llm(tracer, gpt4o_mini_tool, section="agent:research/tool:search")
     _llm(tracer, GRPC_CALLS[2], agent_attr="writer")  # agent named on the LLM span itself
     _llm(tracer, GRPC_CALLS[3])  # no agent at all: 'untracked'
@@ -110,8 +134,13 @@ def _send_grpc(server, key: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def _send_http(server, key: str) -> None:  # type: ignore[no-untyped-def]
-    provider = _provider(HttpExporter(endpoint=f"{server.http_url}/v1/traces",
-                                      headers={"authorization": f"Bearer {key}"}, compression=HttpCompression.Gzip))
+    provider = _provider(
+        HttpExporter(
+            endpoint=f"{server.http_url}/v1/traces",
+            headers={"authorization": f"Bearer {key}"},
+            compression=HttpCompression.Gzip,
+        )
+    )
     tracer = provider.get_tracer("e2e")
     _llm(tracer, HTTP_CALLS[0], section="agent:support")
     _llm(tracer, HTTP_CALLS[1], section="agent:outer/agent:support", deprecated=True)
@@ -174,6 +203,10 @@ def test_more_groupings_and_filters(server, sent) -> None:  # type: ignore[no-un
     untracked = breakdown(server.http_url, sent, "provider", agent="untracked")
     assert untracked == {"gcp.gemini": (Decimal(str(float(GRPC_CALLS[3].cost()))), 1), "openai": (Decimal(0), 1)}
     body = server.get("/api/v1/costs/breakdown", sent, group_by="model", customer="c1").json()
-    assert {r["key"] for r in body["rows"]} == {"gpt-4o", "gpt-4o-mini", "llama-3.1-8b-instant",
-                                                "claude-3-5-haiku-20241022"}
+    assert {r["key"] for r in body["rows"]} == {
+        "gpt-4o",
+        "gpt-4o-mini",
+        "llama-3.1-8b-instant",
+        "claude-3-5-haiku-20241022",
+    }
     assert next(r for r in body["rows"] if r["key"] == "gpt-4o")["cached_tokens"] == 200

@@ -11,8 +11,13 @@ from tests.otlp_helpers import breakdown, chat_attrs, grpc_export, request, span
 
 FILE = str(Path(__file__).resolve().parents[1] / "data" / "litellm_custom_prices.json")
 GPT4O = chat_attrs("openai", "gpt-4o", 1000, 500, **{"gen_ai.usage.cache_read.input_tokens": 200})
-SONNET = chat_attrs("anthropic", "claude-3-5-sonnet-20241022", 5000, 800, **{
-    "gen_ai.usage.cache_read.input_tokens": 1000, "gen_ai.usage.cache_creation.input_tokens": 2000})
+SONNET = chat_attrs(
+    "anthropic",
+    "claude-3-5-sonnet-20241022",
+    5000,
+    800,
+    **{"gen_ai.usage.cache_read.input_tokens": 1000, "gen_ai.usage.cache_creation.input_tokens": 2000},
+)
 
 
 def test_import_litellm_prices_and_reprice_through_a_running_server(server) -> None:  # type: ignore[no-untyped-def]
@@ -26,8 +31,18 @@ def test_import_litellm_prices_and_reprice_through_a_running_server(server) -> N
     assert "imported 2 prices" in done.stdout and "skipped 1" in done.stdout
     assert breakdown(server.http_url, key, "model") == before  # stored costs move only when repriced
 
-    done = run_cli("pricing", "reprice", "--tenant", "litellm-co", "--from", "2000-01-01", "--to", "2100-01-01",
-                   "--data-dir", str(server.data_dir))
+    done = run_cli(
+        "pricing",
+        "reprice",
+        "--tenant",
+        "litellm-co",
+        "--from",
+        "2000-01-01",
+        "--to",
+        "2100-01-01",
+        "--data-dir",
+        str(server.data_dir),
+    )
     assert done.returncode == 0, done.stderr
     assert "repriced 2 spans" in done.stdout
     after = breakdown(server.http_url, key, "model")
@@ -45,8 +60,18 @@ def test_import_and_reprice_without_a_server(tmp_path) -> None:  # type: ignore[
         assert breakdown(live.http_url, key, "model") == {"gpt-4o": (Decimal("0.00282"), 1)}  # imported price applies
     finally:
         live.stop()
-    done = run_cli("pricing", "reprice", "--tenant", "offline-prices", "--from", "2000-01-01", "--to", "2100-01-01",
-                   "--data-dir", data)
+    done = run_cli(
+        "pricing",
+        "reprice",
+        "--tenant",
+        "offline-prices",
+        "--from",
+        "2000-01-01",
+        "--to",
+        "2100-01-01",
+        "--data-dir",
+        data,
+    )
     assert done.returncode == 0 and "repriced 1 spans" in done.stdout, done.stderr
     store = Store.open(StoreConfig(Path(data)))
     try:

@@ -28,12 +28,27 @@ def _body(customer: str, agent: str, at: int) -> bytes:
     # labelled as our SDK labels them (a section path on every span), so no late attribution moves cost
     labels = {"llmobserve.customer.id": customer, "llmobserve.section.path": f"agent:{agent}"}
     return request(
-        span(f"invoke_agent {agent}", {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": agent, **labels},
-             trace_id=trace, span_id=root, start_ns=at),
-        span("chat gpt-4o", chat_attrs("openai", "gpt-4o", 1000, 100, **labels), trace_id=trace, parent=root,
-             start_ns=at + 10**9),
-        span("chat mini", chat_attrs("openai", "gpt-4o-mini", 5000, 300, **labels), trace_id=trace, parent=root,
-             start_ns=at + 2 * 10**9),
+        span(
+            f"invoke_agent {agent}",
+            {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": agent, **labels},
+            trace_id=trace,
+            span_id=root,
+            start_ns=at,
+        ),
+        span(
+            "chat gpt-4o",
+            chat_attrs("openai", "gpt-4o", 1000, 100, **labels),
+            trace_id=trace,
+            parent=root,
+            start_ns=at + 10**9,
+        ),
+        span(
+            "chat mini",
+            chat_attrs("openai", "gpt-4o-mini", 5000, 300, **labels),
+            trace_id=trace,
+            parent=root,
+            start_ns=at + 2 * 10**9,
+        ),
     ).SerializeToString()
 
 
@@ -47,8 +62,9 @@ def _answers(server, key: str) -> list[object]:  # type: ignore[no-untyped-def]
 
 
 def test_rollup_answers_match_raw_answers_over_http(server, tenant_key) -> None:  # type: ignore[no-untyped-def]
-    bodies = [_body(f"cust_{i % 3}", f"agent_{i % 2}", START_NS + (i * 7 * 3600 * 10**9) % (3 * DAY_NS))
-              for i in range(12)]
+    bodies = [
+        _body(f"cust_{i % 3}", f"agent_{i % 2}", START_NS + (i * 7 * 3600 * 10**9) % (3 * DAY_NS)) for i in range(12)
+    ]
     for body in bodies:
         grpc_export(server.grpc_target, tenant_key, body)
     raw = _answers(server, tenant_key)  # written seconds ago: every bucket is read raw

@@ -15,12 +15,30 @@ def _run(index: int, output_tokens: int, customer: str):  # type: ignore[no-unty
     trace, root = os.urandom(16), os.urandom(8)
     start = BASE + index * MIN
     return trace.hex(), [
-        span(f"invoke_agent a{index}", {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": f"a{index}",
-                                        "llmobserve.customer.id": customer}, trace_id=trace, span_id=root,
-             start_ns=start),
-        span("chat gpt-4o", chat_attrs("openai", "gpt-4o", 0, output_tokens, **{
-            "llmobserve.section.path": f"agent:a{index}/tool:t", "llmobserve.customer.id": customer}),
-            trace_id=trace, parent=root, start_ns=start + 1000),
+        span(
+            f"invoke_agent a{index}",
+            {
+                "gen_ai.operation.name": "invoke_agent",
+                "gen_ai.agent.name": f"a{index}",
+                "llmobserve.customer.id": customer,
+            },
+            trace_id=trace,
+            span_id=root,
+            start_ns=start,
+        ),
+        span(
+            "chat gpt-4o",
+            chat_attrs(
+                "openai",
+                "gpt-4o",
+                0,
+                output_tokens,
+                **{"llmobserve.section.path": f"agent:a{index}/tool:t", "llmobserve.customer.id": customer},
+            ),
+            trace_id=trace,
+            parent=root,
+            start_ns=start + 1000,
+        ),
     ]
 
 
@@ -45,8 +63,12 @@ def test_runs_pages_by_time_and_cost_with_filters(server, tenant_key) -> None:  
     assert top["cost_usd"] == 0.005 and top["llm_calls"] == 1 and top["errors"] == 0  # 500 x $10 / M
     assert top["root_name"] == "invoke_agent a1" and top["top_section"] == "agent:a1/tool:t"
     second = server.get("/api/v1/traces", tenant_key, sort="cost", limit=1, **WIDE).json()
-    assert [r["trace_id"] for r in server.get("/api/v1/traces", tenant_key, sort="cost", limit=1,
-                                               cursor=second["next_cursor"], **WIDE).json()["data"]] == [ids[3]]
+    assert [
+        r["trace_id"]
+        for r in server.get(
+            "/api/v1/traces", tenant_key, sort="cost", limit=1, cursor=second["next_cursor"], **WIDE
+        ).json()["data"]
+    ] == [ids[3]]
     vip = server.get("/api/v1/traces", tenant_key, customer="vip", **WIDE).json()["data"]
     assert {r["trace_id"] for r in vip} == {ids[1], ids[3]}
 

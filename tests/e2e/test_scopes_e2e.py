@@ -4,17 +4,35 @@ from __future__ import annotations
 
 import httpx
 
-DUMMY = {"trace_id": "0" * 32, "price_id": "p", "key_id": "k", "cap_id": "cap_" + "0" * 16,
-         "reservation_id": "res_" + "0" * 16}
-ADMIN_ONLY = {("put", "/api/v1/pricing/models"), ("delete", "/api/v1/pricing/models/{price_id}"),
-              ("post", "/api/v1/pricing/reprice"), ("post", "/api/v1/keys"), ("get", "/api/v1/keys"),
-              ("delete", "/api/v1/keys/{key_id}"), ("get", "/api/v1/settings/attribution"),
-              ("put", "/api/v1/settings/attribution"), ("post", "/api/v1/caps"), ("patch", "/api/v1/caps/{cap_id}"),
-              ("delete", "/api/v1/caps/{cap_id}"), ("post", "/api/v1/caps/{cap_id}/test")}
+DUMMY = {
+    "trace_id": "0" * 32,
+    "price_id": "p",
+    "key_id": "k",
+    "cap_id": "cap_" + "0" * 16,
+    "reservation_id": "res_" + "0" * 16,
+}
+ADMIN_ONLY = {
+    ("put", "/api/v1/pricing/models"),
+    ("delete", "/api/v1/pricing/models/{price_id}"),
+    ("post", "/api/v1/pricing/reprice"),
+    ("post", "/api/v1/keys"),
+    ("get", "/api/v1/keys"),
+    ("delete", "/api/v1/keys/{key_id}"),
+    ("get", "/api/v1/settings/attribution"),
+    ("put", "/api/v1/settings/attribution"),
+    ("post", "/api/v1/caps"),
+    ("patch", "/api/v1/caps/{cap_id}"),
+    ("delete", "/api/v1/caps/{cap_id}"),
+    ("post", "/api/v1/caps/{cap_id}/test"),
+}
 # What an instrumented app's ingest key may also ask: where its caps stand, and strict-mode reservations.
-SENDER = {("get", "/api/v1/caps/status"), ("get", "/api/v1/caps/check"), ("post", "/api/v1/caps/reservations"),
-          ("post", "/api/v1/caps/reservations/{reservation_id}/settle"),
-          ("delete", "/api/v1/caps/reservations/{reservation_id}")}
+SENDER = {
+    ("get", "/api/v1/caps/status"),
+    ("get", "/api/v1/caps/check"),
+    ("post", "/api/v1/caps/reservations"),
+    ("post", "/api/v1/caps/reservations/{reservation_id}/settle"),
+    ("delete", "/api/v1/caps/reservations/{reservation_id}"),
+}
 
 
 def _routes(server):  # type: ignore[no-untyped-def]
@@ -27,8 +45,14 @@ def _routes(server):  # type: ignore[no-untyped-def]
 
 def _call(server, method: str, path: str, key: str | None) -> int:  # type: ignore[no-untyped-def]
     headers = {"authorization": f"Bearer {key}"} if key else {}
-    return httpx.request(method.upper(), f"{server.http_url}{path.format(**DUMMY)}", headers=headers, json={},
-                         params={"group_by": "model"}, timeout=30).status_code
+    return httpx.request(
+        method.upper(),
+        f"{server.http_url}{path.format(**DUMMY)}",
+        headers=headers,
+        json={},
+        params={"group_by": "model"},
+        timeout=30,
+    ).status_code
 
 
 def test_every_route_needs_a_key_and_the_right_scope(server) -> None:  # type: ignore[no-untyped-def]

@@ -44,8 +44,13 @@ def test_every_session_spelling_lands_on_its_session(server: LiveServer) -> None
     _send(server, key, _llm(), **{"session.id": "from-resource"})
     _send(server, key, _llm())
     assert breakdown(server.http_url, key, "session") == {
-        "conv-1": (TWO, 2), "lf-1": (ONE, 1), "ai-1": (ONE, 1), "ours": (ONE, 1), "from-resource": (ONE, 1),
-        "untracked": (ONE, 1)}
+        "conv-1": (TWO, 2),
+        "lf-1": (ONE, 1),
+        "ai-1": (ONE, 1),
+        "ours": (ONE, 1),
+        "from-resource": (ONE, 1),
+        "untracked": (ONE, 1),
+    }
     assert breakdown(server.http_url, key, "model", session="conv-1") == {"gpt-4o": (TWO, 2)}
     assert breakdown(server.http_url, key, "session", session="untracked") == {"untracked": (ONE, 1)}
     series = server.get("/api/v1/costs/timeseries", key, interval="day", group_by="session", session="lf-1").json()
@@ -57,8 +62,15 @@ def test_customer_and_session_come_from_an_ancestor_exported_after_the_llm_span(
     the span around the run, which ends (and is exported) last."""
     key = server.create_key("sessions-ancestor")
     trace, root = os.urandom(16), os.urandom(8)
-    _send(server, key, span(attrs={**chat_attrs("openai", "gpt-4o", 100, 10), "gen_ai.agent.name": "support_bot"},
-                            trace_id=trace, parent=root))
+    _send(
+        server,
+        key,
+        span(
+            attrs={**chat_attrs("openai", "gpt-4o", 100, 10), "gen_ai.agent.name": "support_bot"},
+            trace_id=trace,
+            parent=root,
+        ),
+    )
     assert breakdown(server.http_url, key, "customer") == {"untracked": (ONE, 1)}
     _send(server, key, span("handle request", {"user.id": "u1", "session.id": "s1"}, trace_id=trace, span_id=root))
     _eventually(lambda: breakdown(server.http_url, key, "session") == {"s1": (ONE, 1)})
@@ -70,8 +82,9 @@ def test_customer_and_session_come_from_an_ancestor_exported_after_the_llm_span(
     assert server.get("/api/v1/traces", key, session="other").json()["data"] == []
     tree = server.get(f"/api/v1/traces/{trace.hex()}", key).json()
     assert tree["roots"][0]["children"][0]["session"] == "s1"
-    exported = server.get("/api/v1/export/traces", key, format="json",
-                          **{"from": "2024-01-01", "to": "2100-01-01"}).json()
+    exported = server.get(
+        "/api/v1/export/traces", key, format="json", **{"from": "2024-01-01", "to": "2100-01-01"}
+    ).json()
     assert {(row["name"], row["session"]) for row in exported} == {("chat gpt-4o", "s1"), ("handle request", "s1")}
 
 
@@ -100,8 +113,9 @@ def test_session_rollups_answer_like_the_raw_spans(server: LiveServer) -> None:
     for i in range(3):
         _send(server, key, _llm(**{"session.id": f"s{i % 2}", "user.id": "u"}))
     before = breakdown(server.http_url, key, "session")
-    _eventually(lambda: server.get("/api/v1/costs/breakdown", key, group_by="session").json()
-                .get("rollups_pending", 0) == 0)
+    _eventually(
+        lambda: server.get("/api/v1/costs/breakdown", key, group_by="session").json().get("rollups_pending", 0) == 0
+    )
     assert breakdown(server.http_url, key, "session") == before == {"s0": (TWO, 2), "s1": (ONE, 1)}
     assert breakdown(server.http_url, key, "session", customer="u") == before  # the all-dimension daily rollup
     assert sum(Decimal(str(c)) for c, _ in before.values()) == Decimal(str(ONE)) * 3

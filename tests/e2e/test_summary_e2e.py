@@ -12,8 +12,12 @@ HAIKU = chat_attrs("anthropic", "claude-3-5-haiku-20241022", 1000, 0)  # $0.0008
 
 def test_summary_windows_changes_top_and_untracked_share(server, tenant_key) -> None:  # type: ignore[no-untyped-def]
     spans = [
-        span(attrs={**GPT4O, "gen_ai.agent.name": "research", "llmobserve.customer.id": "c1"}, start_ns=AS_OF - 2 * HOUR),
-        span(attrs={**GPT4O, "gen_ai.agent.name": "research", "llmobserve.customer.id": "c1"}, start_ns=AS_OF - 3 * HOUR),
+        span(
+            attrs={**GPT4O, "gen_ai.agent.name": "research", "llmobserve.customer.id": "c1"}, start_ns=AS_OF - 2 * HOUR
+        ),
+        span(
+            attrs={**GPT4O, "gen_ai.agent.name": "research", "llmobserve.customer.id": "c1"}, start_ns=AS_OF - 3 * HOUR
+        ),
         span(attrs={**HAIKU, "llmobserve.customer.id": "c2"}, start_ns=AS_OF - 30 * HOUR),  # previous 24 h, untracked
         span(attrs=GPT4O, start_ns=AS_OF - 10 * 24 * HOUR),  # the week before
     ]

@@ -14,10 +14,24 @@ from tests.otlp_helpers import breakdown, chat_attrs, grpc_export, http_export, 
 def test_each_key_sees_only_its_own_tenant(server) -> None:  # type: ignore[no-untyped-def]
     key_a = server.create_key("iso-tenant-a")
     key_b = server.create_key("iso-tenant-b")
-    grpc_export(server.grpc_target, key_a, request(span(attrs=chat_attrs(
-        "openai", "gpt-4o", 1000, 0, **{"llmobserve.customer.id": "a-customer"}))).SerializeToString())
-    http_export(server.http_url, key_b, request(span(attrs=chat_attrs(
-        "anthropic", "claude-3-5-haiku-20241022", 1000, 0, **{"llmobserve.customer.id": "b-customer"}))).SerializeToString())
+    grpc_export(
+        server.grpc_target,
+        key_a,
+        request(
+            span(attrs=chat_attrs("openai", "gpt-4o", 1000, 0, **{"llmobserve.customer.id": "a-customer"}))
+        ).SerializeToString(),
+    )
+    http_export(
+        server.http_url,
+        key_b,
+        request(
+            span(
+                attrs=chat_attrs(
+                    "anthropic", "claude-3-5-haiku-20241022", 1000, 0, **{"llmobserve.customer.id": "b-customer"}
+                )
+            )
+        ).SerializeToString(),
+    )
     for group_by in ("provider", "model", "agent", "customer", "day"):
         a_rows = breakdown(server.http_url, key_a, group_by)
         b_rows = breakdown(server.http_url, key_b, group_by)
@@ -26,9 +40,12 @@ def test_each_key_sees_only_its_own_tenant(server) -> None:  # type: ignore[no-u
     assert breakdown(server.http_url, key_b, "customer") == {"b-customer": (Decimal("0.0008"), 1)}
     # No parameter, header or path can name the other tenant.
     for params in ({"tenant": "iso-tenant-b"}, {"tenant_id": "iso-tenant-b"}, {"customer": "b-customer"}):
-        response = httpx.get(f"{server.http_url}/api/v1/costs/breakdown", timeout=30,
-                             params={"group_by": "customer", **params},
-                             headers={"authorization": f"Bearer {key_a}", "x-tenant": "iso-tenant-b"})
+        response = httpx.get(
+            f"{server.http_url}/api/v1/costs/breakdown",
+            timeout=30,
+            params={"group_by": "customer", **params},
+            headers={"authorization": f"Bearer {key_a}", "x-tenant": "iso-tenant-b"},
+        )
         assert "b-customer" not in response.text and "claude" not in response.text
 
 
@@ -38,10 +55,14 @@ def test_data_survives_restart_and_unknown_model_is_stored_unpriced(tmp_path) ->
         admin = live.admin_key
         assert admin is not None
         key = live.create_key("durable")
-        grpc_export(live.grpc_target, key, request(
-            span(attrs=chat_attrs("openai", "gpt-4o", 1000, 500, **{"gen_ai.usage.cache_read.input_tokens": 200})),
-            span(attrs=chat_attrs("openai", "brand-new-model-nobody-prices", 5000, 5000)),
-        ).SerializeToString())
+        grpc_export(
+            live.grpc_target,
+            key,
+            request(
+                span(attrs=chat_attrs("openai", "gpt-4o", 1000, 500, **{"gen_ai.usage.cache_read.input_tokens": 200})),
+                span(attrs=chat_attrs("openai", "brand-new-model-nobody-prices", 5000, 5000)),
+            ).SerializeToString(),
+        )
         before = breakdown(live.http_url, key, "model")
     finally:
         output = live.stop()
@@ -79,7 +100,9 @@ def test_keys_create_without_a_server_then_served(tmp_path) -> None:  # type: ig
     live = LiveServer(tmp_path / "data").start()
     try:
         assert live.admin_key is None  # the store already had a tenant
-        response = grpc_export(live.grpc_target, key, request(span(attrs=chat_attrs("openai", "gpt-4o", 10, 10))).SerializeToString())
+        response = grpc_export(
+            live.grpc_target, key, request(span(attrs=chat_attrs("openai", "gpt-4o", 10, 10))).SerializeToString()
+        )
         assert response.partial_success.rejected_spans == 0
         assert live.get("/api/v1/costs/breakdown", key, group_by="model").status_code == 403  # ingest-only key
         via_server = live.create_key("offline-co", "read")

@@ -13,11 +13,20 @@ MINI = chat_attrs("openai", "gpt-4o-mini", 3000, 200)  # $0.00057
 def test_tree_nests_children_and_rolls_cost_up(server, tenant_key) -> None:  # type: ignore[no-untyped-def]
     trace, root, tool = os.urandom(16), os.urandom(8), os.urandom(8)
     spans = [
-        span("invoke_agent research", {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "research"},
-             trace_id=trace, span_id=root),
+        span(
+            "invoke_agent research",
+            {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "research"},
+            trace_id=trace,
+            span_id=root,
+        ),
         span("chat gpt-4o", GPT4O, trace_id=trace, parent=root),
-        span("execute_tool search", {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "search"},
-             trace_id=trace, span_id=tool, parent=root),
+        span(
+            "execute_tool search",
+            {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "search"},
+            trace_id=trace,
+            span_id=tool,
+            parent=root,
+        ),
         span("chat gpt-4o-mini", MINI, trace_id=trace, parent=tool),
         span("chat mystery", chat_attrs("openai", "mystery-model", 10, 10), trace_id=trace, parent=tool),
     ]

@@ -25,12 +25,22 @@ class _JsonLines(SpanExporter):
         with open(self._path, "a") as out:
             for s in spans:
                 ctx, parent = s.get_span_context(), s.parent
-                out.write(json.dumps({
-                    "name": s.name, "trace_id": f"{ctx.trace_id:032x}", "span_id": f"{ctx.span_id:016x}",
-                    "parent_id": f"{parent.span_id:016x}" if parent else None, "kind": s.kind.name,
-                    "scope": s.instrumentation_scope.name if s.instrumentation_scope else None,
-                    "attributes": dict(s.attributes or {}), "resource": dict(s.resource.attributes),
-                }, default=str) + "\n")
+                out.write(
+                    json.dumps(
+                        {
+                            "name": s.name,
+                            "trace_id": f"{ctx.trace_id:032x}",
+                            "span_id": f"{ctx.span_id:016x}",
+                            "parent_id": f"{parent.span_id:016x}" if parent else None,
+                            "kind": s.kind.name,
+                            "scope": s.instrumentation_scope.name if s.instrumentation_scope else None,
+                            "attributes": dict(s.attributes or {}),
+                            "resource": dict(s.resource.attributes),
+                        },
+                        default=str,
+                    )
+                    + "\n"
+                )
         return SpanExportResult.SUCCESS
 
     def shutdown(self) -> None:
@@ -43,11 +53,13 @@ def setup(service: str, set_global: bool = True) -> TracerProvider:
     if receiver:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        exporter = OTLPSpanExporter(endpoint=f"{receiver}/v1/traces",
-                                    headers={"authorization": f"Bearer {os.environ['KEY']}"}, timeout=30)
+        exporter = OTLPSpanExporter(
+            endpoint=f"{receiver}/v1/traces", headers={"authorization": f"Bearer {os.environ['KEY']}"}, timeout=30
+        )
         # One export at force_flush: a whole run arrives in one request, as a real app's batch would.
-        provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=60_000,
-                                                       max_export_batch_size=512))
+        provider.add_span_processor(
+            BatchSpanProcessor(exporter, schedule_delay_millis=60_000, max_export_batch_size=512)
+        )
     if os.environ.get("DUMP"):
         provider.add_span_processor(SimpleSpanProcessor(_JsonLines(os.environ["DUMP"])))
     if set_global:

@@ -51,21 +51,33 @@ def framework_python(name: str, timeout: float = INSTALL_TIMEOUT) -> Path:
             return python
         if home.exists():  # a half-built venv from an interrupted or failed run
             shutil.rmtree(home)
-        made = subprocess.run([_base_python(), "-m", "venv", str(home)], capture_output=True, text=True,
-                              timeout=120)
+        made = subprocess.run([_base_python(), "-m", "venv", str(home)], capture_output=True, text=True, timeout=120)
         assert made.returncode == 0, f"python -m venv {home} failed:\n{made.stderr[-3000:]}"
         log = home / "install.log"
-        cmd = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--no-input",
-               "--progress-bar", "off", "-r", str(requirements(name))]
+        cmd = [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--no-input",
+            "--progress-bar",
+            "off",
+            "-r",
+            str(requirements(name)),
+        ]
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise AssertionError(f"installing the {name} test venv took more than {timeout:.0f} s "
-                                 f"({' '.join(cmd)}); delete {home} and retry") from None
+            raise AssertionError(
+                f"installing the {name} test venv took more than {timeout:.0f} s "
+                f"({' '.join(cmd)}); delete {home} and retry"
+            ) from None
         log.write_text(done.stdout + "\n" + done.stderr)
         assert done.returncode == 0, (
             f"installing the {name} test venv failed (pip exit {done.returncode}); PyPI must be reachable for "
-            f"the first run. Command: {' '.join(cmd)}\nLast lines:\n{done.stderr[-3000:] or done.stdout[-3000:]}")
+            f"the first run. Command: {' '.join(cmd)}\nLast lines:\n{done.stderr[-3000:] or done.stdout[-3000:]}"
+        )
         marker.write_text(requirements(name).read_text())
     return python
 
@@ -79,19 +91,38 @@ def _base_python() -> str:
 
 def run_app(python: Path, app: Path, env: dict[str, str], timeout: float = 120) -> str:
     """Run ``app`` with ``python``; returns its stdout, asserting it exited 0 and printed ``done: ...``."""
-    done = subprocess.run([str(python), str(app)], cwd=app.parent, env={**os.environ, **env},
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(
+        [str(python), str(app)],
+        cwd=app.parent,
+        env={**os.environ, **env},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert done.returncode == 0 and "done: " in done.stdout, (
-        f"{app.name} exited {done.returncode}\nstdout:\n{done.stdout[-2000:]}\nstderr:\n{done.stderr[-4000:]}")
+        f"{app.name} exited {done.returncode}\nstdout:\n{done.stdout[-2000:]}\nstderr:\n{done.stderr[-4000:]}"
+    )
     return done.stdout
 
 
-def run_as_u1(python: Path, app: Path, server: Any, standin: Any, tenant: str, timeout: float = 120,
-              **env: str) -> str:
+def run_as_u1(python: Path, app: Path, server: Any, standin: Any, tenant: str, timeout: float = 120, **env: str) -> str:
     """A new tenant's key after one run of ``app`` against the stand-in: agent ``support_bot``, user
     ``u1``, session ``s1`` (what every framework test asserts), plus ``env``."""
     key = server.create_key(tenant)
     standin.reset()
-    run_app(python, app, {"RECEIVER": server.http_url, "KEY": key, "PROVIDER_BASE": standin.url,
-                          "USER_ID": "u1", "SESSION_ID": "s1", "AGENT_NAME": "support_bot", **env}, timeout=timeout)
+    run_app(
+        python,
+        app,
+        {
+            "RECEIVER": server.http_url,
+            "KEY": key,
+            "PROVIDER_BASE": standin.url,
+            "USER_ID": "u1",
+            "SESSION_ID": "s1",
+            "AGENT_NAME": "support_bot",
+            **env,
+        },
+        timeout=timeout,
+    )
     return key

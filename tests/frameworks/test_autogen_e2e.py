@@ -76,7 +76,8 @@ def test_session_is_session_id(two_turns: str, server: LiveServer) -> None:
 
 
 def test_with_the_openai_instrumentor_the_call_is_priced_once_on_the_client_span(
-        python: Path, server: LiveServer, standin: StandInProvider) -> None:
+    python: Path, server: LiveServer, standin: StandInProvider
+) -> None:
     key = _run(python, server, standin, "autogen-nested", TURNS="1", INSTRUMENT_OPENAI="1")
     assert len(standin.requests) == 1
     # The innermost span (openai's ChatCompletion: model gpt-4o, provider openai, cached tokens) prices it.

@@ -81,7 +81,8 @@ def test_session_is_session_id(wrappers: str, server: LiveServer) -> None:
 
 
 def test_event_listener_llm_span_is_priced_once_and_the_kickoff_total_is_not(
-        python: Path, server: LiveServer, standin: StandInProvider) -> None:
+    python: Path, server: LiveServer, standin: StandInProvider
+) -> None:
     key = _run(python, server, standin, "crewai-events", TURNS="1", CREWAI_MODE="events")
     assert len(standin.requests) == 1
     assert breakdown(server.http_url, key, "model") == {"gpt-4o": (ONE, 1)}

@@ -47,8 +47,9 @@ def runs(server: LiveServer) -> Iterator[dict[str, str]]:
 
 
 @pytest.mark.parametrize("which", INSTRUMENTORS)
-def test_each_model_call_is_priced_once_at_the_exact_price(runs: dict[str, str], server: LiveServer,
-                                                          which: str) -> None:
+def test_each_model_call_is_priced_once_at_the_exact_price(
+    runs: dict[str, str], server: LiveServer, which: str
+) -> None:
     assert breakdown(server.http_url, runs[which], "model") == {"gpt-4o": (TWO, 2)}
     assert breakdown(server.http_url, runs[which], "provider") == {"openai": (TWO, 2)}
 
@@ -63,7 +64,9 @@ def test_agent_is_the_graph(runs: dict[str, str], server: LiveServer, which: str
 @pytest.mark.parametrize("which", INSTRUMENTORS)
 def test_each_node_is_a_section_under_the_graph(runs: dict[str, str], server: LiveServer, which: str) -> None:
     assert breakdown(server.http_url, runs[which], "section") == {
-        "agent:support_bot/node:triage": (ONE, 1), "agent:support_bot/node:answer": (ONE, 1)}
+        "agent:support_bot/node:triage": (ONE, 1),
+        "agent:support_bot/node:answer": (ONE, 1),
+    }
 
 
 @pytest.mark.parametrize("which", INSTRUMENTORS)

@@ -74,7 +74,8 @@ def test_session_is_session_id(two_turns: str, server: LiveServer) -> None:
 
 
 def test_a_call_reported_by_the_agents_span_and_the_openai_span_is_priced_once(
-        python: Path, server: LiveServer, standin: StandInProvider) -> None:
+    python: Path, server: LiveServer, standin: StandInProvider
+) -> None:
     key = _run(python, server, standin, "openai-agents-nested", TURNS="1", INSTRUMENT_OPENAI="1")
     one = as_json_number(ONE_CALL)
     assert len(standin.requests) == 1

@@ -35,14 +35,26 @@ def run(server: LiveServer) -> Iterator[tuple[str, StandInProvider]]:
     python = framework_python("pydantic_ai")
     key = server.create_key("pydantic-ai")
     with StandInProvider(usage=USAGE) as standin:
-        run_app(python, APP, {"RECEIVER": server.http_url, "KEY": key, "PROVIDER_BASE": standin.url,
-                              "USER_ID": "u1", "SESSION_ID": "s1", "AGENT_NAME": "support_bot", "TURNS": "2"})
+        run_app(
+            python,
+            APP,
+            {
+                "RECEIVER": server.http_url,
+                "KEY": key,
+                "PROVIDER_BASE": standin.url,
+                "USER_ID": "u1",
+                "SESSION_ID": "s1",
+                "AGENT_NAME": "support_bot",
+                "TURNS": "2",
+            },
+        )
         assert [r["route"] for r in standin.requests] == ["openai.chat", "openai.chat"]
         yield key, standin
 
 
-def test_each_model_call_is_priced_once_at_the_exact_price(run: tuple[str, StandInProvider],
-                                                          server: LiveServer) -> None:
+def test_each_model_call_is_priced_once_at_the_exact_price(
+    run: tuple[str, StandInProvider], server: LiveServer
+) -> None:
     key, _ = run
     # The invoke_agent spans' gen_ai.aggregated_usage.* repeats the calls' usage: never priced.
     assert breakdown(server.http_url, key, "model") == {"gpt-4o": (TWO_CALLS, 2)}
@@ -54,8 +66,9 @@ def test_agent_is_support_bot(run: tuple[str, StandInProvider], server: LiveServ
     assert breakdown(server.http_url, key, "agent") == {"support_bot": (TWO_CALLS, 2)}
 
 
-def test_customer_is_the_user_id_of_the_enclosing_request_span(run: tuple[str, StandInProvider],
-                                                               server: LiveServer) -> None:
+def test_customer_is_the_user_id_of_the_enclosing_request_span(
+    run: tuple[str, StandInProvider], server: LiveServer
+) -> None:
     key, _ = run
     # user.id is on the app's request span, two levels above the chat spans (which carry their own agent).
     assert breakdown(server.http_url, key, "customer") == {"u1": (TWO_CALLS, 2)}

@@ -37,8 +37,13 @@ def node_app() -> Path:
     for name in FILES:
         shutil.copy(APP / name, home / name)
     if not (home / "node_modules" / ".installed").exists():
-        done = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=home,
-                              capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=home,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert done.returncode == 0, done.stderr[-3000:]
         (home / "node_modules" / ".installed").touch()
     return home
@@ -50,16 +55,29 @@ def standin() -> Iterator[StandInProvider]:
         yield provider
 
 
-def _run(node_app: Path, server: LiveServer, standin: StandInProvider, key: str, user: str = "",
-         function_id: str = "support-reply") -> None:
-    env = {**os.environ, "RECEIVER": server.http_url, "KEY": key, "PROVIDER_BASE": standin.url,
-           "USER_ID": user, "FUNCTION_ID": function_id}
+def _run(
+    node_app: Path,
+    server: LiveServer,
+    standin: StandInProvider,
+    key: str,
+    user: str = "",
+    function_id: str = "support-reply",
+) -> None:
+    env = {
+        **os.environ,
+        "RECEIVER": server.http_url,
+        "KEY": key,
+        "PROVIDER_BASE": standin.url,
+        "USER_ID": user,
+        "FUNCTION_ID": function_id,
+    }
     done = subprocess.run(["node", "app.mjs"], cwd=node_app, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.startswith("done: "), done.stderr[-3000:]
 
 
-def test_generate_text_is_counted_once_at_the_exact_price(node_app: Path, server: LiveServer,
-                                                         standin: StandInProvider) -> None:
+def test_generate_text_is_counted_once_at_the_exact_price(
+    node_app: Path, server: LiveServer, standin: StandInProvider
+) -> None:
     key = server.create_key("vercel-ai")
     _run(node_app, server, standin, key)
     assert breakdown(server.http_url, key, "model") == {"gpt-4o": (ONE_CALL, 1)}

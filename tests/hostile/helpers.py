@@ -24,8 +24,15 @@ class Outcome:
     message: str = ""
 
 
-_HTTP_CODES = {200: "OK", 400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
-               413: "RESOURCE_EXHAUSTED", 415: "INVALID_ARGUMENT", 503: "UNAVAILABLE"}
+_HTTP_CODES = {
+    200: "OK",
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    413: "RESOURCE_EXHAUSTED",
+    415: "INVALID_ARGUMENT",
+    503: "UNAVAILABLE",
+}
 
 
 def export_grpc(target: str, key: str, body: bytes) -> Outcome:
@@ -52,8 +59,11 @@ def export_http(url: str, key: str, body: bytes, content_type: str = "applicatio
 
 def stored_calls(base_url: str, key: str) -> int:
     """LLM calls the tenant has stored, over every time they could have been stored at."""
-    response = httpx.get(f"{base_url}/api/v1/costs/breakdown", params={
-        "group_by": "model", "from": "2024-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z"},
-        headers={"authorization": f"Bearer {key}"}, timeout=30)
+    response = httpx.get(
+        f"{base_url}/api/v1/costs/breakdown",
+        params={"group_by": "model", "from": "2024-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z"},
+        headers={"authorization": f"Bearer {key}"},
+        timeout=30,
+    )
     assert response.status_code == 200, response.text
     return sum(row["calls"] for row in response.json()["rows"])

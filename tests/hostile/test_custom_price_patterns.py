@@ -26,12 +26,15 @@ def test_evil_patterns_match_in_linear_time(pattern: str) -> None:
     assert time.perf_counter() - started < 0.5  # Python's re needs hours for n = 40 already
 
 
-@pytest.mark.parametrize(("pattern", "reason"), [
-    ("(a)\\1", "no backreferences or lookaround"),
-    ("(?=gpt)gpt-4o", "no backreferences or lookaround"),
-    ("(?<!x)gpt", "no backreferences or lookaround"),
-    ("g" * 201, "longer than 200 characters"),
-])
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        ("(a)\\1", "no backreferences or lookaround"),
+        ("(?=gpt)gpt-4o", "no backreferences or lookaround"),
+        ("(?<!x)gpt", "no backreferences or lookaround"),
+        ("g" * 201, "longer than 200 characters"),
+    ],
+)
 def test_patterns_re2_cannot_run_are_refused(pattern: str, reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
         compile_model_pattern(pattern)
@@ -39,11 +42,19 @@ def test_patterns_re2_cannot_run_are_refused(pattern: str, reason: str) -> None:
 
 def test_a_tenants_evil_pattern_does_not_stall_another_tenants_export(server: LiveServer) -> None:
     attacker, victim = server.create_key("redos-attacker", "admin"), server.create_key("redos-victim")
-    put = httpx.put(f"{server.http_url}/api/v1/pricing/models", headers={"authorization": f"Bearer {attacker}"},
-                    json={"model_pattern": "(a+)+$", "input_per_mtok": 1, "output_per_mtok": 2}, timeout=30)
+    put = httpx.put(
+        f"{server.http_url}/api/v1/pricing/models",
+        headers={"authorization": f"Bearer {attacker}"},
+        json={"model_pattern": "(a+)+$", "input_per_mtok": 1, "output_per_mtok": 2},
+        timeout=30,
+    )
     assert put.status_code == 200, put.text
-    refused = httpx.put(f"{server.http_url}/api/v1/pricing/models", headers={"authorization": f"Bearer {attacker}"},
-                        json={"model_pattern": "(a)\\1", "input_per_mtok": 1, "output_per_mtok": 2}, timeout=30)
+    refused = httpx.put(
+        f"{server.http_url}/api/v1/pricing/models",
+        headers={"authorization": f"Bearer {attacker}"},
+        json={"model_pattern": "(a)\\1", "input_per_mtok": 1, "output_per_mtok": 2},
+        timeout=30,
+    )
     assert refused.status_code == 422 and "RE2" in refused.text, refused.text
     evil = request(*[span(attrs=chat_attrs("acme", "a" * n + "b", 10, 10)) for n in (30, 40, 60)])
     started = time.perf_counter()

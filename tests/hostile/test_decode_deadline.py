@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmobserve.otlp_receiver import TenantRules
-from llmobserve.otlp_receiver import Overloaded
+from llmobserve.otlp_receiver import Overloaded, TenantRules
 from llmobserve.otlp_receiver._workers import DecodePool
 from tests.otlp_helpers import chat_attrs, request, span
 
@@ -19,7 +18,9 @@ def test_a_decode_past_its_deadline_ends_its_worker_and_the_pool_recovers() -> N
         slow = request(*[span(attrs=chat_attrs("openai", "gpt-4o", 10, 1)) for _ in range(30_000)])
         with pytest.raises(Overloaded, match="restarted"):
             pool.decode(slow.SerializeToString(), TenantRules("t"))
-        quick = pool.decode(request(span(attrs=chat_attrs("openai", "gpt-4o", 10, 1))).SerializeToString(), TenantRules("t"))
+        quick = pool.decode(
+            request(span(attrs=chat_attrs("openai", "gpt-4o", 10, 1))).SerializeToString(), TenantRules("t")
+        )
         assert quick.accepted == 1 and quick.table.num_rows == 1
     finally:
         pool.close()

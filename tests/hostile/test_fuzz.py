@@ -28,9 +28,15 @@ FINAL = {"OK", "INVALID_ARGUMENT"}
 
 def _valid(rng: random.Random) -> ts.ExportTraceServiceRequest:
     now = time.time_ns()
-    spans = [span(attrs=chat_attrs("openai", rng.choice(["gpt-4o", "gpt-4o-mini"]), rng.randint(1, 5000),
-                                   rng.randint(1, 500)), start_ns=now - rng.randint(0, 3600) * 10**9)
-             for _ in range(rng.randint(1, 6))]
+    spans = [
+        span(
+            attrs=chat_attrs(
+                "openai", rng.choice(["gpt-4o", "gpt-4o-mini"]), rng.randint(1, 5000), rng.randint(1, 500)
+            ),
+            start_ns=now - rng.randint(0, 3600) * 10**9,
+        )
+        for _ in range(rng.randint(1, 6))
+    ]
     return request(*spans)
 
 
@@ -127,8 +133,11 @@ def test_ten_thousand_malformed_exports_get_final_answers(server: LiveServer) ->
                 except grpc.RpcError as exc:
                     return exc.code().name, 0
             content_type = "application/json" if kind == 3 else "application/x-protobuf"
-            reply = http.post(f"{server.http_url}/v1/traces", content=body,
-                              headers={"authorization": f"Bearer {send_key}", "content-type": content_type})
+            reply = http.post(
+                f"{server.http_url}/v1/traces",
+                content=body,
+                headers={"authorization": f"Bearer {send_key}", "content-type": content_type},
+            )
             code = {200: "OK", 400: "INVALID_ARGUMENT"}.get(reply.status_code, f"HTTP {reply.status_code}")
             if reply.status_code == 200 and kind == 2:
                 return code, ts.ExportTraceServiceResponse.FromString(reply.content).partial_success.rejected_spans

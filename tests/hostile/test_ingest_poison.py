@@ -53,11 +53,21 @@ POISON = {
     "tokens '1e30'": lambda: span(attrs=chat_attrs("openai", "gpt-4o", "1e30", 10)),
     "tokens 1e12 (cost over $1M)": lambda: span(attrs=chat_attrs("openai", "gpt-4o", 10**12, 10)),
     "client cost 1e7": lambda: span(attrs={**chat_attrs("acme", "in-house-model", 100, 10), "gen_ai.usage.cost": 1e7}),
-    "start >= 2^63 ns": lambda: tp.Span(trace_id=os.urandom(16), span_id=os.urandom(8), name="chat gpt-4o",
-                                        start_time_unix_nano=2**63 + 5, end_time_unix_nano=2**64 - 1,
-                                        attributes=span(attrs=chat_attrs("openai", "gpt-4o", 1, 1)).attributes),
-    "end 2^64-1": lambda: tp.Span(trace_id=os.urandom(16), span_id=os.urandom(8), name="chat gpt-4o",
-                                  start_time_unix_nano=NOW, end_time_unix_nano=2**64 - 1),
+    "start >= 2^63 ns": lambda: tp.Span(
+        trace_id=os.urandom(16),
+        span_id=os.urandom(8),
+        name="chat gpt-4o",
+        start_time_unix_nano=2**63 + 5,
+        end_time_unix_nano=2**64 - 1,
+        attributes=span(attrs=chat_attrs("openai", "gpt-4o", 1, 1)).attributes,
+    ),
+    "end 2^64-1": lambda: tp.Span(
+        trace_id=os.urandom(16),
+        span_id=os.urandom(8),
+        name="chat gpt-4o",
+        start_time_unix_nano=NOW,
+        end_time_unix_nano=2**64 - 1,
+    ),
     "start 0": lambda: span(attrs=chat_attrs("openai", "gpt-4o", 1, 1), start_ns=1),
     "older than retention": lambda: span(attrs=chat_attrs("openai", "gpt-4o", 1, 1), start_ns=NOW - 401 * NS_PER_DAY),
 }
@@ -96,8 +106,13 @@ def test_deeply_nested_json_is_400(server: LiveServer) -> None:
     body = ('{"resourceSpans": ' + "[" * 100_000 + "]" * 100_000 + "}").encode()
     outcome = export_http(server.http_url, key, body, "application/json")
     assert outcome.code == "INVALID_ARGUMENT", outcome
-    shapes = [b'{"resourceSpans": [1, "x", null]}', b'{"resourceSpans": [{"scopeSpans": 7}]}',
-              b'{"resourceSpans": {"a": 1}}', b'[]', b'{"resourceSpans": [{"scopeSpans": [{"spans": [5]}]}]}']
+    shapes = [
+        b'{"resourceSpans": [1, "x", null]}',
+        b'{"resourceSpans": [{"scopeSpans": 7}]}',
+        b'{"resourceSpans": {"a": 1}}',
+        b"[]",
+        b'{"resourceSpans": [{"scopeSpans": [{"spans": [5]}]}]}',
+    ]
     for shape in shapes:
         assert export_http(server.http_url, key, shape, "application/json").code == "INVALID_ARGUMENT", shape
 
@@ -105,16 +120,20 @@ def test_deeply_nested_json_is_400(server: LiveServer) -> None:
 def test_clock_skew_is_clamped_and_flagged(server: LiveServer) -> None:
     key = server.create_key("poison-skew")
     ahead = time.time_ns() + 3 * NS_PER_DAY
-    outcome = export_grpc(server.grpc_target, key, request(
-        span(attrs=chat_attrs("openai", "gpt-4o", 1, 1), start_ns=ahead)).SerializeToString())
+    outcome = export_grpc(
+        server.grpc_target,
+        key,
+        request(span(attrs=chat_attrs("openai", "gpt-4o", 1, 1), start_ns=ahead)).SerializeToString(),
+    )
     assert (outcome.code, outcome.rejected) == ("OK", 0)
     exported = server.get("/api/v1/export/traces", key, format="json", **{"from": "2024-01-01", "to": "2030-01-01"})
     assert exported.status_code == 200, exported.text
     (row,) = exported.json()
     assert row["start_time"][:10] == _day(time.time_ns()) != _day(ahead)  # stored at the receive time
     assert row["duration_ns"] == 1_000_000  # the span keeps its length
-    decoded = decode_request(request(span(attrs=chat_attrs("openai", "gpt-4o", 1, 1), start_ns=ahead)), TenantRules("t"),
-                             Pricer())
+    decoded = decode_request(
+        request(span(attrs=chat_attrs("openai", "gpt-4o", 1, 1), start_ns=ahead)), TenantRules("t"), Pricer()
+    )
     (stored,) = decoded.rows
     attributes = dict(stored[SPAN_COLUMNS.index("span_attributes")])
     assert attributes[CLOCK_SKEW] == "true" and attributes[CLOCK_SKEW_ORIGINAL_START] == str(ahead)
@@ -127,16 +146,20 @@ def _day(ns: int) -> str:
 
 def test_too_many_spans_in_one_request_is_invalid_argument(server: LiveServer) -> None:
     key = server.create_key("poison-count")
-    spans = [tp.Span(trace_id=b"\x01" * 16, span_id=i.to_bytes(8, "big"), name="s", start_time_unix_nano=NOW)
-             for i in range(1, 100_002)]
+    spans = [
+        tp.Span(trace_id=b"\x01" * 16, span_id=i.to_bytes(8, "big"), name="s", start_time_unix_nano=NOW)
+        for i in range(1, 100_002)
+    ]
     outcome = export_grpc(server.grpc_target, key, request(*spans).SerializeToString())
     assert outcome.code == "INVALID_ARGUMENT" and "at most 100000" in outcome.message, outcome
 
 
 def _spread_request(months: int) -> ts.ExportTraceServiceRequest:
     """One span a month, from ``months`` months ago to as many ahead: the partition attack."""
-    spans = [span(attrs=chat_attrs("openai", "gpt-4o", 1, 1), start_ns=NOW + m * 31 * NS_PER_DAY)
-             for m in range(-months, months + 1)]
+    spans = [
+        span(attrs=chat_attrs("openai", "gpt-4o", 1, 1), start_ns=NOW + m * 31 * NS_PER_DAY)
+        for m in range(-months, months + 1)
+    ]
     return request(*spans)
 
 
@@ -148,8 +171,9 @@ def test_one_request_cannot_touch_many_partitions_or_hours(server: LiveServer) -
     stored = stored_calls(server.http_url, key)
     assert stored + outcome.rejected == 241
     assert stored <= 3  # at most three months (partitions) per request
-    daily = [span(attrs=chat_attrs("openai", "gpt-4o", 1, 1), start_ns=NOW - d * NS_PER_DAY // 24)
-             for d in range(300)]  # 300 distinct hours within two weeks
+    daily = [
+        span(attrs=chat_attrs("openai", "gpt-4o", 1, 1), start_ns=NOW - d * NS_PER_DAY // 24) for d in range(300)
+    ]  # 300 distinct hours within two weeks
     outcome = export_grpc(server.grpc_target, key, request(*daily).SerializeToString())
     assert outcome.code == "OK" and outcome.rejected == 300 - 48, outcome
 

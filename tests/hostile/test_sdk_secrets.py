@@ -44,8 +44,10 @@ class Sink:
             for resource_spans in request.resource_spans:
                 for scope_spans in resource_spans.scope_spans:
                     for span in scope_spans.spans:
-                        attributes = {kv.key: getattr(kv.value, kv.value.WhichOneof("value") or "string_value")
-                                      for kv in span.attributes}
+                        attributes = {
+                            kv.key: getattr(kv.value, kv.value.WhichOneof("value") or "string_value")
+                            for kv in span.attributes
+                        }
                         found.append({"name": span.name, "scope": scope_spans.scope.name, **attributes})
         return found
 
@@ -115,10 +117,18 @@ APP = """
 
 
 def _run_app(sink: Sink, standin: StandInProvider, trace_all_http: bool, **env: str) -> None:
-    preamble = (f"SINK = {sink.url!r}\nSTANDIN = {standin.url!r}\nTRACE_ALL_HTTP = {trace_all_http!r}\n"
-                f"GEMINI_KEY = {GEMINI_KEY!r}\nOTHER_TOKEN = {OTHER_TOKEN!r}\n")
-    done = subprocess.run([sys.executable, "-c", preamble + textwrap.dedent(APP)], capture_output=True, text=True,
-                          timeout=90, cwd=ROOT, env={**os.environ, **env})
+    preamble = (
+        f"SINK = {sink.url!r}\nSTANDIN = {standin.url!r}\nTRACE_ALL_HTTP = {trace_all_http!r}\n"
+        f"GEMINI_KEY = {GEMINI_KEY!r}\nOTHER_TOKEN = {OTHER_TOKEN!r}\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", preamble + textwrap.dedent(APP)],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        cwd=ROOT,
+        env={**os.environ, **env},
+    )
     assert done.returncode == 0 and "done" in done.stdout, done.stderr
 
 
@@ -140,7 +150,9 @@ def test_no_secret_is_exported_and_non_llm_calls_stay_home_by_default(sink: Sink
     gemini = _gemini_spans(spans)
     assert sorted(s["name"] for s in gemini) == ["generate_content gemini-2.5-flash"] * 2
     assert {s["http.url"].rsplit(":", 1)[1] for s in gemini} == {
-        "generateContent?key=REDACTED", "streamGenerateContent?alt=sse&key=REDACTED"}
+        "generateContent?key=REDACTED",
+        "streamGenerateContent?alt=sse&key=REDACTED",
+    }
     assert not [s for s in spans if "internal/items" in str(s.get("http.url"))]  # the non-LLM call: not exported
     others = {s["name"]: s for s in spans if s["scope"] == "another.instrumentation"}
     assert others["fetch"]["url.full"] == "https://h.example/x?token=REDACTED"

@@ -50,9 +50,9 @@ def _decompressed(raw: bytes) -> bytes:
     out, at = bytearray(), 0
     while at + 25 <= len(raw):
         method = raw[at + 16]
-        size = int.from_bytes(raw[at + 17:at + 21], "little")
-        plain = int.from_bytes(raw[at + 21:at + 25], "little")
-        data = raw[at + 25:at + 16 + size]
+        size = int.from_bytes(raw[at + 17 : at + 21], "little")
+        plain = int.from_bytes(raw[at + 21 : at + 25], "little")
+        data = raw[at + 25 : at + 16 + size]
         if size < 9 or at + 16 + size > len(raw):
             return raw
         if method == _LZ4:
@@ -81,16 +81,28 @@ def test_no_secret_reaches_the_store(tmp_path: Path) -> None:
     try:
         key = live.create_key("secrets", "ingest", "read")
         with StandInProvider() as standin:
-            preamble = (f"KEY = {key!r}\nENDPOINT = {live.grpc_target!r}\nSTANDIN = {standin.url!r}\n"
-                        f"SECRETS = {SECRETS!r}\nMARKERS = {MARKERS!r}\n")
-            done = subprocess.run([sys.executable, "-c", preamble + textwrap.dedent(APP)], capture_output=True,
-                                  text=True, timeout=120, cwd=ROOT, env=dict(os.environ))
+            preamble = (
+                f"KEY = {key!r}\nENDPOINT = {live.grpc_target!r}\nSTANDIN = {standin.url!r}\n"
+                f"SECRETS = {SECRETS!r}\nMARKERS = {MARKERS!r}\n"
+            )
+            done = subprocess.run(
+                [sys.executable, "-c", preamble + textwrap.dedent(APP)],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                cwd=ROOT,
+                env=dict(os.environ),
+            )
             assert done.returncode == 0 and "done" in done.stdout, done.stderr[-3000:]
         # Another SDK, which redacts nothing, sends the same kinds of URL.
-        foreign = span(attrs={**chat_attrs("gcp.gemini", "gemini-2.5-flash", 10, 2),
-                              "http.url": f"https://generativelanguage.googleapis.com/v1beta/models/x:generateContent"
-                                          f"?m={MARKERS[2]}&key={SECRETS['foreign gemini key']}",
-                              "url.full": f"https://bob:{SECRETS['foreign userinfo']}@api.example.com/v1?q=1"})
+        foreign = span(
+            attrs={
+                **chat_attrs("gcp.gemini", "gemini-2.5-flash", 10, 2),
+                "http.url": f"https://generativelanguage.googleapis.com/v1beta/models/x:generateContent"
+                f"?m={MARKERS[2]}&key={SECRETS['foreign gemini key']}",
+                "url.full": f"https://bob:{SECRETS['foreign userinfo']}@api.example.com/v1?q=1",
+            }
+        )
         assert export_grpc(live.grpc_target, key, request(foreign).SerializeToString()).code == "OK"
     finally:
         live.stop()  # graceful: everything acknowledged is on disk

@@ -35,20 +35,29 @@ def test_a_60_mb_body_without_a_key_is_refused_unread(server: LiveServer) -> Non
     before = _rss_mb(server.process.pid)
     body = b'{"model": "' + b"x" * (60 * 1024 * 1024) + b'"}'
     for path in ("/api/v1/pricing/models", "/api/v1/keys", "/api/v1/nonexistent"):
-        refused = httpx.put(f"{server.http_url}{path}", content=body, headers={"content-type": "application/json"},
-                            timeout=60)
+        refused = httpx.put(
+            f"{server.http_url}{path}", content=body, headers={"content-type": "application/json"}, timeout=60
+        )
         assert refused.status_code == 401, (path, refused.text)
     key = server.create_key("big-body", "admin")
-    refused = httpx.put(f"{server.http_url}/api/v1/pricing/models", content=body, timeout=60,
-                        headers={"content-type": "application/json", "authorization": f"Bearer {key}"})
+    refused = httpx.put(
+        f"{server.http_url}/api/v1/pricing/models",
+        content=body,
+        timeout=60,
+        headers={"content-type": "application/json", "authorization": f"Bearer {key}"},
+    )
     assert refused.status_code == 413 and "over 1048576 bytes" in refused.text
 
     def chunks():  # no Content-Length: the limit holds on the stream itself
         for _ in range(60):
             yield b"x" * (1024 * 1024)
 
-    streamed = httpx.put(f"{server.http_url}/api/v1/pricing/models", content=chunks(), timeout=60,
-                         headers={"content-type": "application/json", "authorization": f"Bearer {key}"})
+    streamed = httpx.put(
+        f"{server.http_url}/api/v1/pricing/models",
+        content=chunks(),
+        timeout=60,
+        headers={"content-type": "application/json", "authorization": f"Bearer {key}"},
+    )
     assert streamed.status_code == 413
     # The dashboard's forms are signed in by cookie, not bearer: held to 64 KB, declared or streamed.
     form = {"content-type": "application/x-www-form-urlencoded"}
@@ -64,8 +73,11 @@ def test_a_key_lookup_that_storage_cannot_answer_is_retryable(tmp_path: Path) ->
     app = FastAPI()
     app.include_router(receiver.http_router())
     store.close()  # every query now fails: what a storage outage looks like from here
-    answer = TestClient(app).post("/v1/traces", content=request(span()).SerializeToString(),
-                                  headers={"content-type": "application/x-protobuf", "authorization": f"Bearer {key}"})
+    answer = TestClient(app).post(
+        "/v1/traces",
+        content=request(span()).SerializeToString(),
+        headers={"content-type": "application/x-protobuf", "authorization": f"Bearer {key}"},
+    )
     assert answer.status_code == 503 and answer.headers["retry-after"] == "1"
 
 
@@ -151,8 +163,11 @@ def test_sigkill_leaves_no_child_and_loses_nothing_acknowledged(tmp_path: Path) 
     def load() -> None:
         nonlocal acknowledged
         while not stop.is_set():
-            outcome = export_grpc(live.grpc_target, key, request(*[
-                span(attrs=chat_attrs("openai", "gpt-4o", 10, 1)) for _ in range(50)]).SerializeToString())
+            outcome = export_grpc(
+                live.grpc_target,
+                key,
+                request(*[span(attrs=chat_attrs("openai", "gpt-4o", 10, 1)) for _ in range(50)]).SerializeToString(),
+            )
             if outcome.code == "OK":
                 acknowledged += 50 - outcome.rejected
             else:
@@ -182,9 +197,26 @@ def test_sigkill_leaves_no_child_and_loses_nothing_acknowledged(tmp_path: Path) 
 
 
 def test_workers_exit_when_serve_is_killed_before_any_load(tmp_path: Path) -> None:
-    process = subprocess.Popen([sys.executable, "-m", "llmobserve", "serve", "--data-dir", str(tmp_path / "d"),
-                                "--grpc-port", "0", "--http-port", "0", "--decode-workers", "3"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llmobserve",
+            "serve",
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--grpc-port",
+            "0",
+            "--http-port",
+            "0",
+            "--decode-workers",
+            "3",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+    )
     try:
         assert process.stdout is not None
         for line in process.stdout:

@@ -14,8 +14,10 @@ CUSTOMERS = 130
 
 def test_timeseries_keeps_the_costliest_series_and_sums_the_rest(server: LiveServer) -> None:
     key = server.create_key("many-customers")
-    spans = [span(attrs={**chat_attrs("openai", "gpt-4o", 100 * (i + 1), 10), "llmobserve.customer.id": f"c{i:03d}"})
-             for i in range(CUSTOMERS)]
+    spans = [
+        span(attrs={**chat_attrs("openai", "gpt-4o", 100 * (i + 1), 10), "llmobserve.customer.id": f"c{i:03d}"})
+        for i in range(CUSTOMERS)
+    ]
     assert export_grpc(server.grpc_target, key, request(*spans).SerializeToString()).code == "OK"
     grouped = server.get("/api/v1/costs/timeseries", key, group_by="customer", interval="hour").json()
     total = server.get("/api/v1/costs/timeseries", key, interval="hour").json()
@@ -23,8 +25,9 @@ def test_timeseries_keeps_the_costliest_series_and_sums_the_rest(server: LiveSer
     assert [s["key"] for s in grouped["series"]] == [f"c{i:03d}" for i in range(CUSTOMERS - 1, CUSTOMERS - 51, -1)]
     for at in range(len(total["buckets"])):
         parts = [s["cost_usd"][at] for s in grouped["series"]] + [grouped["rest"]["cost_usd"][at]]
-        assert sum(map(Decimal, map(str, parts))).quantize(Decimal("1e-9")) == \
-            Decimal(str(total["series"][0]["cost_usd"][at])).quantize(Decimal("1e-9"))
+        assert sum(map(Decimal, map(str, parts))).quantize(Decimal("1e-9")) == Decimal(
+            str(total["series"][0]["cost_usd"][at])
+        ).quantize(Decimal("1e-9"))
         calls = sum(s["calls"][at] for s in grouped["series"]) + grouped["rest"]["calls"][at]
         assert calls == total["series"][0]["calls"][at]
     whole = server.get("/api/v1/costs/timeseries", key, group_by="customer", interval="hour", limit=1000).json()

@@ -4,7 +4,7 @@ sharing it are written and acknowledged; only the unwritable one fails, and fina
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 import pytest
@@ -13,7 +13,7 @@ from llmobserve.otlp_receiver import Batcher, StorageUnavailable, Unstorable
 from llmobserve.storage import Store, StoreConfig, spans_table
 from tests.span_rows import span
 
-NOW = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 class HeldStore(Store):
@@ -46,8 +46,13 @@ def store(tmp_path):  # type: ignore[no-untyped-def]
 def _table(tenant: str, months: int = 1, count: int = 3, first: int = 0) -> pa.Table:
     """``count`` spans per month over ``months`` distinct months from ``first`` months ago: over 100
     months, no insert can hold them."""
-    return spans_table([span(f"{tenant}{m:03d}", f"{i + 1:x}", NOW - timedelta(days=31 * m), "0.01", tenant=tenant)
-                        for m in range(first, first + months) for i in range(count)])
+    return spans_table(
+        [
+            span(f"{tenant}{m:03d}", f"{i + 1:x}", NOW - timedelta(days=31 * m), "0.01", tenant=tenant)
+            for m in range(first, first + months)
+            for i in range(count)
+        ]
+    )
 
 
 def _months(table: pa.Table) -> frozenset[int]:
@@ -55,8 +60,9 @@ def _months(table: pa.Table) -> frozenset[int]:
 
 
 def _count(store: Store, tenant: str) -> int:
-    return store.client.query("SELECT count() FROM spans FINAL WHERE tenant = {t:String}",
-                              parameters={"t": tenant}).result_rows[0][0]
+    return store.client.query(
+        "SELECT count() FROM spans FINAL WHERE tenant = {t:String}", parameters={"t": tenant}
+    ).result_rows[0][0]
 
 
 def test_a_request_storage_refuses_fails_alone_and_finally(store: HeldStore) -> None:

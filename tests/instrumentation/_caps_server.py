@@ -17,7 +17,7 @@ import json
 import re
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
@@ -28,17 +28,42 @@ __all__ = ["CapsServer", "cap"]
 _RESERVATION = re.compile(r"^/api/v1/caps/reservations/(?P<id>[^/]+)(?P<settle>/settle)?$")
 
 
-def cap(scope: str, value: str | None, limit: str, spend: str, *, cap_id: str = "cap_0123456789abcdef",
-        name: str = "", period: str = "daily", period_start: str = "2026-11-28T00:00:00Z",
-        resets_at: str | None = "2026-11-29T00:00:00Z", customers: list[dict[str, Any]] | None = None,
-        enforcement: str = "hard_block", enabled: bool = True) -> dict[str, Any]:
+def cap(
+    scope: str,
+    value: str | None,
+    limit: str,
+    spend: str,
+    *,
+    cap_id: str = "cap_0123456789abcdef",
+    name: str = "",
+    period: str = "daily",
+    period_start: str = "2026-11-28T00:00:00Z",
+    resets_at: str | None = "2026-11-29T00:00:00Z",
+    customers: list[dict[str, Any]] | None = None,
+    enforcement: str = "hard_block",
+    enabled: bool = True,
+) -> dict[str, Any]:
     """One entry of the status answer's ``caps``, shaped as the API answers it."""
     percent = float(spend) / float(limit) * 100
     state = "exceeded" if float(spend) >= float(limit) else "warning" if percent >= 50 else "ok"
-    return {"id": cap_id, "name": name, "scope": scope, "value": value, "period": period, "time_zone": "UTC",
-            "limit_usd": limit, "thresholds": ["0.5", "0.8", "1"], "enforcement": enforcement, "enabled": enabled,
-            "period_start": period_start, "resets_at": resets_at, "spend_usd": spend, "percent": percent,
-            "state": state if enabled else "disabled", "customers": customers}
+    return {
+        "id": cap_id,
+        "name": name,
+        "scope": scope,
+        "value": value,
+        "period": period,
+        "time_zone": "UTC",
+        "limit_usd": limit,
+        "thresholds": ["0.5", "0.8", "1"],
+        "enforcement": enforcement,
+        "enabled": enabled,
+        "period_start": period_start,
+        "resets_at": resets_at,
+        "spend_usd": spend,
+        "percent": percent,
+        "state": state if enabled else "disabled",
+        "customers": customers,
+    }
 
 
 class CapsServer:
@@ -76,9 +101,12 @@ class CapsServer:
                 if self.status_code != 200:
                     return self.status_code, {"detail": "stand-in failure"}
                 asked = [value for name, value in query if name == "model"]
-                as_of = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-                return 200, {"as_of": as_of, "caps": self.caps,
-                             "rates": {m: self.rates[m] for m in asked if m in self.rates}}
+                as_of = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+                return 200, {
+                    "as_of": as_of,
+                    "caps": self.caps,
+                    "rates": {m: self.rates[m] for m in asked if m in self.rates},
+                }
             if method == "POST" and split.path == "/api/v1/caps/reservations":
                 status, answer = self.reserve_answer
                 if status == 201:
@@ -99,12 +127,14 @@ class CapsServer:
         self._server.daemon_threads = True
         self._server.caps = self  # type: ignore[attr-defined]
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="caps-standin",
-                         daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="caps-standin", daemon=True
+        ).start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -120,8 +150,12 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         body = json.loads(raw) if raw else None
-        status, answer = self.server.caps.answer(self.command, self.path, body,  # type: ignore[attr-defined]
-                                                 self.headers.get("Authorization", ""))
+        status, answer = self.server.caps.answer(
+            self.command,
+            self.path,
+            body,  # type: ignore[attr-defined]
+            self.headers.get("Authorization", ""),
+        )
         data = b"" if answer is None else json.dumps(answer).encode()
         self.send_response(status)
         if data:

@@ -43,8 +43,11 @@ class SDK:
 
     def llm_spans(self, customer_id: str) -> list[ReadableSpan]:
         """Every span that describes one model call, whichever instrumentation made it."""
-        return [s for s in self.span_for_customer(customer_id)
-                if (s.attributes or {}).get("gen_ai.operation.name") in ("chat", "generate_content", "embeddings")]
+        return [
+            s
+            for s in self.span_for_customer(customer_id)
+            if (s.attributes or {}).get("gen_ai.operation.name") in ("chat", "generate_content", "embeddings")
+        ]
 
 
 def unique(prefix: str) -> str:
@@ -71,9 +74,13 @@ def provider_urls(base: str) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def sdk(server, standin) -> Iterator[SDK]:  # type: ignore[no-untyped-def]
     key = server.create_key("sdk-tests")
-    observation = llmobserve.observe(api_key=key, endpoint=server.grpc_target, service_name="sdk-tests",
-                                     api_url=server.http_url,
-                                          provider_urls=provider_urls(standin.url))
+    observation = llmobserve.observe(
+        api_key=key,
+        endpoint=server.grpc_target,
+        service_name="sdk-tests",
+        api_url=server.http_url,
+        provider_urls=provider_urls(standin.url),
+    )
     memory = InMemorySpanExporter()
     observation.provider.add_span_processor(SimpleSpanProcessor(memory))
     yield SDK(observation, memory, key, server.http_url)

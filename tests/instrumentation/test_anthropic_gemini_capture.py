@@ -63,13 +63,16 @@ def test_anthropic_streams_sync_helper_and_async_raw(sdk, standin) -> None:  # t
     standin.usage = Usage(input=4000, output=1000, cache_read=1000)
     cust = unique("cust")
     with customer(cust):
-        with _anthropic(standin).messages.stream(model="claude-3-5-haiku-20241022", max_tokens=64, messages=MESSAGES) as s:
+        with _anthropic(standin).messages.stream(
+            model="claude-3-5-haiku-20241022", max_tokens=64, messages=MESSAGES
+        ) as s:
             final = s.get_final_message()
 
         async def raw_stream() -> None:
             client = anthropic.AsyncAnthropic(base_url=f"{standin.url}/anthropic", api_key="test", max_retries=0)
-            stream = await client.messages.create(model="claude-3-5-haiku-20241022", max_tokens=64,
-                                                  messages=MESSAGES, stream=True)
+            stream = await client.messages.create(
+                model="claude-3-5-haiku-20241022", max_tokens=64, messages=MESSAGES, stream=True
+            )
             async for _ in stream:
                 pass
             await client.close()
@@ -99,13 +102,29 @@ def test_gemini_generate_content_and_both_stream_forms(sdk, standin) -> None:  #
     assert all(s.attributes["gen_ai.usage.reasoning.output_tokens"] == 200 for s in spans)
 
 
-@pytest.mark.parametrize("path, body, model, provider", [
-    ("mistral/v1/chat/completions", {"model": "mistral-large-latest", "messages": MESSAGES}, "mistral-large-latest",
-     "mistral_ai"),
-    ("groq/openai/v1/chat/completions", {"model": "llama-3.1-8b-instant", "messages": MESSAGES}, "llama-3.1-8b-instant",
-     "groq"),
-    ("cohere/v2/chat", {"model": "command-r-plus-08-2024", "messages": MESSAGES}, "command-r-plus-08-2024", "cohere"),
-])
+@pytest.mark.parametrize(
+    "path, body, model, provider",
+    [
+        (
+            "mistral/v1/chat/completions",
+            {"model": "mistral-large-latest", "messages": MESSAGES},
+            "mistral-large-latest",
+            "mistral_ai",
+        ),
+        (
+            "groq/openai/v1/chat/completions",
+            {"model": "llama-3.1-8b-instant", "messages": MESSAGES},
+            "llama-3.1-8b-instant",
+            "groq",
+        ),
+        (
+            "cohere/v2/chat",
+            {"model": "command-r-plus-08-2024", "messages": MESSAGES},
+            "command-r-plus-08-2024",
+            "cohere",
+        ),
+    ],
+)
 @pytest.mark.parametrize("stream", [False, True])
 def test_other_providers_over_plain_httpx(sdk, standin, path, body, model, provider, stream) -> None:  # type: ignore[no-untyped-def]
     standin.usage = Usage(input=2000, output=300)

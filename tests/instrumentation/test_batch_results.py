@@ -27,8 +27,18 @@ def _openai(standin) -> openai.OpenAI:  # type: ignore[no-untyped-def]
 
 def _openai_batch(client: openai.OpenAI, requests: int):  # type: ignore[no-untyped-def]
     """Upload, create, poll: (the create answer, the completed batch)."""
-    lines = "".join(json.dumps({"custom_id": f"req-{i}", "method": "POST", "url": "/v1/chat/completions",
-                                "body": {"model": MINI, "messages": MESSAGES}}) + "\n" for i in range(requests))
+    lines = "".join(
+        json.dumps(
+            {
+                "custom_id": f"req-{i}",
+                "method": "POST",
+                "url": "/v1/chat/completions",
+                "body": {"model": MINI, "messages": MESSAGES},
+            }
+        )
+        + "\n"
+        for i in range(requests)
+    )
     upload = client.files.create(file=("requests.jsonl", io.BytesIO(lines.encode())), purpose="batch")
     created = client.batches.create(input_file_id=upload.id, endpoint="/v1/chat/completions", completion_window="24h")
     return created, client.batches.retrieve(created.id)
@@ -36,9 +46,13 @@ def _openai_batch(client: openai.OpenAI, requests: int):  # type: ignore[no-unty
 
 def _results(sdk, batch_id: str):  # type: ignore[no-untyped-def]
     spans = [s for s in sdk.spans() if (s.attributes or {}).get("llmobserve.batch.id") == batch_id]
-    return (sorted((s for s in spans if "llmobserve.batch.custom_id" in s.attributes),
-                   key=lambda s: s.attributes["llmobserve.batch.custom_id"]),
-            [s for s in spans if s.name == "batch_results"])
+    return (
+        sorted(
+            (s for s in spans if "llmobserve.batch.custom_id" in s.attributes),
+            key=lambda s: s.attributes["llmobserve.batch.custom_id"],
+        ),
+        [s for s in spans if s.name == "batch_results"],
+    )
 
 
 def test_openai_batch_results_are_one_span_each_at_half_price(sdk, standin) -> None:  # type: ignore[no-untyped-def]
@@ -64,7 +78,10 @@ def test_openai_batch_results_are_one_span_each_at_half_price(sdk, standin) -> N
         assert [link.context.span_id for link in span.links] == [create.context.span_id]
     # The download is no LLM call: no operation, no usage, so never priced.
     assert not any(k.startswith("gen_ai.") for k in download.attributes)
-    assert download.attributes["llmobserve.batch.results"] == 3 and download.attributes["llmobserve.batch.results.failed"] == 0
+    assert (
+        download.attributes["llmobserve.batch.results"] == 3
+        and download.attributes["llmobserve.batch.results.failed"] == 0
+    )
     assert sdk.costs("customer")[cust] == (as_json_number(3 * cost(MINI, 1200, 300) / 2), 3)
 
 
@@ -150,11 +167,15 @@ def test_anthropic_async_results_stream(sdk, standin) -> None:  # type: ignore[n
     cust = unique("batch")
 
     async def run() -> str:
-        async with anthropic.AsyncAnthropic(base_url=f"{standin.url}/anthropic", api_key="test", max_retries=0,
-                                            open_telemetry={"traces": False}) as client:
-            created = await client.messages.batches.create(requests=[
-                {"custom_id": f"r{i}", "params": {"model": HAIKU, "max_tokens": 8, "messages": MESSAGES}}
-                for i in range(4)])
+        async with anthropic.AsyncAnthropic(
+            base_url=f"{standin.url}/anthropic", api_key="test", max_retries=0, open_telemetry={"traces": False}
+        ) as client:
+            created = await client.messages.batches.create(
+                requests=[
+                    {"custom_id": f"r{i}", "params": {"model": HAIKU, "max_tokens": 8, "messages": MESSAGES}}
+                    for i in range(4)
+                ]
+            )
             assert len([r async for r in await client.messages.batches.results(created.id)]) == 4
             return created.id
 

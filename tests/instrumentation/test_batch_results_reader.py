@@ -11,17 +11,27 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from llmobserve.instrumentation import _batch_results as results
-from llmobserve.instrumentation._providers import Call
 from llmobserve.instrumentation._observer import wait_concluded
+from llmobserve.instrumentation._providers import Call
 
 MAX_LINE = 2_000
 
 
 def _line(custom_id: str, pad: int = 0) -> bytes:
-    body = {"object": "chat.completion", "model": "gpt-4o-mini", "pad": "x" * pad,
-            "usage": {"prompt_tokens": 10, "completion_tokens": 5}}
-    return json.dumps({"id": "batch_req_1", "custom_id": custom_id, "error": None,
-                       "response": {"status_code": 200, "request_id": "req_1", "body": body}}).encode()
+    body = {
+        "object": "chat.completion",
+        "model": "gpt-4o-mini",
+        "pad": "x" * pad,
+        "usage": {"prompt_tokens": 10, "completion_tokens": 5},
+    }
+    return json.dumps(
+        {
+            "id": "batch_req_1",
+            "custom_id": custom_id,
+            "error": None,
+            "response": {"status_code": 200, "request_id": "req_1", "body": body},
+        }
+    ).encode()
 
 
 @pytest.fixture
@@ -38,8 +48,9 @@ def reader(monkeypatch):  # type: ignore[no-untyped-def]
         call = Call("openai", "openai", "batch", "", True, "batch_results", "file-1")
         spans = results.ResultSpans(tracer, download, call, "batch_1", None, "", "", False)
         seen: dict[str, list[int]] = {"read": [], "drains": []}
-        observer = results.ResultsObserver(download, spans, 200, {}, 0, seen["read"].append, lambda: None,
-                                           lambda: seen["drains"].append(1))
+        observer = results.ResultsObserver(
+            download, spans, 200, {}, 0, seen["read"].append, lambda: None, lambda: seen["drains"].append(1)
+        )
         return observer, download, seen
 
     yield make, memory
@@ -48,7 +59,7 @@ def reader(monkeypatch):  # type: ignore[no-untyped-def]
 
 def _feed(observer, body: bytes, size: int) -> None:  # type: ignore[no-untyped-def]
     for start in range(0, len(body), size):
-        observer.feed(body[start:start + size])
+        observer.feed(body[start : start + size])
         assert len(observer._tail) <= MAX_LINE  # never more than one line held
     observer.eof()
     observer.finish()

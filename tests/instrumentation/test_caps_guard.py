@@ -18,7 +18,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -39,9 +39,13 @@ from tests.instrumentation.conftest import unique
 from tests.standin.provider import Usage
 
 MESSAGES = [{"role": "user", "content": "Say hello."}]
-MINI_RATES = {"input_per_mtok": "0.15", "output_per_mtok": "0.6", "cache_read_per_mtok": "0.075",
-              "cache_write_per_mtok": "0"}
-T0 = datetime(2026, 11, 28, 23, 59, 0, tzinfo=timezone.utc)
+MINI_RATES = {
+    "input_per_mtok": "0.15",
+    "output_per_mtok": "0.6",
+    "cache_read_per_mtok": "0.075",
+    "cache_write_per_mtok": "0",
+}
+T0 = datetime(2026, 11, 28, 23, 59, 0, tzinfo=UTC)
 
 
 class Clock:
@@ -109,10 +113,17 @@ def test_exhausted_customer_cap_raises_before_the_request_leaves(sdk, standin, c
     error = raised.value
     assert isinstance(error, openai.OpenAIError)  # why the openai SDK passes it through unretried
     assert (error.cap_id, error.scope, error.value, error.spend_usd, error.limit_usd) == (
-        "cap_0123456789abcdef", "customer", cust, Decimal("0.1012"), Decimal("0.1"))
-    assert error.resets_at == datetime(2026, 11, 29, tzinfo=timezone.utc)
-    assert str(error) == (f"spending cap cap_0123456789abcdef (customer={cust}, daily) is exceeded: "
-                          "$0.1012 of $0.10 spent; resets 2026-11-29T00:00:00Z")
+        "cap_0123456789abcdef",
+        "customer",
+        cust,
+        Decimal("0.1012"),
+        Decimal("0.1"),
+    )
+    assert error.resets_at == datetime(2026, 11, 29, tzinfo=UTC)
+    assert str(error) == (
+        f"spending cap cap_0123456789abcdef (customer={cust}, daily) is exceeded: "
+        "$0.1012 of $0.10 spent; resets 2026-11-29T00:00:00Z"
+    )
     assert standin.requests == []  # nothing reached the provider, no retry either
     _chat(standin, unique("other"))  # another customer goes through
     assert [r["route"] for r in standin.requests] == ["openai.chat"]
@@ -128,7 +139,8 @@ def test_refusal_passes_through_anthropic_and_async_clients(standin, caps_server
     with agent(name), pytest.raises(llmobserve.SpendingCapExceeded) as raised:
         # anthropic traces this call itself: our capture stands aside, the guard still checks it
         anthropic.Anthropic(base_url=f"{standin.url}/anthropic", api_key="test").messages.create(
-            model="claude-3-5-sonnet-20241022", max_tokens=64, messages=MESSAGES)
+            model="claude-3-5-sonnet-20241022", max_tokens=64, messages=MESSAGES
+        )
     assert isinstance(raised.value, anthropic.AnthropicError) and raised.value.resets_at is None
     assert "never resets" in str(raised.value)
 
@@ -145,14 +157,15 @@ def test_refusal_passes_through_anthropic_and_async_clients(standin, caps_server
 def test_rollover_by_the_guards_clock_lets_calls_through(standin, caps_server, use_guard) -> None:  # type: ignore[no-untyped-def]
     cust = unique("roll")
     caps_server.caps = [cap("customer", cust, "0.1", "0.2")]  # period 2026-11-28, resets 2026-11-29T00:00Z
-    clock = Clock(datetime(2026, 11, 28, 23, 59, 58, tzinfo=timezone.utc))
+    clock = Clock(datetime(2026, 11, 28, 23, 59, 58, tzinfo=UTC))
     guard = use_guard(clock=clock)
     with pytest.raises(llmobserve.SpendingCapExceeded):
         _chat(standin, cust)
     clock.advance(3)  # past resets_at, before any new answer: the cap counts from 0
     _chat(standin, cust)
-    caps_server.caps = [cap("customer", cust, "0.1", "0", period_start="2026-11-29T00:00:00Z",
-                            resets_at="2026-11-30T00:00:00Z")]
+    caps_server.caps = [
+        cap("customer", cust, "0.1", "0", period_start="2026-11-29T00:00:00Z", resets_at="2026-11-30T00:00:00Z")
+    ]
     assert guard.refresh()
     _chat(standin, cust)
     assert len(standin.requests) == 2
@@ -168,8 +181,9 @@ def test_each_customer_cap_blocks_each_customer_separately(standin, caps_server,
     assert (raised.value.scope, raised.value.value, raised.value.spend_usd) == ("each_customer", u1, Decimal("0.06"))
     _chat(standin, u2)
     _chat(standin, None)  # no customer: each_customer does not apply
-    caps_server.caps = [cap("each_customer", None, "0.05", "0.06",
-                            customers=[over, {**over, "customer": u2, "spend_usd": "0.05"}])]
+    caps_server.caps = [
+        cap("each_customer", None, "0.05", "0.06", customers=[over, {**over, "customer": u2, "spend_usd": "0.05"}])
+    ]
     assert guard.refresh()
     with pytest.raises(llmobserve.SpendingCapExceeded):
         _chat(standin, u2)
@@ -195,8 +209,9 @@ def test_own_calls_are_added_locally_until_the_server_catches_up(standin, caps_s
     assert guard.refresh()  # the server has not seen the call yet: the local estimate stays
     with pytest.raises(llmobserve.SpendingCapExceeded):
         _chat(standin, cust)
-    caps_server.caps = [cap("customer", cust, "0.002", "0", period_start="2026-11-29T00:00:00Z",
-                            resets_at="2026-11-30T00:00:00Z")]
+    caps_server.caps = [
+        cap("customer", cust, "0.002", "0", period_start="2026-11-29T00:00:00Z", resets_at="2026-11-30T00:00:00Z")
+    ]
     assert guard.refresh()  # a new period starts from the server's number
     _chat(standin, cust)
     assert len(standin.requests) == 3
@@ -242,24 +257,52 @@ def test_strict_mode_reserves_settles_refuses_and_releases(sdk, standin, caps_se
     caps_server.caps = [cap("customer", cust, "1", "0")]
     guard = use_guard(strict=True)
     caps_server.reset()
-    caps_server.reserve_answer = (201, {"id": "res_0000000000000001", "reserved_usd": "0.00031",
-                                        "expires_at": "2026-11-28T23:59:30Z"})
+    caps_server.reserve_answer = (
+        201,
+        {"id": "res_0000000000000001", "reserved_usd": "0.00031", "expires_at": "2026-11-28T23:59:30Z"},
+    )
     _chat(standin, cust, max_tokens=256)
     _settled(guard)
     reserve, settle = caps_server.log("POST")
     assert reserve["path"] == "/api/v1/caps/reservations"
-    assert reserve["json"] == {"provider": "openai", "model": "gpt-4o-mini", "agent": "", "customer": cust,
-                               "service": "sdk-tests", "input_bytes": int(standin.requests[-1]["headers"]["content-length"]),
-                               "max_output_tokens": 256}
+    assert reserve["json"] == {
+        "provider": "openai",
+        "model": "gpt-4o-mini",
+        "agent": "",
+        "customer": cust,
+        "service": "sdk-tests",
+        "input_bytes": int(standin.requests[-1]["headers"]["content-length"]),
+        "max_output_tokens": 256,
+    }
     assert settle["path"] == "/api/v1/caps/reservations/res_0000000000000001/settle"
     assert settle["json"] == {"input_tokens": 100, "output_tokens": 20, "cache_read_tokens": 0, "cache_write_tokens": 0}
 
-    caps_server.reserve_answer = (409, {"detail": {"message": "cap reached", "blocked_by": [
-        {"cap_id": "cap_0123456789abcdef", "name": "", "scope": "customer", "value": cust, "spend_usd": "0.9999",
-         "limit_usd": "1", "resets_at": "2026-11-29T00:00:00Z"}]}})
+    caps_server.reserve_answer = (
+        409,
+        {
+            "detail": {
+                "message": "cap reached",
+                "blocked_by": [
+                    {
+                        "cap_id": "cap_0123456789abcdef",
+                        "name": "",
+                        "scope": "customer",
+                        "value": cust,
+                        "spend_usd": "0.9999",
+                        "limit_usd": "1",
+                        "resets_at": "2026-11-29T00:00:00Z",
+                    }
+                ],
+            }
+        },
+    )
     with pytest.raises(llmobserve.SpendingCapExceeded) as raised:
         _chat(standin, cust)
-    assert (raised.value.spend_usd, raised.value.limit_usd, raised.value.period) == (Decimal("0.9999"), Decimal(1), "daily")
+    assert (raised.value.spend_usd, raised.value.limit_usd, raised.value.period) == (
+        Decimal("0.9999"),
+        Decimal(1),
+        "daily",
+    )
     assert len(standin.requests) == 1  # refused before sending
 
     caps_server.reserve_answer = (201, {"id": "res_0000000000000002", "reserved_usd": "0.00031"})
@@ -273,15 +316,20 @@ def test_strict_mode_reserves_settles_refuses_and_releases(sdk, standin, caps_se
     _settled(guard)
     reservations = "/api/v1/caps/reservations"
     assert [(r["method"], r["path"]) for r in caps_server.log() if r["method"] != "GET"] == [
-        ("POST", reservations), ("POST", f"{reservations}/res_0000000000000001/settle"),
+        ("POST", reservations),
+        ("POST", f"{reservations}/res_0000000000000001/settle"),
         ("POST", reservations),  # refused (409): nothing to settle
-        ("POST", reservations), ("DELETE", f"{reservations}/res_0000000000000002"),  # HTTP 500: costs nothing
-        ("POST", reservations), ("DELETE", f"{reservations}/res_0000000000000003"),  # no answer
+        ("POST", reservations),
+        ("DELETE", f"{reservations}/res_0000000000000002"),  # HTTP 500: costs nothing
+        ("POST", reservations),
+        ("DELETE", f"{reservations}/res_0000000000000003"),  # no answer
     ]
     before = len(caps_server.log("POST"))
     _chat(standin, unique("uncapped"))  # no cap applies: no round trip
     assert len(caps_server.log("POST")) == before
-    ours = [s for s in sdk.spans() if caps_server.url in str(s.attributes.get("url.full") or s.attributes.get("http.url"))]
+    ours = [
+        s for s in sdk.spans() if caps_server.url in str(s.attributes.get("url.full") or s.attributes.get("http.url"))
+    ]
     assert ours == []  # the guard's own requests are never traced (nor checked against caps)
 
 
@@ -311,12 +359,17 @@ def test_strict_mode_settles_calls_another_instrumentation_traces(sdk, standin, 
     standin.usage = Usage(input=5_000, output=800, cache_read=1_000, cache_write=2_000)
     with customer(cust):  # anthropic traces this call itself; we follow its body for the guard only
         anthropic.Anthropic(base_url=f"{standin.url}/anthropic", api_key="test", max_retries=0).messages.create(
-            model="claude-3-5-sonnet-20241022", max_tokens=1024, messages=MESSAGES)
+            model="claude-3-5-sonnet-20241022", max_tokens=1024, messages=MESSAGES
+        )
     _settled(guard)
     reserve, settle = caps_server.log("POST")[-2:]
     assert (reserve["json"]["provider"], reserve["json"]["max_output_tokens"]) == ("anthropic", 1024)
-    assert settle["json"] == {"input_tokens": 5_000, "output_tokens": 800, "cache_read_tokens": 1_000,
-                              "cache_write_tokens": 2_000}  # OTel terms: input includes the cache
+    assert settle["json"] == {
+        "input_tokens": 5_000,
+        "output_tokens": 800,
+        "cache_read_tokens": 1_000,
+        "cache_write_tokens": 2_000,
+    }  # OTel terms: input includes the cache
     [span] = sdk.llm_spans(cust)  # still one LLM span: the quiet follower adds no second one
     assert span.attributes["gen_ai.usage.input_tokens"] == 5_000
 
@@ -326,7 +379,11 @@ def test_observe_fetches_caps_before_the_first_call_and_forked_children_keep_the
     with CapsServer("llmo_test") as server:
         # A total cap: this process runs on the real clock, and a dated period would end one day.
         server.caps = [cap("service", "billing-svc", "2", "3", period="total", period_start=None, resets_at=None)]
-        done = subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                textwrap.dedent(f"""
             import os, threading, openai, llmobserve
             obs = llmobserve.observe(api_key="llmo_test", endpoint="127.0.0.1:9", service_name="billing-svc",
                                      api_url="{server.url}", provider_urls={{"{standin.url}/openai/v1": "openai"}})
@@ -346,10 +403,26 @@ def test_observe_fetches_caps_before_the_first_call_and_forked_children_keep_the
                 print("child refused", refused(), "polling", polling, flush=True)
                 os._exit(0)
             os.waitpid(child, 0)
-        """)], capture_output=True, text=True, timeout=60, cwd=ROOT)
+        """),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+        )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["api", server.url, "parent", "refused", "True", "child", "refused", "True",
-                                   "polling", "True"]
+    assert done.stdout.split() == [
+        "api",
+        server.url,
+        "parent",
+        "refused",
+        "True",
+        "child",
+        "refused",
+        "True",
+        "polling",
+        "True",
+    ]
     assert not [r for r in standin.requests if r["json"] and r["json"].get("messages", [{}])[0].get("content") == "hi"]
 
 
@@ -358,29 +431,37 @@ def test_cost_counts_cache_reads_and_writes_once() -> None:
         input, output, cache_read, cache_write = 10_000, 1_000, 2_000, 3_000
 
     rate = Rate(Decimal("3"), Decimal("15"), Decimal("0.3"), Decimal("3.75"))
-    assert rate.cost(Used()) == (5_000 * Decimal(3) + 2_000 * Decimal("0.3") + 3_000 * Decimal("3.75")
-                                 + 1_000 * Decimal(15)) / 1_000_000
+    assert (
+        rate.cost(Used())
+        == (5_000 * Decimal(3) + 2_000 * Decimal("0.3") + 3_000 * Decimal("3.75") + 1_000 * Decimal(15)) / 1_000_000
+    )
 
 
-@pytest.mark.parametrize("facts, expected", [
-    ({"max_tokens": 256}, 256),
-    ({"max_completion_tokens": 100, "max_tokens": 5}, 100),
-    ({"max_output_tokens": 64}, 64),
-    ({"generationConfig": {"maxOutputTokens": 32}}, 32),
-    ({"model": "gpt-4o"}, None),
-])
+@pytest.mark.parametrize(
+    "facts, expected",
+    [
+        ({"max_tokens": 256}, 256),
+        ({"max_completion_tokens": 100, "max_tokens": 5}, 100),
+        ({"max_output_tokens": 64}, 64),
+        ({"generationConfig": {"maxOutputTokens": 32}}, 32),
+        ({"model": "gpt-4o"}, None),
+    ],
+)
 def test_max_output_tokens_in_every_spelling(facts: dict[str, Any], expected: int | None) -> None:
     assert max_output(facts) == expected
 
 
-@pytest.mark.parametrize("api_url, endpoint, protocol, expected", [
-    (None, "10.0.0.5:4317", "grpc", "http://10.0.0.5:4318"),
-    (None, None, "grpc", "http://127.0.0.1:4318"),
-    (None, "http://10.0.0.5:9318/v1/traces", "http", "http://10.0.0.5:9318"),
-    (None, "https://llmobserve.example.com", "grpc", "https://llmobserve.example.com:4318"),
-    ("https://api.example.com/api/v1/", "10.0.0.5:4317", "grpc", "https://api.example.com"),
-    ("api.internal:8080", None, "grpc", "http://api.internal:8080"),
-])
+@pytest.mark.parametrize(
+    "api_url, endpoint, protocol, expected",
+    [
+        (None, "10.0.0.5:4317", "grpc", "http://10.0.0.5:4318"),
+        (None, None, "grpc", "http://127.0.0.1:4318"),
+        (None, "http://10.0.0.5:9318/v1/traces", "http", "http://10.0.0.5:9318"),
+        (None, "https://llmobserve.example.com", "grpc", "https://llmobserve.example.com:4318"),
+        ("https://api.example.com/api/v1/", "10.0.0.5:4317", "grpc", "https://api.example.com"),
+        ("api.internal:8080", None, "grpc", "http://api.internal:8080"),
+    ],
+)
 def test_api_url_forms(api_url, endpoint, protocol, expected, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.delenv("LLMOBSERVE_API_URL", raising=False)
     monkeypatch.delenv("LLMOBSERVE_ENDPOINT", raising=False)

@@ -20,8 +20,12 @@ def test_flush_from_another_thread_keeps_a_streaming_calls_usage(sdk, standin) -
 
     def call() -> None:
         with customer(cust):
-            stream = client.chat.completions.create(model="gpt-4o-mini", stream=True, stream_options={"include_usage": True},
-                                                    messages=[{"role": "user", "content": "hi"}])
+            stream = client.chat.completions.create(
+                model="gpt-4o-mini",
+                stream=True,
+                stream_options={"include_usage": True},
+                messages=[{"role": "user", "content": "hi"}],
+            )
             for _ in stream:
                 reading.set()
 

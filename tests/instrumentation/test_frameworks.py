@@ -33,7 +33,8 @@ BASE = {base!r}
 """
 
 CASES = {
-    "langchain+openinference": ("""
+    "langchain+openinference": (
+        """
         from openinference.instrumentation.langchain import LangChainInstrumentor
         LangChainInstrumentor().instrument(tracer_provider=obs.provider)
         from langchain_openai import ChatOpenAI
@@ -42,8 +43,11 @@ CASES = {
             llm.invoke("hello")
             for _ in llm.stream("hello"):
                 pass
-    """, 2),
-    "langchain+openllmetry": ("""
+    """,
+        2,
+    ),
+    "langchain+openllmetry": (
+        """
         from opentelemetry.instrumentation.langchain import LangchainInstrumentor
         LangchainInstrumentor().instrument(tracer_provider=obs.provider)
         from langchain_openai import ChatOpenAI
@@ -52,8 +56,11 @@ CASES = {
             llm.invoke("hello")
             for _ in llm.stream("hello"):
                 pass
-    """, 2),
-    "llamaindex+openinference": ("""
+    """,
+        2,
+    ),
+    "llamaindex+openinference": (
+        """
         from openinference.instrumentation.llama_index import LlamaIndexInstrumentor
         LlamaIndexInstrumentor().instrument(tracer_provider=obs.provider)
         from llama_index.core.llms import ChatMessage
@@ -65,8 +72,11 @@ CASES = {
             plain.chat([ChatMessage(role="user", content="hello")])
             for _ in streaming.stream_chat([ChatMessage(role="user", content="hello")]):
                 pass
-    """, 2),
-    "openai+openinference": ("""
+    """,
+        2,
+    ),
+    "openai+openinference": (
+        """
         from openinference.instrumentation.openai import OpenAIInstrumentor
         OpenAIInstrumentor().instrument(tracer_provider=obs.provider)
         import openai
@@ -76,8 +86,11 @@ CASES = {
             for _ in client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}],
                                                     stream=True, stream_options={"include_usage": True}):
                 pass
-    """, 2),
-    "openai+openllmetry": ("""
+    """,
+        2,
+    ),
+    "openai+openllmetry": (
+        """
         from opentelemetry.instrumentation.openai import OpenAIInstrumentor
         OpenAIInstrumentor().instrument(tracer_provider=obs.provider)
         import openai
@@ -87,7 +100,9 @@ CASES = {
             for _ in client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}],
                                                     stream=True, stream_options={"include_usage": True}):
                 pass
-    """, 2),
+    """,
+        2,
+    ),
 }
 
 
@@ -101,11 +116,25 @@ def test_framework_calls_priced_once_on_our_labels(server, standin, framework_ke
     body, calls = CASES[case]
     standin.usage = USAGE
     customer_id, agent_name = unique(f"{case}-cust"), unique(f"{case}-agent")
-    script = PRELUDE.format(urls=provider_urls(standin.url), base=standin.url) + textwrap.dedent(
-        f"CUSTOMER, AGENT = {customer_id!r}, {agent_name!r}\n") + textwrap.dedent(body) + "\nassert obs.flush(30000)\n"
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=180, cwd=ROOT,
-                          env={**os.environ, "LLMOBSERVE_API_KEY": framework_key,
-                               "LLMOBSERVE_ENDPOINT": server.grpc_target, "OTEL_SERVICE_NAME": case})
+    script = (
+        PRELUDE.format(urls=provider_urls(standin.url), base=standin.url)
+        + textwrap.dedent(f"CUSTOMER, AGENT = {customer_id!r}, {agent_name!r}\n")
+        + textwrap.dedent(body)
+        + "\nassert obs.flush(30000)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "LLMOBSERVE_API_KEY": framework_key,
+            "LLMOBSERVE_ENDPOINT": server.grpc_target,
+            "OTEL_SERVICE_NAME": case,
+        },
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     expected = (as_json_number(calls * ONE_CALL), calls)
     assert breakdown(server.http_url, framework_key, "customer")[customer_id] == expected

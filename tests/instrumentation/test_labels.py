@@ -170,6 +170,7 @@ def test_wrap_all_tools_on_callables_lists_dicts_and_tool_objects(sdk) -> None: 
 
     def plain(x: int) -> int:
         return x + 1
+
     plain.__name__ = fn_name
 
     obj = LangChainStyleTool(obj_name)

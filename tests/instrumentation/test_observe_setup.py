@@ -14,15 +14,18 @@ from llmobserve.instrumentation._setup import _exporter_endpoint
 from tests.conftest import ROOT, free_port
 
 
-@pytest.mark.parametrize("endpoint, protocol, expected", [
-    (None, "grpc", "http://127.0.0.1:4317"),
-    (None, "http", "http://127.0.0.1:4318/v1/traces"),
-    ("collector:4317", "grpc", "http://collector:4317"),
-    ("https://llmobserve.example.com", "grpc", "https://llmobserve.example.com:4317"),
-    ("http://10.0.0.5:4318", "http", "http://10.0.0.5:4318/v1/traces"),
-    ("http://10.0.0.5:4318/v1/traces", "http", "http://10.0.0.5:4318/v1/traces"),
-    ("https://gw.example.com:443/otlp", "http", "https://gw.example.com:443/otlp/v1/traces"),
-])
+@pytest.mark.parametrize(
+    "endpoint, protocol, expected",
+    [
+        (None, "grpc", "http://127.0.0.1:4317"),
+        (None, "http", "http://127.0.0.1:4318/v1/traces"),
+        ("collector:4317", "grpc", "http://collector:4317"),
+        ("https://llmobserve.example.com", "grpc", "https://llmobserve.example.com:4317"),
+        ("http://10.0.0.5:4318", "http", "http://10.0.0.5:4318/v1/traces"),
+        ("http://10.0.0.5:4318/v1/traces", "http", "http://10.0.0.5:4318/v1/traces"),
+        ("https://gw.example.com:443/otlp", "http", "https://gw.example.com:443/otlp/v1/traces"),
+    ],
+)
 def test_endpoint_forms(endpoint, protocol, expected, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.delenv("LLMOBSERVE_ENDPOINT", raising=False)
     assert _exporter_endpoint(endpoint, protocol) == expected
@@ -41,18 +44,27 @@ def test_bad_endpoint_is_refused() -> None:
 def _run(code: str, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:
     import os
 
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT, env={**os.environ, **env})
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env={**os.environ, **env},
+    )
 
 
 def test_missing_api_key_is_a_clear_error() -> None:
-    done = _run("""
+    done = _run(
+        """
         import llmobserve
         try:
             llmobserve.observe()
         except ValueError as exc:
             print("refused:", exc)
-    """, LLMOBSERVE_API_KEY="")
+    """,
+        LLMOBSERVE_API_KEY="",
+    )
     assert "refused: no API key" in done.stdout and "keys create" in done.stdout
 
 
@@ -99,7 +111,8 @@ def test_attaches_to_the_apps_own_provider_instead_of_replacing_it() -> None:
 def test_receiver_down_never_blocks_or_raises_and_warns_once(standin) -> None:  # type: ignore[no-untyped-def]
     dead = free_port()
     started = time.monotonic()
-    done = _run(f"""
+    done = _run(
+        f"""
         import logging, time
         logging.basicConfig(level=logging.INFO)
         import openai, llmobserve
@@ -113,7 +126,9 @@ def test_receiver_down_never_blocks_or_raises_and_warns_once(standin) -> None:  
             worst = max(worst, time.perf_counter() - t)
             time.sleep(0.1)  # let the exporter fail a few times in the background
         print("calls ok, slowest call", round(worst, 3))
-    """, timeout=90)
+    """,
+        timeout=90,
+    )
     elapsed = time.monotonic() - started
     assert done.returncode == 0, done.stderr
     assert "calls ok" in done.stdout

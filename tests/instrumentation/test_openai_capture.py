@@ -60,7 +60,8 @@ def test_chat_sync_stream_with_include_usage(sdk, standin) -> None:  # type: ign
     cust = unique("cust")
     with customer(cust):
         stream = _client(standin).chat.completions.create(
-            model="gpt-4o", messages=MESSAGES, stream=True, stream_options={"include_usage": True})
+            model="gpt-4o", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
+        )
         text = "".join((c.choices[0].delta.content or "") for c in stream if c.choices)
     assert text
     _assert_billed(sdk, cust, cost("gpt-4o", 3000, 200, cache_read=1024))
@@ -77,7 +78,8 @@ def test_chat_async_non_stream_and_stream(sdk, standin) -> None:  # type: ignore
             with customer(cust):
                 await client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
                 stream = await client.chat.completions.create(
-                    model="gpt-4o-mini", messages=MESSAGES, stream=True, stream_options={"include_usage": True})
+                    model="gpt-4o-mini", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
+                )
                 async for _ in stream:
                     pass
 
@@ -123,7 +125,8 @@ def test_stream_abandoned_half_way_still_yields_an_incomplete_span(sdk, standin)
     cust = unique("cust")
     with customer(cust):
         stream = _client(standin).chat.completions.create(
-            model="gpt-4o", messages=MESSAGES, stream=True, stream_options={"include_usage": True})
+            model="gpt-4o", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
+        )
         for i, _ in enumerate(stream):
             if i == 1:
                 break

@@ -53,8 +53,9 @@ def test_openai_stream_chunks_identical(sdk, fixed) -> None:  # type: ignore[no-
     client = openai.OpenAI(base_url=f"{fixed.url}/openai/v1", api_key="test", max_retries=0)
 
     def call():  # type: ignore[no-untyped-def]
-        stream = client.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True,
-                                                stream_options={"include_usage": True})
+        stream = client.chat.completions.create(
+            model="gpt-4o", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
+        )
         return [chunk.model_dump() for chunk in stream]
 
     observed, plain = _both(sdk, call)
@@ -63,9 +64,14 @@ def test_openai_stream_chunks_identical(sdk, fixed) -> None:  # type: ignore[no-
 
 def test_raw_sse_bytes_identical_over_httpx(sdk, fixed) -> None:  # type: ignore[no-untyped-def]
     def call() -> bytes:
-        with httpx.Client() as client, client.stream(
-                "POST", f"{fixed.url}/openai/v1/chat/completions",
-                json={"model": "gpt-4o", "messages": MESSAGES, "stream": True}) as response:
+        with (
+            httpx.Client() as client,
+            client.stream(
+                "POST",
+                f"{fixed.url}/openai/v1/chat/completions",
+                json={"model": "gpt-4o", "messages": MESSAGES, "stream": True},
+            ) as response,
+        ):
             return b"".join(response.iter_raw())
 
     observed, plain = _both(sdk, call)
@@ -75,13 +81,16 @@ def test_raw_sse_bytes_identical_over_httpx(sdk, fixed) -> None:  # type: ignore
 def test_anthropic_async_stream_identical(sdk, fixed) -> None:  # type: ignore[no-untyped-def]
     def call():  # type: ignore[no-untyped-def]
         async def run():  # type: ignore[no-untyped-def]
-            client = anthropic.AsyncAnthropic(base_url=f"{fixed.url}/anthropic", api_key="test", max_retries=0,
-                                              open_telemetry={"traces": False})
-            async with client.messages.stream(model="claude-3-5-haiku-20241022", max_tokens=64,
-                                              messages=MESSAGES) as stream:
+            client = anthropic.AsyncAnthropic(
+                base_url=f"{fixed.url}/anthropic", api_key="test", max_retries=0, open_telemetry={"traces": False}
+            )
+            async with client.messages.stream(
+                model="claude-3-5-haiku-20241022", max_tokens=64, messages=MESSAGES
+            ) as stream:
                 events = [event.model_dump() async for event in stream]
             await client.close()
             return events
+
         return asyncio.run(run())
 
     observed, plain = _both(sdk, call)

@@ -26,8 +26,13 @@ def _llm(**fields: Any) -> GenAIRecord:
 
 
 SMALL = {"input_tokens": 12_345, "cache_read_tokens": 2_345, "output_tokens": 678}
-BIG = {"input_tokens": 250_000, "cache_read_tokens": 30_000, "cache_write_tokens": 10_000,
-       "output_tokens": 2_000, "reasoning_tokens": 500}
+BIG = {
+    "input_tokens": 250_000,
+    "cache_read_tokens": 30_000,
+    "cache_write_tokens": 10_000,
+    "output_tokens": 2_000,
+    "reasoning_tokens": 500,
+}
 CASES = [
     ("openai", "gpt-4o-2024-08-06", SMALL, datetime(2026, 11, 1, tzinfo=UTC)),
     ("openai", "gpt-4o-mini", BIG, datetime(2026, 11, 1, tzinfo=UTC)),
@@ -60,13 +65,18 @@ def _library_price(provider: str, model: str, usage: dict[str, int], when: datet
     if "reasoning_tokens" in counts:
         counts["output_reasoning_tokens"] = counts.pop("reasoning_tokens")
     return genai_prices.calc_price(
-        genai_prices.Usage(**counts), model, provider_id=OTEL_TO_GENAI_PRICES[provider],
-        genai_request_timestamp=when, **kw,
+        genai_prices.Usage(**counts),
+        model,
+        provider_id=OTEL_TO_GENAI_PRICES[provider],
+        genai_request_timestamp=when,
+        **kw,
     )
 
 
 @pytest.mark.parametrize(("provider", "model", "usage", "when"), CASES)
-def test_total_matches_genai_prices_calc_price(provider: str, model: str, usage: dict[str, int], when: datetime) -> None:
+def test_total_matches_genai_prices_calc_price(
+    provider: str, model: str, usage: dict[str, int], when: datetime
+) -> None:
     ours = PRICER.price(_llm(provider=provider, response_model=model, **usage), start_time_ns=_ns(when))
     theirs = _library_price(provider, model, usage, when)
     assert ours.priced
@@ -74,8 +84,9 @@ def test_total_matches_genai_prices_calc_price(provider: str, model: str, usage:
     assert ours.output == quantize(theirs.output_price)
 
 
-@pytest.mark.parametrize(("provider", "model"), [("openai", "gpt-4o"), ("anthropic", "claude-sonnet-4-5"),
-                                                 ("azure.ai.openai", "gpt-4o")])
+@pytest.mark.parametrize(
+    ("provider", "model"), [("openai", "gpt-4o"), ("anthropic", "claude-sonnet-4-5"), ("azure.ai.openai", "gpt-4o")]
+)
 def test_batch_total_matches_genai_prices_with_batch_context(provider: str, model: str) -> None:
     when = datetime(2026, 11, 1, tzinfo=UTC)
     ours = PRICER.price(_llm(provider=provider, request_model=model, is_batch=True, **BIG), start_time_ns=_ns(when))
@@ -85,8 +96,12 @@ def test_batch_total_matches_genai_prices_with_batch_context(provider: str, mode
 
 def test_gemini_1_5_pro_long_context_tier_applies_above_128k_input() -> None:
     at = _ns(datetime(2026, 11, 1, tzinfo=UTC))
-    short = PRICER.price(_llm(provider="gcp.gemini", request_model="gemini-1.5-pro", input_tokens=128_000, output_tokens=1_000), at)
-    long = PRICER.price(_llm(provider="gcp.gemini", request_model="gemini-1.5-pro", input_tokens=128_001, output_tokens=1_000), at)
+    short = PRICER.price(
+        _llm(provider="gcp.gemini", request_model="gemini-1.5-pro", input_tokens=128_000, output_tokens=1_000), at
+    )
+    long = PRICER.price(
+        _llm(provider="gcp.gemini", request_model="gemini-1.5-pro", input_tokens=128_001, output_tokens=1_000), at
+    )
     # $1.25 / $5 per MTok up to 128k input, then $2.50 / $10 for every token of the call.
     assert short.total == Decimal("0.16") + Decimal("0.005")
     assert long.total == Decimal("0.3200025") + Decimal("0.01")
@@ -116,8 +131,12 @@ def test_every_catalogue_model_matches_calc_price_in_every_context() -> None:
 
     counts = {**BIG, "cache_write_1h_tokens": 4_000}
     usage = genai_prices.Usage(
-        input_tokens=250_000, cache_read_tokens=30_000, cache_write_tokens=10_000, cache_write_1h_tokens=4_000,
-        output_tokens=2_000, output_reasoning_tokens=500,
+        input_tokens=250_000,
+        cache_read_tokens=30_000,
+        cache_write_tokens=10_000,
+        cache_write_1h_tokens=4_000,
+        output_tokens=2_000,
+        output_reasoning_tokens=500,
     )
     rec = GenAIRecord(**counts)
     moments = [datetime(2025, 1, 1, tzinfo=UTC), datetime(2026, 11, 1, 20, tzinfo=UTC)]
@@ -127,7 +146,9 @@ def test_every_catalogue_model_matches_calc_price_in_every_context() -> None:
             for context in ({}, {"processing": "batch"}, {"service_tier": "priority"}):
                 schedule = Schedule(provider, model, context)
                 for when in moments:
-                    theirs = model.calc_price(usage, provider, genai_request_timestamp=when, price_context=context or None)
+                    theirs = model.calc_price(
+                        usage, provider, genai_request_timestamp=when, price_context=context or None
+                    )
                     ours = charge(schedule.rates_at(_ns(when)), rec, "").total
                     if ours != quantize(theirs.total_price):
                         mismatches.append((provider.id, model.id, context, when, ours, theirs.total_price))

@@ -29,7 +29,10 @@ def test_gpt_4o_cached_input_is_priced_once_at_the_cache_rate() -> None:
     cost = PRICER.price(rec)
     assert cost.total == Decimal("0.00725")  # 800 × 2.50 + 200 × 1.25 + 500 × 10.00 per MTok
     assert (cost.input, cost.cache_read, cost.output, cost.cache_write) == (
-        Decimal("0.002"), Decimal("0.00025"), Decimal("0.005"), 0
+        Decimal("0.002"),
+        Decimal("0.00025"),
+        Decimal("0.005"),
+        0,
     )
     assert (cost.priced, cost.billable, cost.source) == (True, True, CATALOGUE_VERSION)
     _assert_consistent(cost)
@@ -37,8 +40,12 @@ def test_gpt_4o_cached_input_is_priced_once_at_the_cache_rate() -> None:
 
 def test_anthropic_cache_write_tokens_use_the_cache_write_rate() -> None:
     rec = _llm(
-        provider="anthropic", response_model="claude-3-5-sonnet-20241022",
-        input_tokens=10_000, cache_read_tokens=2_000, cache_write_tokens=3_000, output_tokens=1_000,
+        provider="anthropic",
+        response_model="claude-3-5-sonnet-20241022",
+        input_tokens=10_000,
+        cache_read_tokens=2_000,
+        cache_write_tokens=3_000,
+        output_tokens=1_000,
     )
     cost = PRICER.price(rec)
     # 5,000 uncached × $3 + 2,000 read × $0.30 + 3,000 written × $3.75 + 1,000 out × $15, per MTok
@@ -52,8 +59,11 @@ def test_anthropic_cache_write_tokens_use_the_cache_write_rate() -> None:
 
 def test_one_hour_cache_writes_use_their_own_rate() -> None:
     rec = _llm(
-        provider="anthropic", request_model="claude-3-5-sonnet-latest",
-        input_tokens=4_000, cache_write_tokens=3_000, cache_write_1h_tokens=1_000,
+        provider="anthropic",
+        request_model="claude-3-5-sonnet-latest",
+        input_tokens=4_000,
+        cache_write_tokens=3_000,
+        cache_write_1h_tokens=1_000,
     )
     # 1,000 × $3 + 2,000 × $3.75 + 1,000 × $6 per MTok
     assert PRICER.price(rec).total == Decimal("0.0165")
@@ -101,7 +111,9 @@ def test_cost_is_frozen() -> None:
 
 
 def test_non_llm_span_costs_nothing_and_is_not_billable() -> None:
-    rec = GenAIRecord(operation="invoke_agent", provider="openai", request_model="gpt-4o", input_tokens=10_000, has_usage=True)
+    rec = GenAIRecord(
+        operation="invoke_agent", provider="openai", request_model="gpt-4o", input_tokens=10_000, has_usage=True
+    )
     cost = PRICER.price(rec)
     assert (cost.total, cost.priced, cost.billable, cost.source) == (0, True, False, "")
 
@@ -112,8 +124,12 @@ def test_non_llm_span_costs_nothing_and_is_not_billable() -> None:
 )
 def test_failed_calls_cost_nothing(status: int, failed: bool, has_usage: bool) -> None:
     rec = GenAIRecord(
-        is_llm=True, has_usage=has_usage, provider="openai", request_model="gpt-4o",
-        input_tokens=1_000 if has_usage else 0, http_status=status,
+        is_llm=True,
+        has_usage=has_usage,
+        provider="openai",
+        request_model="gpt-4o",
+        input_tokens=1_000 if has_usage else 0,
+        http_status=status,
     )
     cost = PRICER.price(rec, failed=failed)
     assert (cost.total, cost.priced, cost.billable, cost.source) == (0, True, False, "failed")
@@ -144,7 +160,12 @@ def test_unknown_model_falls_back_to_the_client_reported_cost() -> None:
     rec = _llm(provider="ibm.watsonx.ai", request_model="granite-13b", input_tokens=10, client_cost=Decimal("0.0123"))
     cost = PRICER.price(rec)
     assert (cost.total, cost.input, cost.output, cost.priced, cost.billable, cost.source) == (
-        Decimal("0.0123"), 0, 0, True, True, "client"
+        Decimal("0.0123"),
+        0,
+        0,
+        True,
+        True,
+        "client",
     )
 
 
@@ -160,10 +181,24 @@ def test_models_priced_only_in_other_units_are_unpriced_not_zero() -> None:
 
     pricer = Pricer()
     for provider, model in (("openai", "whisper-1"), ("mistral_ai", "mistral-ocr-2503")):
-        rec = GenAIRecord(operation="chat", provider=provider, request_model=model, input_tokens=1000,
-                          output_tokens=10, has_usage=True, is_llm=True)
+        rec = GenAIRecord(
+            operation="chat",
+            provider=provider,
+            request_model=model,
+            input_tokens=1000,
+            output_tokens=10,
+            has_usage=True,
+            is_llm=True,
+        )
         cost = pricer.price(rec)
         assert not cost.priced and cost.total == 0, (model, cost)
-    free = GenAIRecord(operation="chat", provider="azure.ai.openai", request_model="phi-4-reasoning:free",
-                       input_tokens=1000, output_tokens=10, has_usage=True, is_llm=True)
+    free = GenAIRecord(
+        operation="chat",
+        provider="azure.ai.openai",
+        request_model="phi-4-reasoning:free",
+        input_tokens=1000,
+        output_tokens=10,
+        has_usage=True,
+        is_llm=True,
+    )
     assert pricer.price(free).priced  # genuinely free: priced at $0

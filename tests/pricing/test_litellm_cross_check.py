@@ -17,8 +17,16 @@ from llmobserve.pricing import Pricer
 from llmobserve.semconv import GenAIRecord
 
 DATA = json.loads((Path(__file__).resolve().parents[1] / "data" / "litellm_prices_subset.json").read_text())["models"]
-PROVIDERS = {"anthropic": "anthropic", "gemini": "gcp.gemini", "groq": "groq", "xai": "x_ai", "cohere_chat": "cohere",
-             "mistral": "mistral_ai", "deepseek": "deepseek", "openai": "openai"}
+PROVIDERS = {
+    "anthropic": "anthropic",
+    "gemini": "gcp.gemini",
+    "groq": "groq",
+    "xai": "x_ai",
+    "cohere_chat": "cohere",
+    "mistral": "mistral_ai",
+    "deepseek": "deepseek",
+    "openai": "openai",
+}
 INPUT, OUTPUT = 10_000, 1_000
 # Fixed (some prices depend on date and time of day): 2026-11-25T08:00Z is inside DeepSeek's peak
 # window, where genai-prices' peak price is the single list price LiteLLM carries.
@@ -43,8 +51,10 @@ KNOWN_DIFFERENCES = {
 
 
 def _cases() -> list[tuple[str, str, str]]:
-    return [(key, PROVIDERS[entry["litellm_provider"]], key.split("/", 1)[1] if "/" in key else key)
-            for key, entry in sorted(DATA.items())]
+    return [
+        (key, PROVIDERS[entry["litellm_provider"]], key.split("/", 1)[1] if "/" in key else key)
+        for key, entry in sorted(DATA.items())
+    ]
 
 
 def test_enough_popular_models_are_cross_checked() -> None:
@@ -56,10 +66,19 @@ def test_enough_popular_models_are_cross_checked() -> None:
 @pytest.mark.parametrize("key, provider, model", _cases())
 def test_cost_agrees_with_litellm_within_2_percent(key: str, provider: str, model: str) -> None:
     entry = DATA[key]
-    theirs = (Decimal(str(entry["input_cost_per_token"])) * INPUT
-              + Decimal(str(entry.get("output_cost_per_token", 0))) * OUTPUT)
-    record = GenAIRecord(operation="chat", provider=provider, request_model=model, input_tokens=INPUT,
-                         output_tokens=OUTPUT, has_usage=True, is_llm=True)
+    theirs = (
+        Decimal(str(entry["input_cost_per_token"])) * INPUT
+        + Decimal(str(entry.get("output_cost_per_token", 0))) * OUTPUT
+    )
+    record = GenAIRecord(
+        operation="chat",
+        provider=provider,
+        request_model=model,
+        input_tokens=INPUT,
+        output_tokens=OUTPUT,
+        has_usage=True,
+        is_llm=True,
+    )
     ours = Pricer().price(record, AT_NS).total
     off = abs(ours - theirs) / theirs
     if model in KNOWN_DIFFERENCES:

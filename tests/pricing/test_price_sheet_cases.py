@@ -28,8 +28,14 @@ NOW = "2026-11-25T10:00:00"
 
 
 def U(i: int = 0, o: int = 0, read: int = 0, write: int = 0, write_1h: int = 0, reasoning: int = 0) -> dict[str, int]:
-    return {"input_tokens": i, "output_tokens": o, "cache_read_tokens": read, "cache_write_tokens": write,
-            "cache_write_1h_tokens": write_1h, "reasoning_tokens": reasoning}
+    return {
+        "input_tokens": i,
+        "output_tokens": o,
+        "cache_read_tokens": read,
+        "cache_write_tokens": write,
+        "cache_write_1h_tokens": write_1h,
+        "reasoning_tokens": reasoning,
+    }
 
 
 M = 1_000_000
@@ -43,7 +49,15 @@ CASES = [
     (OPENAI, "openai", "gpt-4.1", U(100_000, read=50_000), NOW, {}, "0.125"),  # 50k x2 + 50k x0.50
     (OPENAI, "openai", "gpt-4.1-mini", U(M, M), NOW, {}, "2.00"),  # $0.40 / $1.60
     (OPENAI, "openai", "gpt-4.1-nano", U(M, M), NOW, {}, "0.50"),  # $0.10 / $0.40
-    (OPENAI, "openai", "o3-mini", U(1000, 2000, reasoning=1500), NOW, {}, "0.0099"),  # $1.10 / $4.40, reasoning at output
+    (
+        OPENAI,
+        "openai",
+        "o3-mini",
+        U(1000, 2000, reasoning=1500),
+        NOW,
+        {},
+        "0.0099",
+    ),  # $1.10 / $4.40, reasoning at output
     (OPENAI, "openai", "o4-mini", U(10_000, 10_000), NOW, {}, "0.055"),  # $1.10 / $4.40
     (OPENAI, "openai", "o1", U(1000, 1000), NOW, {}, "0.075"),  # $15 / $60
     (OPENAI, "openai", "gpt-5", U(10_000, 1000), NOW, {}, "0.0225"),  # $1.25 / $10
@@ -56,8 +70,15 @@ CASES = [
     (OPENAI, "openai", "o3", U(1000, 1000), "2025-07-01T12:00:00", {}, "0.01"),  # after: $2 / $8
     # --- Anthropic (usage.input_tokens excludes cache on the wire; here input is cache-inclusive) ---
     (ANTHROPIC, "anthropic", "claude-3-5-sonnet-20241022", U(5000, 800, read=1000, write=2000), NOW, {}, "0.0258"),
-    (ANTHROPIC, "anthropic", "claude-3-5-sonnet-20241022", U(5000, 500, read=1000, write=2000, write_1h=500), NOW, {},
-     "0.022425"),  # 2k x3 + 1k x0.30 + 1.5k x3.75 + 500 x6 + 500 x15
+    (
+        ANTHROPIC,
+        "anthropic",
+        "claude-3-5-sonnet-20241022",
+        U(5000, 500, read=1000, write=2000, write_1h=500),
+        NOW,
+        {},
+        "0.022425",
+    ),  # 2k x3 + 1k x0.30 + 1.5k x3.75 + 500 x6 + 500 x15
     (ANTHROPIC, "anthropic", "claude-3-5-haiku-20241022", U(4000, 1000, read=1000), NOW, {}, "0.00648"),
     (ANTHROPIC, "anthropic", "claude-3-opus-20240229", U(1000, 1000), NOW, {}, "0.09"),  # $15 / $75
     (ANTHROPIC, "anthropic", "claude-3-haiku-20240307", U(M, M), NOW, {}, "1.50"),  # $0.25 / $1.25
@@ -94,12 +115,15 @@ def test_at_least_40_cases_across_providers() -> None:
     assert {c[1] for c in CASES} >= {"openai", "anthropic", "gcp.gemini", "mistral_ai", "groq", "deepseek"}
 
 
-@pytest.mark.parametrize("source, provider, model, usage, when, context, expected", CASES,
-                         ids=[f"{c[2]}-{i}" for i, c in enumerate(CASES)])
-def test_price_sheet_case(source: str, provider: str, model: str, usage: dict[str, int], when: str,
-                          context: dict[str, object], expected: str) -> None:
-    record = GenAIRecord(operation="chat", provider=provider, request_model=model, has_usage=True, is_llm=True,
-                         **usage, **context)  # type: ignore[arg-type]
+@pytest.mark.parametrize(
+    "source, provider, model, usage, when, context, expected", CASES, ids=[f"{c[2]}-{i}" for i, c in enumerate(CASES)]
+)
+def test_price_sheet_case(
+    source: str, provider: str, model: str, usage: dict[str, int], when: str, context: dict[str, object], expected: str
+) -> None:
+    record = GenAIRecord(
+        operation="chat", provider=provider, request_model=model, has_usage=True, is_llm=True, **usage, **context
+    )  # type: ignore[arg-type]
     at_ns = timegm(datetime.fromisoformat(when).timetuple()) * 10**9
     cost = Pricer().price(record, at_ns)
     assert cost.priced, f"{model} is not priced ({source})"

@@ -14,8 +14,13 @@ MODELS = ["gpt-4o", "gpt-4o-mini", "o3", "gpt-4.1", "no-such-model", "gpt-4o-202
 
 def _record(i: int) -> GenAIRecord:
     return GenAIRecord(
-        is_llm=True, has_usage=True, provider="openai", request_model=MODELS[i % len(MODELS)],
-        input_tokens=1_000 + i, cache_read_tokens=i % 500, output_tokens=100 + i % 7,
+        is_llm=True,
+        has_usage=True,
+        provider="openai",
+        request_model=MODELS[i % len(MODELS)],
+        input_tokens=1_000 + i,
+        cache_read_tokens=i % 500,
+        output_tokens=100 + i % 7,
     )
 
 
@@ -31,8 +36,14 @@ def test_concurrent_pricing_matches_sequential_pricing() -> None:
 def test_cached_price_call_is_fast() -> None:
     pricer = Pricer()
     rec = GenAIRecord(
-        is_llm=True, has_usage=True, provider="anthropic", response_model="claude-3-5-sonnet-20241022",
-        input_tokens=10_000, cache_read_tokens=2_000, cache_write_tokens=3_000, output_tokens=1_000,
+        is_llm=True,
+        has_usage=True,
+        provider="anthropic",
+        response_model="claude-3-5-sonnet-20241022",
+        input_tokens=10_000,
+        cache_read_tokens=2_000,
+        cache_write_tokens=3_000,
+        output_tokens=1_000,
     )
     assert pricer.price(rec, 1_790_000_000 * 10**9).total == Decimal("0.04185")
     per_call = min(timeit.repeat(lambda: pricer.price(rec, 1_790_000_000 * 10**9), number=2_000, repeat=3)) / 2_000

@@ -65,7 +65,9 @@ def test_third_party_names_that_are_genai_prices_ids_resolve_as_is() -> None:
 
 
 def test_response_model_wins_over_request_model() -> None:
-    rec = _llm(provider="openai", request_model="gpt-4o", response_model="gpt-4o-mini-2024-07-18", input_tokens=1_000_000)
+    rec = _llm(
+        provider="openai", request_model="gpt-4o", response_model="gpt-4o-mini-2024-07-18", input_tokens=1_000_000
+    )
     assert PRICER.price(rec).total == Decimal("0.15")
 
 
@@ -76,7 +78,9 @@ def test_request_model_is_used_when_the_response_model_is_unknown() -> None:
 
 def test_dated_and_gateway_prefixed_names_resolve() -> None:
     for model in ("gpt-4o-2024-08-06", "openai/gpt-4o", "GPT-4o"):
-        assert PRICER.price(_llm(provider="openai", request_model=model, input_tokens=1_000_000)).total == Decimal("2.5")
+        assert PRICER.price(_llm(provider="openai", request_model=model, input_tokens=1_000_000)).total == Decimal(
+            "2.5"
+        )
 
 
 def test_empty_provider_falls_back_to_model_based_matching() -> None:
@@ -92,7 +96,9 @@ def test_unknown_provider_does_not_fall_back_to_model_matching() -> None:
 
 def test_cloud_resellers_borrow_the_model_owner_price() -> None:
     azure = PRICER.price(_llm(provider="azure.ai.openai", request_model="gpt-4o", input_tokens=1_000_000))
-    vertex = PRICER.price(_llm(provider="gcp.vertex_ai", request_model="claude-3-5-sonnet-v2@20241022", input_tokens=1_000_000))
+    vertex = PRICER.price(
+        _llm(provider="gcp.vertex_ai", request_model="claude-3-5-sonnet-v2@20241022", input_tokens=1_000_000)
+    )
     assert (azure.total, vertex.total) == (Decimal("2.5"), Decimal("3"))
 
 

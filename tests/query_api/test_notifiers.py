@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -31,9 +31,9 @@ MESSAGE = AlertMessage(
     limit_usd=Decimal("0.10"),
     period="daily",
     time_zone="Europe/Paris",
-    period_start=datetime(2026, 3, 1, 23, 0, tzinfo=timezone.utc),
-    resets_at=datetime(2026, 3, 2, 23, 0, tzinfo=timezone.utc),
-    fired_at=datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc),
+    period_start=datetime(2026, 3, 1, 23, 0, tzinfo=UTC),
+    resets_at=datetime(2026, 3, 2, 23, 0, tzinfo=UTC),
+    fired_at=datetime(2026, 3, 2, 9, 30, tzinfo=UTC),
     cap_url="http://127.0.0.1:4318/api/v1/caps/cap_42",
     enforcement="hard_block",
 )

@@ -5,21 +5,21 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pyarrow as pa
 
-from llmobserve.caps import CapStatus
-from llmobserve.caps import StatusCache
+from llmobserve.caps import CapStatus, StatusCache
 from llmobserve.storage import StoredCap
 
-_T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
+_T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def _cap(cap_id: str = "cap_1", limit: str = "1") -> StoredCap:
-    return StoredCap(cap_id, "n", "global", "", "daily", "UTC", Decimal(limit), (Decimal(1),), "alert", (), (), True,
-                     _T0, _T0)
+    return StoredCap(
+        cap_id, "n", "global", "", "daily", "UTC", Decimal(limit), (Decimal(1),), "alert", (), (), True, _T0, _T0
+    )
 
 
 class Counter:
@@ -31,6 +31,7 @@ class Counter:
         def compute() -> list[CapStatus]:
             self.calls += 1
             return [CapStatus(c, _T0, None, self.spend) for c in caps]
+
         return compute
 
 
@@ -119,18 +120,21 @@ def test_the_api_reads_storage_once_for_many_polls_and_again_after_a_write(tmp_p
     store = Store.open(StoreConfig(tmp_path / "data"))
     try:
         key, _ = store.create_key("acme", ("admin",))
-        services = Services.build(store, caps_clock=lambda: datetime.now(timezone.utc))
+        services = Services.build(store, caps_clock=lambda: datetime.now(UTC))
         app = create_app(services)
         auth = {"authorization": f"Bearer {key}"}
         with TestClient(app) as client:
-            made = client.post("/api/v1/caps", headers=auth, json={"name": "daily", "scope": "global",
-                                                                   "period": "daily", "limit_usd": "1"})
+            made = client.post(
+                "/api/v1/caps",
+                headers=auth,
+                json={"name": "daily", "scope": "global", "period": "daily", "limit_usd": "1"},
+            )
             assert made.status_code == 201, made.text
             for _ in range(20):  # twenty SDK processes polling
                 assert client.get("/api/v1/caps/status", headers=auth).json()["caps"][0]["spend_usd"] == "0"
             assert client.get("/api/v1/caps/check", headers=auth).json()["allowed"] is True
             assert services.cap_statuses.computed == 1
-            store.insert_spans(spans_table([span("a1", "b1", datetime.now(timezone.utc), "0.25")]))
+            store.insert_spans(spans_table([span("a1", "b1", datetime.now(UTC), "0.25")]))
             assert client.get("/api/v1/caps/status", headers=auth).json()["caps"][0]["spend_usd"] == "0.25"
             assert services.cap_statuses.computed == 2
     finally:

@@ -9,8 +9,7 @@ import grpc
 import pytest
 from google.rpc.error_details_pb2 import RetryInfo
 
-from llmobserve.otlp_receiver import TenantRules
-from llmobserve.otlp_receiver import Batcher, Overloaded, Receiver
+from llmobserve.otlp_receiver import Batcher, Overloaded, Receiver, TenantRules
 from llmobserve.otlp_receiver._decode import decode_request
 from llmobserve.pricing import Pricer
 from llmobserve.storage import Authenticator, Store, StoreConfig, spans_table
@@ -38,7 +37,9 @@ def store(tmp_path_factory):  # type: ignore[no-untyped-def]
 
 
 def _rows(n: int, tenant: str = "bp"):  # type: ignore[no-untyped-def]
-    rows = decode_request(request(*[span(attrs=chat_attrs("openai", "gpt-4o", 10, 10)) for _ in range(n)]), TenantRules(tenant), Pricer()).rows
+    rows = decode_request(
+        request(*[span(attrs=chat_attrs("openai", "gpt-4o", 10, 10)) for _ in range(n)]), TenantRules(tenant), Pricer()
+    ).rows
     return spans_table(rows)
 
 

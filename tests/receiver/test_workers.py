@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmobserve.otlp_receiver import TenantRules
-from llmobserve.otlp_receiver import BadPayload
+from llmobserve.otlp_receiver import BadPayload, TenantRules
 from llmobserve.otlp_receiver._workers import DecodePool, decode_to_table
 from llmobserve.pricing import Pricer
 from tests.otlp_helpers import chat_attrs, request, span
@@ -22,8 +21,15 @@ def pool():  # type: ignore[no-untyped-def]
 def test_worker_table_equals_in_process_table(pool) -> None:  # type: ignore[no-untyped-def]
     body = request(
         span(attrs=chat_attrs("openai", "gpt-4o", 1000, 500, **{"gen_ai.usage.cache_read.input_tokens": 200})),
-        span(attrs=chat_attrs("anthropic", "claude-3-5-sonnet-20241022", 3000, 10,
-                              **{"gen_ai.usage.cache_creation.input_tokens": 1000})),
+        span(
+            attrs=chat_attrs(
+                "anthropic",
+                "claude-3-5-sonnet-20241022",
+                3000,
+                10,
+                **{"gen_ai.usage.cache_creation.input_tokens": 1000},
+            )
+        ),
         span(trace_id=b"short"),
     ).SerializeToString()
     remote = pool.decode(body, TenantRules("tenant-x"))

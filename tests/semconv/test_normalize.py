@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from llmobserve.semconv import GenAIRecord, attributes as a, normalize
+from llmobserve.semconv import GenAIRecord, normalize
+from llmobserve.semconv import attributes as a
 
 # --------------------------------------------------------------------------------------------
 # One case per token-count spelling in the reference table
@@ -321,7 +322,11 @@ def test_cache_larger_than_input_is_clamped(attrs: dict[str, Any], expected_in: 
 
 def test_negative_cache_does_not_lower_input() -> None:
     rec = normalize(
-        {"gen_ai.usage.input_tokens": 50, "gen_ai.usage.cache_read.input_tokens": -20, "gen_ai.usage.cache_write.input_tokens": "x"}
+        {
+            "gen_ai.usage.input_tokens": 50,
+            "gen_ai.usage.cache_read.input_tokens": -20,
+            "gen_ai.usage.cache_write.input_tokens": "x",
+        }
     )
     assert (rec.input_tokens, rec.cache_read_tokens, rec.cache_write_tokens) == (50, 0, 0)
 
@@ -423,7 +428,11 @@ _USAGE = {"gen_ai.usage.input_tokens": 100, "gen_ai.usage.output_tokens": 20}
     "attrs",
     [
         {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o", **_USAGE},
-        {"gen_ai.operation.name": "embeddings", "gen_ai.request.model": "text-embedding-3-small", "gen_ai.usage.input_tokens": 8},
+        {
+            "gen_ai.operation.name": "embeddings",
+            "gen_ai.request.model": "text-embedding-3-small",
+            "gen_ai.usage.input_tokens": 8,
+        },
         {"gen_ai.operation.name": "generate_content", "gen_ai.request.model": "gemini-2.5-pro", **_USAGE},
         {"gen_ai.operation.name": "text_completion", "gen_ai.request.model": "davinci", **_USAGE},
         {"llm.request.type": "chat", "gen_ai.request.model": "gpt-4o", **_USAGE},
@@ -449,8 +458,18 @@ def test_is_llm_true(attrs: dict[str, Any]) -> None:
     "attrs",
     [
         # grouping spans carrying a roll-up of their children's usage
-        {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "research", "gen_ai.request.model": "gpt-4o", **_USAGE},
-        {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "search", "gen_ai.request.model": "gpt-4o", **_USAGE},
+        {
+            "gen_ai.operation.name": "invoke_agent",
+            "gen_ai.agent.name": "research",
+            "gen_ai.request.model": "gpt-4o",
+            **_USAGE,
+        },
+        {
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": "search",
+            "gen_ai.request.model": "gpt-4o",
+            **_USAGE,
+        },
         {"gen_ai.operation.name": "create_agent", "gen_ai.request.model": "gpt-4o", **_USAGE},
         {"gen_ai.operation.name": "invoke_workflow", "gen_ai.request.model": "gpt-4o", **_USAGE},
         {"gen_ai.operation.name": "retrieval", "gen_ai.request.model": "gpt-4o", **_USAGE},
@@ -462,7 +481,11 @@ def test_is_llm_true(attrs: dict[str, Any]) -> None:
         {"traceloop.span.kind": "workflow", "gen_ai.request.model": "m", **_USAGE},
         {"traceloop.span.kind": "task", "gen_ai.request.model": "m", **_USAGE},
         # plain HTTP span
-        {"http.request.method": "POST", "url.full": "https://api.openai.com/v1/chat/completions", "http.response.status_code": 200},
+        {
+            "http.request.method": "POST",
+            "url.full": "https://api.openai.com/v1/chat/completions",
+            "http.response.status_code": 200,
+        },
         # usage but nothing that says which model served it
         {**_USAGE},
         # model but no usage and no operation

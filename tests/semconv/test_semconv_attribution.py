@@ -27,7 +27,12 @@ from llmobserve.semconv import (
         ({"gen_ai.request.model": "gpt-4o"}, "gpt-4o", "", "gpt-4o"),
         ({"gen_ai.response.model": "gpt-4o-2024-08-06"}, "", "gpt-4o-2024-08-06", "gpt-4o-2024-08-06"),
         ({"llm.model_name": "claude-sonnet-4"}, "claude-sonnet-4", "", "claude-sonnet-4"),
-        ({"llm.response.model_name": "claude-sonnet-4-20250514"}, "", "claude-sonnet-4-20250514", "claude-sonnet-4-20250514"),
+        (
+            {"llm.response.model_name": "claude-sonnet-4-20250514"},
+            "",
+            "claude-sonnet-4-20250514",
+            "claude-sonnet-4-20250514",
+        ),
         # response beats request, within and across conventions
         (
             {"gen_ai.request.model": "gpt-4o", "gen_ai.response.model": "gpt-4o-2024-08-06"},
@@ -93,7 +98,13 @@ def test_deprecated_system_values_are_mapped(key: str, deprecated: str, current:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("OpenAI", "openai"), ("  Anthropic ", "anthropic"), ("XAI", "x_ai"), ("ollama", "ollama"), ("together", "together")],
+    [
+        ("OpenAI", "openai"),
+        ("  Anthropic ", "anthropic"),
+        ("XAI", "x_ai"),
+        ("ollama", "ollama"),
+        ("together", "together"),
+    ],
 )
 def test_provider_is_lower_cased_and_unknown_passes_through(raw: str, expected: str) -> None:
     assert normalize({"gen_ai.system": raw}).provider == expected
@@ -195,7 +206,12 @@ def test_operation_precedence(attrs: dict[str, Any], expected: str) -> None:
             "otel",
         ),
         (
-            {"traceloop.span.kind": "agent", "traceloop.entity.name": "tl", "agent.name": "oi", "llmobserve.section.path": "agent:sec"},
+            {
+                "traceloop.span.kind": "agent",
+                "traceloop.entity.name": "tl",
+                "agent.name": "oi",
+                "llmobserve.section.path": "agent:sec",
+            },
             "tl",
         ),
         ({"agent.name": "oi", "llmobserve.section.path": "agent:sec"}, "oi"),
@@ -373,14 +389,25 @@ def test_langgraph_graph_and_nodes_from_openinference_metadata_and_openllmetry_p
 
     from llmobserve.semconv import normalize
 
-    graph = normalize({"openinference.span.kind": "CHAIN",
-                       "metadata": json.dumps({"thread_id": "s1", "ls_integration": "langgraph"})}, "support_bot")
+    graph = normalize(
+        {
+            "openinference.span.kind": "CHAIN",
+            "metadata": json.dumps({"thread_id": "s1", "ls_integration": "langgraph"}),
+        },
+        "support_bot",
+    )
     assert (graph.agent, graph.section_path) == ("support_bot", "agent:support_bot")
-    node = normalize({"metadata": json.dumps({"langgraph_node": "triage", "ls_integration": "langgraph"})}, "ChatOpenAI")
+    node = normalize(
+        {"metadata": json.dumps({"langgraph_node": "triage", "ls_integration": "langgraph"})}, "ChatOpenAI"
+    )
     assert (node.agent, node.section_path) == ("", "node:triage")
-    traceloop = normalize({"traceloop.association.properties.langgraph_node": "answer",
-                           "traceloop.association.properties.user_id": "u1",
-                           "traceloop.association.properties.thread_id": "s1"})
+    traceloop = normalize(
+        {
+            "traceloop.association.properties.langgraph_node": "answer",
+            "traceloop.association.properties.user_id": "u1",
+            "traceloop.association.properties.thread_id": "s1",
+        }
+    )
     assert (traceloop.section_path, traceloop.customer, traceloop.session) == ("node:answer", "u1", "s1")
     # not LangGraph, too big or not JSON: nothing read, nothing raised
     for meta in ('{"user_id": "u1"}', "langgraph" + "x" * 70_000, "{langgraph", "[1]"):

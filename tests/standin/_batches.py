@@ -26,7 +26,9 @@ from tests.standin._common import Answer, JsonAnswer, Request, StreamAnswer, Tur
 Handler = Callable[[Request, Turn], Answer]
 
 _OPENAI_ROUTES: dict[str, Handler] = {
-    "/chat/completions": _openai.chat_completions, "/responses": _openai.responses, "/embeddings": _openai.embeddings,
+    "/chat/completions": _openai.chat_completions,
+    "/responses": _openai.responses,
+    "/embeddings": _openai.embeddings,
 }
 _FILE = re.compile(r"/files/(?P<id>[^/]+)(?P<content>/content)?$")
 _BATCH = re.compile(r"/batches/(?P<id>[^/]+)$")
@@ -60,8 +62,11 @@ class BatchStore:
         if path.endswith("/files") and method == "POST":
             return "openai.files.create", self._file_create
         if (found := _FILE.search(path)) and method == "GET":
-            return ("openai.files.content", self._file_content) if found["content"] else ("openai.files.retrieve",
-                                                                                          self._file_retrieve)
+            return (
+                ("openai.files.content", self._file_content)
+                if found["content"]
+                else ("openai.files.retrieve", self._file_retrieve)
+            )
         if path.endswith("/batches") and method == "POST":
             return "openai.batches.create", self._openai_create
         if _BATCH.search(path) and method == "GET":
@@ -71,9 +76,17 @@ class BatchStore:
     # ------------------------------------------------------------------ OpenAI files
 
     def _add_file(self, data: bytes, filename: str, purpose: str) -> dict[str, Any]:
-        meta = {"id": new_id("file-", 11), "object": "file", "bytes": len(data), "created_at": now(),
-                "filename": filename, "purpose": purpose, "status": "processed", "expires_at": None,
-                "status_details": None}
+        meta = {
+            "id": new_id("file-", 11),
+            "object": "file",
+            "bytes": len(data),
+            "created_at": now(),
+            "filename": filename,
+            "purpose": purpose,
+            "status": "processed",
+            "expires_at": None,
+            "status_details": None,
+        }
         with self._lock:
             self._files[meta["id"]] = (meta, data)
         return meta
@@ -83,7 +96,9 @@ class BatchStore:
         if "file" not in fields:
             return JsonAnswer(_openai.error_body(400, "Missing required parameter: 'file'."), status=400)
         data, filename = fields["file"]
-        return JsonAnswer(self._add_file(data, filename or "upload.jsonl", fields.get("purpose", (b"", ""))[0].decode()))
+        return JsonAnswer(
+            self._add_file(data, filename or "upload.jsonl", fields.get("purpose", (b"", ""))[0].decode())
+        )
 
     def _file(self, req: Request) -> tuple[dict[str, Any], bytes] | None:
         found = _FILE.search(req.path)
@@ -117,37 +132,66 @@ class BatchStore:
             request_body = line.get("body") or {}
             model = model or request_body.get("model")
             failure = failures.get(line.get("custom_id"))
-            result: dict[str, Any] = {"id": new_id("batch_req_", 16), "custom_id": line.get("custom_id"),
-                                      "response": None, "error": None}
+            result: dict[str, Any] = {
+                "id": new_id("batch_req_", 16),
+                "custom_id": line.get("custom_id"),
+                "response": None,
+                "error": None,
+            }
             if isinstance(failure, str):
                 result["error"] = {"code": failure, "message": f"Stand-in batch request failed: {failure}"}
             elif failure is not None:
-                result["response"] = {"status_code": failure, "request_id": new_id("req_", 16),
-                                      "body": _openai.error_body(failure, f"Stand-in batch request failed: {failure}")}
+                result["response"] = {
+                    "status_code": failure,
+                    "request_id": new_id("req_", 16),
+                    "body": _openai.error_body(failure, f"Stand-in batch request failed: {failure}"),
+                }
             else:
                 handler = _OPENAI_ROUTES.get(str(line.get("url", "")).removeprefix("/v1"), _openai.chat_completions)
                 answer = handler(_sub_request(req, request_body), _turn(turn, request_body, self._response_model()))
                 result["response"] = {"status_code": 200, "request_id": new_id("req_", 16), "body": answer.body}
             (output if failure is None else errors).append(dumps(result).encode() + b"\n")
         batch = {
-            "id": new_id("batch_", 16), "object": "batch", "endpoint": body.get("endpoint"), "model": model,
-            "errors": None, "input_file_id": body.get("input_file_id"),
-            "completion_window": body.get("completion_window", "24h"), "status": "completed",
+            "id": new_id("batch_", 16),
+            "object": "batch",
+            "endpoint": body.get("endpoint"),
+            "model": model,
+            "errors": None,
+            "input_file_id": body.get("input_file_id"),
+            "completion_window": body.get("completion_window", "24h"),
+            "status": "completed",
             "output_file_id": self._add_file(b"".join(output), "batch_output.jsonl", "batch_output")["id"]
-            if output else None,
+            if output
+            else None,
             "error_file_id": self._add_file(b"".join(errors), "batch_error.jsonl", "batch_output")["id"]
-            if errors else None,
-            "created_at": created, "in_progress_at": created, "expires_at": created + 86_400,
-            "finalizing_at": created, "completed_at": created, "failed_at": None, "expired_at": None,
-            "cancelling_at": None, "cancelled_at": None,
+            if errors
+            else None,
+            "created_at": created,
+            "in_progress_at": created,
+            "expires_at": created + 86_400,
+            "finalizing_at": created,
+            "completed_at": created,
+            "failed_at": None,
+            "expired_at": None,
+            "cancelling_at": None,
+            "cancelled_at": None,
             "request_counts": {"total": len(output) + len(errors), "completed": len(output), "failed": len(errors)},
             "metadata": body.get("metadata"),
         }
         with self._lock:
             self._batches[batch["id"]] = batch
-        return JsonAnswer({**batch, "status": "validating", "output_file_id": None, "error_file_id": None,
-                           "in_progress_at": None, "finalizing_at": None, "completed_at": None,
-                           "request_counts": {"total": 0, "completed": 0, "failed": 0}})
+        return JsonAnswer(
+            {
+                **batch,
+                "status": "validating",
+                "output_file_id": None,
+                "error_file_id": None,
+                "in_progress_at": None,
+                "finalizing_at": None,
+                "completed_at": None,
+                "request_counts": {"total": 0, "completed": 0, "failed": 0},
+            }
+        )
 
     def _openai_retrieve(self, req: Request, turn: Turn) -> Answer:
         found = _BATCH.search(req.path)
@@ -169,18 +213,30 @@ class BatchStore:
             if isinstance(failure, str):
                 result: dict[str, Any] = {"type": failure}
             elif failure is not None:
-                result = {"type": "errored", "error": _anthropic.error_body(failure, f"Stand-in request failed: {failure}")}
+                result = {
+                    "type": "errored",
+                    "error": _anthropic.error_body(failure, f"Stand-in request failed: {failure}"),
+                }
             else:
-                answer = _anthropic.messages(_sub_request(req, {**params, "stream": False}),
-                                             _turn(turn, params, self._response_model()))
+                answer = _anthropic.messages(
+                    _sub_request(req, {**params, "stream": False}), _turn(turn, params, self._response_model())
+                )
                 answer.body["usage"]["service_tier"] = "batch"  # as the real results say
                 result = {"type": "succeeded", "message": answer.body}
             counts[result["type"]] += 1
             lines.append(dumps({"custom_id": item.get("custom_id"), "result": result}).encode() + b"\n")
-        batch = {"id": new_id("msgbatch_01", 11), "type": "message_batch", "processing_status": "ended",
-                 "request_counts": counts, "ended_at": _iso(created), "created_at": _iso(created),
-                 "expires_at": _iso(created + 86_400), "archived_at": None, "cancel_initiated_at": None,
-                 "results_url": None}
+        batch = {
+            "id": new_id("msgbatch_01", 11),
+            "type": "message_batch",
+            "processing_status": "ended",
+            "request_counts": counts,
+            "ended_at": _iso(created),
+            "created_at": _iso(created),
+            "expires_at": _iso(created + 86_400),
+            "archived_at": None,
+            "cancel_initiated_at": None,
+            "results_url": None,
+        }
         with self._lock:
             self._batches[batch["id"]] = batch
             self._results[batch["id"]] = lines
@@ -208,7 +264,7 @@ class BatchStore:
         with self._lock:
             lines = self._results[batch["id"]]
         # Streamed in pieces that cut lines in two, as a large download arrives.
-        pieces = [part for line in lines for part in (line[: len(line) // 2], line[len(line) // 2:]) if part]
+        pieces = [part for line in lines for part in (line[: len(line) // 2], line[len(line) // 2 :]) if part]
         return StreamAnswer(pieces, content_type="application/binary")
 
 

@@ -45,8 +45,13 @@ def stream_generate_content(req: Request, turn: Turn) -> Answer:
     pieces = turn.pieces
     visible = turn.usage.visible_output
     chunks = [
-        _chunk(turn, response_id, piece, last=i == len(pieces) - 1,
-               candidates=None if i == len(pieces) - 1 else visible * (i + 1) // len(pieces))
+        _chunk(
+            turn,
+            response_id,
+            piece,
+            last=i == len(pieces) - 1,
+            candidates=None if i == len(pieces) - 1 else visible * (i + 1) // len(pieces),
+        )
         for i, piece in enumerate(pieces)
     ]
     if req.query.get("alt") == "sse":
@@ -68,4 +73,3 @@ def error_body(status: int, message: str) -> dict[str, Any]:
         504: "DEADLINE_EXCEEDED",
     }.get(status, "UNKNOWN")
     return {"error": {"code": status, "message": message, "status": code_status}}
-

@@ -48,21 +48,25 @@ def chat_completions(req: Request, turn: Turn) -> Answer:
     completion_id = new_id("chatcmpl-")
     created = now()
     if not req.stream:
-        return JsonAnswer({
-            "id": completion_id,
-            "object": "chat.completion",
-            "created": created,
-            "model": turn.model,
-            "choices": [{
-                "index": 0,
-                "message": {"role": "assistant", "content": turn.text, "refusal": None, "annotations": []},
-                "logprobs": None,
-                "finish_reason": "stop",
-            }],
-            "usage": chat_usage(turn.usage),
-            "service_tier": "default",
-            "system_fingerprint": FINGERPRINT,
-        })
+        return JsonAnswer(
+            {
+                "id": completion_id,
+                "object": "chat.completion",
+                "created": created,
+                "model": turn.model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": turn.text, "refusal": None, "annotations": []},
+                        "logprobs": None,
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": chat_usage(turn.usage),
+                "service_tier": "default",
+                "system_fingerprint": FINGERPRINT,
+            }
+        )
 
     stream_options = req.body.get("stream_options")
     include_usage = isinstance(stream_options, dict) and stream_options.get("include_usage") is True
@@ -134,7 +138,9 @@ def _message_item(item_id: str, text: str | None) -> dict[str, Any]:
     }
 
 
-def _response_object(req: Request, turn: Turn, response_id: str, created: int, output: list[dict[str, Any]] | None) -> dict[str, Any]:
+def _response_object(
+    req: Request, turn: Turn, response_id: str, created: int, output: list[dict[str, Any]] | None
+) -> dict[str, Any]:
     """The Response object; ``output=None`` gives the in-progress snapshot of response.created."""
     body = req.body
     done = output is not None
@@ -234,12 +240,14 @@ def embeddings(req: Request, turn: Turn) -> Answer:
             base64.b64encode(struct.pack(f"<{dims}f", *vector)).decode() if as_base64 else vector
         )
         data.append({"object": "embedding", "index": i, "embedding": encoded})
-    return JsonAnswer({
-        "object": "list",
-        "data": data,
-        "model": turn.model,
-        "usage": {"prompt_tokens": turn.usage.input, "total_tokens": turn.usage.input},
-    })
+    return JsonAnswer(
+        {
+            "object": "list",
+            "data": data,
+            "model": turn.model,
+            "usage": {"prompt_tokens": turn.usage.input, "total_tokens": turn.usage.input},
+        }
+    )
 
 
 def error_body(status: int, message: str) -> dict[str, Any]:

@@ -37,11 +37,10 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.standin import _anthropic, _cohere, _gemini, _openai
+from tests.standin import _anthropic, _cohere, _common, _gemini, _openai
 from tests.standin._batches import BatchStore
-from tests.standin._http import CLIENT_GONE, StandIn, StandInHandler
-from tests.standin import _common
 from tests.standin._common import Answer, JsonAnswer, Request, StreamAnswer, Turn, Usage, dumps, new_id
+from tests.standin._http import CLIENT_GONE, StandIn, StandInHandler
 
 __all__ = ["StandInProvider", "Usage"]
 
@@ -145,8 +144,9 @@ class StandInProvider(StandIn):
     def deterministic(self, on: bool) -> None:
         _common.DETERMINISTIC["on"] = on
 
-    def fail_next(self, status: int, times: int = 1, *, message: str | None = None,
-                  retry_after: float | None = None) -> None:
+    def fail_next(
+        self, status: int, times: int = 1, *, message: str | None = None, retry_after: float | None = None
+    ) -> None:
         """Answer the next ``times`` routed calls with HTTP ``status`` and the provider's error JSON.
 
         429/503/529 carry ``retry-after-ms`` (default 10 ms, so SDK retries stay fast) and ``retry-after``.

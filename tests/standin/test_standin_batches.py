@@ -25,8 +25,15 @@ def p() -> Iterator[StandInProvider]:
 def test_openai_files_and_batches(p: StandInProvider) -> None:
     p.batch_failures = {"r1": 429, "r2": "batch_expired"}
     client = openai.OpenAI(base_url=f"{p.url}/openai/v1", api_key="test", max_retries=0)
-    lines = [{"custom_id": f"r{i}", "method": "POST", "url": "/v1/chat/completions",
-              "body": {"model": "gpt-4o-mini", "messages": USER}} for i in range(4)]
+    lines = [
+        {
+            "custom_id": f"r{i}",
+            "method": "POST",
+            "url": "/v1/chat/completions",
+            "body": {"model": "gpt-4o-mini", "messages": USER},
+        }
+        for i in range(4)
+    ]
     data = "".join(json.dumps(line) + "\n" for line in lines).encode()
     upload = client.files.create(file=("in.jsonl", io.BytesIO(data)), purpose="batch")
     assert upload.purpose == "batch" and upload.bytes == len(data)
@@ -52,8 +59,11 @@ def test_openai_files_and_batches(p: StandInProvider) -> None:
 def test_anthropic_message_batches(p: StandInProvider) -> None:
     p.batch_failures = {"b": 500, "c": "canceled"}
     client = anthropic.Anthropic(base_url=f"{p.url}/anthropic", api_key="test", max_retries=0)
-    created = client.messages.batches.create(requests=[
-        {"custom_id": c, "params": {"model": "claude-haiku-4-5", "max_tokens": 16, "messages": USER}} for c in "abc"])
+    created = client.messages.batches.create(
+        requests=[
+            {"custom_id": c, "params": {"model": "claude-haiku-4-5", "max_tokens": 16, "messages": USER}} for c in "abc"
+        ]
+    )
     assert created.processing_status == "in_progress" and created.request_counts.processing == 3
     batch = client.messages.batches.retrieve(created.id)
     assert batch.processing_status == "ended" and batch.results_url.startswith(p.url + "/anthropic/")

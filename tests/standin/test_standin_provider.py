@@ -36,15 +36,19 @@ def aoai(p: StandInProvider, **kw: Any) -> openai.AsyncOpenAI:
 
 
 def ant(p: StandInProvider, **kw: Any) -> anthropic.Anthropic:
-    return anthropic.Anthropic(base_url=f"{p.url}/anthropic", api_key="test", max_retries=kw.pop("max_retries", 0), **kw)
+    return anthropic.Anthropic(
+        base_url=f"{p.url}/anthropic", api_key="test", max_retries=kw.pop("max_retries", 0), **kw
+    )
 
 
 def aant(p: StandInProvider, **kw: Any) -> anthropic.AsyncAnthropic:
-    return anthropic.AsyncAnthropic(base_url=f"{p.url}/anthropic", api_key="test", max_retries=kw.pop("max_retries", 0), **kw)
+    return anthropic.AsyncAnthropic(
+        base_url=f"{p.url}/anthropic", api_key="test", max_retries=kw.pop("max_retries", 0), **kw
+    )
 
 
 def sse_data(lines: list[str]) -> list[dict[str, Any]]:
-    return [json.loads(line[len("data: "):]) for line in lines if line.startswith("data: ") and line != "data: [DONE]"]
+    return [json.loads(line[len("data: ") :]) for line in lines if line.startswith("data: ") and line != "data: [DONE]"]
 
 
 # ----------------------------------------------------------------------------------------- OpenAI chat
@@ -77,9 +81,14 @@ def test_openai_chat_response_model_override(p: StandInProvider) -> None:
 def test_openai_chat_stream_with_usage(p: StandInProvider) -> None:
     p.usage = Usage(input=50, output=7, cache_read=20)
     with oai(p) as client:
-        chunks = list(client.chat.completions.create(
-            model="gpt-4o-mini", messages=USER, stream=True, stream_options={"include_usage": True},  # type: ignore[arg-type]
-        ))
+        chunks = list(
+            client.chat.completions.create(
+                model="gpt-4o-mini",
+                messages=USER,
+                stream=True,
+                stream_options={"include_usage": True},  # type: ignore[arg-type]
+            )
+        )
     assert len(chunks) >= 5
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == TEXT
     assert all(c.usage is None for c in chunks[:-1])
@@ -105,7 +114,10 @@ def test_openai_chat_async(p: StandInProvider) -> None:
             completion = await client.chat.completions.create(model="gpt-4o", messages=USER)  # type: ignore[arg-type]
             assert completion.usage is not None and completion.usage.prompt_tokens == 100
             stream = await client.chat.completions.create(
-                model="gpt-4o", messages=USER, stream=True, stream_options={"include_usage": True},  # type: ignore[arg-type]
+                model="gpt-4o",
+                messages=USER,
+                stream=True,
+                stream_options={"include_usage": True},  # type: ignore[arg-type]
             )
             chunks = [c async for c in stream]
             assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 20
@@ -175,7 +187,9 @@ def test_openai_embeddings(p: StandInProvider) -> None:
     p.usage = Usage(input=12)
     with oai(p) as client:
         result = client.embeddings.create(model="text-embedding-3-small", input=["a", "b", "c"])
-        floats = client.embeddings.create(model="text-embedding-3-small", input="a", encoding_format="float", dimensions=4)
+        floats = client.embeddings.create(
+            model="text-embedding-3-small", input="a", encoding_format="float", dimensions=4
+        )
     assert p.requests[0]["json"]["encoding_format"] == "base64"  # the SDK's default
     assert [d.index for d in result.data] == [0, 1, 2]
     assert all(len(d.embedding) == 8 and all(isinstance(x, float) for x in d.embedding) for d in result.data)
@@ -188,7 +202,9 @@ def test_openai_embeddings(p: StandInProvider) -> None:
 # ----------------------------------------------------------------------------------------- Anthropic
 
 
-def _assert_anthropic_usage(usage: anthropic.types.Usage, *, input: int, output: int, read: int, w5: int, w1: int) -> None:
+def _assert_anthropic_usage(
+    usage: anthropic.types.Usage, *, input: int, output: int, read: int, w5: int, w1: int
+) -> None:
     assert (usage.input_tokens, usage.output_tokens) == (input, output)
     assert usage.cache_read_input_tokens == read
     assert usage.cache_creation_input_tokens == w5 + w1
@@ -210,9 +226,14 @@ def test_anthropic_non_stream(p: StandInProvider) -> None:
 def test_anthropic_stream_raw(p: StandInProvider) -> None:
     p.usage = Usage(input=500, output=42, cache_read=400)
     with ant(p) as client:
-        events = list(client.messages.create(
-            model="claude-haiku-4-5", max_tokens=64, messages=USER, stream=True,  # type: ignore[arg-type]
-        ))
+        events = list(
+            client.messages.create(
+                model="claude-haiku-4-5",
+                max_tokens=64,
+                messages=USER,
+                stream=True,  # type: ignore[arg-type]
+            )
+        )
     types = [e.type for e in events]
     assert types[0] == "message_start" and types[-2:] == ["message_delta", "message_stop"]
     assert types.count("content_block_delta") >= 3
@@ -244,7 +265,10 @@ def test_anthropic_async(p: StandInProvider) -> None:
             message = await client.messages.create(model="claude-sonnet-4-5", max_tokens=64, messages=USER)  # type: ignore[arg-type]
             _assert_anthropic_usage(message.usage, input=200, output=11, read=0, w5=20, w1=0)
             stream = await client.messages.create(
-                model="claude-sonnet-4-5", max_tokens=64, messages=USER, stream=True,  # type: ignore[arg-type]
+                model="claude-sonnet-4-5",
+                max_tokens=64,
+                messages=USER,
+                stream=True,  # type: ignore[arg-type]
             )
             types = [e.type async for e in stream]
             assert types[0] == "message_start" and types[-1] == "message_stop"
@@ -301,7 +325,7 @@ def test_cohere_chat(p: StandInProvider) -> None:
 
         with client.stream("POST", f"{p.url}/cohere/v2/chat", json={"model": "command-a-03-2025", "stream": True}) as r:
             lines = list(r.iter_lines())
-    events = [line[len("event: "):] for line in lines if line.startswith("event: ")]
+    events = [line[len("event: ") :] for line in lines if line.startswith("event: ")]
     assert events[:2] == ["message-start", "content-start"] and events[-2:] == ["content-end", "message-end"]
     data = sse_data(lines)
     assert "".join(d["delta"]["message"]["content"]["text"] for d in data if d["type"] == "content-delta") == TEXT
@@ -317,8 +341,10 @@ def test_openai_compatible_hosts(p: StandInProvider) -> None:
         groq_chunks = list(groq.chat.completions.create(model="llama", messages=USER, stream=True))  # type: ignore[arg-type]
         mistral_chunks = list(mistral.chat.completions.create(model="mistral-small-latest", messages=USER, stream=True))  # type: ignore[arg-type]
     assert [r["path"] for r in p.requests] == [
-        "/groq/openai/v1/chat/completions", "/together/v1/chat/completions",
-        "/groq/openai/v1/chat/completions", "/mistral/v1/chat/completions",
+        "/groq/openai/v1/chat/completions",
+        "/together/v1/chat/completions",
+        "/groq/openai/v1/chat/completions",
+        "/mistral/v1/chat/completions",
     ]
     # Groq reports streaming usage under x_groq on the finish chunk; Mistral in `usage` on the finish chunk.
     assert (groq_chunks[-1].model_extra or {})["x_groq"]["usage"]["prompt_tokens"] == 21
@@ -352,7 +378,9 @@ def test_gzip(p: StandInProvider) -> None:
         assert client.messages.create(model="claude", max_tokens=8, messages=USER).usage.output_tokens == 20  # type: ignore[arg-type]
     wire = httpx.post(f"{p.url}/openai/v1/chat/completions", json={"model": "m"}, headers={"accept-encoding": "gzip"})
     assert int(wire.headers["content-length"]) < len(wire.content)  # decoded by httpx
-    identity = httpx.post(f"{p.url}/openai/v1/chat/completions", json={"model": "m"}, headers={"accept-encoding": "identity"})
+    identity = httpx.post(
+        f"{p.url}/openai/v1/chat/completions", json={"model": "m"}, headers={"accept-encoding": "identity"}
+    )
     assert "content-encoding" not in identity.headers
     assert gzip.decompress(gzip.compress(b"x")) == b"x"
 
@@ -448,9 +476,11 @@ def test_keep_alive_and_concurrency(p: StandInProvider) -> None:
 
     async def run() -> None:
         async with httpx.AsyncClient() as client:
+
             async def one(i: int) -> str:
-                async with client.stream("POST", f"{p.url}/openai/v1/chat/completions",
-                                         json={"model": f"m{i}", "stream": True}) as r:
+                async with client.stream(
+                    "POST", f"{p.url}/openai/v1/chat/completions", json={"model": f"m{i}", "stream": True}
+                ) as r:
                     return "".join([line async for line in r.aiter_lines()])
 
             results = await asyncio.gather(*(one(i) for i in range(8)))
@@ -465,9 +495,14 @@ def test_keep_alive_and_concurrency(p: StandInProvider) -> None:
 def test_sse_framings(framing: str) -> None:
     with StandInProvider(sse_framing=framing) as p:  # type: ignore[arg-type]
         with oai(p) as client:
-            chunks = list(client.chat.completions.create(
-                model="gpt-4o", messages=USER, stream=True, stream_options={"include_usage": True},  # type: ignore[arg-type]
-            ))
+            chunks = list(
+                client.chat.completions.create(
+                    model="gpt-4o",
+                    messages=USER,
+                    stream=True,
+                    stream_options={"include_usage": True},  # type: ignore[arg-type]
+                )
+            )
             assert chunks[-1].usage is not None
             assert client.chat.completions.create(model="gpt-4o", messages=USER).usage is not None  # type: ignore[arg-type]
         with ant(p) as aclient, aclient.messages.stream(model="c", max_tokens=8, messages=USER) as stream:  # type: ignore[arg-type]

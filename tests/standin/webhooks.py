@@ -21,14 +21,13 @@ import json
 import time
 import traceback
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from tests.standin._http import CLIENT_GONE, StandIn, StandInHandler
 
 __all__ = ["HttpStandIn", "Received", "Reply", "WebhookReceiver"]
-
 
 
 @dataclass(frozen=True)
@@ -180,7 +179,7 @@ class _Handler(StandInHandler):
                 body=raw,
                 json=parsed,
                 monotonic=time.monotonic(),
-                wall=datetime.now(timezone.utc),
+                wall=datetime.now(UTC),
             )
             reply = standin._handle(request)
             if reply is None:

@@ -11,7 +11,6 @@ import pyarrow as pa
 import pytest
 
 from llmobserve.storage import Attribution, Store, StoreConfig, spans_table
-
 from tests.span_rows import T0, span
 
 BATCH = 1_000
@@ -20,10 +19,16 @@ BATCH = 1_000
 def _batch(first: int, *, agent: str = "", customer: str = "", tenant: str = "acme") -> pa.Table:
     """``BATCH`` new traces of one LLM span each, as the receiver writes them (the columns noting reads)."""
     n = BATCH
-    return pa.table({
-        "tenant": [tenant] * n, "trace_id": [f"{first + i:032x}" for i in range(n)], "is_llm": [True] * n,
-        "agent": [agent] * n, "customer": [customer] * n, "session": [""] * n,
-    })
+    return pa.table(
+        {
+            "tenant": [tenant] * n,
+            "trace_id": [f"{first + i:032x}" for i in range(n)],
+            "is_llm": [True] * n,
+            "agent": [agent] * n,
+            "customer": [customer] * n,
+            "session": [""] * n,
+        }
+    )
 
 
 def _cost(attribution: Attribution, table: pa.Table) -> tuple[float, int]:
@@ -93,11 +98,15 @@ def test_an_agent_arriving_after_150000_other_traces_still_attributes_its_llm_sp
     # 150,000 other traces of the same tenant: attributed LLM calls lacking a customer, which fill
     # the maps of traces lacking labels and of LLM traces (100,000 each) and overflow them
     for first in range(1, 150_001, 50_000):
-        store.insert_spans(spans_table([span(f"{i:032x}", "o", at, "0.001", agent="bulk")
-                                        for i in range(first, first + 50_000)]))
+        store.insert_spans(
+            spans_table([span(f"{i:032x}", "o", at, "0.001", agent="bulk") for i in range(first, first + 50_000)])
+        )
         maintainer.run_once()
-    store.insert_spans(spans_table([span("x", "agent", at, "0", is_llm=False, operation="invoke_agent",
-                                         agent="late_agent", customer="cust_1")]))
+    store.insert_spans(
+        spans_table(
+            [span("x", "agent", at, "0", is_llm=False, operation="invoke_agent", agent="late_agent", customer="cust_1")]
+        )
+    )
     maintainer.run_once(force=True)
     agents = {r.key: r.cost_usd for r in store.cost_breakdown("acme", "agent", at, at + timedelta(hours=1))}
     assert agents["late_agent"] == Decimal("0.25")

@@ -11,6 +11,7 @@ import pytest
 from llmobserve.storage import Store, StoreConfig, spans_table
 from tests.span_rows import T0, span
 
+
 @pytest.fixture()
 def store(tmp_path):  # type: ignore[no-untyped-def]
     opened = Store.open(StoreConfig(tmp_path / "data"))
@@ -45,19 +46,54 @@ def _seed(store: Store) -> None:
         for hour in (0, 5, 23):
             at = T0 + timedelta(days=day, hours=hour, minutes=10)
             trace = f"{day}{hour:02d}"
-            rows.append(span(trace, "a", at, "0", is_llm=False, operation="invoke_agent", agent="planner",
-                             customer="c1", name="invoke_agent planner"))
-            rows.append(span(trace, "b", at + timedelta(seconds=1), "0.25", parent_span_id="a".ljust(16, "0"),
-                             agent="planner", customer="c1", model="gpt-4o"))
-            rows.append(span(trace, "c", at + timedelta(seconds=2), "1.5", parent_span_id="a".ljust(16, "0"),
-                             agent="writer", customer="c2", model="claude-sonnet-4-5", provider="anthropic"))
+            rows.append(
+                span(
+                    trace,
+                    "a",
+                    at,
+                    "0",
+                    is_llm=False,
+                    operation="invoke_agent",
+                    agent="planner",
+                    customer="c1",
+                    name="invoke_agent planner",
+                )
+            )
+            rows.append(
+                span(
+                    trace,
+                    "b",
+                    at + timedelta(seconds=1),
+                    "0.25",
+                    parent_span_id="a".ljust(16, "0"),
+                    agent="planner",
+                    customer="c1",
+                    model="gpt-4o",
+                )
+            )
+            rows.append(
+                span(
+                    trace,
+                    "c",
+                    at + timedelta(seconds=2),
+                    "1.5",
+                    parent_span_id="a".ljust(16, "0"),
+                    agent="writer",
+                    customer="c2",
+                    model="claude-sonnet-4-5",
+                    provider="anthropic",
+                )
+            )
     store.insert_spans(spans_table(rows))
 
 
 def test_rollup_answers_equal_raw_answers_and_stay_exact_under_redelivery(store: Store) -> None:
     _seed(store)
-    ranges = [(T0, T0 + timedelta(days=3)), (T0 + timedelta(hours=3, minutes=7), T0 + timedelta(days=2, hours=6)),
-              (T0 - timedelta(days=10), T0 + timedelta(days=10))]
+    ranges = [
+        (T0, T0 + timedelta(days=3)),
+        (T0 + timedelta(hours=3, minutes=7), T0 + timedelta(days=2, hours=6)),
+        (T0 - timedelta(days=10), T0 + timedelta(days=10)),
+    ]
     raw = [_answers(store, *r) for r in ranges]  # nothing refreshed yet: every bucket is read raw
     assert raw[0]["model"][0].cost_usd == Decimal("13.5") and raw[0]["model"][0].calls == 9
     maintainer = store.maintainer()
@@ -76,9 +112,13 @@ def test_spans_landing_in_a_rolled_up_hour_count_at_once(store: Store) -> None:
     day = (T0, T0 + timedelta(days=1))
     before = store.cost_breakdown("acme", "customer", *day)
     late = T0 + timedelta(hours=5, minutes=30)
-    store.insert_spans(spans_table([
-        span("005", "d", late, "2", customer="c3", agent="planner", parent_span_id="a".ljust(16, "0")),
-    ]))
+    store.insert_spans(
+        spans_table(
+            [
+                span("005", "d", late, "2", customer="c3", agent="planner", parent_span_id="a".ljust(16, "0")),
+            ]
+        )
+    )
     after = store.cost_breakdown("acme", "customer", *day)
     assert {r.key: r.cost_usd for r in after} == {**{r.key: r.cost_usd for r in before}, "c3": Decimal(2)}
     runs = store.list_runs("acme", *day, "cost", 10, None, {})
@@ -94,8 +134,23 @@ def test_a_rewritten_span_replaces_its_old_cost_in_every_rollup(store: Store) ->
     maintainer.run_once(force=True)
     at = T0 + timedelta(hours=5, minutes=10, seconds=2)
     # a re-priced (or re-attributed) span: same identity, newer version, new cost and agent
-    store.insert_spans(spans_table([span("005", "c", at, "0.5", agent="planner", customer="c2",
-                                         model="claude-sonnet-4-5", provider="anthropic", version=2)]))
+    store.insert_spans(
+        spans_table(
+            [
+                span(
+                    "005",
+                    "c",
+                    at,
+                    "0.5",
+                    agent="planner",
+                    customer="c2",
+                    model="claude-sonnet-4-5",
+                    provider="anthropic",
+                    version=2,
+                )
+            ]
+        )
+    )
     maintainer.run_once(force=True)
     day = (T0, T0 + timedelta(days=1))
     agents = {r.key: (r.cost_usd, r.calls) for r in store.cost_breakdown("acme", "agent", *day)}
@@ -131,8 +186,11 @@ def test_spans_written_in_sql_count_once_the_rollups_are_told(store: Store) -> N
     store.maintainer().run_once(force=True)
     day = (T0, T0 + timedelta(days=1))
     # re-cost one span behind the writer's back (as bench/query_seed.py writes in SQL)
-    store.client.command("INSERT INTO spans SELECT * REPLACE (toDecimal64(2, 12) AS cost_usd, version + 1 AS version) "
-                         "FROM spans WHERE trace_id = {t:String} AND span_id LIKE 'b%'", parameters={"t": "000".ljust(32, "0")})
+    store.client.command(
+        "INSERT INTO spans SELECT * REPLACE (toDecimal64(2, 12) AS cost_usd, version + 1 AS version) "
+        "FROM spans WHERE trace_id = {t:String} AND span_id LIKE 'b%'",
+        parameters={"t": "000".ljust(32, "0")},
+    )
     stale = {r.key: r.cost_usd for r in store.cost_breakdown("acme", "agent", *day)}
     assert stale["planner"] == Decimal("0.75")  # the rollup does not know yet
     store.mark_rollups_dirty("acme")

@@ -46,7 +46,9 @@ def test_every_sort_key_starts_with_tenant(store) -> None:  # type: ignore[no-un
 
 def test_keys_are_stored_hashed_and_resolve_to_their_tenant(store) -> None:  # type: ignore[no-untyped-def]
     key, key_id = store.create_key("hash-co", ("read",))
-    stored = store.client.query("SELECT key_hash FROM api_keys WHERE key_id = {k:String}", parameters={"k": key_id}).result_rows
+    stored = store.client.query(
+        "SELECT key_hash FROM api_keys WHERE key_id = {k:String}", parameters={"k": key_id}
+    ).result_rows
     assert stored and key not in stored[0][0] and len(stored[0][0]) == 64
     principal = store.lookup_key(key)
     assert principal is not None and principal.tenant == "hash-co" and principal.scopes == {"read"}
@@ -79,7 +81,9 @@ def test_bad_clickhouse_url_is_a_clear_error(url: str) -> None:
 def _tables(sql: str) -> dict[str, list[str]]:
     """table name (without _local) -> its column names, from CREATE TABLE statements with a column list."""
     found = {}
-    for name, body in re.findall(r"CREATE TABLE IF NOT EXISTS (?:llmobserve\.)?(\w+)(?: ON CLUSTER \w+)? \(\n(.*?)\n\)", sql, re.S):
+    for name, body in re.findall(
+        r"CREATE TABLE IF NOT EXISTS (?:llmobserve\.)?(\w+)(?: ON CLUSTER \w+)? \(\n(.*?)\n\)", sql, re.S
+    ):
         found[name.removesuffix("_local")] = re.findall(r"^\s{4}([a-z_0-9]+) ", body, re.M)
     return found
 
@@ -94,4 +98,3 @@ def test_cluster_ddl_matches_the_schema(store) -> None:  # type: ignore[no-untyp
     assert cluster == single
     described = {name: [r[0] for r in store.client.query(f"DESCRIBE TABLE {name}").result_rows] for name in single}
     assert described == single
-

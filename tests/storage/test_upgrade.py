@@ -9,7 +9,6 @@ from pathlib import Path
 from llmobserve.storage import Store, StoreConfig, spans_table
 from llmobserve.storage._client import connect
 from llmobserve.storage._migrations import MIGRATIONS, applied_versions
-
 from tests.span_rows import T0, span
 
 
@@ -25,9 +24,13 @@ def test_a_store_from_before_sessions_is_upgraded_in_place(tmp_path: Path) -> No
         client.insert("schema_migrations", [[version, name]], column_names=["version", "name"])
     client.command("ALTER TABLE spans DROP COLUMN session")
     client.command("ALTER TABLE runs DROP COLUMN sessions")
-    client.command("CREATE TABLE cost_daily (tenant String, start_time DateTime('UTC')) ENGINE = MergeTree ORDER BY tenant")
+    client.command(
+        "CREATE TABLE cost_daily (tenant String, start_time DateTime('UTC')) ENGINE = MergeTree ORDER BY tenant"
+    )
     client.insert_arrow("spans", spans_table([span("t1", "s1", T0, "0.25", customer="c1")]).drop_columns(["session"]))
-    client.command("INSERT INTO rollup_state VALUES ('acme', 'day', {d:DateTime('UTC')}, 1, 1, 1)", parameters={"d": T0})
+    client.command(
+        "INSERT INTO rollup_state VALUES ('acme', 'day', {d:DateTime('UTC')}, 1, 1, 1)", parameters={"d": T0}
+    )
     client.close()
 
     upgraded = Store.open(config)
@@ -37,9 +40,12 @@ def test_a_store_from_before_sessions_is_upgraded_in_place(tmp_path: Path) -> No
         assert "cost_daily2" in tables and "cost_daily" not in tables
         assert upgraded.client.query("SELECT session FROM spans").result_rows == [("",)]
         day = (T0, T0 + timedelta(days=1))
-        assert [(r.key, r.cost_usd) for r in upgraded.cost_breakdown("acme", "session", *day)] == [("untracked", Decimal("0.25"))]
+        assert [(r.key, r.cost_usd) for r in upgraded.cost_breakdown("acme", "session", *day)] == [
+            ("untracked", Decimal("0.25"))
+        ]
         upgraded.maintainer().run_once(force=True)
-        assert [(r.key, r.cost_usd) for r in upgraded.cost_breakdown("acme", "customer", *day, {"session": "untracked"})
-                ] == [("c1", Decimal("0.25"))]
+        assert [
+            (r.key, r.cost_usd) for r in upgraded.cost_breakdown("acme", "customer", *day, {"session": "untracked"})
+        ] == [("c1", Decimal("0.25"))]
     finally:
         upgraded.close()

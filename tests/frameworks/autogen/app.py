@@ -25,10 +25,9 @@ from pathlib import Path
 sys.path.append(str(Path(__file__).resolve().parent.parent))  # for _app_otel; appended: nothing shadowed
 
 from _app_otel import finish, setup  # noqa: E402
-
 from autogen_agentchat.agents import AssistantAgent  # noqa: E402
-from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 from autogen_ext.models.openai import OpenAIChatCompletionClient  # noqa: E402
+from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 
 
 async def main(provider: TracerProvider) -> str:
@@ -45,11 +44,15 @@ async def main(provider: TracerProvider) -> str:
         from openinference.instrumentation.openai import OpenAIInstrumentor
 
         OpenAIInstrumentor().instrument(tracer_provider=provider)
-    client = OpenAIChatCompletionClient(model=os.environ.get("MODEL", "gpt-4o"),
-                                        base_url=f"{os.environ['PROVIDER_BASE']}/openai/v1", api_key="test",
-                                        max_retries=0)
-    bot = AssistantAgent(os.environ.get("AGENT_NAME", "support_bot"), model_client=client,
-                         system_message="You answer support questions.")
+    client = OpenAIChatCompletionClient(
+        model=os.environ.get("MODEL", "gpt-4o"),
+        base_url=f"{os.environ['PROVIDER_BASE']}/openai/v1",
+        api_key="test",
+        max_retries=0,
+    )
+    bot = AssistantAgent(
+        os.environ.get("AGENT_NAME", "support_bot"), model_client=client, system_message="You answer support questions."
+    )
     turns = int(os.environ.get("TURNS", "1"))
     attrs = {k: v for k, v in {"user.id": user, "session.id": session}.items() if v}
     with provider.get_tracer("app").start_as_current_span("handle_request", attributes=attrs), scope:

@@ -34,7 +34,6 @@ for _var in ("HOME", "CREWAI_STORAGE_DIR", "XDG_DATA_HOME", "XDG_CONFIG_HOME"):
 sys.path.append(str(Path(__file__).resolve().parent.parent))  # for _app_otel; appended: nothing shadowed
 
 from _app_otel import finish, setup  # noqa: E402
-
 from crewai import LLM, Agent, Crew, Task  # noqa: E402
 from openinference.instrumentation import using_attributes  # noqa: E402
 from openinference.instrumentation.crewai import CrewAIInstrumentor  # noqa: E402
@@ -50,15 +49,27 @@ def main() -> None:
         from openinference.instrumentation.openai import OpenAIInstrumentor
 
         OpenAIInstrumentor().instrument(tracer_provider=provider)
-    llm = LLM(model=f"openai/{os.environ.get('MODEL', 'gpt-4o')}", base_url=f"{os.environ['PROVIDER_BASE']}/openai/v1",
-              api_key="test", max_retries=0)
-    bot = Agent(role=os.environ.get("AGENT_NAME", "support_bot"), goal="Answer support questions.",
-                backstory="You work in customer support.", llm=llm, allow_delegation=False, verbose=False)
-    tasks = [Task(description="The customer says: my order has not arrived. Reply.", expected_output="A reply.",
-                  agent=bot)]
+    llm = LLM(
+        model=f"openai/{os.environ.get('MODEL', 'gpt-4o')}",
+        base_url=f"{os.environ['PROVIDER_BASE']}/openai/v1",
+        api_key="test",
+        max_retries=0,
+    )
+    bot = Agent(
+        role=os.environ.get("AGENT_NAME", "support_bot"),
+        goal="Answer support questions.",
+        backstory="You work in customer support.",
+        llm=llm,
+        allow_delegation=False,
+        verbose=False,
+    )
+    tasks = [
+        Task(description="The customer says: my order has not arrived. Reply.", expected_output="A reply.", agent=bot)
+    ]
     if os.environ.get("TURNS", "1") == "2":
-        tasks.append(Task(description="The customer asks: can you check again? Reply.", expected_output="A reply.",
-                          agent=bot))
+        tasks.append(
+            Task(description="The customer asks: can you check again? Reply.", expected_output="A reply.", agent=bot)
+        )
     crew = Crew(name="support_crew", agents=[bot], tasks=tasks, verbose=False)
     user, session = os.environ.get("USER_ID", ""), os.environ.get("SESSION_ID", "")
     with using_attributes(user_id=user, session_id=session):

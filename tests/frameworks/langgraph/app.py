@@ -21,7 +21,6 @@ from pathlib import Path
 sys.path.append(str(Path(__file__).resolve().parent.parent))  # for _app_otel; appended: nothing shadowed
 
 from _app_otel import finish, setup  # noqa: E402
-
 from langchain_core.messages import HumanMessage, SystemMessage  # noqa: E402
 from langchain_openai import ChatOpenAI  # noqa: E402
 from langgraph.graph import END, START, MessagesState, StateGraph  # noqa: E402
@@ -43,8 +42,12 @@ def main() -> None:
 
         LangchainInstrumentor().instrument(tracer_provider=provider)
 
-    llm = ChatOpenAI(model=os.environ.get("MODEL", "gpt-4o"), base_url=f"{os.environ['PROVIDER_BASE']}/openai/v1",
-                     api_key="test", max_retries=0)
+    llm = ChatOpenAI(
+        model=os.environ.get("MODEL", "gpt-4o"),
+        base_url=f"{os.environ['PROVIDER_BASE']}/openai/v1",
+        api_key="test",
+        max_retries=0,
+    )
 
     def triage(state: MessagesState) -> dict[str, object]:
         reply = llm.invoke([SystemMessage("Classify the support request in one word."), *state["messages"]])

@@ -20,7 +20,6 @@ from pathlib import Path
 sys.path.append(str(Path(__file__).resolve().parent.parent))  # for _app_otel; appended: nothing shadowed
 
 from _app_otel import finish, setup  # noqa: E402
-
 from agents import Agent, OpenAIResponsesModel, RunConfig, Runner, trace  # noqa: E402
 from openai import AsyncOpenAI  # noqa: E402
 from openinference.instrumentation import using_attributes  # noqa: E402
@@ -35,8 +34,11 @@ async def main() -> None:
 
         OpenAIInstrumentor().instrument(tracer_provider=provider)
     client = AsyncOpenAI(base_url=f"{os.environ['PROVIDER_BASE']}/openai/v1", api_key="test", max_retries=0)
-    bot = Agent(name=os.environ.get("AGENT_NAME", "support_bot"), instructions="You answer support questions.",
-                model=OpenAIResponsesModel(model=os.environ.get("MODEL", "gpt-4o"), openai_client=client))
+    bot = Agent(
+        name=os.environ.get("AGENT_NAME", "support_bot"),
+        instructions="You answer support questions.",
+        model=OpenAIResponsesModel(model=os.environ.get("MODEL", "gpt-4o"), openai_client=client),
+    )
     user, session = os.environ.get("USER_ID", ""), os.environ.get("SESSION_ID", "")
     turns = int(os.environ.get("TURNS", "1"))
     with using_attributes(user_id=user, session_id=session):

@@ -16,7 +16,6 @@ from pathlib import Path
 sys.path.append(str(Path(__file__).resolve().parent.parent))  # for _app_otel; appended: nothing shadowed
 
 from _app_otel import finish, setup  # noqa: E402
-
 from pydantic_ai import Agent  # noqa: E402
 from pydantic_ai.capabilities.instrumentation import Instrumentation  # noqa: E402
 from pydantic_ai.models.instrumented import InstrumentationSettings  # noqa: E402
@@ -26,12 +25,16 @@ from pydantic_ai.providers.openai import OpenAIProvider  # noqa: E402
 
 def main() -> None:
     provider = setup("pydantic-ai-app")
-    model = OpenAIChatModel(os.environ.get("MODEL", "gpt-4o"),
-                            provider=OpenAIProvider(base_url=f"{os.environ['PROVIDER_BASE']}/openai/v1",
-                                                    api_key="test"))
-    bot = Agent(model, name=os.environ.get("AGENT_NAME", "support_bot"),
-                instructions="You answer support questions.",
-                capabilities=[Instrumentation(settings=InstrumentationSettings(tracer_provider=provider))])
+    model = OpenAIChatModel(
+        os.environ.get("MODEL", "gpt-4o"),
+        provider=OpenAIProvider(base_url=f"{os.environ['PROVIDER_BASE']}/openai/v1", api_key="test"),
+    )
+    bot = Agent(
+        model,
+        name=os.environ.get("AGENT_NAME", "support_bot"),
+        instructions="You answer support questions.",
+        capabilities=[Instrumentation(settings=InstrumentationSettings(tracer_provider=provider))],
+    )
     user, session = os.environ.get("USER_ID", ""), os.environ.get("SESSION_ID", "")
     attrs = {k: v for k, v in {"user.id": user, "session.id": session}.items() if v}
     with provider.get_tracer("app").start_as_current_span("handle_request", attributes=attrs):
