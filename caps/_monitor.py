@@ -13,7 +13,7 @@ Exactly once: an alert's id is derived from (cap, subject, period, limit, thresh
 written before anyone is notified, and ids already written are never fired again, also after a
 restart (they are read back at start). Alerts whose notifications had not finished when the
 process stopped are delivered at the next start. Only one process may run a monitor per store:
-``serve`` runs it unless told not to (see README, "Spending caps").
+``serve`` runs it unless told not to (see docs/caps.md).
 """
 
 from __future__ import annotations

@@ -182,7 +182,7 @@ def unknown_env(environ: Mapping[str, str] | None = None) -> list[str]:
 
 
 def settings_table() -> str:
-    """README's Configuration table, generated from the fields (a test keeps the two equal)."""
+    """docs/configuration.md's table, generated from the fields (a test keeps the two equal)."""
     rows = ["| env | flag of `serve` | default | |", "|---|---|---|---|"]
     for name, field in Settings.model_fields.items():
         extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}

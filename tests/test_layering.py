@@ -1,4 +1,4 @@
-"""Each package imports only downward (DESIGN.md's table); the SDK never touches server code.
+"""Each package imports only downward (docs/design.md's table of rooms); the SDK never touches server code.
 
 Packages live in top-level folders but import as ``llmobserve.<folder>``; an import of
 ``llmobserve.storage`` counts as an import of ``storage``. Relative imports may not leave their package.

@@ -1,4 +1,4 @@
-"""One ``Settings``: explicit > ``LLMOBSERVE_*`` env > defaults, one clear line for a bad value, README in step."""
+"""One ``Settings``: explicit > ``LLMOBSERVE_*`` env > defaults, one clear line for a bad value, docs/configuration.md in step."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from llmobserve.cli import build_parser
 from llmobserve.settings import ENV_ONLY, Settings, SettingsError, load_settings, settings_table, unknown_env
 from tests.conftest import ROOT, free_port, run_cli
 
-# The only modules that may read the environment (DESIGN.md, decision 10).
+# The only modules that may read the environment (docs/design.md, decision 10).
 ENV_READERS = {"llmobserve/settings.py", "instrumentation/_setup.py"}
 
 
@@ -106,8 +106,10 @@ def test_serve_warns_about_an_unknown_variable() -> None:
     assert "warning: LLMOBSERVE_DATADIR is set but llmobserve reads no such variable" in done.stderr
 
 
-def test_readme_configuration_table_is_the_settings() -> None:
-    assert settings_table() in (ROOT / "README.md").read_text(), "README's table must be:\n" + settings_table()
+def test_the_configuration_page_lists_every_setting() -> None:
+    assert settings_table() in (ROOT / "docs" / "configuration.md").read_text(), (
+        "docs/configuration.md's table must be:\n" + settings_table()
+    )
 
 
 def test_every_setting_but_secrets_is_a_serve_flag() -> None:
