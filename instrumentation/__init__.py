@@ -11,14 +11,17 @@ from __future__ import annotations
 from ._caps_errors import SpendingCapExceeded
 from ._labels import agent, customer, section, tool, wrap_all_tools
 from ._setup import NoApiKeyError, Observation, export_target, observe, shutdown, span_exporter
+from ._snapshot import Labels, labels
 
 __all__ = [
+    "Labels",
     "NoApiKeyError",
     "Observation",
     "SpendingCapExceeded",
     "agent",
     "customer",
     "export_target",
+    "labels",
     "observe",
     "section",
     "shutdown",

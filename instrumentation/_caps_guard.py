@@ -20,6 +20,7 @@ Money is ``Decimal`` throughout; the server's strings are parsed, never floats.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import threading
@@ -122,7 +123,9 @@ class CapsGuard:
     def start(self, initial_timeout: float = _INITIAL_TIMEOUT_S) -> CapsGuard:
         """One bounded fetch now (so the first call already knows the blocks), then poll in the background."""
         self.refresh(initial_timeout)
-        self._thread = threading.Thread(target=self._run, name="llmobserve-caps", daemon=True)
+        self._thread = threading.Thread(
+            target=contextvars.Context().run, args=(self._run,), name="llmobserve-caps", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -143,7 +146,9 @@ class CapsGuard:
         self._wake = threading.Event()
         self.reservations.restart_after_fork()
         if self._thread is not None and not self._stopped:
-            self._thread = threading.Thread(target=self._run, name="llmobserve-caps", daemon=True)
+            self._thread = threading.Thread(
+                target=contextvars.Context().run, args=(self._run,), name="llmobserve-caps", daemon=True
+            )
             self._thread.start()
 
     def flush(self, timeout: float) -> bool:

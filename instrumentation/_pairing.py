@@ -14,6 +14,7 @@ Being the last step before export, it is also where the app's non-LLM HTTP calls
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections import deque
@@ -73,7 +74,9 @@ class PairingProcessor(SpanProcessor):
         self._recent: deque[tuple[float, ReadableSpan, Any]] = deque(maxlen=256)  # ended foreign LLM spans
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._timer = threading.Thread(target=self._loop, name="llmobserve-pairing", daemon=True)
+        self._timer = threading.Thread(
+            target=contextvars.Context().run, args=(self._loop,), name="llmobserve-pairing", daemon=True
+        )
         self._timer.start()
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:

@@ -186,6 +186,7 @@ def observe(
     trace_all_http: bool = False,
     api_url: str | None = None,
     strict_caps: bool = False,
+    propagate_threads: bool = True,
 ) -> Observation:
     """Send this app's spans to llmobserve and turn every LLM HTTP call into a priced GenAI span.
 
@@ -205,6 +206,10 @@ def observe(
         strict_caps: reserve each capped call's worst-case cost at the server before sending it, and
             settle it with the real usage after: caps hold exactly across processes, at the price of
             one round trip per call that a ``hard_block`` cap applies to.
+        propagate_threads: run work handed to ``threading.Thread``, ``ThreadPoolExecutor`` (``submit``,
+            ``map``) and ``loop.run_in_executor`` in the context it was handed over in, so its spans keep
+            their parent, agent, section and customer; ``False`` leaves threads as Python starts them.
+            Processes cannot be followed; ``llmobserve.labels()`` carries the labels where context does not.
 
     Spending caps with ``enforcement="hard_block"``: a call whose provider, model, agent, customer or
     service falls under an exhausted cap raises ``llmobserve.SpendingCapExceeded`` before its request
@@ -224,10 +229,10 @@ def observe(
     global _state
     with _lock:
         if _state is not None:
-            if provider_urls or trace_all_http or api_url or strict_caps:
+            if provider_urls or trace_all_http or api_url or strict_caps or not propagate_threads:
                 log.warning(
-                    "llmobserve: observe() already ran; provider_urls, trace_all_http, api_url and "
-                    "strict_caps of later calls are ignored"
+                    "llmobserve: observe() already ran; provider_urls, trace_all_http, api_url, "
+                    "strict_caps and propagate_threads of later calls are ignored"
                 )
             return _state
         target, key = export_target(api_key, endpoint, protocol)
@@ -260,6 +265,10 @@ def observe(
 
         service = str(provider.resource.attributes.get("service.name") or "")
         guard = CapsGuard(CapsApi(api_base, key), service=service, strict=strict_caps).start()
+        if propagate_threads:
+            from ._threads import propagate
+
+            propagate()
         capture = Capture(
             ProviderMatcher(provider_urls),
             capture_content,
@@ -360,5 +369,8 @@ def shutdown() -> None:
             state._caps_guard.stop()
         state.processor.shutdown()
         state.labels.shutdown()
+        from ._threads import stop_propagating
+
+        stop_propagating()
         # The provider stays: OTel allows one global provider per process, so a later observe()
         # attaches to it again.

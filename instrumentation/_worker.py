@@ -4,6 +4,7 @@ threads. The thread starts with the first job (and again in a forked child, with
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import queue
 import threading
@@ -26,7 +27,11 @@ class Worker:
         with self._idle:
             self._unfinished += 1
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                # An empty context: the labels in force where the first job happens to come from
+                # must not stick to the thread (observe() makes threads inherit the starter's).
+                self._thread = threading.Thread(
+                    target=contextvars.Context().run, args=(self._run,), name=self._name, daemon=True
+                )
                 self._thread.start()
         self._queue.put(job)
 

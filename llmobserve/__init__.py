@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .instrumentation import (
+        Labels,
         Observation,
         SpendingCapExceeded,
         agent,
         customer,
+        labels,
         observe,
         section,
         shutdown,
@@ -27,10 +29,12 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "Labels",
     "Observation",
     "SpendingCapExceeded",
     "agent",
     "customer",
+    "labels",
     "observe",
     "section",
     "shutdown",

@@ -1,8 +1,8 @@
 """App side, run inside a framework's own venv (OTel SDK + OTLP/HTTP exporter only, no llmobserve):
 a tracer provider exporting to ``$RECEIVER/v1/traces`` with ``Authorization: Bearer $KEY``.
 
-``DUMP=<file>`` also writes every finished span as one JSON line (name, ids, kind, scope, attributes,
-resource), which is how ``SPAN_SHAPES.md`` was written; leave ``RECEIVER`` empty to only dump.
+``DUMP=<file>`` also writes every finished span as one JSON line (name, ids, kind, times, status, scope,
+attributes, resource), which is how ``SPAN_SHAPES.md`` was written; leave ``RECEIVER`` empty to only dump.
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ class _JsonLines(SpanExporter):
                             "span_id": f"{ctx.span_id:016x}",
                             "parent_id": f"{parent.span_id:016x}" if parent else None,
                             "kind": s.kind.name,
+                            "start_time_unix_nano": s.start_time,
+                            "end_time_unix_nano": s.end_time,
+                            "status": s.status.status_code.name,
                             "scope": s.instrumentation_scope.name if s.instrumentation_scope else None,
                             "attributes": dict(s.attributes or {}),
                             "resource": dict(s.resource.attributes),
