@@ -13,8 +13,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from llmobserve.query_api.schemas import CustomPriceIn, KeyCreate
-from llmobserve.query_api.services import BadRequest, keys, prices
+from llmobserve.query_api.schemas import CustomPriceIn, DuplicatesIn, KeyCreate
+from llmobserve.query_api.services import BadRequest, keys, prices, settings
 from llmobserve.query_api.services.timerange import resolve_range
 
 from ._caps import field_errors
@@ -44,7 +44,9 @@ def _settings_page(
     admin = p.principal.allows("admin")
     listed = keys.list_keys(p.store, p.tenant).data if admin else None  # the API shows keys to admins only
     custom = prices.list_prices(p.store, p.tenant).data
-    unpriced = prices.unpriced(p.store, p.tenant, *resolve_range(None, None))
+    last_30_days = resolve_range(None, None)
+    unpriced = prices.unpriced(p.store, p.tenant, *last_30_days)
+    duplicates = settings.duplicates(p.services, p.tenant, *last_30_days)
     return render(
         request,
         "settings.html",
@@ -55,6 +57,7 @@ def _settings_page(
         scopes=SCOPES,
         prices=custom,
         unpriced=unpriced,
+        duplicates=duplicates,
         key_values=key_values or _NEW_KEY,
         key_errors=key_errors or {},
         price_values=price_values or {},
@@ -154,3 +157,15 @@ async def delete_price(price_id: str, request: Request, p: PageDep) -> Response:
     await run_in_threadpool(prices.delete_price, p.services, p.tenant, price_id)
     p.session.flash.append(f"Custom price {price_id} deleted.")
     return RedirectResponse("/settings", status_code=303)
+
+
+@router.post("/settings/duplicates")
+async def set_duplicates(request: Request, p: PageDep) -> Response:
+    form = await check_csrf(request, p.session)
+    p.require_admin()
+    detect = form.get("detect") == "on"
+    await run_in_threadpool(
+        settings.set_duplicates, p.services, p.tenant, DuplicatesIn(detect=detect), *resolve_range(None, None)
+    )
+    p.session.flash.append(f"Duplicate detection turned {'on' if detect else 'off'} for spans ingested from now on.")
+    return RedirectResponse("/settings#duplicates", status_code=303)

@@ -17,7 +17,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from llmobserve import semconv
 from llmobserve.pricing import Pricer
 from llmobserve.semconv import redact_attributes
-from llmobserve.storage import SpanRow, inherit_labels, price_innermost
+from llmobserve.storage import SpanRow, inherit_labels, mark_duplicates, price_innermost
 
 from ._exceptions import BadPayload
 from ._limits import NS_PER_DAY, NS_PER_HOUR, Limits, month_of_hour
@@ -307,4 +307,6 @@ def decode_request(
                 )
                 out.accepted += 1
     out.rows = inherit_labels(price_innermost(rows))
+    if rules.detect_duplicates:  # after labels are inherited: which report is richer decides which is kept
+        out.rows = mark_duplicates(out.rows)
     return out

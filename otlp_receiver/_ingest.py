@@ -64,8 +64,10 @@ class Ingestor:
         custom_prices: TenantPriceCache | None = None,
         limits: Limits | None = None,
         attribution: Callable[[str], dict[str, tuple[str, ...] | None]] | None = None,
+        detect_duplicates: Callable[[str], bool] | None = None,
     ) -> None:
-        """``attribution(tenant)``: the tenant's own customer and session attribute lists (None: the default)."""
+        """``attribution(tenant)``: the tenant's own customer and session attribute lists (None: the
+        default); ``detect_duplicates(tenant)``: whether one call reported in two traces is charged once."""
         self.authenticator = authenticator
         self.custom_prices = custom_prices
         self.pricer = pricer
@@ -74,6 +76,7 @@ class Ingestor:
         self.write_timeout = write_timeout
         self.limits = limits or Limits()
         self.attribution = attribution
+        self.detect_duplicates = detect_duplicates
         self.skew = _SkewWarnings()
 
     def authenticate(self, authorization: str | None) -> Principal:
@@ -101,7 +104,8 @@ class Ingestor:
         """What decoding this tenant's requests depends on (read through the per-tenant caches)."""
         custom = self.custom_prices.for_tenant(tenant) if self.custom_prices is not None else None
         lists = self.attribution(tenant) if self.attribution is not None else {}
-        return TenantRules(tenant, custom, lists.get("customer"), lists.get("session"), self.limits)
+        detect = self.detect_duplicates(tenant) if self.detect_duplicates is not None else True
+        return TenantRules(tenant, custom, lists.get("customer"), lists.get("session"), self.limits, detect)
 
     def export(self, body: bytes, principal: Principal) -> ExportTraceServiceResponse:
         """Store every valid span of a serialized ExportTraceServiceRequest; return only after

@@ -41,6 +41,7 @@ class Receiver:
             custom_prices=custom_prices,
             limits=limits,
             attribution=store.attribution_attributes,
+            detect_duplicates=store.detects_duplicates,
         )
         self._grpc_server: Any = None
 

@@ -16,10 +16,12 @@ __all__ = ["TenantRules"]
 class TenantRules:
     """Whose spans these are, the tenant's custom prices, its ordered lists of the attributes that name a
     span's customer and session (None: the default, the catalogue alone and ``semconv``'s
-    CUSTOMER_KEYS / SESSION_KEYS), and the bounds a span must keep."""
+    CUSTOMER_KEYS / SESSION_KEYS), the bounds a span must keep, and whether duplicate reports are detected."""
 
     tenant: str
     custom: CustomPrices | None = None
     customer_keys: tuple[str, ...] | None = None
     session_keys: tuple[str, ...] | None = None
     limits: Limits = field(default_factory=Limits)
+    detect_duplicates: bool = True
+    """Charge one call reported in two traces once (``storage.mark_duplicates``)."""

@@ -353,7 +353,7 @@ def normalize(attrs: Mapping[str, Any], name: str = "") -> GenAIRecord:
     rec.http_status = _count(f[_HTTP_STATUS])
     rec.error_type = _text(attrs.get(a.ERROR_TYPE))
 
-    if attrs.get(a.LLMOBSERVE_PRICED_BY):
+    if attrs.get(a.LLMOBSERVE_PRICED_BY) or attrs.get(a.LLMOBSERVE_DUPLICATE_OF):
         rec.is_llm = False  # the same call is reported, and priced, by the span named there
     elif operation in INFERENCE_OPERATIONS:
         rec.is_llm = True

@@ -13,6 +13,7 @@ from ._cap_spend import CAP_DIMENSIONS, written_spend, written_tenants
 from ._caps import MAX_CAPS, StoredCap, new_cap_id
 from ._client import StoreConfig, is_locked
 from ._costs import GROUP_BY_EXPRESSIONS, REST_KEY, UNKNOWN, UNTRACKED, BreakdownRow, UnpricedModel
+from ._duplicates import DUPLICATE_OF, mark_duplicates
 from ._exceptions import StorageConfigError, StorageError, StorageLockedError
 from ._export import EXPORT_SPAN_COLUMNS
 from ._keys import DEFAULT_SCOPES, SCOPES, InvalidTenantError, KeyInfo, Principal, validate_tenant
@@ -29,6 +30,7 @@ __all__ = [
     "BreakdownRow",
     "CAP_DIMENSIONS",
     "DEFAULT_SCOPES",
+    "DUPLICATE_OF",
     "EXPORT_SPAN_COLUMNS",
     "GROUP_BY_EXPRESSIONS",
     "InvalidTenantError",
@@ -58,6 +60,7 @@ __all__ = [
     "bearer_token",
     "inherit_labels",
     "is_locked",
+    "mark_duplicates",
     "new_cap_id",
     "price_id",
     "price_innermost",

@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from clickhouse_connect.driver.client import Client
 
+from ._duplicates import DuplicateFinder
 from ._spans import FINAL_SETTINGS, SPAN_COLUMNS, select_span_rows, spans_table
 
 __all__ = ["Attribution", "inherit_labels", "price_innermost"]
@@ -60,7 +61,31 @@ _MAX_PENDING = 200_000
 _MAX_LACKING = 100_000
 _MAX_LLM_TRACES = 100_000
 _MAX_QUEUED_ROWS = 500_000  # written rows waiting to be noted; past it the writer notes them itself
-_NOTED = ("tenant", "trace_id", "is_llm", "agent", "customer", "session")  # the columns noting reads
+# the columns noting reads (the duplicate finder: ids, times and token counts of trace-root LLM spans)
+_NOTED = (
+    "tenant",
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "is_llm",
+    "agent",
+    "customer",
+    "session",
+    "start_time",
+    "end_time",
+    "input_tokens",
+    "output_tokens",
+    "scope",
+)
+# _resolve's read: the label columns, and what the duplicate finder needs of LLM spans whose parent is missing
+_NARROW_SQL = (
+    *_NARROW,
+    "toUnixTimestamp64Nano(start_time)",
+    "toUnixTimestamp64Nano(end_time)",
+    "input_tokens",
+    "output_tokens",
+    "scope",
+)
 
 
 class Attribution:
@@ -71,9 +96,12 @@ class Attribution:
     O(1), where a plain dict's front must be searched past every entry deleted before it), and
     the writer's thread only queues what it wrote; the maintenance pass does the bookkeeping."""
 
-    def __init__(self, client: Client, write: Callable[[pa.Table], int]) -> None:
+    def __init__(
+        self, client: Client, write: Callable[[pa.Table], int], duplicates: DuplicateFinder | None = None
+    ) -> None:
         self._client = client
         self._write = write
+        self.duplicates = duplicates
         self._lock = threading.Lock()
         self._absorbing = threading.Lock()  # one absorber at a time, so the maps stay in age order
         self._queue: deque[pa.Table] = deque()  # written, not noted yet (only the columns noting reads)
@@ -122,6 +150,8 @@ class Attribution:
                 tables, self._queue, self._queued_rows = list(self._queue), deque(), 0
             for table in tables:  # one by one: a trace in two writes is a trace seen again (nesting)
                 self._note(_per_trace(table))
+                if self.duplicates is not None:
+                    self.duplicates.note(table)
 
     def _note(self, traces: list[tuple[tuple[str, str], bool, bool, frozenset[str], frozenset[str]]]) -> None:
         with self._lock:
@@ -188,22 +218,26 @@ class Attribution:
         for tenant, traces in by_tenant.items():
             for i in range(0, len(traces), 500):
                 rewritten += self._resolve(tenant, traces[i : i + 500])
+        if self.duplicates is not None:
+            rewritten += self.duplicates.run_once()
         return rewritten
 
     def _resolve(self, tenant: str, traces: list[str]) -> int:
         # Only the label columns of the traces: a trace of a million spans costs seven narrow
         # columns here, and full rows are read back only for the spans that gain labels.
         narrow = self._client.query(
-            f"SELECT {', '.join(_NARROW)} FROM spans FINAL "
+            f"SELECT {', '.join(_NARROW_SQL)} FROM spans FINAL "
             f"WHERE tenant = {{t:String}} AND trace_id IN {{ids:Array(String)}} {FINAL_SETTINGS}",
             parameters={"t": tenant, "ids": traces},  # the trace_id bloom filter finds them
         ).result_rows
         by_trace: dict[str, dict[str, list[Any]]] = defaultdict(dict)
+        usage: dict[tuple[str, str], tuple[Any, ...]] = {}  # start, end, input, output, scope
         for values in narrow:
             row: list[Any] = [None] * len(SPAN_COLUMNS)
             for name, value in zip(_NARROW, values):
                 row[_INDEX[name]] = value
             by_trace[row[_INDEX["trace_id"]]][row[_INDEX["span_id"]]] = row
+            usage[(row[_INDEX["trace_id"]], row[_INDEX["span_id"]])] = tuple(values[len(_NARROW) :])
         gains: dict[tuple[str, str], dict[str, str]] = {}
         settled = []
         for trace in traces:
@@ -218,6 +252,9 @@ class Attribution:
                     gains[(trace, row[_INDEX["span_id"]])] = found
             for outer, inner in _nested_reports(spans).items():
                 gains.setdefault((trace, outer), {})[_PRICED_BY] = inner
+            if self.duplicates is not None:
+                for span_id in _orphaned(spans):  # its parent is not here: its context may have been lost
+                    self.duplicates.watch(tenant, trace, span_id, *usage[(trace, span_id)])
             if not waiting:
                 settled.append(trace)
         if gains:
@@ -246,6 +283,15 @@ class Attribution:
                 row[_INDEX["version"]] = max(version, row[_INDEX["version"]] + 1)
                 changed.append(tuple(row))
         return changed
+
+
+def _orphaned(spans: dict[str, list[Any]]) -> list[str]:
+    """LLM spans of a trace made of LLM spans alone whose parent is not in it: a client's report of a
+    call made where the caller's context did not reach (the duplicate finder looks for its twin)."""
+    if not spans or not all(row[_INDEX["is_llm"]] for row in spans.values()):
+        return []
+    parent = _INDEX["parent_span_id"]  # trace roots are watched as they are written
+    return [span_id for span_id, row in spans.items() if row[parent] and row[parent] not in spans]
 
 
 def _nested_reports(spans: dict[str, list[Any]]) -> dict[str, str]:

@@ -14,10 +14,12 @@ from typing import Any
 from cachetools import TTLCache
 from clickhouse_connect.driver.client import Client
 
-__all__ = ["ATTRIBUTION", "TenantSettings"]
+__all__ = ["ATTRIBUTION", "DETECT_DUPLICATES", "TenantSettings"]
 
 ATTRIBUTION = {"customer": "attribution.customer", "session": "attribution.session"}
 """The attribution lists a tenant may set: API name -> setting name."""
+DETECT_DUPLICATES = "duplicates.detect"
+"""Whether one call reported in two traces is charged once (the default) or as reported."""
 _MAX_CACHED = 10_000
 
 

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from clickhouse_connect.driver.client import Client
 
-from . import _alerts, _cap_spend, _caps, _costs, _export, _keys, _prices, _spans, _traces
+from . import _alerts, _cap_spend, _caps, _costs, _duplicates, _export, _keys, _prices, _spans, _traces
 from ._attribution import Attribution
 from ._client import StoreConfig, connect
+from ._duplicates import DuplicateFinder
 from ._maintainer import Maintainer
 from ._migrations import migrate
 from ._rollups import RollupTracker
-from ._settings import ATTRIBUTION, TenantSettings
+from ._settings import ATTRIBUTION, DETECT_DUPLICATES, TenantSettings
 from ._spans import select_span_rows
 
 __all__ = ["Store"]
@@ -29,9 +31,13 @@ class Store:
         self.client = client
         self.config = config
         self.rollups = RollupTracker(client, config.embedded)
-        # Re-attributed spans are written again: not new spend, so the cap monitor is not told.
-        self.attribution = Attribution(client, lambda table: self.insert_spans(table, notify=False))
         self.settings = TenantSettings(client)
+        # Re-attributed spans are written again: not new spend, so the cap monitor is not told; a
+        # duplicate found after it was written takes its spend back.
+        rewrite = lambda table: self.insert_spans(table, notify=False)  # noqa: E731
+        self.attribution = Attribution(
+            client, rewrite, DuplicateFinder(client, rewrite, self.withdraw_spend, self.detects_duplicates)
+        )
         self._write_listeners: list[Callable[[pa.Table], None]] = []
 
     @classmethod
@@ -61,6 +67,16 @@ class Store:
         for listener in self._write_listeners if notify else ():
             listener(table)
         return count
+
+    def withdraw_spend(self, table: pa.Table) -> None:
+        """Tell the ``on_spans_written`` listeners that these stored spans' cost no longer counts
+        (found to be duplicates after they were written): they get the rows with the cost negated."""
+        negated = table
+        for name in ("cost_usd", "cost_input_usd", "cost_output_usd", "cost_cache_read_usd", "cost_cache_write_usd"):
+            column = negated.schema.get_field_index(name)
+            negated = negated.set_column(column, name, pc.negate(negated[name]))
+        for listener in self._write_listeners:
+            listener(negated)
 
     def on_spans_written(self, listener: Callable[[pa.Table], None]) -> None:
         """Call ``listener(table)`` after each durable span write, on the writing thread (so it
@@ -213,6 +229,17 @@ class Store:
             kind: tuple(names) if (names := self.settings.get(tenant, setting)) else None
             for kind, setting in ATTRIBUTION.items()
         }
+
+    def detects_duplicates(self, tenant: str) -> bool:
+        """Whether one call reported in two traces is charged once for this tenant (the default)."""
+        return self.settings.get(tenant, DETECT_DUPLICATES) is not False
+
+    def set_detects_duplicates(self, tenant: str, detect: bool) -> None:
+        self.settings.put(tenant, DETECT_DUPLICATES, None if detect else False)
+
+    def duplicate_days(self, tenant: str, start: datetime, end: datetime) -> list[tuple[date, str, int]]:
+        """Per UTC day with any: (day, cause, reports marked as duplicates of another) for spans starting in [start, end)."""
+        return _duplicates.duplicate_days(self.client, tenant, start, end)
 
     def set_attribution_attributes(self, tenant: str, kind: str, names: list[str] | None) -> None:
         """Set one list (``customer`` or ``session``); None or empty restores the default."""

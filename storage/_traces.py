@@ -42,9 +42,12 @@ class TraceSpan:
     cost_usd: Decimal
     priced: bool
     billable: bool
+    duplicate_of: str = ""
+    """``<trace>/<span>`` of the report in another trace that is charged for this span's call ("" if none)."""
 
 
-_FIELDS = ", ".join(TraceSpan.__dataclass_fields__)
+# the stored columns, then what the last fields read from the attributes
+_FIELDS = ", ".join(list(TraceSpan.__dataclass_fields__)[:-1]) + ", span_attributes['llmobserve.duplicate_of']"
 
 
 def trace_spans(client: Client, tenant: str, trace_id: str) -> list[TraceSpan]:

@@ -39,7 +39,7 @@ from .pricing import (
     UnpricedModels,
 )
 from .reservations import ReservationIn, ReservationPublic, ReservationsPublic, SettleIn, SettlePublic
-from .settings import AttributionIn, AttributionOut
+from .settings import AttributionIn, AttributionOut, DuplicateDay, DuplicatesIn, DuplicatesOut
 from .traces import RunPublic, RunsPage, TraceNode, TraceTree
 
 __all__ = [
@@ -63,6 +63,9 @@ __all__ = [
     "CustomPricesPublic",
     "CustomerSpend",
     "DeliveryPublic",
+    "DuplicateDay",
+    "DuplicatesIn",
+    "DuplicatesOut",
     "ErrorBody",
     "GroupBy",
     "Health",

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["AttributionIn", "AttributionOut"]
+__all__ = ["AttributionIn", "AttributionOut", "DuplicateDay", "DuplicatesIn", "DuplicatesOut"]
 
 _ATTRIBUTE_NAME = Field(min_length=1, max_length=256, pattern=r"^\S+$")
 
@@ -42,3 +43,27 @@ class AttributionOut(BaseModel):
     session: list[str] = Field(description="the attributes read, in order, for spans ingested from now on")
     session_is_default: bool
     default_session: list[str]
+
+
+class DuplicatesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    detect: bool = Field(description="charge one call reported in two traces once (the default)")
+
+
+class DuplicateDay(BaseModel):
+    day: date = Field(description="UTC day the reports started")
+    duplicates: int = Field(description="reports marked as a duplicate of a report in another trace")
+    cause: str = Field(
+        description="why the call was reported twice, e.g. two instrumentations, context lost between them"
+    )
+
+
+class DuplicatesOut(BaseModel):
+    detect: bool = Field(description="whether duplicate reports are detected, for spans ingested from now on")
+    from_: datetime = Field(alias="from", serialization_alias="from")
+    to: datetime
+    total: int
+    days: list[DuplicateDay]
+
+    model_config = {"populate_by_name": True}

@@ -35,6 +35,11 @@ class TraceNode(BaseModel):
     cost_usd: float = Field(description="this span's own cost")
     subtree_cost_usd: float = Field(description="this span and everything under it")
     unpriced: bool = Field(description="an LLM call whose model has no known price")
+    duplicate_of: str = Field(
+        "",
+        description="`<trace_id>/<span_id>` of the report, in another trace, that is charged for this same "
+        "call (two instrumentations whose context was lost between them): this one costs nothing",
+    )
     children: list[TraceNode]
     children_omitted: int = Field(
         0,

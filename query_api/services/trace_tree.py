@@ -100,6 +100,7 @@ def _node(s: TraceSpan, subtree: Decimal) -> TraceNode:
         cost_usd=float(s.cost_usd),
         subtree_cost_usd=float(subtree),
         unpriced=s.is_llm and not s.priced,
+        duplicate_of=s.duplicate_of,
         children=[],
     )
 

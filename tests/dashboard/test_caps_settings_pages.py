@@ -427,3 +427,29 @@ def test_empty_states_of_a_fresh_tenant(dash: Dash, browser: Any) -> None:
     assert "this session" in mine and re.search(r"llmo_[0-9a-f]{12}_", mine)
     dash.shot("settings-empty")
     page.context.close()
+
+
+def test_duplicate_reports_are_counted_and_detection_is_switched_on_settings(dash: Dash, browser: Any) -> None:
+    from tests.e2e.test_duplicates_e2e import RECORDED, _request, _shifted
+    from tests.otlp_helpers import grpc_export
+
+    tenant = f"dash-duplicates-{time.monotonic_ns()}"
+    admin = dash.server.create_key(tenant, "admin")
+    grpc_export(dash.server.grpc_target, admin, _request(_shifted(RECORDED)))
+    counts = _api(dash, "GET", "/api/v1/settings/duplicates", key=admin).json()
+    assert counts["total"] == 2
+    page = open_session(browser, dash.url, admin)
+    page.goto(dash.url + "/settings#duplicates")
+    rows = page.locator("#duplicates tr[data-duplicates]")
+    assert [rows.nth(i).get_attribute("data-duplicates") for i in range(rows.count())] == [
+        d["day"] for d in counts["days"]
+    ]
+    assert "two instrumentations, context lost between them" in rows.first.inner_text()
+    assert rows.first.locator("td").last.inner_text() == "2"
+    assert page.locator("#duplicates [data-detect]").get_attribute("data-detect") == "on"
+    dash.page = page
+    dash.shot("settings-duplicates")
+    assert _submit(page, "#duplicates-form button[type=submit]").status == 303
+    assert page.locator("#duplicates [data-detect]").get_attribute("data-detect") == "off"
+    assert _api(dash, "GET", "/api/v1/settings/duplicates", key=admin).json()["detect"] is False
+    page.context.close()

@@ -20,6 +20,7 @@ ADMIN_ONLY = {
     ("delete", "/api/v1/keys/{key_id}"),
     ("get", "/api/v1/settings/attribution"),
     ("put", "/api/v1/settings/attribution"),
+    ("put", "/api/v1/settings/duplicates"),
     ("post", "/api/v1/caps"),
     ("patch", "/api/v1/caps/{cap_id}"),
     ("delete", "/api/v1/caps/{cap_id}"),

@@ -23,10 +23,17 @@ def _batch(first: int, *, agent: str = "", customer: str = "", tenant: str = "ac
         {
             "tenant": [tenant] * n,
             "trace_id": [f"{first + i:032x}" for i in range(n)],
+            "span_id": ["0" * 16] * n,
+            "parent_span_id": ["1" * 16] * n,
             "is_llm": [True] * n,
             "agent": [agent] * n,
             "customer": [customer] * n,
             "session": [""] * n,
+            "start_time": pa.array([0] * n, pa.timestamp("ns", tz="UTC")),
+            "end_time": pa.array([1] * n, pa.timestamp("ns", tz="UTC")),
+            "input_tokens": pa.array([10] * n, pa.uint64()),
+            "output_tokens": pa.array([1] * n, pa.uint64()),
+            "scope": ["tests"] * n,
         }
     )
 
