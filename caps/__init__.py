@@ -4,7 +4,7 @@ reservations and the per-tenant status cache; ``caps.notify`` delivers the alert
 from __future__ import annotations
 
 from ._call_cost import DEFAULT_MAX_OUTPUT_TOKENS, call_cost, rates
-from ._monitor import CapMonitor, alert_message
+from ._monitor import CapMonitor, alert_message, send_alerts
 from ._periods import EPOCH, period_window
 from ._reservations import Blocked, Reservation, Reservations, TooManyReservations
 from ._status import CapStatus, Labels, applies_to, blocking, evaluate, state_of, utcnow
@@ -28,6 +28,7 @@ __all__ = [
     "evaluate",
     "period_window",
     "rates",
+    "send_alerts",
     "state_of",
     "utcnow",
 ]

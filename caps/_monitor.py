@@ -14,6 +14,12 @@ written before anyone is notified, and ids already written are never fired again
 restart (they are read back at start). Alerts whose notifications had not finished when the
 process stopped are delivered at the next start. Only one process may run a monitor per store:
 ``serve`` runs it unless told not to (see docs/caps.md).
+
+What a tenant can make it send is budgeted: an ``each_customer`` cap sends one digest per threshold
+per pass, listing the customers that crossed it (whoever holds an ingest key chooses customer ids:
+10,000 invented customers are one message, not 10,000), a cap sends at most ``alerts_per_period``
+messages per period (the alerts are still recorded, marked not sent), e-mail goes only to
+recipients who confirmed their address, and the notifier bounds the rest (``Notifier``).
 """
 
 from __future__ import annotations
@@ -24,9 +30,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -36,15 +41,16 @@ from llmobserve.storage import Store, StoredAlert, StoredCap, written_spend, wri
 
 from ._periods import period_window
 from ._status import evaluate, utcnow
-from .notify import AlertMessage, Notifier
+from .notify import AlertMessage, Delivery, Notifier
 
-__all__ = ["CapMonitor", "alert_message"]
+__all__ = ["CapMonitor", "alert_message", "send_alerts"]
 
 log = logging.getLogger("llmobserve.alerts")
 
 _MAX_QUEUED_WRITES = 1000  # tables waiting for the monitor thread; beyond, it recomputes exactly instead
 _VALUED = ("provider", "model", "agent", "customer", "service")
 _PASS_GAP_S = 0.5
+_DIGEST_NAMES = 20  # customers named in an each_customer digest; the others are counted
 
 
 def alert_id(tenant: str, cap: StoredCap, subject: str, period_start: datetime, threshold: Decimal) -> str:
@@ -61,7 +67,11 @@ def alert_id(tenant: str, cap: StoredCap, subject: str, period_start: datetime, 
     return "alert_" + hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def alert_message(tenant: str, alert: StoredAlert, cap: StoredCap, public_url: str) -> AlertMessage:
+def alert_message(
+    tenant: str, alert: StoredAlert, cap: StoredCap, public_url: str, customers: list[str] | None = None
+) -> AlertMessage:
+    """``customers``: an each_customer digest's customers (all of them: the message names the first)."""
+    named = tuple(sorted(customers or ())[:_DIGEST_NAMES])
     return AlertMessage(
         alert.alert_id,
         tenant,
@@ -80,6 +90,8 @@ def alert_message(tenant: str, alert: StoredAlert, cap: StoredCap, public_url: s
         f"{public_url.rstrip('/')}/caps/{cap.cap_id}/edit",
         cap.enforcement,
         alert.test,
+        named,
+        len(customers or ()) - len(named),
     )
 
 
@@ -92,7 +104,7 @@ class CapMonitor:
         public_url: str,
         recompute_s: float = 60.0,
         clock: Callable[[], datetime] = utcnow,
-        delivery_workers: int = 4,
+        alerts_per_period: int = 20,
     ) -> None:
         self.store = store
         self.notifier = notifier
@@ -111,12 +123,8 @@ class CapMonitor:
         self._cond = threading.Condition()
         self._stop = False
         self._thread: threading.Thread | None = None
-        self._deliveries = ThreadPoolExecutor(
-            delivery_workers,
-            thread_name_prefix="llmobserve-alert",
-            initializer=setthreadtitle,
-            initargs=("llmo-alert",),
-        )
+        self.alerts_per_period = alerts_per_period
+        self._sent: dict[tuple[str, str, datetime], int] = {}  # (tenant, cap, period start) -> messages
         self.recomputes = 0
         self.last_recompute_s = 0.0
 
@@ -147,7 +155,6 @@ class CapMonitor:
             self._cond.notify_all()
         if self._thread is not None:
             self._thread.join(timeout)
-        self._deliveries.shutdown(wait=True, cancel_futures=False)
 
     def _run(self) -> None:
         setthreadtitle("llmo-caps")  # names it in top -H and /proc
@@ -328,17 +335,33 @@ class CapMonitor:
                 alert.threshold * 100,
                 alert.spend_usd,
             )
-            if not alert.delivered:
-                self._deliveries.submit(self._deliver, tenant, alert, cap)
+        self._notify(tenant, [(a, c) for a, c in crossings if not a.delivered])
 
-    def _deliver(self, tenant: str, alert: StoredAlert, cap: StoredCap) -> None:
-        try:
-            deliveries = self.notifier.deliver(self.message(tenant, alert, cap), cap.recipients, cap.webhooks)
-            self.store.put_alert(
-                tenant, replace(alert, delivered=True, deliveries=tuple(d.as_dict() for d in deliveries))
-            )
-        except Exception:
-            log.exception("cap monitor: recording the deliveries of %s failed", alert.alert_id)
+    def _notify(self, tenant: str, alerts: list[tuple[StoredAlert, StoredCap]]) -> None:
+        """One message per alert, but one per (cap, threshold) for each_customer caps: a digest."""
+        groups: dict[tuple[str, Decimal, bool] | str, list[tuple[StoredAlert, StoredCap]]] = {}
+        for alert, cap in alerts:
+            key = (cap.cap_id, alert.threshold, alert.test) if cap.scope == "each_customer" else alert.alert_id
+            groups.setdefault(key, []).append((alert, cap))
+        for group in groups.values():
+            self._deliver(tenant, [a for a, _ in group], group[0][1])
+
+    def _deliver(self, tenant: str, alerts: list[StoredAlert], cap: StoredCap) -> None:
+        lead = min(alerts, key=lambda a: a.subject)
+        budget = (tenant, cap.cap_id, lead.period_start)
+        sent = self._sent.get(budget, 0)
+        if sent >= self.alerts_per_period:
+            why = f"not sent: this cap sent its {self.alerts_per_period} alerts for this period"
+            self._delivered(tenant, alerts, [Delivery("budget", "", False, 0, None, why, datetime.now(UTC))])
+            return
+        self._sent[budget] = sent + 1
+        if len(self._sent) > 100_000:  # budgets of periods that ended go first (oldest start)
+            for key in sorted(self._sent, key=lambda k: k[2])[: len(self._sent) // 2]:
+                del self._sent[key]
+        send_alerts(self.store, self.notifier, self.public_url, tenant, alerts, cap)
+
+    def _delivered(self, tenant: str, alerts: list[StoredAlert], deliveries: list[Delivery]) -> None:
+        _record_deliveries(self.store, tenant, alerts, deliveries)
 
     def message(self, tenant: str, alert: StoredAlert, cap: StoredCap) -> AlertMessage:
         return alert_message(tenant, alert, cap, self.public_url)
@@ -347,6 +370,48 @@ class CapMonitor:
         """Alerts written but not yet delivered when the last process stopped."""
         for tenant in self.store.tenants_with_caps():
             caps = {c.cap_id: c for c in self.store.list_caps(tenant)}
-            for alert in self.store.list_alerts(tenant, undelivered_only=True):
-                if alert.cap_id in caps:
-                    self._deliveries.submit(self._deliver, tenant, alert, caps[alert.cap_id])
+            alerts = self.store.list_alerts(tenant, undelivered_only=True)
+            self._notify(tenant, [(a, caps[a.cap_id]) for a in alerts if a.cap_id in caps])
+
+
+def send_alerts(
+    store: Store, notifier: Notifier, public_url: str, tenant: str, alerts: list[StoredAlert], cap: StoredCap
+) -> None:
+    """Queue one message for ``alerts`` (one alert, or an each_customer digest: one per customer);
+    their deliveries are recorded on every one of them when the last channel ends."""
+    lead = min(alerts, key=lambda a: a.subject)
+    customers = [a.subject for a in alerts] if cap.scope == "each_customer" and not lead.test else None
+    message = alert_message(tenant, lead, cap, public_url, customers)
+    recipients, unconfirmed = list(cap.recipients), list[str]()
+    if notifier.email_enabled:  # with e-mail off, that is what each alert's record says
+        recipients, unconfirmed = confirmed_only(store, tenant, cap.recipients)
+    notes = [_unconfirmed(unconfirmed)] if unconfirmed else []
+    notifier.send(
+        message,
+        recipients,
+        cap.webhooks,
+        lambda deliveries: _record_deliveries(store, tenant, alerts, notes + deliveries),
+        cap.webhook_secret,
+    )
+
+
+def _record_deliveries(store: Store, tenant: str, alerts: list[StoredAlert], deliveries: list[Delivery]) -> None:
+    try:
+        outcome = tuple(d.as_dict() for d in deliveries)
+        store.put_alerts(tenant, [replace(a, delivered=True, deliveries=outcome) for a in alerts])
+    except Exception:
+        log.exception("cap monitor: recording the deliveries of %s failed", alerts[0].alert_id)
+
+
+def confirmed_only(store: Store, tenant: str, recipients: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """(confirmed, unconfirmed) recipients: alerts are e-mailed only to addresses that confirmed."""
+    if not recipients:
+        return [], []
+    confirmed = store.confirmed_recipients(tenant)
+    kept = [r for r in recipients if r.strip().lower() in confirmed]
+    return kept, [r for r in recipients if r.strip().lower() not in confirmed]
+
+
+def _unconfirmed(addresses: list[str]) -> Delivery:
+    why = "not sent: the address has not confirmed it wants these alerts (a link was e-mailed to it)"
+    return Delivery("email", ", ".join(addresses), False, 0, None, why, datetime.now(UTC))

@@ -1,4 +1,5 @@
-"""Caps & alerts: where each spending cap stands, its create/edit/delete forms, and the alert history.
+"""Caps & alerts: where each spending cap stands and who it tells, its create/edit/delete forms, the
+webhook signing secret (shown once, like a new API key), and the alert history.
 
 Reads and writes are the API's own services (``query_api.services.caps`` and ``.alerts``), so the
 page shows what ``/api/v1/caps/status`` answers and a form write is the API's write, caps_changed and all.
@@ -113,7 +114,7 @@ def _form_values(fields: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _cap_values(cap: Any) -> dict[str, Any]:
+def _cap_values(cap: Any, admin: bool) -> dict[str, Any]:
     return {
         "name": cap.name,
         "scope": cap.scope,
@@ -124,9 +125,32 @@ def _cap_values(cap: Any) -> dict[str, Any]:
         "thresholds": ", ".join(exact_text(t) for t in cap.thresholds),
         "enforcement": cap.enforcement,
         "recipients": ", ".join(cap.recipients),
-        "webhooks": ", ".join(cap.webhooks),
+        "webhooks": ", ".join(caps.shown_webhooks(cap.webhooks, admin)),
         "enabled": cap.enabled,
     }
+
+
+def _secret_notice(secret: str) -> str:
+    return (
+        f"Webhook signing secret: {secret} — copy it now; it is shown only this once. "
+        "Each webhook POST carries X-Llmobserve-Signature made with it (see docs/caps.md)."
+    )
+
+
+def _pending_notice(cap: Any) -> str:
+    """What the form's author must know about recipients still to confirm ("" when none)."""
+    pending = [
+        r.address if r.confirmation_sent_at else f"{r.address} ({r.detail})"
+        for r in cap.recipients_status
+        if not r.confirmed
+    ]
+    if not pending:
+        return ""
+    return (
+        "A recipient gets alerts only once it confirms the link e-mailed to it. Not yet confirmed: "
+        + "; ".join(pending)
+        + "."
+    )
 
 
 _NEW = {
@@ -169,8 +193,9 @@ def _form_page(
 
 @router.get("/caps", response_class=HTMLResponse)
 def caps_page(request: Request, p: PageDep) -> HTMLResponse:
-    status = caps.caps_status(p.services, p.tenant, [], [], reader=True)
-    history = alerts.list_alerts(p.store, p.tenant, None, 50)
+    admin = p.principal.allows("admin")
+    status = caps.caps_status(p.services, p.tenant, [], [], reader=True, admin=admin)
+    history = alerts.list_alerts(p.store, p.tenant, None, 50, admin=admin)
     return render(
         request,
         "caps.html",
@@ -203,13 +228,16 @@ async def create_cap(request: Request, p: PageDep) -> Response:
     except Conflict as exc:
         return _form_page(request, p, None, _form_values(fields), {"_form": str(exc.detail)}, 409)
     p.session.flash.append(f"Cap {cap.name or cap.id} created.")
+    p.session.flash.append(_secret_notice(cap.webhook_secret))
+    if notice := _pending_notice(cap):
+        p.session.flash.append(notice)
     return RedirectResponse("/caps", status_code=303)
 
 
 @router.get("/caps/{cap_id}/edit", response_class=HTMLResponse)
 def edit_cap_form(cap_id: str, request: Request, p: PageDep) -> HTMLResponse:
     cap = caps.find_cap(p.store, p.tenant, cap_id)
-    return _form_page(request, p, cap.cap_id, _cap_values(cap))
+    return _form_page(request, p, cap.cap_id, _cap_values(cap, p.principal.allows("admin")))
 
 
 @router.post("/caps/{cap_id}/edit")
@@ -228,6 +256,18 @@ async def edit_cap(cap_id: str, request: Request, p: PageDep) -> Response:
     except Invalid as exc:
         return _form_page(request, p, cap_id, _form_values(fields), _webhook_errors(exc), 422)
     p.session.flash.append(f"Cap {cap.name or cap.id} saved.")
+    if notice := _pending_notice(cap):
+        p.session.flash.append(notice)
+    return RedirectResponse("/caps", status_code=303)
+
+
+@router.post("/caps/{cap_id}/webhook-secret")
+async def rotate_webhook_secret(cap_id: str, request: Request, p: PageDep) -> Response:
+    await check_csrf(request, p.session)
+    p.require_admin()
+    rotated = await run_in_threadpool(caps.rotate_webhook_secret, p.services, p.tenant, cap_id)
+    p.session.flash.append(f"Cap {cap_id}: new webhook signing secret; the old one no longer signs.")
+    p.session.flash.append(_secret_notice(rotated.webhook_secret))
     return RedirectResponse("/caps", status_code=303)
 
 

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from llmobserve.query_api.deps import ServicesDep
 
-from ._web import COOKIE, check_csrf, render
+from ._web import check_csrf, render, same_origin, session_cookie
 
 router = APIRouter(include_in_schema=False)
 
 _SESSION_S = 7 * 86400
+# "llmo_" and the 12 hex digits of the key's id: what a key listing shows, never the secret after it.
+_KEY_NAME_CHARS = 17
 
 
 def _safe_next(target: str) -> str:
@@ -19,38 +23,65 @@ def _safe_next(target: str) -> str:
     return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"
 
 
+def _client(request: Request) -> str:
+    """The peer's address (no trusted-proxy setting exists, so X-Forwarded-For is not believed);
+    an IPv6 client is counted by its /64, which one host commonly holds whole."""
+    host = request.client.host if request.client else ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    return str(ipaddress.ip_network(f"{address}/64", strict=False)) if address.version == 6 else str(address)
+
+
+def _form(request: Request, status: int, next: str, error: str | None) -> HTMLResponse:
+    return render(request, "login.html", status_code=status, title="Sign in", next=_safe_next(next), error=error)
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, next: str = "/") -> HTMLResponse:
-    return render(request, "login.html", title="Sign in", next=_safe_next(next), error=None)
+    return _form(request, 200, next, None)
 
 
 @router.post("/login")
 def login(
     request: Request, services: ServicesDep, key: str = Form("", max_length=512), next: str = Form("/", max_length=2048)
 ) -> Response:
-    principal = services.authenticator.principal(key.strip()) if key.strip() else None
+    """A form posted from another site would sign the victim's browser in as the attacker (login
+    CSRF): refused. A POST naming neither Origin nor Referer passes, as in ``check_csrf``: browsers
+    send Origin with every form POST, so such a request is a script's, which plants nothing in a
+    user's browser."""
+    if not same_origin(request):
+        return _form(request, 403, next, "This sign-in did not come from this dashboard's own page: open /login here.")
+    key, address = key.strip(), _client(request)
+    wait = services.sessions.sign_ins.admit(address, key[:_KEY_NAME_CHARS])
+    if wait:
+        limited = _form(request, 429, next, f"Too many sign-in attempts. Try again in {wait} seconds.")
+        limited.headers["Retry-After"] = str(wait)
+        return limited
+    principal = services.authenticator.principal(key) if key else None
     if principal is None or not principal.allows("read"):
         error = (
             "This key is not valid (unknown or revoked)."
             if principal is None
             else "This key cannot read: use a key with the read or admin scope."
         )
-        return render(request, "login.html", status_code=401, title="Sign in", next=_safe_next(next), error=error)
-    session = services.sessions.create(key.strip(), principal.tenant)
+        return _form(request, 401, next, error)
+    services.sessions.sign_ins.succeeded(address)
+    session = services.sessions.create(key, principal.tenant)
     response = RedirectResponse(_safe_next(next), status_code=303)
-    secure = request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
-    response.set_cookie(
-        COOKIE, session.id, max_age=_SESSION_S, httponly=True, samesite="strict", secure=secure, path="/"
-    )
+    name, secure = session_cookie(services)
+    response.set_cookie(name, session.id, max_age=_SESSION_S, httponly=True, samesite="strict", secure=secure, path="/")
     return response
 
 
 @router.post("/logout")
 async def logout(request: Request, services: ServicesDep) -> Response:
-    session = services.sessions.get(request.cookies.get(COOKIE, ""))
+    name, secure = session_cookie(services)
+    session = services.sessions.get(request.cookies.get(name, ""))
     if session is not None:
         await check_csrf(request, session)
         services.sessions.delete(session.id)
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(COOKIE, path="/")
+    response.delete_cookie(name, path="/", secure=secure, httponly=True, samesite="strict")
     return response

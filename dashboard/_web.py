@@ -18,9 +18,8 @@ from llmobserve.query_api.deps import ServicesDep
 from llmobserve.query_api.services import Services, Session
 from llmobserve.storage import Principal
 
-__all__ = ["COOKIE", "Page", "PageDep", "SignInRequired", "check_csrf", "page", "render", "usd"]
+__all__ = ["Page", "PageDep", "SignInRequired", "check_csrf", "page", "render", "same_origin", "session_cookie", "usd"]
 
-COOKIE = "llmo_session"
 _HERE = Path(__file__).parent
 templates = Environment(
     loader=FileSystemLoader(_HERE / "templates"),
@@ -75,9 +74,22 @@ class Page:
             raise HTTPException(403, "this session's key is read-only; sign in with an admin key to change settings")
 
 
+def session_cookie(services: Services) -> tuple[str, bool]:
+    """The session cookie's name and whether it is ``Secure``, from the configured public URL
+    (``LLMOBSERVE_PUBLIC_URL``), never from a request header: X-Forwarded-Proto is whatever the
+    client, or the proxy in front, chose to write.
+
+    Over https the name is ``__Host-llmo_session``: browsers accept such a cookie only with
+    ``Secure``, ``Path=/`` and no ``Domain``, so a sibling subdomain or a plain-http page cannot
+    plant or shadow it. Browsers refuse a ``__Host-`` cookie without ``Secure``, and a ``Secure``
+    one is not sent over plain http (a laptop at http://localhost:8000): there it stays ``llmo_session``."""
+    secure = urlsplit(services.public_url).scheme == "https"
+    return ("__Host-llmo_session" if secure else "llmo_session"), secure
+
+
 def page(request: Request, services: ServicesDep) -> Page:
     """Dependency of every signed-in page: a live session whose key is still valid (read scope)."""
-    session = services.sessions.get(request.cookies.get(COOKIE, ""))
+    session = services.sessions.get(request.cookies.get(session_cookie(services)[0], ""))
     if session is None:
         raise SignInRequired
     principal = services.authenticator.principal(session.key)
@@ -93,6 +105,9 @@ PageDep = Annotated[Page, Depends(page)]
 
 def same_origin(request: Request) -> bool:
     """A browser names the page a form came from; a form posted from another site is refused."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):  # "none": typed or bookmarked
+        return False
     origin = request.headers.get("origin") or request.headers.get("referer")
     if not origin:
         return True  # not a browser form (or a privacy setting hiding it): the CSRF token still decides

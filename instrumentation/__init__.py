@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from ._caps_errors import SpendingCapExceeded
 from ._labels import agent, customer, section, tool, wrap_all_tools
+from ._reservations import InvalidReservation, ReservationUnavailable
 from ._setup import NoApiKeyError, Observation, export_target, observe, shutdown, span_exporter
 from ._snapshot import Labels, labels
 
 __all__ = [
+    "InvalidReservation",
     "Labels",
     "NoApiKeyError",
     "Observation",
+    "ReservationUnavailable",
     "SpendingCapExceeded",
     "agent",
     "customer",

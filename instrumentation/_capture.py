@@ -29,7 +29,7 @@ from ._caps_errors import SpendingCapExceeded
 from ._caps_guard import CapsGuard
 from ._observer import BodyObserver, CallObserver
 from ._providers import Call, ProviderMatcher
-from ._reservations import Ticket
+from ._reservations import REFUSALS, Ticket
 from ._streams import tee_async, tee_sync
 from ._usage import UsageState
 
@@ -116,8 +116,9 @@ class Capture:
         self._batches = BatchCapture(tracer or trace.get_tracer("llmobserve"), capture_content, llm_calls, drain)
 
     # ---- request -------------------------------------------------------------------------
-    # SpendingCapExceeded is the one exception that leaves the hooks: raised here, inside the
-    # transport, the call never reaches the network (see _caps_errors for how it passes SDK retries).
+    # SpendingCapExceeded (and strict mode's InvalidReservation, see _reservations) are the only
+    # exceptions that leave the hooks: raised here, inside the transport, the call never reaches the
+    # network (see _caps_errors for how they pass SDK retries).
     def request_hook(self, span: Span, request: Any) -> None:
         ticket = self._admitted(span, request)
         if ticket is not None:
@@ -134,7 +135,7 @@ class Capture:
             return
         try:  # the reservation's round trip on a worker thread: the event loop keeps running meanwhile
             await asyncio.to_thread(self._reserve, ticket)
-        except SpendingCapExceeded:
+        except REFUSALS:
             raise
         except Exception:  # no executor (interpreter shutting down): fail open
             log.debug("llmobserve: reserving failed", exc_info=True)
@@ -143,7 +144,7 @@ class Capture:
         try:
             if self.guard is not None:
                 self.guard.reserve(ticket)
-        except SpendingCapExceeded:
+        except REFUSALS:  # the server said no (a cap, a full ledger, a bad label): the call stays here
             raise
         except Exception:  # strict mode fails open, as the guard does
             log.debug("llmobserve: reserving failed", exc_info=True)

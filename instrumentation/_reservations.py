@@ -6,31 +6,49 @@ Reserving is the one synchronous round trip strict mode adds to a call. Settling
 on a daemon thread (``llmobserve-caps-settle``) so the app never waits for them; ``flush`` (called
 by ``Observation.flush`` and ``shutdown``) waits until they are sent. A reservation whose settle is
 lost anyway expires at the server.
+
+What the server answers decides the call (it is never sent unreserved unless the server is out):
+
+- 201 / 200: reserved (or no cap applies); 409: a cap would be overrun, ``SpendingCapExceeded``;
+- 429 (the tenant's ledger is full: too many open reservations, or settled calls whose spans do not
+  reach the server): asked again twice within 0.35 s, then ``ReservationUnavailable``, a
+  ``SpendingCapExceeded``: sending it unreserved is what strict mode exists to prevent;
+- 422 (the server will not take what it was told, e.g. a label over 256 characters): a bug in the
+  app, not an outage, so ``InvalidReservation`` names the label and the limit;
+- no answer, or 5xx / any other status: the server is out, fail open (see ``reserve``).
+
+Both errors pass through the provider SDKs unchanged and unretried, as ``blocked`` makes
+``SpendingCapExceeded`` do (see ``_caps_errors``).
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
 from ._caps_api import CapsApi, amount, moment
-from ._caps_errors import SpendingCapExceeded, blocked
+from ._caps_errors import _SDK_ROOT_ERRORS, SpendingCapExceeded, blocked
 from ._worker import Worker
 
 if TYPE_CHECKING:
     from ._caps_state import Labels
 
-__all__ = ["Reservations", "Ticket"]
+__all__ = ["REFUSALS", "InvalidReservation", "ReservationUnavailable", "Reservations", "Ticket"]
 
 log = logging.getLogger("llmobserve")
 
 _WARN_EVERY_S = 60.0
 _RETRY_AFTER_S = 0.5
+# A full ledger (429) drains as calls settle: worth a second look or two, but not at the cost of a
+# call waiting seconds (the server's Retry-After) before it is refused anyway.
+_BUSY_RETRIES_S = (0.1, 0.25)
 # After a transport error, calls skip reserving this long: an API that drops packets must not cost
 # every call a timeout.
 _SKIP_AFTER_ERROR_S = 10.0
@@ -48,6 +66,80 @@ class Ticket:
     done: bool = False
 
 
+class ReservationUnavailable(SpendingCapExceeded):
+    """Strict mode: the server cannot take a reservation now (HTTP 429: the tenant's ledger is
+    full), so the call was not sent. No cap is exceeded: the cap fields are empty, ``resets_at`` is
+    None and ``reason`` says what the server answered."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__("", "", "", None, Decimal(0), Decimal(0), None)
+
+    def _message(self) -> str:
+        return f"strict spending caps: the server cannot reserve this call now ({self.reason}), so it was not sent"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (ReservationUnavailable, (self.reason,))
+
+
+class InvalidReservation(ValueError):
+    """Strict mode: the server refused to reserve for this call because of what the app labelled it
+    with (HTTP 422, e.g. a customer id over 256 characters), so the call was not sent.
+
+    Attributes:
+        field: what was refused (``customer``, ``agent``, ``service``, ``model``, ``provider``, ...).
+        limit: the most the server accepts (characters for a label), None when it did not say.
+        length: how long the label sent was (None: not a label).
+        detail: the server's own words.
+    """
+
+    def __init__(self, field: str, limit: int | None, length: int | None, detail: str) -> None:
+        self.field = field
+        self.limit = limit
+        self.length = length
+        self.detail = detail
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        if self.limit is not None and self.length is not None:
+            return (
+                f"strict spending caps: label {self.field!r} is {self.length} characters long and the server "
+                f"takes at most {self.limit}, so the call was not sent (label with an id rather than a name)"
+            )
+        return f"strict spending caps: the server refused the call's {self.field!r} ({self.detail}), so it was not sent"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (InvalidReservation, (self.field, self.limit, self.length, self.detail))
+
+
+REFUSALS: tuple[type[Exception], ...] = (SpendingCapExceeded, InvalidReservation)
+"""What the request hook lets out of the SDK's transport: everything else there fails open."""
+
+_E = TypeVar("_E", bound=Exception)
+_MIXED: dict[tuple[type, ...], type] = {}
+
+
+def _passing(cls: type[_E], *args: Any) -> _E:
+    """``cls(*args)``, as a subclass that also derives from each loaded provider SDK's root error so
+    the SDK re-raises it unchanged and unretried (``blocked`` does this for ``SpendingCapExceeded``)."""
+    roots = []
+    for module_name, error_name in _SDK_ROOT_ERRORS:
+        error = getattr(sys.modules.get(module_name), error_name, None)
+        if isinstance(error, type) and issubclass(error, Exception):
+            roots.append(error)
+    key = (cls, *roots)
+    mixed = _MIXED.get(key)
+    if mixed is None:
+        mixed = cls
+        if roots:
+            try:
+                mixed = type(cls.__name__, (cls, *roots), {"__module__": cls.__module__, "__doc__": cls.__doc__})
+            except TypeError:  # an SDK's root error with an incompatible layout: the plain class
+                mixed = cls
+        _MIXED[key] = mixed
+    return mixed(*args)  # type: ignore[no-any-return]  # a cls subclass made with type()
+
+
 class Reservations:
     def __init__(self, api: CapsApi, period_of: Callable[[str], str]) -> None:
         self._api = api
@@ -63,9 +155,11 @@ class Reservations:
         return self._worker.wait(timeout)
 
     def reserve(self, ticket: Ticket) -> None:
-        """Reserve, or raise ``SpendingCapExceeded`` if the server refuses. Fails open: an unreachable
-        or failing server lets the call go (with a warning at most once a minute); after a transport
-        error, calls go without trying for ``_SKIP_AFTER_ERROR_S``."""
+        """Reserve, or raise: ``SpendingCapExceeded`` if a cap would be overrun or the server cannot
+        reserve now (429), ``InvalidReservation`` if it refuses the call's labels (422). Fails open
+        only when the server is out: no answer, 5xx or another status lets the call go (with a
+        warning at most once a minute); after a transport error, calls go without trying for
+        ``_SKIP_AFTER_ERROR_S``."""
         if time.monotonic() < self._skip_until:
             return
         labels = ticket.labels
@@ -78,14 +172,22 @@ class Reservations:
             "input_bytes": ticket.input_bytes,
             "max_output_tokens": ticket.max_output_tokens,
         }
-        try:
-            response = self._api.reserve(body)
-        except httpx.HTTPError as exc:
-            self._skip_until = time.monotonic() + _SKIP_AFTER_ERROR_S
-            self._warn(f"{type(exc).__name__}: {exc}")
-            return
+        for pause in (*_BUSY_RETRIES_S, None):
+            try:
+                response = self._api.reserve(body)
+            except httpx.HTTPError as exc:
+                self._skip_until = time.monotonic() + _SKIP_AFTER_ERROR_S
+                self._warn(f"{type(exc).__name__}: {exc}")
+                return
+            if response.status_code != 429:
+                break
+            if pause is None:
+                raise _passing(ReservationUnavailable, f"HTTP 429: {_detail(response)}")
+            time.sleep(pause)
         if response.status_code == 409:
             raise self._refusal(response)
+        if response.status_code == 422:
+            raise _invalid(response, body)
         if response.status_code not in (200, 201):
             self._warn(f"HTTP {response.status_code}")
             return
@@ -166,3 +268,30 @@ class Reservations:
             if response.status_code >= 400 and response.status_code != 404:
                 log.debug("llmobserve: reservation %s answered HTTP %d", args[0], response.status_code)
             return
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        detail = response.json()["detail"]
+    except (ValueError, KeyError, TypeError):
+        return response.text[:200]
+    return str(detail)[:200]
+
+
+def _invalid(response: httpx.Response, body: dict[str, Any]) -> InvalidReservation:
+    """The first field the server refused, with its limit when the body we sent shows it was a length."""
+    try:
+        problem: dict[str, Any] = response.json()["detail"][0]
+        field = str(problem["loc"][-1])
+    except (ValueError, KeyError, IndexError, TypeError):
+        return _passing(InvalidReservation, "reservation", None, None, _detail(response))
+    message = str(problem.get("msg") or "")
+    sent = body.get(field)
+    limit = _number_in(message) if isinstance(sent, str) else None
+    return _passing(InvalidReservation, field, limit, len(sent) if isinstance(sent, str) else None, message)
+
+
+def _number_in(message: str) -> int | None:
+    """256 in pydantic's "String should have at most 256 characters"."""
+    digits = [word for word in message.split() if word.isdigit()]
+    return int(digits[0]) if digits else None

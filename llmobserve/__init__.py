@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .instrumentation import (
+        InvalidReservation,
         Labels,
         Observation,
+        ReservationUnavailable,
         SpendingCapExceeded,
         agent,
         customer,
@@ -29,8 +31,10 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "InvalidReservation",
     "Labels",
     "Observation",
+    "ReservationUnavailable",
     "SpendingCapExceeded",
     "agent",
     "customer",

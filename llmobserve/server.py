@@ -228,7 +228,12 @@ def serve(opts: Settings, out: TextIO = sys.stdout, clock: Callable[[], datetime
     public_url = opts.public_url or f"http://{host}:{http_port}"
     key = opts.sendgrid_api_key.get_secret_value() if opts.sendgrid_api_key else None
     notifier = Notifier(
-        key, sendgrid_host=opts.sendgrid_host, sender=opts.alerts_from, allow_private=opts.webhooks_allow_private
+        key,
+        sendgrid_host=opts.sendgrid_host,
+        sender=opts.alerts_from,
+        allow_private=opts.webhooks_allow_private,
+        allowed_networks=[n.strip() for n in opts.webhooks_allow_networks.split(",") if n.strip()],
+        proxy=opts.webhook_proxy,
     )
     clock = clock or utcnow
     monitor = reservations = None

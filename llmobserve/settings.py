@@ -9,6 +9,7 @@ app that only instruments has none of this installed.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -93,16 +94,38 @@ class Settings(BaseSettings):
         description="let caps' webhooks reach loopback, private and link-local addresses (a laptop, a "
         "private network); off, so a tenant cannot make the server call inside its network",
     )
+    webhooks_allow_networks: str = Field(
+        "",
+        pattern=r"^[0-9A-Fa-f.:/, ]*$",
+        description="comma-separated networks (CIDR) caps' webhooks may reach although not public, e.g. "
+        "10.1.2.0/24; the rest of the private address space stays refused",
+    )
+    webhook_proxy: str | None = Field(
+        None,
+        pattern=r"^(https?|socks5h?)://\S+$",
+        description="send webhooks through this egress proxy, which then decides where they may go",
+    )
     public_url: str | None = Field(
         None,
         pattern=r"^https?://\S+$",
-        description="this server's URL as users reach it, for links in alerts (default: the listening address)",
+        description="this server's URL as users reach it: links in alerts, and the dashboard cookie's Secure "
+        "flag and __Host- name when https (default: the listening address)",
     )
 
     @field_validator("data_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("webhooks_allow_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for network in filter(None, (n.strip() for n in value.split(","))):
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{network!r} is not a network: {exc}") from None
+        return value
 
     @field_validator("clickhouse_url")
     @classmethod
@@ -137,6 +160,8 @@ ENV_ONLY = frozenset(
         "alerts_from",
         "public_url",
         "webhooks_allow_private",
+        "webhooks_allow_networks",
+        "webhook_proxy",
     }
 )
 

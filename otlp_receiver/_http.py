@@ -70,12 +70,16 @@ def otlp_http_router(ingestor: Ingestor) -> APIRouter:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         as_json = content_type == _JSON
         try:
-            principal = ingestor.authenticate(request.headers.get("authorization"))
+            principal = await ingestor.authenticate_async(request.headers.get("authorization"))
         except Unauthenticated as exc:
             return _status(16, str(exc), as_json, 401, {"WWW-Authenticate": "Bearer"})
         except PermissionDenied as exc:
             return _status(7, str(exc), as_json, 403)
-        except StorageUnavailable as exc:
+        except (StorageUnavailable, Overloaded) as exc:
+            # Overloaded: every key-lookup slot of the process is busy. 503, not 429: the bound is the
+            # server's, shared by all senders, so this sender did nothing too often (an honest
+            # exporter's first request can meet it); exporters retry both after Retry-After, and 503
+            # is what gRPC's UNAVAILABLE (with RetryInfo) maps to.
             return _status(14, str(exc), as_json, 503, {"Retry-After": "1"})
         if content_type not in (_JSON, _PROTOBUF):
             return _status(3, f"unsupported Content-Type {content_type!r}: use {_PROTOBUF} or {_JSON}", as_json, 415)

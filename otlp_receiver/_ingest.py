@@ -14,6 +14,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from llmobserve.pricing import Pricer, TenantPriceCache
 from llmobserve.storage import Authenticator, Principal, bearer_token
 
+from ._auth import KEY_CHECKS, MISS, Miss
 from ._batcher import Batcher
 from ._exceptions import Overloaded, PermissionDenied, StorageUnavailable, Unauthenticated
 from ._limits import Limits
@@ -53,6 +54,26 @@ class _SkewWarnings:
             )
 
 
+def _token(authorization: str | None) -> str:
+    token = bearer_token(authorization)
+    if token is None:
+        raise Unauthenticated("missing API key: send 'Authorization: Bearer <key>'")
+    return token
+
+
+def _lookup_failed(exc: Exception) -> StorageUnavailable:
+    log.error("key lookup failed: %s", exc)
+    return StorageUnavailable("cannot check the API key right now; retry later")
+
+
+def _ingest_principal(found: Principal | None | Miss) -> Principal:
+    if found is None or isinstance(found, Miss):
+        raise Unauthenticated("unknown or revoked API key")
+    if not found.allows("ingest"):
+        raise PermissionDenied("this API key has no 'ingest' scope")
+    return found
+
+
 class Ingestor:
     def __init__(
         self,
@@ -80,19 +101,32 @@ class Ingestor:
         self.skew = _SkewWarnings()
 
     def authenticate(self, authorization: str | None) -> Principal:
-        token = bearer_token(authorization)
-        if token is None:
-            raise Unauthenticated("missing API key: send 'Authorization: Bearer <key>'")
-        try:
-            principal = self.authenticator.principal(token)
-        except Exception as exc:  # the key store did not answer: not the sender's fault, so retryable
-            log.error("key lookup failed: %s", exc)
-            raise StorageUnavailable("cannot check the API key right now; retry later") from exc
-        if principal is None:
-            raise Unauthenticated("unknown or revoked API key")
-        if not principal.allows("ingest"):
-            raise PermissionDenied("this API key has no 'ingest' scope")
-        return principal
+        """For worker threads (gRPC): a lookup may wait up to ``KEY_CHECKS.wait_s`` for its turn.
+
+        Raises Unauthenticated, PermissionDenied, or (retryable) StorageUnavailable or Overloaded."""
+        token = _token(authorization)
+        found = KEY_CHECKS.cached(self.authenticator, token)
+        if found is MISS:
+            try:
+                found = KEY_CHECKS.resolve(self.authenticator, token)
+            except Overloaded:
+                raise
+            except Exception as exc:  # the key store did not answer: not the sender's fault, so retryable
+                raise _lookup_failed(exc) from exc
+        return _ingest_principal(found)
+
+    async def authenticate_async(self, authorization: str | None) -> Principal:
+        """``authenticate`` for the event loop: a cached key is answered in place, a lookup runs off the loop."""
+        token = _token(authorization)
+        found = KEY_CHECKS.cached(self.authenticator, token)
+        if found is MISS:
+            try:
+                found = await KEY_CHECKS.resolve_async(self.authenticator, token)
+            except Overloaded:
+                raise
+            except Exception as exc:
+                raise _lookup_failed(exc) from exc
+        return _ingest_principal(found)
 
     def _decode(self, body: bytes, tenant: str) -> DecodedTable:
         rules = self.rules(tenant)

@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .services import Invalid, ServiceError
+from .services import Invalid, RateLimited, ServiceError
 
 __all__ = ["ERROR_CODES", "PageError", "install_error_handlers"]
 
@@ -64,7 +64,8 @@ def install_error_handlers(app: FastAPI, page_error: PageError | None = None) ->
         if page_error is not None and is_page(request):
             return page_error(request, exc)
         detail = _problems(exc.problems) if isinstance(exc, Invalid) else exc.detail
-        return JSONResponse(_body(exc.status, detail), exc.status)
+        headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimited) else None
+        return JSONResponse(_body(exc.status, detail), exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -10,7 +10,7 @@ from ._alerts import StoredAlert
 from ._attribution import Attribution, inherit_labels, price_innermost
 from ._auth import Authenticator, bearer_token
 from ._cap_spend import CAP_DIMENSIONS, written_spend, written_tenants
-from ._caps import MAX_CAPS, StoredCap, new_cap_id
+from ._caps import MAX_CAPS, StoredCap, new_cap_id, new_webhook_secret
 from ._client import StoreConfig, is_locked
 from ._costs import GROUP_BY_EXPRESSIONS, REST_KEY, UNKNOWN, UNTRACKED, BreakdownRow, UnpricedModel
 from ._duplicates import DUPLICATE_OF, mark_duplicates
@@ -20,6 +20,7 @@ from ._keys import DEFAULT_SCOPES, SCOPES, InvalidTenantError, KeyInfo, Principa
 from ._maintainer import Maintainer
 from ._migrations import MIGRATIONS
 from ._prices import StoredPrice, price_id
+from ._recipients import Recipient
 from ._spans import SPAN_COLUMNS, SPAN_SCHEMA, SpanRow, select_span_rows, spans_table
 from ._store import Store
 from ._traces import RunRow, TraceSpan
@@ -40,6 +41,7 @@ __all__ = [
     "Maintainer",
     "Principal",
     "REST_KEY",
+    "Recipient",
     "RunRow",
     "SCOPES",
     "SPAN_COLUMNS",
@@ -62,6 +64,7 @@ __all__ = [
     "is_locked",
     "mark_duplicates",
     "new_cap_id",
+    "new_webhook_secret",
     "price_id",
     "price_innermost",
     "select_span_rows",

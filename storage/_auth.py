@@ -56,6 +56,17 @@ class Authenticator:
         self._lock = threading.Lock()
         self.lookups = 0  # storage queries made: what a flood of bad keys costs us
 
+    def cached(self, key: str) -> tuple[bool, Principal | None]:
+        """(known, principal): what ``principal`` answers without a storage query, when it needs none
+        (a cached key, a recently refused one, or a string that is not shaped like a key)."""
+        with self._lock:
+            hit = self._valid.get(key)
+            if hit is not None:
+                return True, hit
+            if key in self._invalid:
+                return True, None
+        return (_KEY_SHAPE.fullmatch(key) is None), None
+
     def principal(self, key: str | None) -> Principal | None:
         if not key:
             return None

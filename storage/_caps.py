@@ -2,19 +2,30 @@
 
 What a cap is (scopes, periods, enforcement) is validated by the API; storage keeps it as given.
 Thresholds are exact decimal strings (``0.8``), so a crossing is never a float rounding question.
+A cap's webhook secret signs its webhook payloads, so it must be readable to sign with: it is kept
+as is (the store has no encryption at rest; API keys can be hashed only because they are just compared).
 """
 
 from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from clickhouse_connect.driver.client import Client
 
-__all__ = ["MAX_CAPS", "StoredCap", "delete_cap", "list_caps", "new_cap_id", "put_cap", "tenants_with_caps"]
+__all__ = [
+    "MAX_CAPS",
+    "StoredCap",
+    "delete_cap",
+    "list_caps",
+    "new_cap_id",
+    "new_webhook_secret",
+    "put_cap",
+    "tenants_with_caps",
+]
 
 MAX_CAPS = 10_000
 """Per tenant: a SaaS's per-customer needs are one ``each_customer`` template, not a cap per customer."""
@@ -32,6 +43,7 @@ _COLUMNS = [
     "enforcement",
     "recipients",
     "webhooks",
+    "webhook_secret",
     "enabled",
     "created_at",
     "updated_at",
@@ -56,6 +68,8 @@ class StoredCap:
     enabled: bool
     created_at: datetime
     updated_at: datetime
+    webhook_secret: str = field(default="", repr=False)  # kept out of logs
+    """Signs the cap's webhook payloads; ``put_cap`` gives a cap without one a new one."""
 
 
 def _ms(value: datetime) -> datetime:
@@ -66,6 +80,10 @@ def _ms(value: datetime) -> datetime:
 
 def new_cap_id() -> str:
     return "cap_" + secrets.token_hex(8)
+
+
+def new_webhook_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
 
 
 def _row(tenant: str, cap: StoredCap, deleted: bool) -> list[object]:
@@ -82,6 +100,7 @@ def _row(tenant: str, cap: StoredCap, deleted: bool) -> list[object]:
         cap.enforcement,
         list(cap.recipients),
         list(cap.webhooks),
+        cap.webhook_secret,
         cap.enabled,
         cap.created_at,
         cap.updated_at,
@@ -92,7 +111,12 @@ def _row(tenant: str, cap: StoredCap, deleted: bool) -> list[object]:
 
 def put_cap(client: Client, tenant: str, cap: StoredCap) -> StoredCap:
     """Create or replace ``cap`` (stamped with the time of this write)."""
-    cap = replace(cap, created_at=_ms(cap.created_at), updated_at=_ms(datetime.now(UTC)))
+    cap = replace(
+        cap,
+        created_at=_ms(cap.created_at),
+        updated_at=_ms(datetime.now(UTC)),
+        webhook_secret=cap.webhook_secret or new_webhook_secret(),
+    )
     client.insert("caps", [_row(tenant, cap, False)], column_names=_COLUMNS)
     return cap
 
@@ -118,9 +142,10 @@ def list_caps(client: Client, tenant: str, cap_id: str | None = None) -> list[St
             row[8],
             tuple(row[9]),
             tuple(row[10]),
-            row[11],
-            _ms(row[12]),
+            row[12],
             _ms(row[13]),
+            _ms(row[14]),
+            row[11],
         )
         for row in rows
     ]

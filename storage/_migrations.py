@@ -144,6 +144,7 @@ CREATE TABLE IF NOT EXISTS caps (
     enforcement LowCardinality(String),
     recipients Array(String),
     webhooks Array(String),
+    webhook_secret String,
     enabled Bool,
     created_at DateTime64(3, 'UTC'),
     updated_at DateTime64(3, 'UTC'),
@@ -178,6 +179,36 @@ ENGINE = ReplacingMergeTree(version)
 ORDER BY (tenant, alert_id)
 """
 
+_RECIPIENTS = """
+CREATE TABLE IF NOT EXISTS recipients (
+    tenant String,
+    address String,
+    token_hash String,
+    requested_at Nullable(DateTime64(3, 'UTC')),
+    confirmed_at Nullable(DateTime64(3, 'UTC')),
+    sends Array(DateTime64(3, 'UTC')),
+    version UInt64,
+    INDEX idx_token_hash token_hash TYPE bloom_filter GRANULARITY 1
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY (tenant, address)
+"""
+
+_CAP_COLUMNS = (
+    "tenant, cap_id, name, scope, value, period, time_zone, limit_usd, thresholds, enforcement, recipients, "
+    "webhooks, {secret}, enabled, created_at, updated_at, deleted, {version}"
+)
+_NEW_SECRET = "concat('whsec_', replaceAll(translate(base64Encode(randomString(32)), '+/', '-_'), '=', ''))"
+# Caps saved before signing existed get a secret of their own, as a newer version of their row
+# (never the same for two caps). Run again, it finds none left without one.
+_CAP_SECRETS = (
+    "INSERT INTO caps ("
+    + _CAP_COLUMNS.format(secret="webhook_secret", version="version")
+    + ") SELECT "
+    + _CAP_COLUMNS.format(secret=_NEW_SECRET, version="version + 1")
+    + " FROM caps FINAL WHERE webhook_secret = '' AND NOT deleted"
+)
+
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (1, "spans, tenants, api_keys", [_SPANS, _TENANTS, _API_KEYS]),
     (2, "tenant custom prices", [_CUSTOM_PRICES]),
@@ -196,6 +227,11 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     ),
     (6, "spending caps", [_CAPS]),
     (7, "alert history", [_ALERTS]),
+    (
+        8,
+        "webhook signing secrets, e-mail recipients' confirmations",
+        ["ALTER TABLE caps ADD COLUMN IF NOT EXISTS webhook_secret String AFTER webhooks", _CAP_SECRETS, _RECIPIENTS],
+    ),
 ]
 
 _BOOKKEEPING = """

@@ -11,7 +11,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from clickhouse_connect.driver.client import Client
 
-from . import _alerts, _cap_spend, _caps, _costs, _duplicates, _export, _keys, _prices, _spans, _traces
+from . import (
+    _alerts,
+    _cap_spend,
+    _caps,
+    _costs,
+    _duplicates,
+    _export,
+    _keys,
+    _prices,
+    _recipients,
+    _spans,
+    _traces,
+)
 from ._attribution import Attribution
 from ._client import StoreConfig, connect
 from ._duplicates import DuplicateFinder
@@ -183,6 +195,25 @@ class Store:
 
     def tenants_with_caps(self) -> list[str]:
         return _caps.tenants_with_caps(self.client)
+
+    # e-mail recipients' confirmations
+    def confirmed_recipients(self, tenant: str) -> frozenset[str]:
+        """The tenant's addresses that confirmed they want its alerts, lower-cased."""
+        return _recipients.confirmed_recipients(self.client, tenant)
+
+    def recipients(self, tenant: str) -> dict[str, _recipients.Recipient]:
+        """Every address of the tenant ever sent a confirmation link, by lower-cased address."""
+        return _recipients.recipients(self.client, tenant)
+
+    def confirmation_mails_since(self, tenant: str, since: datetime) -> int:
+        return _recipients.confirmation_mails_since(self.client, tenant, since)
+
+    def recipient_by_token(self, token_hash: str) -> _recipients.Recipient | None:
+        """Whose newest confirmation link hashes to ``token_hash`` (None: unknown, or since replaced)."""
+        return _recipients.recipient_by_token(self.client, token_hash)
+
+    def put_recipient(self, recipient: _recipients.Recipient) -> None:
+        _recipients.put_recipient(self.client, recipient)
 
     # alert history
     def put_alert(self, tenant: str, alert: _alerts.StoredAlert) -> None:

@@ -3,20 +3,28 @@ policy that keeps webhooks out of the server's own network, and the messages' wo
 
 from __future__ import annotations
 
-from ._message import AlertMessage, format_usd, html_body, payload, subject, text_body
-from ._notifier import EMAIL_OFF, Delivery, Notifier
-from ._policy import blocked_reason, literal_blocked_reason
+from ._fair import FairPool
+from ._message import AlertMessage, format_usd, html_body, payload, payload_for, subject, text_body
+from ._notifier import EMAIL_OFF, SIGNATURE_HEADER, Delivery, Notifier, sign
+from ._policy import AddressPolicy, literal_blocked_reason, not_public
+from ._transport import resolve
 
 __all__ = [
+    "AddressPolicy",
     "AlertMessage",
     "Delivery",
     "EMAIL_OFF",
+    "FairPool",
     "Notifier",
-    "blocked_reason",
+    "SIGNATURE_HEADER",
     "format_usd",
     "html_body",
     "literal_blocked_reason",
+    "not_public",
     "payload",
+    "payload_for",
+    "resolve",
+    "sign",
     "subject",
     "text_body",
 ]

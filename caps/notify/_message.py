@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-__all__ = ["AlertMessage", "format_usd", "html_body", "payload", "subject", "text_body"]
+__all__ = ["AlertMessage", "format_usd", "html_body", "payload", "payload_for", "subject", "text_body"]
 
 _PERIOD_WORD = {"daily": "per day", "weekly": "per week", "monthly": "per month", "total": "in total"}
 
@@ -36,6 +37,10 @@ class AlertMessage:
     cap_url: str
     enforcement: str  # alert_only|hard_block
     test: bool = False  # sent by POST /caps/{id}/test: nothing was crossed
+    # An each_customer cap's digest: the customers that crossed this threshold in one pass (the first
+    # of them, sorted), and how many more did. One message, whatever the number of customers.
+    customers: tuple[str, ...] = ()
+    more_customers: int = 0
 
 
 def format_usd(amount: Decimal) -> str:
@@ -82,9 +87,13 @@ def _label(message: AlertMessage) -> str:
 def _scope(message: AlertMessage) -> str:
     if message.scope == "global":
         return "global (all spend)"
+    if message.customers:
+        more = f" and {message.more_customers:,} more" if message.more_customers else ""
+        count = len(message.customers) + message.more_customers
+        return f"each customer ({count:,} crossed: {', '.join(map(_one_line, message.customers))}{more})"
     if message.scope == "each_customer":
-        return f"each customer (this alert: customer {message.value})"
-    return f"{message.scope} = {message.value}"
+        return f"each customer (this alert: customer {_one_line(message.value)})"
+    return f"{message.scope} = {_one_line(message.value)}"
 
 
 def _when(moment: datetime, time_zone: str) -> str:
@@ -149,7 +158,8 @@ def _intro(message: AlertMessage) -> str:
 
 def text_body(message: AlertMessage) -> str:
     width = max(len(label) for label, _ in _facts(message)) + 2
-    rows = [f"{label + ':':<{width}}{value}" for label, value in _facts(message)]
+    # One line per fact: a value with a line break (a customer id is the sender's choice) adds none.
+    rows = [f"{label + ':':<{width}}{_one_line(value)}" for label, value in _facts(message)]
     return "\n".join([_intro(message), "", *rows, "", f"View the cap: {message.cap_url}", ""])
 
 
@@ -170,6 +180,7 @@ def _slack_escape(text: str) -> str:
 
 
 def payload(message: AlertMessage) -> dict[str, Any]:
+    """The JSON a generic webhook receives (Slack reads its ``text``)."""
     used = _used(message)
     return {
         "text": f"{_slack_escape(_summary(message))} {message.cap_url}",
@@ -186,6 +197,8 @@ def payload(message: AlertMessage) -> dict[str, Any]:
             "enforcement": message.enforcement,
             "url": message.cap_url,
         },
+        "customers": list(message.customers),
+        "more_customers": message.more_customers,
         "threshold": _plain(message.threshold),
         "spend_usd": _plain(message.spend_usd),
         "limit_usd": _plain(message.limit_usd),
@@ -195,3 +208,18 @@ def payload(message: AlertMessage) -> dict[str, Any]:
         "fired_at": message.fired_at.isoformat(),
         "test": message.test,
     }
+
+
+_DISCORD_HOSTS = ("discord.com", "discordapp.com", "ptb.discord.com", "canary.discord.com")
+
+
+def payload_for(url: str, message: AlertMessage) -> dict[str, Any]:
+    """What the receiver at ``url`` understands: Slack's ``text``, Discord's ``content``, else ours."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if host == "hooks.slack.com":
+        return {"text": f"{_slack_escape(_summary(message))} {message.cap_url}"}
+    if host in _DISCORD_HOSTS and parts.path.startswith("/api/webhooks/"):
+        # no mentions parsed: a cap named "@everyone" must not ping a whole server
+        return {"content": f"{_summary(message)} {message.cap_url}"[:2000], "allowed_mentions": {"parse": []}}
+    return payload(message)

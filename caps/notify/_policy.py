@@ -1,25 +1,48 @@
 """Where a tenant's webhooks may point. On a shared server a webhook URL is a request the server
 makes on a tenant's behalf: to loopback, private, link-local (cloud metadata at 169.254.169.254) or
 other non-public addresses it would reach what only the server can reach (SSRF). Those are refused
-unless the operator allows them (``LLMOBSERVE_WEBHOOKS_ALLOW_PRIVATE``: a laptop, a private network).
+unless the operator allows them (``LLMOBSERVE_WEBHOOKS_ALLOW_PRIVATE``: a laptop, a private network;
+or only some networks, ``LLMOBSERVE_WEBHOOKS_ALLOW_NETWORKS``).
 
-Checked when a cap is saved (names that are addresses, and ``localhost``) and again before each
-delivery (every address the name resolves to). A name that resolves differently between the check
-and the connection (DNS rebinding) is not caught; a proxy that enforces egress rules is the remedy.
+Checked when a cap is saved (names that are addresses, and ``localhost``), and at delivery by the
+transport (``_transport``) on the addresses it is about to connect to: the name is resolved once, in
+the spelling the connection uses, and the connection goes to an address that was checked. Checking
+a name and letting the HTTP client resolve it again is what DNS rebinding and IDNA2003/2008
+spelling differences defeat.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import socket
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-__all__ = ["blocked_reason", "literal_blocked_reason"]
+__all__ = ["AddressPolicy", "literal_blocked_reason", "not_public"]
+
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
-def _not_public(address: str) -> bool:
+def _embedded(ip: IPAddress) -> list[IPAddress]:
+    """The IPv4 addresses an IPv6 address leads to (IPv4-mapped, 6to4, Teredo, NAT64)."""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return []
+    found: list[IPAddress] = []
+    if ip.ipv4_mapped is not None:
+        found.append(ip.ipv4_mapped)
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found += list(ip.teredo)
+    if any(ip in net for net in _NAT64):
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return found
+
+
+def not_public(address: str) -> bool:
+    """Whether ``address`` (or an IPv4 address it embeds) is anything but a public unicast address."""
     ip = ipaddress.ip_address(address.split("%")[0])
-    return not ip.is_global or ip.is_multicast
+    return any(not a.is_global or a.is_multicast for a in (ip, *_embedded(ip)))
 
 
 def literal_blocked_reason(url: str) -> str | None:
@@ -28,21 +51,23 @@ def literal_blocked_reason(url: str) -> str | None:
     if host == "localhost" or host.endswith(".localhost"):
         return f"{host} is this server itself"
     try:
-        return f"{host} is not a public address" if _not_public(host) else None
+        return f"{host} is not a public address" if not_public(host) else None
     except ValueError:
-        return None  # a name: resolved at delivery
+        return None  # a name: checked at delivery
 
 
-def blocked_reason(url: str) -> str | None:
-    """Why a delivery to ``url`` must not be made now, or None. Resolves the host."""
-    if (reason := literal_blocked_reason(url)) is not None:
-        return reason
-    parts = urlsplit(url)
-    try:
-        found = socket.getaddrinfo(
-            parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM
-        )
-    except OSError as exc:
-        return f"cannot resolve {parts.hostname}: {exc.strerror or exc}"
-    private = sorted({str(info[4][0]) for info in found if _not_public(str(info[4][0]))})
-    return f"{parts.hostname} resolves to non-public address(es) {', '.join(private)}" if private else None
+class AddressPolicy:
+    """Which addresses a delivery may connect to: public ones, plus the networks the operator allows
+    (``allow_private`` allows every address)."""
+
+    def __init__(self, allow_private: bool = False, allowed_networks: Iterable[str] = ()) -> None:
+        self.allow_private = allow_private
+        self.allowed = tuple(ipaddress.ip_network(n, strict=False) for n in allowed_networks)
+
+    def refused(self, address: str) -> bool:
+        if self.allow_private:
+            return False
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if any(ip in net for net in self.allowed):
+            return False
+        return not_public(address)

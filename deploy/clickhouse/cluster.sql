@@ -125,6 +125,7 @@ CREATE TABLE IF NOT EXISTS llmobserve.caps ON CLUSTER llmobserve (
     enforcement LowCardinality(String),
     recipients Array(String),
     webhooks Array(String),
+    webhook_secret String,
     enabled Bool,
     created_at DateTime64(3, 'UTC'),
     updated_at DateTime64(3, 'UTC'),
@@ -132,6 +133,19 @@ CREATE TABLE IF NOT EXISTS llmobserve.caps ON CLUSTER llmobserve (
     version UInt64
 ) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/llmobserve/caps', '{replica}', version)
 ORDER BY (tenant, cap_id);
+
+-- Alert recipients' confirmations (migration 8): e-mail goes only to confirmed addresses.
+CREATE TABLE IF NOT EXISTS llmobserve.recipients ON CLUSTER llmobserve (
+    tenant String,
+    address String,
+    token_hash String,
+    requested_at Nullable(DateTime64(3, 'UTC')),
+    confirmed_at Nullable(DateTime64(3, 'UTC')),
+    sends Array(DateTime64(3, 'UTC')),
+    version UInt64,
+    INDEX idx_token_hash token_hash TYPE bloom_filter GRANULARITY 1
+) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/llmobserve/recipients', '{replica}', version)
+ORDER BY (tenant, address);
 
 -- Alert history (migration 7): one row per threshold crossing; the alert id is the dedup key.
 CREATE TABLE IF NOT EXISTS llmobserve.alerts ON CLUSTER llmobserve (

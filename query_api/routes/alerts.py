@@ -18,15 +18,17 @@ def list_alerts(
     cap_id: str | None = Query(None, max_length=64, description="only this cap's alerts"),
     limit: int = Query(100, ge=1, le=1000),
 ) -> AlertsPublic:
-    return alerts.list_alerts(svc.store, principal.tenant, cap_id, limit)
+    return alerts.list_alerts(svc.store, principal.tenant, cap_id, limit, admin=principal.allows("admin"))
 
 
 @router.post(
     "/api/v1/caps/{cap_id}/test",
     response_model=TestPublic,
-    summary="Send a test notification to the cap's recipients and webhooks",
+    status_code=202,
+    summary="Queue a test notification to the cap's recipients and webhooks",
+    responses={429: {"description": "more than 10 test notifications this minute in this workspace"}},
 )
 def test_notification(cap_id: str, principal: AdminPrincipal, svc: ServicesDep) -> TestPublic:
-    """Sends now, with the cap's current spend, marked as a test; waits for the deliveries and
-    records them in the alert history."""
+    """Answers at once with the test alert (``delivered: false``); its deliveries are recorded in the
+    alert history (``GET /api/v1/alerts?cap_id=``) when they end, within seconds."""
     return alerts.test_notification(svc, principal.tenant, cap_id)

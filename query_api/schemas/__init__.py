@@ -6,6 +6,7 @@ from .alerts import AlertPublic, AlertsPublic, DeliveryPublic, TestPublic
 from .caps import (
     SCOPED,
     BlockedBy,
+    CapCreated,
     CapIn,
     CapPatch,
     CapPublic,
@@ -14,7 +15,9 @@ from .caps import (
     CheckPublic,
     CustomerSpend,
     RatesPublic,
+    RecipientStatus,
     StatusPublic,
+    WebhookSecretPublic,
 )
 from .costs import (
     BreakdownRest,
@@ -50,6 +53,7 @@ __all__ = [
     "BlockedBy",
     "BreakdownRest",
     "BreakdownRowPublic",
+    "CapCreated",
     "CapIn",
     "CapPatch",
     "CapPublic",
@@ -74,6 +78,7 @@ __all__ = [
     "KeyPublic",
     "KeysPublic",
     "RatesPublic",
+    "RecipientStatus",
     "RepriceIn",
     "RepriceOut",
     "ReservationIn",
@@ -93,5 +98,6 @@ __all__ = [
     "TraceTree",
     "UnpricedModelPublic",
     "UnpricedModels",
+    "WebhookSecretPublic",
     "WindowTotal",
 ]

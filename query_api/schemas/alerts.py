@@ -11,7 +11,9 @@ __all__ = ["AlertPublic", "AlertsPublic", "DeliveryPublic", "TestPublic"]
 
 class DeliveryPublic(BaseModel):
     channel: str
-    target: str
+    target: str = Field(
+        description="the e-mail addresses, or the webhook URL: in full for admin keys, scheme and host only for others"
+    )
     ok: bool
     attempts: int
     status: int | None

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 __all__ = [
     "BlockedBy",
+    "CapCreated",
     "CapIn",
     "CapPatch",
     "CapPublic",
@@ -20,8 +21,10 @@ __all__ = [
     "CheckPublic",
     "CustomerSpend",
     "RatesPublic",
+    "RecipientStatus",
     "SCOPED",
     "StatusPublic",
+    "WebhookSecretPublic",
 ]
 
 Scope = Literal["global", "provider", "model", "agent", "customer", "service", "each_customer"]
@@ -137,6 +140,16 @@ class CapPatch(BaseModel):
         return CapIn.model_validate({**current, **self.model_dump(exclude_unset=True)})
 
 
+class RecipientStatus(BaseModel):
+    """Whether an e-mail recipient confirmed: an address gets alerts only once it has (a link it was e-mailed)."""
+
+    address: str
+    confirmed: bool
+    confirmed_at: datetime | None
+    confirmation_sent_at: datetime | None = Field(description="when the newest confirmation link was e-mailed")
+    detail: str = Field(description="what the address waits for, or why no confirmation e-mail went out")
+
+
 class CapPublic(BaseModel):
     id: str
     name: str
@@ -148,10 +161,24 @@ class CapPublic(BaseModel):
     thresholds: list[str]
     enforcement: str
     recipients: list[str]
-    webhooks: list[str]
+    recipients_status: list[RecipientStatus] = Field(description="per recipient, whether it confirmed")
+    webhooks: list[str] = Field(description="in full for admin keys; scheme and host only for others")
     enabled: bool
     created_at: datetime
     updated_at: datetime
+
+
+class CapCreated(CapPublic):
+    webhook_secret: str = Field(
+        description="signs this cap's webhook payloads (header X-Llmobserve-Signature); shown only in this answer"
+    )
+
+
+class WebhookSecretPublic(BaseModel):
+    cap_id: str
+    webhook_secret: str = Field(
+        description="the new secret, shown only in this answer; payloads are signed with it from now on"
+    )
 
 
 class CapsPublic(BaseModel):

@@ -13,6 +13,7 @@ from llmobserve.pricing import Pricer, TenantPriceCache
 from llmobserve.storage import Authenticator, Maintainer, Store
 
 from .prices import rules_for
+from .ratelimit import RateLimiter
 from .sessions import SessionStore
 
 __all__ = ["Services"]
@@ -42,6 +43,8 @@ class Services:
     """This process's strict-mode ledger; None where another process runs it."""
     maintainer: Maintainer | None = None
     """The rollup refresher, for ``/healthz``; None where another process runs it."""
+    test_sends: RateLimiter = field(default_factory=lambda: RateLimiter(10))
+    """Test notifications per tenant per minute: each makes the server call the cap's receivers."""
 
     @classmethod
     def build(

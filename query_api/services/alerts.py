@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import secrets
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from llmobserve.caps import alert_message, evaluate
+from llmobserve.caps import evaluate, send_alerts
 from llmobserve.pricing import exact_text
 from llmobserve.storage import Store, StoredAlert
 
 from ..schemas.alerts import AlertPublic, AlertsPublic, DeliveryPublic, TestPublic
-from .caps import find_cap
-from .errors import Conflict
+from .caps import find_cap, redacted_url
+from .errors import Conflict, RateLimited
 
 if TYPE_CHECKING:
     from ._services import Services
@@ -40,14 +40,37 @@ def public(alert: StoredAlert) -> AlertPublic:
     )
 
 
-def list_alerts(store: Store, tenant: str, cap_id: str | None, limit: int) -> AlertsPublic:
-    alerts = [public(a) for a in store.list_alerts(tenant, cap_id, limit)]
+def list_alerts(store: Store, tenant: str, cap_id: str | None, limit: int, admin: bool = False) -> AlertsPublic:
+    """``admin``: webhook URLs in full; other callers see their scheme and host (a path may be a secret)."""
+    alerts = [
+        public(a) if admin else _without_webhook_paths(public(a)) for a in store.list_alerts(tenant, cap_id, limit)
+    ]
     return AlertsPublic(data=alerts, count=len(alerts))
 
 
+_URL = re.compile(r"https?://[^\s'\"<>]+")
+
+
+def _without_webhook_paths(alert: AlertPublic) -> AlertPublic:
+    # An error may quote the URL too (an invalid one, a redirect's Location).
+    deliveries = [
+        d.model_copy(
+            update={"target": redacted_url(d.target), "error": _URL.sub(lambda m: redacted_url(m.group(0)), d.error)}
+        )
+        if d.channel == "webhook"
+        else d
+        for d in alert.deliveries
+    ]
+    return alert.model_copy(update={"deliveries": deliveries})
+
+
 def test_notification(svc: Services, tenant: str, cap_id: str) -> TestPublic:
-    """Send now, with the cap's current spend, marked as a test; waits for the deliveries and records
-    them in the alert history."""
+    """Queue a test notification, with the cap's current spend; the alert is recorded at once and its
+    deliveries when they end (read them from the alert history). Never waits on a receiver."""
+    if wait := svc.test_sends.admit(tenant):  # first: a refusal costs no storage read
+        raise RateLimited(
+            f"at most {svc.test_sends.limit} test notifications a minute per workspace; try again in {wait} s", wait
+        )
     cap = find_cap(svc.store, tenant, cap_id)
     if not cap.recipients and not cap.webhooks:
         raise Conflict("this cap has no recipients and no webhooks to notify")
@@ -67,8 +90,6 @@ def test_notification(svc: Services, tenant: str, cap_id: str) -> TestPublic:
         svc.caps_clock(),
         test=True,
     )
-    message = alert_message(tenant, alert, cap, svc.public_url)
-    deliveries = svc.notifier.deliver(message, cap.recipients, cap.webhooks)
-    alert = replace(alert, delivered=True, deliveries=tuple(d.as_dict() for d in deliveries))
-    svc.store.put_alert(tenant, alert)
+    svc.store.put_alert(tenant, alert)  # before anyone hears: a restart still delivers it
+    send_alerts(svc.store, svc.notifier, svc.public_url, tenant, [alert], cap)
     return TestPublic(alert=public(alert))

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
 from llmobserve.caps import CapStatus, applies_to, blocking, evaluate, rates, state_of
 from llmobserve.caps.notify import literal_blocked_reason
 from llmobserve.pricing import exact_text
-from llmobserve.storage import MAX_CAPS, Store, StoredCap, new_cap_id
+from llmobserve.storage import MAX_CAPS, Store, StoredCap, new_cap_id, new_webhook_secret
 
 from ..schemas.caps import (
     SCOPED,
     BlockedBy,
+    CapCreated,
     CapIn,
     CapPatch,
     CapPublic,
@@ -27,8 +30,10 @@ from ..schemas.caps import (
     CustomerSpend,
     RatesPublic,
     StatusPublic,
+    WebhookSecretPublic,
 )
 from .errors import Conflict, Invalid, NotFound
+from .recipients import View, ask_to_confirm, polled_recipients, recipient_status, view_of
 
 if TYPE_CHECKING:
     from ._services import Services
@@ -43,13 +48,29 @@ __all__ = [
     "get_cap",
     "list_caps",
     "patch_cap",
-    "public",
+    "redacted_url",
+    "rotate_webhook_secret",
+    "shown_webhooks",
 ]
 
 _CAP_ID = re.compile(r"^cap_[0-9a-f]{16}$")
 
 
-def public(cap: StoredCap) -> CapPublic:
+def redacted_url(url: str) -> str:
+    """Scheme and host only: Slack's and Discord's webhook URLs carry their secret in the path."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(invalid URL)"
+    host = parts.netloc.rpartition("@")[2]  # never the user:password before it
+    return f"{parts.scheme}://{host}/…" if host else "(invalid URL)"
+
+
+def shown_webhooks(urls: Iterable[str], admin: bool) -> list[str]:
+    return list(urls) if admin else [redacted_url(url) for url in urls]
+
+
+def public(cap: StoredCap, view: View) -> CapPublic:
     return CapPublic(
         id=cap.cap_id,
         name=cap.name,
@@ -61,14 +82,32 @@ def public(cap: StoredCap) -> CapPublic:
         thresholds=[exact_text(t) for t in cap.thresholds],
         enforcement=cap.enforcement,
         recipients=list(cap.recipients),
-        webhooks=list(cap.webhooks),
+        recipients_status=[recipient_status(a, view.recipients.get(a.lower()), view) for a in cap.recipients],
+        webhooks=shown_webhooks(cap.webhooks, view.admin),
         enabled=cap.enabled,
         created_at=cap.created_at,
         updated_at=cap.updated_at,
     )
 
 
-def _stored(cap_id: str, body: CapIn, created_at: datetime) -> StoredCap:
+def _editable(cap: StoredCap) -> dict[str, Any]:
+    """The cap as a ``CapIn`` body (webhooks in full: a change is saved from it)."""
+    return {
+        "name": cap.name,
+        "scope": cap.scope,
+        "value": cap.value if cap.scope in SCOPED else None,
+        "period": cap.period,
+        "time_zone": cap.time_zone,
+        "limit_usd": exact_text(cap.limit_usd),
+        "thresholds": [exact_text(t) for t in cap.thresholds],
+        "enforcement": cap.enforcement,
+        "recipients": list(cap.recipients),
+        "webhooks": list(cap.webhooks),
+        "enabled": cap.enabled,
+    }
+
+
+def _stored(cap_id: str, body: CapIn, created_at: datetime, webhook_secret: str) -> StoredCap:
     return StoredCap(
         cap_id,
         body.name,
@@ -84,6 +123,7 @@ def _stored(cap_id: str, body: CapIn, created_at: datetime) -> StoredCap:
         body.enabled,
         created_at,
         created_at,
+        webhook_secret,
     )
 
 
@@ -118,7 +158,7 @@ def _percent(spend: Decimal, limit: Decimal) -> float:
     return float(round(spend * 100 / limit, 4))
 
 
-def _status_public(status: CapStatus, asked: frozenset[str] = frozenset()) -> CapStatusPublic:
+def _status_public(status: CapStatus, view: View, asked: frozenset[str] = frozenset()) -> CapStatusPublic:
     cap = status.cap
     customers = None
     if cap.scope == "each_customer":
@@ -135,7 +175,7 @@ def _status_public(status: CapStatus, asked: frozenset[str] = frozenset()) -> Ca
             for c, s in shown
         ]
     return CapStatusPublic(
-        **public(cap).model_dump(),
+        **public(cap, view).model_dump(),
         period_start=status.period_start,
         resets_at=status.resets_at,
         spend_usd=exact_text(status.spend),
@@ -150,9 +190,12 @@ def _statuses(svc: Services, tenant: str, caps: list[StoredCap], clock: Callable
     return svc.cap_statuses.statuses(tenant, caps, lambda: evaluate(svc.store, tenant, caps, clock))
 
 
-def caps_status(svc: Services, tenant: str, customers: list[str], models: list[str], reader: bool) -> StatusPublic:
+def caps_status(
+    svc: Services, tenant: str, customers: list[str], models: list[str], reader: bool, admin: bool = False
+) -> StatusPublic:
     """Where each cap stands; ``models`` (``provider/model``) adds their per-token rates. ``reader``:
-    the caller may read (an app's ingest-only key sees where caps stand, not who gets told)."""
+    the caller may read (an app's ingest-only key sees where caps stand, not who gets told);
+    ``admin``: it sees webhook URLs in full."""
     now = svc.caps_clock()
     statuses = _statuses(svc, tenant, svc.store.list_caps(tenant), lambda: now)
     asked = frozenset(c for c in customers if c)
@@ -162,9 +205,11 @@ def caps_status(svc: Services, tenant: str, customers: list[str], models: list[s
         provider, _, model_name = name.partition("/")
         if model_name and (known := rates(svc.pricer, custom, provider, model_name)) is not None:
             found[name] = RatesPublic(**known)
-    caps = [_status_public(s, asked) for s in statuses]
+    told = reader and any(s.cap.recipients for s in statuses)
+    view = View(polled_recipients(svc, tenant) if told else {}, now, admin)
+    caps = [_status_public(s, view, asked) for s in statuses]
     if not reader:
-        caps = [c.model_copy(update={"recipients": [], "webhooks": []}) for c in caps]
+        caps = [c.model_copy(update={"recipients": [], "recipients_status": [], "webhooks": []}) for c in caps]
     return StatusPublic(as_of=now, caps=caps, rates=found)
 
 
@@ -199,38 +244,50 @@ def caps_check(svc: Services, tenant: str, labels: dict[str, str]) -> CheckPubli
     return CheckPublic(allowed=not over, blocked_by=blocked_by(over))
 
 
-def list_caps(store: Store, tenant: str) -> CapsPublic:
-    caps = [public(c) for c in store.list_caps(tenant)]
+def list_caps(svc: Services, tenant: str, admin: bool) -> CapsPublic:
+    view = view_of(svc, tenant, admin)
+    caps = [public(c, view) for c in svc.store.list_caps(tenant)]
     return CapsPublic(data=caps, count=len(caps))
 
 
-def create_cap(svc: Services, tenant: str, body: CapIn) -> CapPublic:
+def create_cap(svc: Services, tenant: str, body: CapIn) -> CapCreated:
+    """Create; the answer holds the cap's webhook secret, which no read shows again."""
     if len(svc.store.list_caps(tenant)) >= MAX_CAPS:
         raise Conflict(
             f"a tenant has at most {MAX_CAPS} caps; delete some first (per-customer limits are one 'each_customer' cap)"
         )
     _check_webhooks(svc, body.webhooks)
-    cap = svc.store.put_cap(tenant, _stored(new_cap_id(), body, datetime.now(UTC)))
+    cap = svc.store.put_cap(tenant, _stored(new_cap_id(), body, datetime.now(UTC), new_webhook_secret()))
     svc.caps_changed(tenant)
-    return public(cap)
+    notes = ask_to_confirm(svc, tenant, cap.recipients)
+    shown = public(cap, view_of(svc, tenant, admin=True, notes=notes))
+    return CapCreated(**shown.model_dump(), webhook_secret=cap.webhook_secret)
 
 
-def get_cap(svc: Services, tenant: str, cap_id: str) -> CapStatusPublic:
+def get_cap(svc: Services, tenant: str, cap_id: str, admin: bool) -> CapStatusPublic:
     cap = find_cap(svc.store, tenant, cap_id)
-    return _status_public(evaluate(svc.store, tenant, [cap], svc.caps_clock)[0])
+    return _status_public(evaluate(svc.store, tenant, [cap], svc.caps_clock)[0], view_of(svc, tenant, admin))
 
 
 def patch_cap(svc: Services, tenant: str, cap_id: str, body: CapPatch) -> CapPublic:
     current = find_cap(svc.store, tenant, cap_id)
-    fields = public(current).model_dump(exclude={"id", "created_at", "updated_at"})
     try:
-        changed = body.applied_to(fields)
+        changed = body.applied_to(_editable(current))
     except ValidationError as exc:  # the change makes an invalid cap: the caller's mistake
         raise Invalid(exc.errors(include_url=False)) from None
     _check_webhooks(svc, changed.webhooks)
-    cap = svc.store.put_cap(tenant, _stored(cap_id, changed, current.created_at))
+    cap = svc.store.put_cap(tenant, _stored(cap_id, changed, current.created_at, current.webhook_secret))
     svc.caps_changed(tenant)
-    return public(cap)
+    notes = ask_to_confirm(svc, tenant, cap.recipients)
+    return public(cap, view_of(svc, tenant, admin=True, notes=notes))
+
+
+def rotate_webhook_secret(svc: Services, tenant: str, cap_id: str) -> WebhookSecretPublic:
+    """A new secret for the cap's webhook signatures, returned this once."""
+    current = find_cap(svc.store, tenant, cap_id)
+    cap = svc.store.put_cap(tenant, replace(current, webhook_secret=new_webhook_secret()))
+    svc.caps_changed(tenant)  # the monitor signs with the cap it holds: it must read the new one
+    return WebhookSecretPublic(cap_id=cap.cap_id, webhook_secret=cap.webhook_secret)
 
 
 def delete_cap(svc: Services, tenant: str, cap_id: str) -> StoredCap:

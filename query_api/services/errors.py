@@ -47,6 +47,10 @@ class Invalid(ServiceError):
 class RateLimited(ServiceError):
     status = 429
 
+    def __init__(self, detail: Any, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
+
 
 class Unavailable(ServiceError):
     """A part this process does not run (another process serves it)."""

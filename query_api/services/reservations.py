@@ -52,7 +52,7 @@ def reserve(svc: Services, tenant: str, body: ReservationIn) -> ReservationPubli
             }
         ) from None
     except TooManyReservations as exc:
-        raise RateLimited(str(exc)) from None
+        raise RateLimited(str(exc), retry_after_s=1) from None
     if held is None:
         return ReservationPublic(id=None, reserved_usd="0")
     return ReservationPublic(id=held.id, reserved_usd=exact_text(worst), expires_at=held.expires_at)

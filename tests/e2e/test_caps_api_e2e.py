@@ -51,7 +51,15 @@ def test_caps_are_created_listed_changed_and_deleted(server: LiveServer) -> None
     listed = _call(server, reader, "GET").json()
     assert listed["count"] == 2 and [c["id"] for c in listed["data"]] == [cap["id"], template["id"]]
     one = _call(server, reader, "GET", f"/{cap['id']}").json()
-    assert {k: v for k, v in one.items() if k in cap} == cap  # the cap, and where it stands:
+    # the cap, and where it stands; a read key sees no secret: neither the signing secret (shown once,
+    # at create) nor a webhook URL's path (Slack and Discord put theirs there)
+    assert cap["webhook_secret"].startswith("whsec_") and "webhook_secret" not in one
+    assert one["webhooks"] == ["https://hooks.example.com/…"]
+    assert [(r["address"], r["confirmed"]) for r in one["recipients_status"]] == [("ops@example.com", False)]
+    shown = {"webhook_secret", "webhooks", "recipients_status"}
+    assert {k: v for k, v in one.items() if k in cap and k not in shown} == {
+        k: v for k, v in cap.items() if k not in shown
+    }
     assert (one["spend_usd"], one["percent"], one["state"], one["customers"]) == ("0", 0.0, "ok", None)
     assert _call(server, reader, "POST", body={"scope": "global", "limit_usd": "1"}).status_code == 403
 

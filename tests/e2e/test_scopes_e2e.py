@@ -25,6 +25,7 @@ ADMIN_ONLY = {
     ("patch", "/api/v1/caps/{cap_id}"),
     ("delete", "/api/v1/caps/{cap_id}"),
     ("post", "/api/v1/caps/{cap_id}/test"),
+    ("post", "/api/v1/caps/{cap_id}/webhook-secret"),
 }
 # What an instrumented app's ingest key may also ask: where its caps stand, and strict-mode reservations.
 SENDER = {

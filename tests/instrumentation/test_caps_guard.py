@@ -32,6 +32,7 @@ from llmobserve.instrumentation._caps_api import CapsApi
 from llmobserve.instrumentation._caps_guard import CapsGuard
 from llmobserve.instrumentation._caps_state import Rate, max_output
 from llmobserve.instrumentation._observer import wait_concluded
+from llmobserve.instrumentation._reservations import InvalidReservation, ReservationUnavailable
 from llmobserve.instrumentation._setup import _api_base
 from tests.conftest import ROOT
 from tests.instrumentation._caps_server import CapsServer, cap
@@ -471,3 +472,136 @@ def test_api_url_forms(api_url, endpoint, protocol, expected, monkeypatch) -> No
 def test_api_url_from_environment(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("LLMOBSERVE_API_URL", "http://caps.internal:7000")
     assert _api_base(None, "10.0.0.5:4317", "grpc") == "http://caps.internal:7000"
+
+
+# ---- strict mode: refusals that are not outages ----------------------------------------------------------
+
+_LABEL_TOO_LONG = (
+    422,
+    {
+        "error": "invalid_parameters",
+        "detail": [
+            {"loc": ["body", "customer"], "msg": "String should have at most 256 characters", "type": "string_too_long"}
+        ],
+    },
+)
+
+
+def test_strict_mode_blocks_a_call_the_server_cannot_reserve_now(standin, caps_server, use_guard) -> None:  # type: ignore[no-untyped-def]
+    cust = unique("strict-busy")
+    caps_server.caps = [cap("customer", cust, "1", "0")]
+    use_guard(strict=True)
+    caps_server.reset()
+    caps_server.reserve_answer = (429, {"error": "rate_limited", "detail": "10000 reservations are open"})
+    with pytest.raises(llmobserve.SpendingCapExceeded) as raised:  # what apps already catch for a block
+        _chat(standin, cust)  # the default client retries twice: a refusal must not be retried
+    assert isinstance(raised.value, ReservationUnavailable) and isinstance(raised.value, openai.OpenAIError)
+    assert "10000 reservations are open" in str(raised.value) and raised.value.resets_at is None
+    assert len(caps_server.log("POST")) == 3  # asked again twice, briefly
+    assert standin.requests == []  # never sent
+    caps_server.reserve_answer = (201, {"id": "res_00000000000000c1", "reserved_usd": "0.0002"})
+    _chat(standin, cust)  # it drained: calls go again
+    assert len(standin.requests) == 1
+
+
+def test_strict_mode_refuses_a_label_the_server_will_not_take(standin, caps_server, use_guard) -> None:  # type: ignore[no-untyped-def]
+    cust = unique("strict-label") + "x" * 300
+    caps_server.caps = [cap("each_customer", None, "1", "0")]
+    use_guard(strict=True)
+    caps_server.reset()
+    caps_server.reserve_answer = _LABEL_TOO_LONG
+    with pytest.raises(InvalidReservation) as raised:
+        _chat(standin, cust)
+    assert (raised.value.field, raised.value.limit, raised.value.length) == ("customer", 256, len(cust))
+    assert "'customer'" in str(raised.value) and "256" in str(raised.value) and str(len(cust)) in str(raised.value)
+    assert isinstance(raised.value, ValueError) and isinstance(raised.value, openai.OpenAIError)
+    assert len(caps_server.log("POST")) == 1 and standin.requests == []
+
+
+def test_strict_mode_still_fails_open_when_the_server_is_out(standin, caps_server, use_guard) -> None:  # type: ignore[no-untyped-def]
+    cust = unique("strict-out")
+    caps_server.caps = [cap("customer", cust, "1", "0")]
+    use_guard(strict=True)
+    caps_server.reserve_answer = (503, {"error": "unavailable", "detail": "served by another process"})
+    _chat(standin, cust)
+    assert len(standin.requests) == 1  # sent unreserved: a monitoring outage must not stop the app
+
+
+@pytest.fixture
+def live_api(tmp_path) -> Iterator[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """(URL, admin key) of the real API, routes and strict-mode ledger, in this process so its ledger
+    can be small: one open reservation fills it."""
+    import socket
+    import threading
+    import time
+
+    import httpx
+    import uvicorn
+
+    from llmobserve.caps import Reservations
+    from llmobserve.query_api import Services, create_app
+    from llmobserve.storage import Store, StoreConfig
+
+    store = Store.open(StoreConfig(tmp_path / "data"))
+    services = Services.build(store, reservations=Reservations(store, max_open=1))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    key, _ = store.create_key("strict-live", ("ingest", "read", "admin"))
+    made = httpx.post(
+        f"{url}/api/v1/caps",
+        headers={"authorization": f"Bearer {key}"},
+        json={"name": "all", "scope": "global", "period": "daily", "limit_usd": "100", "enforcement": "hard_block"},
+        timeout=30,
+    )
+    assert made.status_code == 201, made.text
+    try:
+        yield url, key
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        store.close()
+
+
+def test_strict_mode_against_the_real_api_sends_nothing_on_429_and_422(sdk, standin, live_api) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    url, key = live_api
+    observation = sdk.observation
+    session_guard = observation._caps_guard
+    service = str(observation.provider.resource.attributes["service.name"])
+    guard = CapsGuard(CapsApi(url, key), service=service, strict=True, interval=3600.0).start()
+    observation._caps_guard = guard
+    standin.reset()
+    auth = {"authorization": f"Bearer {key}"}
+    try:
+        with pytest.raises(InvalidReservation) as raised:  # the real route's own validation
+            _chat(standin, "c" * 300)
+        assert (raised.value.field, raised.value.limit, raised.value.length) == ("customer", 256, 300)
+        assert standin.requests == []
+
+        blocker = httpx.post(f"{url}/api/v1/caps/reservations", headers=auth, json={"model": "gpt-4o"}, timeout=30)
+        assert blocker.status_code == 201, blocker.text  # the ledger (one open reservation) is full
+        with pytest.raises(llmobserve.SpendingCapExceeded) as busy:
+            _chat(standin, "acme")
+        assert isinstance(busy.value, ReservationUnavailable) and "reservations are open" in str(busy.value)
+        assert standin.requests == []
+
+        released = httpx.delete(f"{url}/api/v1/caps/reservations/{blocker.json()['id']}", headers=auth, timeout=30)
+        assert released.status_code == 204
+        _chat(standin, "acme")  # reserved, sent, settled
+        _settled(guard)
+        assert len(standin.requests) == 1
+        assert httpx.get(f"{url}/api/v1/caps/reservations", headers=auth, timeout=30).json()["open"] == 0
+    finally:
+        observation._caps_guard = session_guard
+        guard.stop()

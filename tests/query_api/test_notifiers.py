@@ -308,7 +308,8 @@ def test_deliver_webhook_5xx_uses_every_attempt(
     delivery = only(notifier(attempts=4, backoff_s=0.5).deliver(MESSAGE, [], [hooks.url_for("/hook")]))
 
     assert (delivery.ok, delivery.attempts, delivery.status) == (False, 4, 500)
-    assert delivery.error == "HTTP 500: " + ("database on fire " + "x" * 500)[:200]
+    # the receiver's words are never kept: an answer from inside the network must not be readable
+    assert delivery.error == "HTTP 500 Internal Server Error"
     assert sleeps.waits == [0.5, 1.0, 2.0]
     assert len(hooks.received) == 4
 
@@ -335,7 +336,7 @@ def test_deliver_webhook_4xx_is_final(
         False,
         1,
         404,
-        "HTTP 404: no such hook",
+        "HTTP 404 Not Found",
     )
     assert len(hooks.received) == 1 and sleeps.waits == []
 
@@ -345,7 +346,7 @@ def test_deliver_webhook_redirect_not_followed(hooks: WebhookReceiver, notifier:
     delivery = only(notifier().deliver(MESSAGE, [], [hooks.url_for("/hook")]))
 
     assert (delivery.ok, delivery.attempts, delivery.status) == (False, 1, 307)
-    assert delivery.error.startswith(f"redirected (307) to {hooks.url_for('/elsewhere')}")
+    assert delivery.error == "HTTP 307 Temporary Redirect: redirects are not followed"  # Location not shown
     assert [r.path for r in hooks.received] == ["/hook"]
 
 
@@ -423,7 +424,8 @@ def test_webhooks_inside_the_network_are_not_called_unless_allowed() -> None:
             [delivery] = strict.deliver(MESSAGE, [], [receiver.url_for("/hook")])
         finally:
             strict.close()
-        assert not delivery.ok and delivery.status is None and "127.0.0.1 is not a public address" in delivery.error
+        assert not delivery.ok and delivery.status is None
+        assert "127.0.0.1 resolves to non-public address(es) 127.0.0.1" in delivery.error
         assert receiver.received == []
         allowed = Notifier(None, attempts=1)  # a laptop's default in the library; serve turns it off
         try:
