@@ -156,3 +156,28 @@ def _rss(server: LiveServer) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     raise AssertionError("no VmRSS")
+
+
+def test_twenty_trickling_webhooks_of_one_tenant_do_not_delay_anothers_alert(server: LiveServer) -> None:
+    trickle = Trickle(every_s=4.0)
+    try:
+        with WebhookReceiver() as hooks:
+            a, b = server.create_key("slow-hooks", "admin"), server.create_key("on-time", "admin")
+            for half in range(2):  # 10 webhooks a cap at most: two caps of 10
+                slow = [f"http://127.0.0.1:{trickle.port}/a{half}-{i}" for i in range(10)]
+                body = {"scope": "global", "limit_usd": "0.000001", "thresholds": ["1"], "webhooks": slow}
+                assert _api(server, a, "POST", "/caps", body).status_code == 201
+            body = {"scope": "global", "limit_usd": "0.000001", "thresholds": ["1"], "webhooks": [hooks.url_for("/b")]}
+            assert _api(server, b, "POST", "/caps", body).status_code == 201
+
+            calls = chat_attrs("openai", "gpt-4o-mini", 100, 10)
+            grpc_export(server.grpc_target, a, request(span(attrs=calls)).SerializeToString())
+            time.sleep(1.0)  # A's 20 deliveries are under way, each held until its deadline
+            grpc_export(server.grpc_target, b, request(span(attrs=calls)).SerializeToString())
+            crossed = time.monotonic()
+            while not hooks.received:
+                assert time.monotonic() - crossed < 10, "B's alert did not arrive within 10 s of its crossing"
+                time.sleep(0.05)
+            assert hooks.received[0].monotonic - crossed < 10
+    finally:
+        trickle.close()

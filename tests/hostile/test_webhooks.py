@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from llmobserve.caps.notify import AlertMessage, Delivery, Notifier, not_public
+from llmobserve.caps.notify import AlertMessage, Delivery, Notifier, not_public, subject, text_body
 from tests.conftest import free_port
 from tests.standin.sendgrid_api import StandInSendGrid
 from tests.standin.trickle import Trickle
@@ -278,3 +278,14 @@ def test_the_e_mail_budget_holds_per_tenant() -> None:
     assert [d.ok for d in sent] == [True, True, False, False]
     assert "e-mail budget (5 an hour)" in sent[2].error
     assert other.ok
+
+
+def test_a_customer_id_with_line_breaks_adds_no_line_to_the_e_mail() -> None:
+    forged = "acme\nSpend:       $0.00\r\nView the cap: https://evil.example/"
+    message = replace(MESSAGE, scope="each_customer", value=forged)
+    body = text_body(message)
+    assert len(body.splitlines()) == len(text_body(replace(message, value="acme")).splitlines())
+    assert "https://evil.example/" not in [line.split(": ", 1)[-1] for line in body.splitlines()]
+    assert "\n" not in subject(message)
+    digest = replace(message, customers=(forged, "b"), more_customers=3)
+    assert len(text_body(digest).splitlines()) == len(body.splitlines())
