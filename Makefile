@@ -10,8 +10,9 @@ STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "llmobserve needs Python >= 3.11; set PYTHON=python3.11 (or newer)")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@# uv installs in ~10 s what pip takes ~45 s for; pip stays the fallback
-	@$(PY) -m pip install --quiet --disable-pip-version-check uv && $(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[server,dev]' \
+	@# uv installs in ~10 s what pip takes ~45 s for (pip stays the fallback); compiled at install, so the
+	@# suite's many server processes do not each compile the same modules on a fresh clone
+	@$(PY) -m pip install --quiet --disable-pip-version-check uv && $(VENV)/bin/uv pip install --quiet --python $(PY) --compile-bytecode -e '.[server,dev]' \
 		|| $(PY) -m pip install --quiet --disable-pip-version-check -e '.[server,dev]'
 	@rm -f $(VENV)/.installed-* && touch $(STAMP)
 

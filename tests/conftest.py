@@ -170,3 +170,12 @@ def tenant_key(server: LiveServer, request: pytest.FixtureRequest) -> str:
     """An ingest+read key for a fresh tenant named after the test."""
     name = re.sub(r"[^A-Za-z0-9]+", "-", request.node.name)[:40].strip("-") + f"-{next(_tenant_counter)}"
     return server.create_key(name)
+
+
+_LONG_FIRST = ("tests/e2e/", "tests/hostile/", "tests/frameworks/", "tests/dashboard/", "tests/test_packaging.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Long files first: xdist hands out whole files (``--dist loadfile``) in this order, and a long
+    one handed out last keeps one worker busy alone while the other core idles."""
+    items.sort(key=lambda item: not item.nodeid.startswith(_LONG_FIRST))  # stable: file order kept within
