@@ -12,9 +12,8 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from llmobserve.pricing import Pricer, TenantPriceCache
-from llmobserve.storage import Authenticator, Principal, bearer_token
+from llmobserve.storage import KEY_CHECKS, MISS, Authenticator, LookupsBusy, Miss, Principal, bearer_token
 
-from ._auth import KEY_CHECKS, MISS, Miss
 from ._batcher import Batcher
 from ._exceptions import Overloaded, PermissionDenied, StorageUnavailable, Unauthenticated
 from ._limits import Limits
@@ -109,8 +108,8 @@ class Ingestor:
         if found is MISS:
             try:
                 found = KEY_CHECKS.resolve(self.authenticator, token)
-            except Overloaded:
-                raise
+            except LookupsBusy as exc:
+                raise Overloaded(str(exc)) from None
             except Exception as exc:  # the key store did not answer: not the sender's fault, so retryable
                 raise _lookup_failed(exc) from exc
         return _ingest_principal(found)
@@ -122,8 +121,8 @@ class Ingestor:
         if found is MISS:
             try:
                 found = await KEY_CHECKS.resolve_async(self.authenticator, token)
-            except Overloaded:
-                raise
+            except LookupsBusy as exc:
+                raise Overloaded(str(exc)) from None
             except Exception as exc:
                 raise _lookup_failed(exc) from exc
         return _ingest_principal(found)

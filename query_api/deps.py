@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from llmobserve.storage import Principal, Store, bearer_token
+from llmobserve.storage import KEY_CHECKS, MISS, LookupsBusy, Principal, Store, bearer_token
 
 from ._strict import reject_unknown_query_params
 from .services import Services
@@ -38,7 +38,13 @@ def _principal(request: Request, services: Services) -> Principal:
     token = bearer_token(request.headers.get("authorization"))
     if token is None:
         raise HTTPException(401, "missing API key: send 'Authorization: Bearer <key>'", {"WWW-Authenticate": "Bearer"})
-    principal = services.authenticator.principal(token)
+    found = KEY_CHECKS.cached(services.authenticator, token)
+    try:
+        # a lookup waits its turn: the process-wide bound keeps a flood of random keys from queueing
+        # storage queries ahead of everyone's (shared with OTLP; see storage's KeyChecks)
+        principal = KEY_CHECKS.resolve(services.authenticator, token) if found is MISS else found
+    except LookupsBusy as exc:
+        raise HTTPException(503, str(exc), {"Retry-After": "1"}) from None
     if principal is None:
         raise HTTPException(401, "unknown or revoked API key", {"WWW-Authenticate": "Bearer"})
     return principal

@@ -16,6 +16,7 @@ from ._costs import GROUP_BY_EXPRESSIONS, REST_KEY, UNKNOWN, UNTRACKED, Breakdow
 from ._duplicates import DUPLICATE_OF, mark_duplicates
 from ._exceptions import StorageConfigError, StorageError, StorageLockedError
 from ._export import EXPORT_SPAN_COLUMNS
+from ._key_checks import KEY_CHECKS, MISS, KeyChecks, LookupsBusy, Miss
 from ._keys import DEFAULT_SCOPES, SCOPES, InvalidTenantError, KeyInfo, Principal, validate_tenant
 from ._maintainer import Maintainer
 from ._migrations import MIGRATIONS
@@ -35,10 +36,15 @@ __all__ = [
     "EXPORT_SPAN_COLUMNS",
     "GROUP_BY_EXPRESSIONS",
     "InvalidTenantError",
+    "KEY_CHECKS",
+    "KeyChecks",
     "KeyInfo",
+    "LookupsBusy",
     "MAX_CAPS",
     "MIGRATIONS",
+    "MISS",
     "Maintainer",
+    "Miss",
     "Principal",
     "REST_KEY",
     "Recipient",

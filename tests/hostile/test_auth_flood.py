@@ -20,9 +20,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from llmobserve.otlp_receiver import Receiver, _ingest
-from llmobserve.otlp_receiver._auth import MISS, KeyChecks
 from llmobserve.otlp_receiver._exceptions import Overloaded, Unauthenticated
-from llmobserve.storage import Authenticator, Principal, Store, StoreConfig
+from llmobserve.query_api import create_app, deps
+from llmobserve.query_api.services import Services
+from llmobserve.storage import MISS, Authenticator, KeyChecks, Principal, Store, StoreConfig
 from tests.conftest import LiveServer
 from tests.otlp_helpers import chat_attrs, request, span
 
@@ -125,7 +126,9 @@ def test_the_cache_peek_gives_the_authenticators_answers(tmp_path: Path) -> None
         store.close()
 
 
-def test_lookups_are_bounded_across_both_transports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lookups_are_bounded_across_both_transports_and_the_api(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = Store.open(StoreConfig(tmp_path / "data"))
     key, _ = store.create_key("t")
     release, started = threading.Event(), threading.Semaphore(0)
@@ -138,7 +141,9 @@ def test_lookups_are_bounded_across_both_transports(tmp_path: Path, monkeypatch:
 
     checks = KeyChecks(max_lookups=2, known_lookups=1, wait_s=0.3)
     monkeypatch.setattr(_ingest, "KEY_CHECKS", checks)
+    monkeypatch.setattr(deps, "KEY_CHECKS", checks)
     auth = Authenticator(lookup, ttl=0.2)
+    api = TestClient(create_app(Services.build(store, auth)))
     receiver = Receiver(store, auth)
     app = FastAPI()
     app.include_router(receiver.http_router())
@@ -168,10 +173,12 @@ def test_lookups_are_bounded_across_both_transports(tmp_path: Path, monkeypatch:
         assert 0.25 < time.monotonic() - begun < 5  # waited its turn, boundedly
         with pytest.raises(Overloaded):
             receiver.ingestor.authenticate(f"Bearer {_random_key()}")
+        busy = api.get("/api/v1/caps", headers={"authorization": f"Bearer {_random_key()}"})
+        assert busy.status_code == 503 and busy.headers["retry-after"] == "1", busy.text
         assert post(key).status_code == 415  # a cached key needs no slot
         time.sleep(0.3)  # its cache entry expires: it needs a lookup again, on its own lane
         assert post(key).status_code == 415
-        assert checks.refused == 2
+        assert checks.refused == 3
     finally:
         release.set()
         for thread in holders:

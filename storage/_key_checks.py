@@ -1,12 +1,12 @@
-"""API-key checks for OTLP/gRPC and OTLP/HTTP, with a process-wide bound on storage lookups.
+"""API-key checks for OTLP/gRPC, OTLP/HTTP and the API, with a process-wide bound on storage lookups.
 
 A key in the authenticator's caches (valid, or recently refused) is answered at once, also on the
 event loop. Any other key costs a storage query: a flood of well-formed random keys is nothing but
 such queries, so at most ``MAX_LOOKUPS`` of them run at a time in the whole process (both
 transports share the bound), each miss waits at most ``LOOKUP_WAIT_S`` for a turn and is then
-answered retryable (``Overloaded``: UNAVAILABLE / 503 with a retry hint). OTLP/HTTP runs lookups
+answered retryable (``LookupsBusy``: UNAVAILABLE / 503 with a retry hint). OTLP/HTTP runs lookups
 on threads of its own, never on the event loop that also serves the API and the dashboard, nor on
-the threadpool they share.
+the threadpool they share; the API's dependencies, already on that threadpool, wait their turn there.
 
 A key that was valid not long ago and dropped out of the cache (its ``ttl`` ran out) has lanes of
 its own (``KNOWN_LOOKUPS``): strangers' random keys cannot lock a tenant out, and a stranger
@@ -26,13 +26,18 @@ from concurrent.futures import ThreadPoolExecutor
 
 from setproctitle import setthreadtitle
 
-from llmobserve.storage import Authenticator, Principal
+from ._auth import Authenticator
+from ._exceptions import StorageError
+from ._keys import Principal
 
-from ._exceptions import Overloaded
+__all__ = ["KEY_CHECKS", "KeyChecks", "LookupsBusy", "MISS", "Miss"]
 
-__all__ = ["KEY_CHECKS", "KeyChecks", "MISS", "Miss"]
+log = logging.getLogger("llmobserve.auth")
 
-log = logging.getLogger("llmobserve.receiver")
+
+class LookupsBusy(StorageError):
+    """Every key-lookup slot of the process stayed busy: retry later (not the sender's fault)."""
+
 
 # Embedded chDB runs one query at a time (a lookup: 1.4 ms, 721 a second from 1 thread, 589 from 4),
 # so more slots only queue inside it, ahead of the writer's inserts and other tenants' queries
@@ -91,7 +96,7 @@ class KeyChecks:
     def resolve(self, authenticator: Authenticator, token: str, deadline: float | None = None) -> Principal | None:
         """``authenticator.principal(token)`` once a lookup slot is free; blocks (a worker thread's call).
 
-        Raises ``Overloaded`` when no slot frees up by ``deadline`` (``time.monotonic()``; default
+        Raises ``LookupsBusy`` when no slot frees up by ``deadline`` (``time.monotonic()``; default
         ``wait_s`` from now); what ``principal`` raises passes through."""
         deadline = time.monotonic() + self.wait_s if deadline is None else deadline
         digest = _digest(token)
@@ -102,7 +107,7 @@ class KeyChecks:
         # so that a backlog drains in microseconds instead of each queued key costing a query.
         if remaining <= 0 or not slots.acquire(timeout=remaining):
             self._refuse()
-            raise Overloaded("too many unknown API keys are being checked at once; retry later")
+            raise LookupsBusy("too many unknown API keys are being checked at once; retry later")
         try:
             found = authenticator.principal(token)
         finally:
@@ -127,7 +132,7 @@ class KeyChecks:
             if executor is None:
                 executor = ThreadPoolExecutor(
                     max_workers=self.known_lookups if known else self.max_lookups,
-                    thread_name_prefix="otlp-auth",
+                    thread_name_prefix="llmobserve-auth",
                     initializer=setthreadtitle,
                     initargs=("llmo-auth",),
                 )
