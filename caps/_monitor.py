@@ -363,9 +363,6 @@ class CapMonitor:
     def _delivered(self, tenant: str, alerts: list[StoredAlert], deliveries: list[Delivery]) -> None:
         _record_deliveries(self.store, tenant, alerts, deliveries)
 
-    def message(self, tenant: str, alert: StoredAlert, cap: StoredCap) -> AlertMessage:
-        return alert_message(tenant, alert, cap, self.public_url)
-
     def _resume_deliveries(self) -> None:
         """Alerts written but not yet delivered when the last process stopped."""
         for tenant in self.store.tenants_with_caps():
