@@ -6,7 +6,7 @@ from __future__ import annotations
 from ._fair import FairPool
 from ._message import AlertMessage, format_usd, html_body, payload, payload_for, subject, text_body
 from ._notifier import EMAIL_OFF, SIGNATURE_HEADER, Delivery, Notifier, sign
-from ._policy import AddressPolicy, literal_blocked_reason, not_public
+from ._policy import AddressPolicy, literal_blocked_reason, not_public, redacted_url
 from ._transport import resolve
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "not_public",
     "payload",
     "payload_for",
+    "redacted_url",
     "resolve",
     "sign",
     "subject",

@@ -42,10 +42,6 @@ class FairPool:
     def closed(self) -> bool:
         return self._closed
 
-    def queued(self, tenant: str) -> int:
-        with self._cond:
-            return len(self._queues.get(tenant, ()))
-
     def submit(self, tenant: str, job: Callable[[], None]) -> bool:
         """Queue ``job`` for ``tenant``; False when its queue is full or the pool is closed."""
         with self._cond:

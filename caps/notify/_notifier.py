@@ -30,7 +30,6 @@ from http import HTTPStatus
 from http.client import HTTPException
 from typing import Any
 from urllib.error import URLError
-from urllib.parse import urlsplit
 
 import httpx
 import python_http_client.exceptions
@@ -39,7 +38,7 @@ from sendgrid.helpers.mail import Mail
 
 from ._fair import FairPool
 from ._message import AlertMessage, html_body, payload_for, subject, text_body
-from ._policy import AddressPolicy
+from ._policy import AddressPolicy, redacted_url
 from ._transport import AddressRefused, DeadlineExceeded, Resolver, WebhookClient, resolve
 
 __all__ = ["EMAIL_OFF", "SIGNATURE_HEADER", "Delivery", "Notifier", "sign"]
@@ -154,7 +153,6 @@ class Notifier:
         self._emails_per_hour = emails_per_hour
         self._emails: dict[str, deque[tuple[float, int]]] = {}  # tenant -> (sent at, how many) this hour
         self._emails_lock = threading.Lock()
-        self._closing = False
 
     @property
     def email_enabled(self) -> bool:
@@ -164,7 +162,6 @@ class Notifier:
         """Finish the attempts under way (no more retries), then release the threads and connections.
         Channels still queued are not sent: their alerts stay undelivered in storage, and the cap
         monitor delivers them at the next start."""
-        self._closing = True
         self._stopping.set()
         dropped = self._pool.shutdown(wait=True, drop_queued=True)
         if dropped:
@@ -269,13 +266,13 @@ class Notifier:
     def _retrying(self, channel: str, target: str, attempt: Callable[[], _Try]) -> Delivery:
         for number in range(1, self._attempts + 1):
             result = attempt()
-            if result.ok or not result.retry or number == self._attempts or self._closing:
+            if result.ok or not result.retry or number == self._attempts or self._stopping.is_set():
                 break
             delay = self._backoff_s * 2 ** (number - 1) if result.retry_after is None else result.retry_after
             _log.debug(
                 "%s to %s: attempt %d failed (%s), retrying in %.2f s",
                 channel,
-                _redact(target),
+                redacted_url(target),
                 number,
                 result.error,
                 min(delay, MAX_DELAY_S),
@@ -423,7 +420,7 @@ def _report(message: AlertMessage, delivery: Delivery) -> None:
     if delivery.channel == "email":
         where = f"{len(delivery.target.split(', '))} recipient(s)"
     else:
-        where = _redact(delivery.target)
+        where = redacted_url(delivery.target)
     _log.warning(
         "alert %s (cap %s, tenant %s): %s to %s failed after %d attempt(s): %s",
         message.alert_id,
@@ -448,9 +445,3 @@ def _unique(addresses: Sequence[str]) -> list[str]:
             seen.add(address.strip().lower())
             kept.append(address.strip())
     return kept
-
-
-def _redact(url: str) -> str:
-    """Scheme and host only: webhook URLs often carry their secret in the path (Slack's do)."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname}/…" if parts.hostname else "(invalid URL)"

@@ -17,7 +17,7 @@ import ipaddress
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-__all__ = ["AddressPolicy", "literal_blocked_reason", "not_public"]
+__all__ = ["AddressPolicy", "literal_blocked_reason", "not_public", "redacted_url"]
 
 _NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -43,6 +43,16 @@ def not_public(address: str) -> bool:
     """Whether ``address`` (or an IPv4 address it embeds) is anything but a public unicast address."""
     ip = ipaddress.ip_address(address.split("%")[0])
     return any(not a.is_global or a.is_multicast for a in (ip, *_embedded(ip)))
+
+
+def redacted_url(url: str) -> str:
+    """Scheme and host only: Slack's and Discord's webhook URLs carry their secret in the path."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(invalid URL)"
+    host = parts.netloc.rpartition("@")[2]  # never the user:password before it
+    return f"{parts.scheme}://{host}/…" if host else "(invalid URL)"
 
 
 def literal_blocked_reason(url: str) -> str | None:

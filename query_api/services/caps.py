@@ -8,12 +8,11 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
 from llmobserve.caps import CapStatus, applies_to, blocking, evaluate, rates, state_of
-from llmobserve.caps.notify import literal_blocked_reason
+from llmobserve.caps.notify import literal_blocked_reason, redacted_url
 from llmobserve.pricing import exact_text
 from llmobserve.storage import MAX_CAPS, Store, StoredCap, new_cap_id, new_webhook_secret
 
@@ -54,16 +53,6 @@ __all__ = [
 ]
 
 _CAP_ID = re.compile(r"^cap_[0-9a-f]{16}$")
-
-
-def redacted_url(url: str) -> str:
-    """Scheme and host only: Slack's and Discord's webhook URLs carry their secret in the path."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "(invalid URL)"
-    host = parts.netloc.rpartition("@")[2]  # never the user:password before it
-    return f"{parts.scheme}://{host}/…" if host else "(invalid URL)"
 
 
 def shown_webhooks(urls: Iterable[str], admin: bool) -> list[str]:
