@@ -78,7 +78,9 @@ class LiveServer:
             stderr=subprocess.STDOUT,
             text=True,
             cwd=ROOT,
-            env={**os.environ, **self.env},
+            # One decode worker unless a test asks for more: each worker is a process that starts
+            # and imports, and most tests send a few exports (the session server keeps two).
+            env={**os.environ, "LLMOBSERVE_DECODE_WORKERS": "1", **self.env},
         )
         deadline = time.monotonic() + timeout
         assert self.process.stdout is not None
@@ -156,7 +158,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """One live server for the session; tests isolate themselves by using their own tenants."""
     # The tests' webhook receivers listen on 127.0.0.1, which a default server refuses to call.
     live = LiveServer(
-        tmp_path_factory.mktemp("serve") / "data", env={"LLMOBSERVE_WEBHOOKS_ALLOW_PRIVATE": "true"}
+        tmp_path_factory.mktemp("serve") / "data",
+        env={"LLMOBSERVE_WEBHOOKS_ALLOW_PRIVATE": "true", "LLMOBSERVE_DECODE_WORKERS": "2"},
     ).start()
     yield live
     live.stop()
@@ -172,10 +175,28 @@ def tenant_key(server: LiveServer, request: pytest.FixtureRequest) -> str:
     return server.create_key(name)
 
 
-_LONG_FIRST = ("tests/e2e/", "tests/hostile/", "tests/frameworks/", "tests/dashboard/", "tests/test_packaging.py")
+# The longest files as measured (`pytest --durations`), longest first; then the folders of long files.
+_LONGEST = (
+    "tests/hostile/test_fuzz.py",
+    "tests/e2e/test_caps_alerts_e2e.py",
+    "tests/hostile/test_shared_resources.py",
+    "tests/e2e/test_caps_block_e2e.py",
+    "tests/hostile/test_alert_abuse.py",
+    "tests/e2e/test_duplicates_e2e.py",
+    "tests/e2e/test_rollups_e2e.py",
+    "tests/test_packaging.py",
+    "tests/bench/test_soak_smoke.py",
+    "tests/instrumentation/test_observe_setup.py",
+)
+_LONG_FIRST = ("tests/e2e/", "tests/hostile/", "tests/frameworks/", "tests/dashboard/")
+
+
+def _rank(item: pytest.Item) -> tuple[int, bool]:
+    path = item.nodeid.split("::", 1)[0]
+    return (_LONGEST.index(path) if path in _LONGEST else len(_LONGEST)), not path.startswith(_LONG_FIRST)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Long files first: xdist hands out whole files (``--dist loadfile``) in this order, and a long
     one handed out last keeps one worker busy alone while the other core idles."""
-    items.sort(key=lambda item: not item.nodeid.startswith(_LONG_FIRST))  # stable: file order kept within
+    items.sort(key=_rank)  # stable: file order kept within

@@ -155,7 +155,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_sigkill_leaves_no_child_and_loses_nothing_acknowledged(tmp_path: Path) -> None:
-    live = LiveServer(tmp_path / "data").start()
+    live = LiveServer(tmp_path / "data", env={"LLMOBSERVE_DECODE_WORKERS": "2"}).start()
     key = live.create_key("killed", "ingest", "read")
     acknowledged = 0
     stop = threading.Event()
@@ -178,7 +178,7 @@ def test_sigkill_leaves_no_child_and_loses_nothing_acknowledged(tmp_path: Path) 
     time.sleep(3)
     assert live.process is not None
     children = _descendants(live.process.pid)
-    assert len(children) >= 2, "expected decode workers"  # one per core, at least two on CI
+    assert len(children) >= 2, "expected decode workers"
     sent_before_kill = acknowledged
     live.process.send_signal(signal.SIGKILL)
     live.process.wait(10)
