@@ -69,8 +69,8 @@ def caps(customers: int, agents: int) -> list[dict[str, object]]:
 
 
 def put_caps(store, bodies: list[dict[str, object]], tenant: str) -> None:  # type: ignore[no-untyped-def]
+    from llmobserve.control import StoredCap, new_cap_id
     from llmobserve.query_api.schemas import CapIn
-    from llmobserve.storage import StoredCap, new_cap_id
 
     now = datetime.now(UTC)
     for body in bodies:

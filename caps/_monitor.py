@@ -9,11 +9,12 @@ batch whose acknowledgement it lost, or a write racing the recompute's read). Co
 crossing with an exact read instead was measured: during heavy ingest the current hour's rollups
 are always dirty, so each read scans the raw spans of the period, and ingest fell to 0.46x.
 
-Exactly once: an alert's id is derived from (cap, subject, period, limit, threshold); its row is
-written before anyone is notified, and ids already written are never fired again, also after a
-restart (they are read back at start). Alerts whose notifications had not finished when the
-process stopped are delivered at the next start. Only one process may run a monitor per store:
-``serve`` runs it unless told not to (see docs/caps.md).
+Exactly once, by the control store: an alert's id is derived from (cap, subject, period, limit,
+threshold) and is the alerts table's primary key; its row is claimed before anyone is notified, and
+only the process whose insert wrote it notifies. One process monitors at a time, the holder of the
+``cap-monitor`` lease; every ``serve`` runs a monitor that waits for the lease, so when the holder
+dies another takes over within the lease's ttl, reads every tenant exactly and delivers the alerts
+whose notifications had not finished (see docs/caps.md).
 
 What a tenant can make it send is budgeted: an ``each_customer`` cap sends one digest per threshold
 per pass, listing the customers that crossed it (whoever holds an ingest key chooses customer ids:
@@ -26,18 +27,22 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import secrets
+import socket
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from setproctitle import setthreadtitle
 
-from llmobserve.storage import Store, StoredAlert, StoredCap, written_spend, written_tenants
+from llmobserve.control import ControlStore, StoredAlert, StoredCap
+from llmobserve.storage import Store, written_spend, written_tenants
 
 from ._periods import period_window
 from ._status import evaluate, utcnow
@@ -50,6 +55,8 @@ log = logging.getLogger("llmobserve.alerts")
 _MAX_QUEUED_WRITES = 1000  # tables waiting for the monitor thread; beyond, it recomputes exactly instead
 _VALUED = ("provider", "model", "agent", "customer", "service")
 _PASS_GAP_S = 0.5
+_LEASE = "cap-monitor"
+_CAPS_POLL_S = 1.0  # how soon a cap changed through another process is watched
 _DIGEST_NAMES = 20  # customers named in an each_customer digest; the others are counted
 
 
@@ -99,14 +106,22 @@ class CapMonitor:
     def __init__(
         self,
         store: Store,
+        control: ControlStore,
         notifier: Notifier,
         *,
         public_url: str,
         recompute_s: float = 60.0,
         clock: Callable[[], datetime] = utcnow,
         alerts_per_period: int = 20,
+        lease_ttl_s: float = 15.0,
+        holder: str | None = None,
     ) -> None:
+        """One process monitors at a time: the holder of the ``cap-monitor`` lease, renewed every
+        ``lease_ttl_s``/3; when it dies another takes over within ``lease_ttl_s``. ``holder`` names this
+        monitor in the lease (default: host, pid and a random part); a process that alone may open its
+        data dir passes one of its own, so that after a crash it takes its lease back at once."""
         self.store = store
+        self.control = control
         self.notifier = notifier
         self.public_url = public_url.rstrip("/")
         self.recompute_s = recompute_s
@@ -127,6 +142,10 @@ class CapMonitor:
         self._sent: dict[tuple[str, str, datetime], int] = {}  # (tenant, cap, period start) -> messages
         self.recomputes = 0
         self.last_recompute_s = 0.0
+        self.lease_ttl_s = lease_ttl_s
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.leading = False
+        self._caps_seen: int | None = None  # the control store's caps counter at the last poll
 
     # -- inputs ---------------------------------------------------------------------------
     def note_write(self, table: Any) -> None:
@@ -158,28 +177,43 @@ class CapMonitor:
 
     def _run(self) -> None:
         setthreadtitle("llmo-caps")  # names it in top -H and /proc
-        try:
-            self._resume_deliveries()
-        except Exception:
-            log.exception("cap monitor: could not resume undelivered alerts")
-        next_full = last_pass = 0.0
+        next_full = last_pass = next_lease = next_poll = 0.0
         while True:
+            if time.monotonic() >= next_lease:
+                next_lease = time.monotonic() + self.lease_ttl_s / 3
+                if self._lead() == "took":
+                    next_full = 0.0  # read every watched tenant exactly, fire what was missed meanwhile
+                    self._caps_seen = None
+                    try:
+                        self._resume_deliveries()
+                    except Exception:
+                        log.exception("cap monitor: could not resume undelivered alerts")
+            if self.leading and time.monotonic() >= next_poll:
+                next_poll = time.monotonic() + _CAPS_POLL_S
+                self._poll_caps()
             with self._cond:
                 while not (
-                    self._stop or self._writes or self._dirty or self._overflow or time.monotonic() >= next_full
+                    self._stop
+                    or (self.leading and (self._writes or self._dirty or self._overflow))
+                    or time.monotonic() >= min(next_full if self.leading else next_lease, next_lease, next_poll)
                 ):
-                    self._cond.wait(max(0.0, next_full - time.monotonic()))
+                    wake = min(next_full, next_lease, next_poll if self.leading else next_lease)
+                    self._cond.wait(max(0.0, wake - time.monotonic()))
                 # Writes are taken in batches at most every _PASS_GAP_S: larger batches repeat fewer
                 # label values, which is what the running totals cost (measured with bench/caps.py).
                 while not self._stop and (wait := last_pass + _PASS_GAP_S - time.monotonic()) > 0:
                     self._cond.wait(wait)
                 last_pass = time.monotonic()
                 if self._stop:
+                    if self.leading:
+                        self._release()
                     return
                 writes, self._writes = list(self._writes), deque()
                 dirty, self._dirty = self._dirty, set()
                 full = self._overflow or time.monotonic() >= next_full
                 self._overflow = False
+            if not self.leading:
+                continue  # another process monitors: what was written here it reads from storage
             try:
                 if full:
                     next_full = time.monotonic() + self.recompute_s
@@ -195,14 +229,49 @@ class CapMonitor:
                 log.exception("cap monitor: check failed; retrying at the next write or recompute")
                 next_full = min(next_full, time.monotonic() + 5.0)
 
+    def _poll_caps(self) -> None:
+        """Caps changed through any process (this one's changes also arrive by ``caps_changed``)."""
+        try:
+            version, changed = self.control.caps_changed_since(self._caps_seen or 0)
+        except Exception:
+            log.exception("cap monitor: could not ask which caps changed")
+            return
+        if self._caps_seen is not None and changed:
+            with self._cond:
+                self._dirty.update(changed)
+        self._caps_seen = version
+
+    def _lead(self) -> str:
+        """Take or renew the monitor's lease: "took", "kept", "lost" or "waiting"."""
+        try:
+            held = self.control.take_lease(_LEASE, self.holder, datetime.now(UTC), timedelta(seconds=self.lease_ttl_s))
+        except Exception:
+            log.exception("cap monitor: the lease could not be renewed; standing down until it can")
+            held = False
+        was, self.leading = self.leading, held
+        if held and not was:
+            log.info("cap monitor: this process (%s) monitors the caps", self.holder)
+            return "took"
+        if was and not held:
+            log.warning("cap monitor: lost the lease to another process; standing down")
+            self._caps, self._index, self._running, self._next = {}, {}, {}, {}
+            return "lost"
+        return "kept" if held else "waiting"
+
+    def _release(self) -> None:
+        try:
+            self.control.release_lease(_LEASE, self.holder)
+        except Exception:
+            log.exception("cap monitor: could not release the lease (another process takes it when it expires)")
+
     # -- the work -------------------------------------------------------------------------
     def recompute(self) -> None:
         """Read every watched tenant's spend exactly and fire what it crossed."""
         started = time.perf_counter()
-        tenants = self.store.tenants_with_caps()
+        tenants = self.control.tenants_with_caps()
         self._caps, self._index = {}, {}
         self._running, self._next = {}, {}
-        self._fired = self.store.fired_alert_ids(self._oldest_period_start(tenants))
+        self._fired = self.control.fired_alert_ids(self._oldest_period_start(tenants))
         for tenant in tenants:
             self._exact(tenant)
         self.recomputes += 1
@@ -216,7 +285,7 @@ class CapMonitor:
     def _tenant_caps(self, tenant: str) -> list[StoredCap]:
         caps = self._caps.get(tenant)
         if caps is None:
-            caps = self._caps[tenant] = [c for c in self.store.list_caps(tenant) if c.enabled]
+            caps = self._caps[tenant] = [c for c in self.control.list_caps(tenant) if c.enabled]
             index: dict[tuple[str, str], list[StoredCap]] = {}
             for cap in caps:  # global and each_customer apply to every call: keyed by scope alone
                 index.setdefault((cap.scope, cap.value if cap.scope in _VALUED else ""), []).append(cap)
@@ -323,8 +392,11 @@ class CapMonitor:
     def _record(self, tenant: str, crossings: list[tuple[StoredAlert, StoredCap]]) -> None:
         if not crossings:
             return
-        self.store.put_alerts(tenant, [alert for alert, _ in crossings])  # durable before anyone hears: never twice
+        # Durable before anyone hears, and only what no other process wrote first: never twice.
+        claimed = {a.alert_id for a in self.control.claim_alerts(tenant, [alert for alert, _ in crossings])}
         fired = self._fired.setdefault(tenant, set())
+        fired.update(alert.alert_id for alert, _ in crossings)
+        crossings = [(alert, cap) for alert, cap in crossings if alert.alert_id in claimed]
         for alert, cap in crossings:
             fired.add(alert.alert_id)
             log.info(
@@ -358,21 +430,21 @@ class CapMonitor:
         if len(self._sent) > 100_000:  # budgets of periods that ended go first (oldest start)
             for key in sorted(self._sent, key=lambda k: k[2])[: len(self._sent) // 2]:
                 del self._sent[key]
-        send_alerts(self.store, self.notifier, self.public_url, tenant, alerts, cap)
+        send_alerts(self.control, self.notifier, self.public_url, tenant, alerts, cap)
 
     def _delivered(self, tenant: str, alerts: list[StoredAlert], deliveries: list[Delivery]) -> None:
-        _record_deliveries(self.store, tenant, alerts, deliveries)
+        _record_deliveries(self.control, tenant, alerts, deliveries)
 
     def _resume_deliveries(self) -> None:
         """Alerts written but not yet delivered when the last process stopped."""
-        for tenant in self.store.tenants_with_caps():
-            caps = {c.cap_id: c for c in self.store.list_caps(tenant)}
-            alerts = self.store.list_alerts(tenant, undelivered_only=True)
+        for tenant in self.control.tenants_with_caps():
+            caps = {c.cap_id: c for c in self.control.list_caps(tenant)}
+            alerts = self.control.list_alerts(tenant, undelivered_only=True)
             self._notify(tenant, [(a, caps[a.cap_id]) for a in alerts if a.cap_id in caps])
 
 
 def send_alerts(
-    store: Store, notifier: Notifier, public_url: str, tenant: str, alerts: list[StoredAlert], cap: StoredCap
+    control: ControlStore, notifier: Notifier, public_url: str, tenant: str, alerts: list[StoredAlert], cap: StoredCap
 ) -> None:
     """Queue one message for ``alerts`` (one alert, or an each_customer digest: one per customer);
     their deliveries are recorded on every one of them when the last channel ends."""
@@ -381,30 +453,32 @@ def send_alerts(
     message = alert_message(tenant, lead, cap, public_url, customers)
     recipients, unconfirmed = list(cap.recipients), list[str]()
     if notifier.email_enabled:  # with e-mail off, that is what each alert's record says
-        recipients, unconfirmed = confirmed_only(store, tenant, cap.recipients)
+        recipients, unconfirmed = confirmed_only(control, tenant, cap.recipients)
     notes = [_unconfirmed(unconfirmed)] if unconfirmed else []
     notifier.send(
         message,
         recipients,
         cap.webhooks,
-        lambda deliveries: _record_deliveries(store, tenant, alerts, notes + deliveries),
+        lambda deliveries: _record_deliveries(control, tenant, alerts, notes + deliveries),
         cap.webhook_secret,
     )
 
 
-def _record_deliveries(store: Store, tenant: str, alerts: list[StoredAlert], deliveries: list[Delivery]) -> None:
+def _record_deliveries(
+    control: ControlStore, tenant: str, alerts: list[StoredAlert], deliveries: list[Delivery]
+) -> None:
     try:
         outcome = tuple(d.as_dict() for d in deliveries)
-        store.put_alerts(tenant, [replace(a, delivered=True, deliveries=outcome) for a in alerts])
+        control.put_alerts(tenant, [replace(a, delivered=True, deliveries=outcome) for a in alerts])
     except Exception:
         log.exception("cap monitor: recording the deliveries of %s failed", alerts[0].alert_id)
 
 
-def confirmed_only(store: Store, tenant: str, recipients: tuple[str, ...]) -> tuple[list[str], list[str]]:
+def confirmed_only(control: ControlStore, tenant: str, recipients: tuple[str, ...]) -> tuple[list[str], list[str]]:
     """(confirmed, unconfirmed) recipients: alerts are e-mailed only to addresses that confirmed."""
     if not recipients:
         return [], []
-    confirmed = store.confirmed_recipients(tenant)
+    confirmed = control.confirmed_recipients(tenant)
     kept = [r for r in recipients if r.strip().lower() in confirmed]
     return kept, [r for r in recipients if r.strip().lower() not in confirmed]
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from llmobserve.control import ControlStore
 from llmobserve.storage import Store
 
 from ._status import CapStatus, Labels, applies_to, blocking, evaluate, utcnow
@@ -82,6 +83,7 @@ class Reservations:
     def __init__(
         self,
         store: Store,
+        control: ControlStore,
         *,
         clock: Callable[[], datetime] = utcnow,
         ttl_s: float = 600.0,
@@ -90,6 +92,7 @@ class Reservations:
         spend_ttl_s: float = 1.0,
     ) -> None:
         self.store = store
+        self.control = control
         self.clock = clock
         self.ttl_s = ttl_s
         self.max_open = max_open
@@ -108,7 +111,7 @@ class Reservations:
     def _statuses(self, tenant: str, ledger: _Ledger) -> list[CapStatus]:
         cached = ledger.statuses
         if cached is None or time.monotonic() - cached[0] > self.spend_ttl_s:
-            caps = blocking(self.store.list_caps(tenant))
+            caps = blocking(self.control.list_caps(tenant))
             cached = ledger.statuses = (time.monotonic(), evaluate(self.store, tenant, caps, self.clock))
         return cached[1]
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from llmobserve.storage import Store, StoredCap
+from llmobserve.control import StoredCap
+from llmobserve.storage import Store
 
 from ._periods import period_window
 

@@ -33,7 +33,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmobserve.storage import StoredCap, written_tenants
+from llmobserve.control import StoredCap
+from llmobserve.storage import written_tenants
 
 from ._status import CapStatus
 

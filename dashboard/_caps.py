@@ -195,7 +195,7 @@ def _form_page(
 def caps_page(request: Request, p: PageDep) -> HTMLResponse:
     admin = p.principal.allows("admin")
     status = caps.caps_status(p.services, p.tenant, [], [], reader=True, admin=admin)
-    history = alerts.list_alerts(p.store, p.tenant, None, 50, admin=admin)
+    history = alerts.list_alerts(p.control, p.tenant, None, 50, admin=admin)
     return render(
         request,
         "caps.html",
@@ -236,7 +236,7 @@ async def create_cap(request: Request, p: PageDep) -> Response:
 
 @router.get("/caps/{cap_id}/edit", response_class=HTMLResponse)
 def edit_cap_form(cap_id: str, request: Request, p: PageDep) -> HTMLResponse:
-    cap = caps.find_cap(p.store, p.tenant, cap_id)
+    cap = caps.find_cap(p.control, p.tenant, cap_id)
     return _form_page(request, p, cap.cap_id, _cap_values(cap, p.principal.allows("admin")))
 
 
@@ -244,7 +244,7 @@ def edit_cap_form(cap_id: str, request: Request, p: PageDep) -> HTMLResponse:
 async def edit_cap(cap_id: str, request: Request, p: PageDep) -> Response:
     form = await check_csrf(request, p.session)
     p.require_admin()
-    await run_in_threadpool(caps.find_cap, p.store, p.tenant, cap_id)  # 404 before any validation
+    await run_in_threadpool(caps.find_cap, p.control, p.tenant, cap_id)  # 404 before any validation
     fields = cap_fields(form)
     try:
         CapIn.model_validate(fields)  # every field is on the form: the patch is the whole cap

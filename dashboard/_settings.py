@@ -42,8 +42,8 @@ def _settings_page(
     price_errors: dict[str, str] | None = None,
 ) -> HTMLResponse:
     admin = p.principal.allows("admin")
-    listed = keys.list_keys(p.store, p.tenant).data if admin else None  # the API shows keys to admins only
-    custom = prices.list_prices(p.store, p.tenant).data
+    listed = keys.list_keys(p.control, p.tenant).data if admin else None  # the API shows keys to admins only
+    custom = prices.list_prices(p.control, p.tenant).data
     last_30_days = resolve_range(None, None)
     unpriced = prices.unpriced(p.store, p.tenant, *last_30_days)
     duplicates = settings.duplicates(p.services, p.tenant, *last_30_days)
@@ -90,7 +90,7 @@ async def create_key(request: Request, p: PageDep) -> Response:
         if "scopes" in errors:
             errors["scopes"] = "Choose at least one scope."
         return await run_in_threadpool(_settings_page, request, p, 422, values, errors)
-    created = await run_in_threadpool(keys.create_key, p.store, p.tenant, body)
+    created = await run_in_threadpool(keys.create_key, p.control, p.tenant, body)
     label = f" '{created.name}'" if created.name else ""
     p.session.flash.append(
         f"New key{label} ({', '.join(created.scopes)}): {created.key} — copy it now; it is shown only this once."

@@ -68,7 +68,7 @@ def login(
         )
         return _form(request, 401, next, error)
     services.sessions.sign_ins.succeeded(address)
-    session = services.sessions.create(key, principal.tenant)
+    session = services.sessions.create(principal.key_id, principal.tenant)
     response = RedirectResponse(_safe_next(next), status_code=303)
     name, secure = session_cookie(services)
     response.set_cookie(name, session.id, max_age=_SESSION_S, httponly=True, samesite="strict", secure=secure, path="/")

@@ -13,10 +13,10 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from llmobserve.control import Principal
 from llmobserve.pricing import exact_text
 from llmobserve.query_api.deps import ServicesDep
 from llmobserve.query_api.services import Services, Session
-from llmobserve.storage import Principal
 
 __all__ = ["Page", "PageDep", "SignInRequired", "check_csrf", "page", "render", "same_origin", "session_cookie", "usd"]
 
@@ -53,6 +53,7 @@ class Page:
         self.tenant = principal.tenant
         self.services = services
         self.store = services.store
+        self.control = services.control
 
     def context(self, title: str, active: str) -> dict[str, Any]:
         """What every page passes to base.html: its title and nav item, who is signed in, the CSRF
@@ -92,8 +93,9 @@ def page(request: Request, services: ServicesDep) -> Page:
     session = services.sessions.get(request.cookies.get(session_cookie(services)[0], ""))
     if session is None:
         raise SignInRequired
-    principal = services.authenticator.principal(session.key)
-    if principal is None or not principal.allows("read"):  # revoked (or narrowed) since sign-in
+    # By the key's id (the session holds no secret); revoking a key also deletes its sessions.
+    principal = services.control.key_owner(session.key_id)
+    if principal is None or principal.tenant != session.tenant or not principal.allows("read"):
         services.sessions.delete(session.id)
         raise SignInRequired
     return Page(request, session, principal, services)

@@ -88,7 +88,7 @@ def _keys_create(args: argparse.Namespace) -> int:
         return 2
     from .keys import create_key_cli
 
-    return create_key_cli(args.tenant, args.scope or None, args.name, settings.store_config())
+    return create_key_cli(args.tenant, args.scope or None, args.name, settings.control_url())
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -114,7 +114,7 @@ def _pricing_import(args: argparse.Namespace) -> int:
         return 2
     from .pricing_admin import import_prices
 
-    return import_prices(args.file, args.tenant, settings.store_config())
+    return import_prices(args.file, args.tenant, settings.store_config(), settings.control_url())
 
 
 def _pricing_reprice(args: argparse.Namespace) -> int:
@@ -123,7 +123,30 @@ def _pricing_reprice(args: argparse.Namespace) -> int:
         return 2
     from .pricing_admin import reprice_cli
 
-    return reprice_cli(args.tenant, args.start, args.end, settings.store_config())
+    return reprice_cli(args.tenant, args.start, args.end, settings.store_config(), settings.control_url())
+
+
+def _control_url(args: argparse.Namespace) -> str | None:
+    settings = _settings(data_dir=args.data_dir)
+    return None if settings is None else settings.control_url()
+
+
+def _db(args: argparse.Namespace) -> int:
+    url = _control_url(args)
+    if url is None:
+        return 2
+    from .control_cli import db_current_cli, db_upgrade_cli
+
+    return db_upgrade_cli(url) if args.db_command == "upgrade" else db_current_cli(url)
+
+
+def _backup(args: argparse.Namespace) -> int:
+    url = _control_url(args)
+    if url is None:
+        return 2
+    from .control_cli import backup_cli
+
+    return backup_cli(url, args.target)
 
 
 def _pricing_update(args: argparse.Namespace) -> int:
@@ -192,6 +215,20 @@ def build_parser() -> argparse.ArgumentParser:
     rep.set_defaults(func=_pricing_reprice)
     upd = pricing_sub.add_parser("update", help="say which catalogue is in use and how to take a newer one")
     upd.set_defaults(func=_pricing_update)
+
+    db = sub.add_parser("db", help="the control store (keys, caps, alerts, ...): SQLite or PostgreSQL")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    for action, about in (
+        ("upgrade", "apply the migrations this release has (serve does it at start, under a lock)"),
+        ("current", "print the store's revision and whether it is the newest"),
+    ):
+        step = db_sub.add_parser(action, help=about)
+        step.add_argument("--data-dir", default=None, help="as for serve (with LLMOBSERVE_DATABASE_URL unset)")
+        step.set_defaults(func=_db)
+    backup = sub.add_parser("backup", help="write a consistent copy of the control store (SQLite) to a new file")
+    backup.add_argument("target", help="the file to write, e.g. control-2026-12-08.db")
+    backup.add_argument("--data-dir", default=None, help="as for serve")
+    backup.set_defaults(func=_backup)
 
     demo = sub.add_parser("demo", help="send a realistic multi-agent workload to a running server")
     demo.add_argument(

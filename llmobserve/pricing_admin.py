@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from llmobserve.control import ControlStore
 from llmobserve.query_api import parse_iso_time
 from llmobserve.storage import StorageError, StorageLockedError, Store, StoreConfig
 
@@ -27,7 +28,7 @@ def _parse_time(name: str, raw: str) -> datetime:
         raise SystemExit(f"error: --{name} must be an ISO 8601 time such as 2026-11-01, got {raw!r}") from None
 
 
-def import_prices(path: str, tenant: str, config: StoreConfig) -> int:
+def import_prices(path: str, tenant: str, config: StoreConfig, control_url: str) -> int:
     from llmobserve.query_api import parse_litellm
 
     try:
@@ -51,12 +52,15 @@ def import_prices(path: str, tenant: str, config: StoreConfig) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     else:
+        # No server holds the data dir, so none caches these prices: written straight to the control store.
+        store.close()
+        control = ControlStore.open(control_url)
         try:
-            store.ensure_tenant(tenant)
+            control.ensure_tenant(tenant)
             for price in parsed.prices:
-                store.put_price(tenant, price)
+                control.put_price(tenant, price)
         finally:
-            store.close()
+            control.close()
         imported, skipped = len(parsed.prices), len(parsed.skipped)
     print(
         f"imported {imported} prices for tenant {tenant!r} (skipped {skipped} entries "
@@ -65,7 +69,7 @@ def import_prices(path: str, tenant: str, config: StoreConfig) -> int:
     return 0
 
 
-def reprice_cli(tenant: str, start: str, end: str, config: StoreConfig) -> int:
+def reprice_cli(tenant: str, start: str, end: str, config: StoreConfig, control_url: str) -> int:
     from llmobserve.pricing import Pricer, TenantPriceCache
     from llmobserve.query_api import reprice, rules_for
 
@@ -83,10 +87,12 @@ def reprice_cli(tenant: str, start: str, end: str, config: StoreConfig) -> int:
             return 1
         print(f"repriced {done['spans']} spans: ${done['cost_before_usd']} -> ${done['cost_after_usd']}")
         return 0
+    control = ControlStore.open(control_url)
     try:
-        prices = TenantPriceCache(lambda t: rules_for(store, t))
+        prices = TenantPriceCache(lambda t: rules_for(control, t))
         result = reprice(store, tenant, frm, to, Pricer(), prices.for_tenant(tenant))
     finally:
         store.close()
+        control.close()
     print(f"repriced {result.spans} spans: ${float(result.cost_before)} -> ${float(result.cost_after)}")
     return 0

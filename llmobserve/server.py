@@ -24,11 +24,12 @@ from pydantic import BaseModel, Field
 from llmobserve import semconv
 from llmobserve.caps import CapMonitor, Reservations, utcnow
 from llmobserve.caps.notify import Notifier
+from llmobserve.control import DEFAULT_SCOPES, Authenticator, ControlStore, InvalidTenantError, describe_control
 from llmobserve.dashboard import install_dashboard, page_failed
 from llmobserve.otlp_receiver import Limits, Receiver
 from llmobserve.pricing import Pricer, TenantPriceCache
 from llmobserve.query_api import BodyLimit, Services, create_app, parse_litellm, reprice, rules_for
-from llmobserve.storage import DEFAULT_SCOPES, Authenticator, InvalidTenantError, Store
+from llmobserve.storage import LEGACY_TABLES, Store
 
 from ._local import LOCAL_TOKEN_HEADER, LocalServer, remove_server_file, write_server_file
 from .settings import Settings
@@ -56,7 +57,9 @@ class LocalRepriceRequest(BaseModel):
     to: datetime
 
 
-def _local_router(store: Store, info_box: list[LocalServer], prices: TenantPriceCache) -> APIRouter:
+def _local_router(
+    store: Store, control: ControlStore, info_box: list[LocalServer], prices: TenantPriceCache
+) -> APIRouter:
     """Operator routes for CLI commands run while this server holds the embedded data dir."""
     router = APIRouter(include_in_schema=False)
 
@@ -71,11 +74,11 @@ def _local_router(store: Store, info_box: list[LocalServer], prices: TenantPrice
         check(token)
         try:
             parsed = parse_litellm(body.text, body.source)
-            store.ensure_tenant(body.tenant)
+            control.ensure_tenant(body.tenant)
         except (InvalidTenantError, ValueError) as exc:
             raise HTTPException(400, str(exc)) from exc
         for price in parsed.prices:
-            store.put_price(body.tenant, price)
+            control.put_price(body.tenant, price)
         prices.invalidate(body.tenant)
         return {"imported": len(parsed.prices), "skipped": len(parsed.skipped)}
 
@@ -98,7 +101,7 @@ def _local_router(store: Store, info_box: list[LocalServer], prices: TenantPrice
     ) -> dict[str, object]:
         check(token)
         try:
-            key, key_id = store.create_key(body.tenant, tuple(body.scopes), body.name)
+            key, key_id = control.create_key(body.tenant, tuple(body.scopes), body.name)
         except (InvalidTenantError, ValueError) as exc:
             raise HTTPException(400, str(exc)) from exc
         return {"key": key, "key_id": key_id, "tenant": body.tenant, "scopes": sorted(set(body.scopes))}
@@ -158,7 +161,10 @@ def _banner(
 ) -> None:
     host = opts.host if opts.host not in ("0.0.0.0", "::") else "127.0.0.1"
     http = f"http://{host}:{http_port}"
-    lines = [f"llmobserve is running on {opts.store_config().describe()}"]
+    lines = [
+        f"llmobserve is running on {opts.store_config().describe()}",
+        f"  Control   : {describe_control(opts.control_url())}   (keys, caps, alerts, sessions)",
+    ]
     if grpc_port is not None:
         lines.append(f"  OTLP gRPC : {host}:{grpc_port}")
     if opts.only != "api":
@@ -196,23 +202,40 @@ def _banner(
     print("\n".join(lines), file=out, flush=True)
 
 
+def copy_previous_release(store: Store, control: ControlStore, out: TextIO) -> None:
+    """Keys, caps, alerts, prices, settings and recipients of a data dir written by the release that
+    kept them in ClickHouse: copied into the control store once (each table in one transaction, so a
+    copy killed halfway is done again at the next start). The old tables are left as they are."""
+    done = control.copied()
+    for table in LEGACY_TABLES:
+        if table in done:
+            continue
+        copied = control.copy_legacy(table, store.legacy_rows(table))
+        if copied:
+            print(f"llmobserve: copied {copied} {table} rows from ClickHouse into the control store", file=out)
+
+
 def serve(opts: Settings, out: TextIO = sys.stdout, clock: Callable[[], datetime] | None = None) -> None:
     """Run until SIGINT/SIGTERM; ``opts`` is validated already (``llmobserve.settings``).
     ``clock`` (aware UTC) places the caps' periods; tests move it to roll a period over."""
     config = opts.store_config()
-    store = Store.open(config)
+    control = ControlStore.open(opts.control_url())
+    store = Store.open(config, detects_duplicates=control.detects_duplicates)
+    copy_previous_release(store, control, out)
     first_key = None
-    if store.tenant_count() == 0:
-        first_key, _ = store.create_key("default", ("admin",), name="created at first start")
-    authenticator = Authenticator(store.lookup_key)
+    if control.tenant_count() == 0:
+        first_key, _ = control.create_key("default", ("admin",), name="created at first start")
+    authenticator = Authenticator(control.lookup_key, generation=control.key_generation)
+    authenticator.watch()
     http_sock = _bind(opts.host, opts.http_port, "HTTP")
     http_port = http_sock.getsockname()[1]
 
-    prices = TenantPriceCache(lambda tenant: rules_for(store, tenant))
+    prices = TenantPriceCache(lambda tenant: rules_for(control, tenant))
     receiver = (
         Receiver(
             store,
             authenticator,
+            attribution=control.attribution_attributes,
             decode_workers=opts.decode_workers,
             custom_prices=prices,
             limits=Limits(retention_days=opts.retention_days),
@@ -238,11 +261,23 @@ def serve(opts: Settings, out: TextIO = sys.stdout, clock: Callable[[], datetime
     clock = clock or utcnow
     monitor = reservations = None
     if opts.caps_monitor and opts.only != "receiver":
-        monitor = CapMonitor(store, notifier, public_url=public_url, recompute_s=opts.caps_recompute_s, clock=clock)
-        reservations = Reservations(store, clock=clock)
+        # Embedded chDB lets one process open a data dir: its monitor may take back its own lease at
+        # once after a crash instead of waiting for it to expire.
+        holder = f"{socket.gethostname()}:{config.data_dir.resolve()}" if config.embedded else None
+        monitor = CapMonitor(
+            store,
+            control,
+            notifier,
+            public_url=public_url,
+            recompute_s=opts.caps_recompute_s,
+            clock=clock,
+            holder=holder,
+        )
+        reservations = Reservations(store, control, clock=clock)
         monitor.start()
     services = Services.build(
         store,
+        control,
         authenticator,
         prices=prices,
         notifier=notifier,
@@ -261,7 +296,7 @@ def serve(opts: Settings, out: TextIO = sys.stdout, clock: Callable[[], datetime
     if receiver is not None:
         app.include_router(receiver.http_router())
     info_box: list[LocalServer] = []
-    app.include_router(_local_router(store, info_box, prices))
+    app.include_router(_local_router(store, control, info_box, prices))
     app.add_middleware(BodyLimit)
 
     if config.embedded:
@@ -285,4 +320,5 @@ def serve(opts: Settings, out: TextIO = sys.stdout, clock: Callable[[], datetime
         if info_box:
             remove_server_file(config.data_dir, info_box[0])
         store.close()
+        control.close()
         print("llmobserve: stopped", file=out, flush=True)

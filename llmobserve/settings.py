@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     clickhouse_url: str | None = Field(
         None, description="`http(s)://user:pass@host:8123/db`: use a ClickHouse server instead of embedded chDB"
     )
+    database_url: str | None = Field(
+        None,
+        description="`postgresql+psycopg://user:pass@host:5432/db`: keep keys, caps, alerts, prices, settings and "
+        "sessions in PostgreSQL instead of `<data dir>/control.db` (SQLite)",
+    )
     host: str = Field("127.0.0.1", min_length=1, description="address to listen on; `0.0.0.0` for every interface")
     grpc_port: int = Field(4317, ge=0, le=65535, description="OTLP/gRPC port (0 picks a free one)")
     http_port: int = Field(4318, ge=0, le=65535, description="OTLP/HTTP and API port (0 picks a free one)")
@@ -141,8 +146,23 @@ class Settings(BaseSettings):
             raise ValueError(f"bad port: {exc}") from None
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("sqlite:///", "postgresql+psycopg://", "postgresql://")):
+            raise ValueError("must look like postgresql+psycopg://user:pass@host:5432/db or sqlite:///path/control.db")
+        return (
+            value.replace("postgresql://", "postgresql+psycopg://", 1) if value.startswith("postgresql://") else value
+        )
+
     def store_config(self) -> StoreConfig:
         return StoreConfig(data_dir=self.data_dir, url=self.clickhouse_url)
+
+    def control_url(self) -> str:
+        """Where the control store is: ``database_url``, else ``control.db`` in the data dir."""
+        return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'control.db'}"
 
 
 class SettingsError(ValueError):
@@ -153,6 +173,7 @@ class SettingsError(ValueError):
 ENV_ONLY = frozenset(
     {
         "clickhouse_url",
+        "database_url",
         "caps_monitor",
         "caps_recompute_s",
         "sendgrid_api_key",
@@ -171,7 +192,7 @@ def _flag(field: str) -> str:
 
 
 def _shown(field: str, value: Any) -> str:
-    if field == "clickhouse_url" and isinstance(value, str):
+    if field in ("clickhouse_url", "database_url") and isinstance(value, str):
         userinfo, at, _ = urlparse(value).netloc.rpartition("@")
         if at:  # never echo a password into logs
             value = value.replace(userinfo + at, "***@", 1)

@@ -11,8 +11,8 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
+from llmobserve.control import KEY_CHECKS, MISS, Authenticator, LookupsBusy, Miss, Principal, bearer_token
 from llmobserve.pricing import Pricer, TenantPriceCache
-from llmobserve.storage import KEY_CHECKS, MISS, Authenticator, LookupsBusy, Miss, Principal, bearer_token
 
 from ._batcher import Batcher
 from ._exceptions import Overloaded, PermissionDenied, StorageUnavailable, Unauthenticated

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
 
+from llmobserve.control import Authenticator
 from llmobserve.pricing import Pricer, TenantPriceCache
-from llmobserve.storage import Authenticator, Store
+from llmobserve.storage import Store
 
 from ._batcher import Batcher
 from ._grpc import start_grpc_server
@@ -29,8 +31,10 @@ class Receiver:
         decode_workers: int = 0,
         custom_prices: TenantPriceCache | None = None,
         limits: Limits | None = None,
+        attribution: Callable[[str], dict[str, tuple[str, ...] | None]] = lambda tenant: {},
     ) -> None:
-        """``decode_workers`` > 0 decodes in that many processes (use the cores); 0 decodes in-process."""
+        """``decode_workers`` > 0 decodes in that many processes (use the cores); 0 decodes in-process.
+        ``attribution(tenant)``: the tenant's own customer and session attribute lists (its settings)."""
         self.batcher = Batcher(store, max_pending_rows=max_pending_rows)
         self.pool = DecodePool(decode_workers) if decode_workers > 0 else None
         self.ingestor = Ingestor(
@@ -40,7 +44,7 @@ class Receiver:
             self.pool,
             custom_prices=custom_prices,
             limits=limits,
-            attribution=store.attribution_attributes,
+            attribution=attribution,
             detect_duplicates=store.detects_duplicates,
         )
         self._grpc_server: Any = None

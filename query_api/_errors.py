@@ -12,6 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from llmobserve.control import ControlUnavailable
+
 from .services import Invalid, RateLimited, ServiceError
 
 __all__ = ["ERROR_CODES", "PageError", "install_error_handlers"]
@@ -70,6 +72,14 @@ def install_error_handlers(app: FastAPI, page_error: PageError | None = None) ->
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(_body(422, _problems(exc.errors())), 422)
+
+    @app.exception_handler(ControlUnavailable)
+    async def control_down(request: Request, exc: ControlUnavailable) -> Response:
+        log.warning("%s", exc)  # the cause is for the operator's log, not for the client
+        if page_error is not None and is_page(request):
+            return page_error(request, exc)
+        detail = "the control store (keys, caps, settings) is unavailable; retry later"
+        return JSONResponse(_body(503, detail), 503, headers={"Retry-After": "5"})
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

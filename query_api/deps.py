@@ -10,7 +10,8 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from llmobserve.storage import KEY_CHECKS, MISS, LookupsBusy, Principal, Store, bearer_token
+from llmobserve.control import KEY_CHECKS, MISS, LookupsBusy, Principal, bearer_token
+from llmobserve.storage import Store
 
 from ._strict import reject_unknown_query_params
 from .services import Services

@@ -11,26 +11,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from clickhouse_connect.driver.client import Client
 
-from . import (
-    _alerts,
-    _cap_spend,
-    _caps,
-    _costs,
-    _duplicates,
-    _export,
-    _keys,
-    _prices,
-    _recipients,
-    _spans,
-    _traces,
-)
+from . import _cap_spend, _costs, _duplicates, _export, _spans, _traces
 from ._attribution import Attribution
 from ._client import StoreConfig, connect
 from ._duplicates import DuplicateFinder
+from ._legacy import legacy_rows
 from ._maintainer import Maintainer
 from ._migrations import migrate
 from ._rollups import RollupTracker
-from ._settings import ATTRIBUTION, DETECT_DUPLICATES, TenantSettings
 from ._spans import select_span_rows
 
 __all__ = ["Store"]
@@ -39,24 +27,30 @@ __all__ = ["Store"]
 class Store:
     """An open, migrated ClickHouse (embedded or server) with typed reads and writes."""
 
-    def __init__(self, client: Client, config: StoreConfig) -> None:
+    def __init__(
+        self, client: Client, config: StoreConfig, detects_duplicates: Callable[[str], bool] = lambda tenant: True
+    ) -> None:
+        """``detects_duplicates(tenant)``: whether one call reported in two traces is charged once
+        for that tenant (a setting kept in the control store)."""
         self.client = client
         self.config = config
+        self.detects_duplicates = detects_duplicates
         self.rollups = RollupTracker(client, config.embedded)
-        self.settings = TenantSettings(client)
         # Re-attributed spans are written again: not new spend, so the cap monitor is not told; a
         # duplicate found after it was written takes its spend back.
         rewrite = lambda table: self.insert_spans(table, notify=False)  # noqa: E731
         self.attribution = Attribution(
-            client, rewrite, DuplicateFinder(client, rewrite, self.withdraw_spend, self.detects_duplicates)
+            client,
+            rewrite,
+            DuplicateFinder(client, rewrite, self.withdraw_spend, lambda tenant: self.detects_duplicates(tenant)),
         )
         self._write_listeners: list[Callable[[pa.Table], None]] = []
 
     @classmethod
-    def open(cls, config: StoreConfig) -> Store:
+    def open(cls, config: StoreConfig, detects_duplicates: Callable[[str], bool] = lambda tenant: True) -> Store:
         client = connect(config)
         migrate(client)
-        return cls(client, config)
+        return cls(client, config, detects_duplicates)
 
     def close(self) -> None:
         self.client.close()
@@ -139,6 +133,10 @@ class Store:
             ).result_rows
         )
 
+    def legacy_rows(self, table: str) -> list[dict[str, Any]]:
+        """The previous release's control rows of ``table`` (see ``_legacy``), to copy them once."""
+        return legacy_rows(self.client, table)
+
     def span_count(self, tenant: str) -> int:
         return int(
             self.client.query(
@@ -146,89 +144,12 @@ class Store:
             ).result_rows[0][0]
         )
 
-    # tenants and keys
-    def ensure_tenant(self, tenant: str) -> bool:
-        return _keys.ensure_tenant(self.client, tenant)
-
-    def tenant_count(self) -> int:
-        return _keys.tenant_count(self.client)
-
-    def create_key(
-        self, tenant: str, scopes: tuple[str, ...] = _keys.DEFAULT_SCOPES, name: str = ""
-    ) -> tuple[str, str]:
-        return _keys.create_key(self.client, tenant, scopes, name)
-
-    def lookup_key(self, key: str) -> _keys.Principal | None:
-        return _keys.lookup_key(self.client, key)
-
-    def list_keys(self, tenant: str) -> list[_keys.KeyInfo]:
-        return _keys.list_keys(self.client, tenant)
-
-    def revoke_key(self, tenant: str, key_id: str) -> bool:
-        return _keys.revoke_key(self.client, tenant, key_id)
-
-    # custom prices
-    def put_price(self, tenant: str, price: _prices.StoredPrice) -> None:
-        _prices.put_price(self.client, tenant, price)
-
-    def list_prices(self, tenant: str) -> list[_prices.StoredPrice]:
-        return _prices.list_prices(self.client, tenant)
-
-    def delete_price(self, tenant: str, price_id: str) -> bool:
-        return _prices.delete_price(self.client, tenant, price_id)
-
-    # spending caps
-    def put_cap(self, tenant: str, cap: _caps.StoredCap) -> _caps.StoredCap:
-        return _caps.put_cap(self.client, tenant, cap)
-
-    def list_caps(self, tenant: str, cap_id: str | None = None) -> list[_caps.StoredCap]:
-        return _caps.list_caps(self.client, tenant, cap_id)
-
-    def delete_cap(self, tenant: str, cap_id: str) -> bool:
-        return _caps.delete_cap(self.client, tenant, cap_id)
-
+    # spending caps' spend
     def cap_spend(
         self, tenant: str, windows: list[tuple[datetime, datetime]], dims: list[str]
     ) -> list[dict[str, dict[str, Decimal]]]:
         """Per window: dimension -> stored value -> cost of LLM calls starting in it."""
         return _cap_spend.windows_spend(self.client, tenant, windows, dims)
-
-    def tenants_with_caps(self) -> list[str]:
-        return _caps.tenants_with_caps(self.client)
-
-    # e-mail recipients' confirmations
-    def confirmed_recipients(self, tenant: str) -> frozenset[str]:
-        """The tenant's addresses that confirmed they want its alerts, lower-cased."""
-        return _recipients.confirmed_recipients(self.client, tenant)
-
-    def recipients(self, tenant: str) -> dict[str, _recipients.Recipient]:
-        """Every address of the tenant ever sent a confirmation link, by lower-cased address."""
-        return _recipients.recipients(self.client, tenant)
-
-    def confirmation_mails_since(self, tenant: str, since: datetime) -> int:
-        return _recipients.confirmation_mails_since(self.client, tenant, since)
-
-    def recipient_by_token(self, token_hash: str) -> _recipients.Recipient | None:
-        """Whose newest confirmation link hashes to ``token_hash`` (None: unknown, or since replaced)."""
-        return _recipients.recipient_by_token(self.client, token_hash)
-
-    def put_recipient(self, recipient: _recipients.Recipient) -> None:
-        _recipients.put_recipient(self.client, recipient)
-
-    # alert history
-    def put_alert(self, tenant: str, alert: _alerts.StoredAlert) -> None:
-        _alerts.put_alerts(self.client, tenant, [alert])
-
-    def put_alerts(self, tenant: str, alerts: list[_alerts.StoredAlert]) -> None:
-        _alerts.put_alerts(self.client, tenant, alerts)
-
-    def list_alerts(
-        self, tenant: str, cap_id: str | None = None, limit: int = 100, undelivered_only: bool = False
-    ) -> list[_alerts.StoredAlert]:
-        return _alerts.list_alerts(self.client, tenant, cap_id, limit, undelivered_only)
-
-    def fired_alert_ids(self, since: datetime) -> dict[str, set[str]]:
-        return _alerts.fired_alert_ids(self.client, since)
 
     # traces
     def trace_spans(self, tenant: str, trace_id: str) -> list[_traces.TraceSpan]:
@@ -252,29 +173,10 @@ class Store:
     def export_spans(self, tenant: str, start: datetime, end: datetime) -> Iterator[list[Any]]:
         return _export.export_spans(self.client, tenant, start, end)
 
-    # settings
-    def attribution_attributes(self, tenant: str) -> dict[str, tuple[str, ...] | None]:
-        """For ``customer`` and ``session``: the tenant's ordered attribute names, or None for the
-        default (``semconv``'s)."""
-        return {
-            kind: tuple(names) if (names := self.settings.get(tenant, setting)) else None
-            for kind, setting in ATTRIBUTION.items()
-        }
-
-    def detects_duplicates(self, tenant: str) -> bool:
-        """Whether one call reported in two traces is charged once for this tenant (the default)."""
-        return self.settings.get(tenant, DETECT_DUPLICATES) is not False
-
-    def set_detects_duplicates(self, tenant: str, detect: bool) -> None:
-        self.settings.put(tenant, DETECT_DUPLICATES, None if detect else False)
-
+    # settings' effects
     def duplicate_days(self, tenant: str, start: datetime, end: datetime) -> list[tuple[date, str, int]]:
         """Per UTC day with any: (day, cause, reports marked as duplicates of another) for spans starting in [start, end)."""
         return _duplicates.duplicate_days(self.client, tenant, start, end)
-
-    def set_attribution_attributes(self, tenant: str, kind: str, names: list[str] | None) -> None:
-        """Set one list (``customer`` or ``session``); None or empty restores the default."""
-        self.settings.put(tenant, ATTRIBUTION[kind], names or None)
 
     # costs
     def cost_timeseries(

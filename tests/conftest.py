@@ -18,6 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
+from llmobserve.control import ControlStore, default_url
+
 ROOT = Path(__file__).resolve().parent.parent
 KEY_RE = re.compile(r"llmo_[0-9a-f]{12}_[A-Za-z0-9_\-]+")
 
@@ -50,6 +52,8 @@ class LiveServer:
     env: dict[str, str] = field(default_factory=dict)
     command: list[str] = field(default_factory=lambda: ["-m", "llmobserve", "serve"])
     """What runs after the interpreter, before the data dir and port flags."""
+    cwd: Path = ROOT
+    """Where it runs: ``-m llmobserve`` there imports the folder ``llmobserve/`` of the checkout first."""
     _reader: threading.Thread | None = None
     _started_lines: int = 0
 
@@ -77,7 +81,7 @@ class LiveServer:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            cwd=ROOT,
+            cwd=self.cwd,
             # One decode worker unless a test asks for more: each worker is a process that starts
             # and imports, and most tests send a few exports (the session server keeps two).
             env={**os.environ, "LLMOBSERVE_DECODE_WORKERS": "1", **self.env},
@@ -137,7 +141,7 @@ class LiveServer:
         """A key for ``tenant`` (ingest + read unless ``scopes``), made as ``llmobserve keys create``
         makes it while a server holds the data dir (its operator route), without a CLI process per key."""
         from llmobserve._local import post_to_running_server
-        from llmobserve.storage import DEFAULT_SCOPES
+        from llmobserve.control import DEFAULT_SCOPES
 
         done = post_to_running_server(
             self.data_dir,
@@ -151,6 +155,14 @@ class LiveServer:
     def get(self, path: str, key: str | None, **params: object) -> httpx.Response:
         headers = {"authorization": f"Bearer {key}"} if key else {}
         return httpx.get(f"{self.http_url}{path}", params=params, headers=headers, timeout=30)
+
+
+@pytest.fixture
+def control(tmp_path: Path) -> Iterator[ControlStore]:
+    """A control store of its own (SQLite) for an in-process test."""
+    opened = ControlStore.open(default_url(tmp_path / "control"))
+    yield opened
+    opened.close()
 
 
 @pytest.fixture(scope="session")

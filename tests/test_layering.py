@@ -22,10 +22,13 @@ ALLOWED = {
     "instrumentation": {"semconv", "opentelemetry", "httpx", "wrapt", "brotli", "zstandard"},
     # setproctitle: the server's threads name themselves (llmo-writer, ...) for top -H and bench/soak.py
     "storage": {"clickhouse_connect", "pyarrow", "setproctitle", "cachetools"},
+    # the control store: SQL through SQLAlchemy and Alembic; cachetools for the key and settings caches
+    "control": {"sqlalchemy", "alembic", "cachetools", "setproctitle"},
     "otlp_receiver": {
         "semconv",
         "pricing",
         "storage",
+        "control",
         "grpc",
         "google",
         "opentelemetry",
@@ -35,10 +38,10 @@ ALLOWED = {
     },
     # sendgrid / python_http_client / httpx: the alert notifiers deliver through them; httpcore: the
     # webhook transport's network backend, where addresses are checked and deadlines kept
-    "caps": {"pricing", "storage", "sendgrid", "python_http_client", "httpx", "httpcore", "setproctitle"},
-    "query_api": {"pricing", "storage", "caps", "billing", "fastapi", "pydantic", "starlette"},
+    "caps": {"pricing", "storage", "control", "sendgrid", "python_http_client", "httpx", "httpcore", "setproctitle"},
+    "query_api": {"pricing", "storage", "control", "caps", "billing", "fastapi", "pydantic", "starlette"},
     # the service layer and the schemas of query_api, never its routes (see below)
-    "dashboard": {"pricing", "storage", "query_api", "fastapi", "pydantic", "starlette", "jinja2"},
+    "dashboard": {"pricing", "storage", "control", "query_api", "fastapi", "pydantic", "starlette", "jinja2"},
     "billing": {"storage", "stripe", "sendgrid", "pydantic", "httpx"},
 }
 
@@ -103,6 +106,7 @@ def test_caps_never_imports_the_api_or_the_dashboard() -> None:
         "semconv",
         "pricing",
         "storage",
+        "control",
         "otlp_receiver",
         "caps",
         "caps.notify",

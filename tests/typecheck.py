@@ -18,19 +18,20 @@ ROOT = Path(__file__).resolve().parent.parent
 TREE = ROOT / ".typecheck"
 
 
-def link_tree() -> Path:
-    """A fresh ``.typecheck/llmobserve``, links only; returns ``.typecheck``."""
-    shutil.rmtree(TREE, ignore_errors=True)
-    package = TREE / "llmobserve"
+def link_tree(root: Path = ROOT, tree: Path = TREE) -> Path:
+    """A fresh ``<tree>/llmobserve`` of links to ``root``'s folders, laid out as the wheel installs
+    them; returns ``tree`` (a ``sys.path`` entry)."""
+    shutil.rmtree(tree, ignore_errors=True)
+    package = tree / "llmobserve"
     package.mkdir(parents=True)
-    mapping = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
+    mapping = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
     for name, folder in mapping.items():
         if name == "llmobserve":
-            for module in sorted((ROOT / folder).glob("*.py")):
+            for module in sorted((root / folder).glob("*.py")):
                 (package / module.name).symlink_to(module)
         elif name.count(".") == 1:
-            (package / name.split(".", 1)[1]).symlink_to(ROOT / folder, target_is_directory=True)
-    return TREE
+            (package / name.split(".", 1)[1]).symlink_to(root / folder, target_is_directory=True)
+    return tree
 
 
 def main() -> int:

@@ -18,7 +18,7 @@ def list_alerts(
     cap_id: str | None = Query(None, max_length=64, description="only this cap's alerts"),
     limit: int = Query(100, ge=1, le=1000),
 ) -> AlertsPublic:
-    return alerts.list_alerts(svc.store, principal.tenant, cap_id, limit, admin=principal.allows("admin"))
+    return alerts.list_alerts(svc.control, principal.tenant, cap_id, limit, admin=principal.allows("admin"))
 
 
 @router.post(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from llmobserve.storage import bearer_token
+from llmobserve.control import bearer_token
 
 from ..deps import ServicesDep
 from ..schemas.health import Health

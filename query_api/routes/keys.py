@@ -11,12 +11,12 @@ router = APIRouter(prefix="/api/v1/keys", tags=["keys"])
 
 @router.post("", response_model=KeyCreated, status_code=201, summary="Create an API key for your tenant (shown once)")
 def create_key(body: KeyCreate, principal: AdminPrincipal, svc: ServicesDep) -> KeyCreated:
-    return keys.create_key(svc.store, principal.tenant, body)
+    return keys.create_key(svc.control, principal.tenant, body)
 
 
 @router.get("", response_model=KeysPublic, summary="Your tenant's keys (prefix only, never the key)")
 def list_keys(principal: AdminPrincipal, svc: ServicesDep) -> KeysPublic:
-    return keys.list_keys(svc.store, principal.tenant)
+    return keys.list_keys(svc.control, principal.tenant)
 
 
 @router.delete("/{key_id}", status_code=204, summary="Revoke a key; effective at once")

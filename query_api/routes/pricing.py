@@ -39,7 +39,7 @@ def put_custom_price(body: CustomPriceIn, principal: AdminPrincipal, svc: Servic
 
 @router.get("/models", response_model=CustomPricesPublic, summary="The tenant's custom prices")
 def list_custom_prices(principal: ReadPrincipal, svc: ServicesDep) -> CustomPricesPublic:
-    return prices.list_prices(svc.store, principal.tenant)
+    return prices.list_prices(svc.control, principal.tenant)
 
 
 @router.delete("/models/{price_id}", status_code=204, summary="Delete a custom price")

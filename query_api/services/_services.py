@@ -9,8 +9,9 @@ from datetime import datetime
 
 from llmobserve.caps import CapMonitor, Reservations, StatusCache, utcnow
 from llmobserve.caps.notify import Notifier
+from llmobserve.control import Authenticator, ControlStore
 from llmobserve.pricing import Pricer, TenantPriceCache
-from llmobserve.storage import Authenticator, Maintainer, Store
+from llmobserve.storage import Maintainer, Store
 
 from .prices import rules_for
 from .ratelimit import RateLimiter
@@ -22,6 +23,9 @@ __all__ = ["Services"]
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Services:
     store: Store
+    """Spans and rollups (ClickHouse)."""
+    control: ControlStore
+    """Keys, caps, alerts, prices, settings, sessions (SQL)."""
     authenticator: Authenticator
     prices: TenantPriceCache
     """Each tenant's custom prices; shared with the receiver, so a changed price applies to ingest at once."""
@@ -50,6 +54,7 @@ class Services:
     def build(
         cls,
         store: Store,
+        control: ControlStore,
         authenticator: Authenticator | None = None,
         *,
         prices: TenantPriceCache | None = None,
@@ -67,13 +72,14 @@ class Services:
         """The services over ``store``, with defaults for every part not given."""
         return cls(
             store=store,
-            authenticator=authenticator or Authenticator(store.lookup_key),
-            prices=prices or TenantPriceCache(lambda tenant: rules_for(store, tenant)),
+            control=control,
+            authenticator=authenticator or Authenticator(control.lookup_key, generation=control.key_generation),
+            prices=prices or TenantPriceCache(lambda tenant: rules_for(control, tenant)),
             pricer=pricer or Pricer(),
             notifier=notifier or Notifier(None),
             cap_statuses=StatusCache(clock=lambda: caps_clock().timestamp()),
             caps_clock=caps_clock,
-            sessions=sessions or SessionStore(),
+            sessions=sessions or SessionStore(control),
             public_url=public_url,
             default_attribution={"customer": (), "session": (), **(default_attribution or {})},
             webhooks_allow_private=webhooks_allow_private,

@@ -7,8 +7,8 @@ import secrets
 from typing import TYPE_CHECKING
 
 from llmobserve.caps import evaluate, send_alerts
+from llmobserve.control import ControlStore, StoredAlert
 from llmobserve.pricing import exact_text
-from llmobserve.storage import Store, StoredAlert
 
 from ..schemas.alerts import AlertPublic, AlertsPublic, DeliveryPublic, TestPublic
 from .caps import find_cap, redacted_url
@@ -40,10 +40,12 @@ def public(alert: StoredAlert) -> AlertPublic:
     )
 
 
-def list_alerts(store: Store, tenant: str, cap_id: str | None, limit: int, admin: bool = False) -> AlertsPublic:
+def list_alerts(
+    control: ControlStore, tenant: str, cap_id: str | None, limit: int, admin: bool = False
+) -> AlertsPublic:
     """``admin``: webhook URLs in full; other callers see their scheme and host (a path may be a secret)."""
     alerts = [
-        public(a) if admin else _without_webhook_paths(public(a)) for a in store.list_alerts(tenant, cap_id, limit)
+        public(a) if admin else _without_webhook_paths(public(a)) for a in control.list_alerts(tenant, cap_id, limit)
     ]
     return AlertsPublic(data=alerts, count=len(alerts))
 
@@ -71,7 +73,7 @@ def test_notification(svc: Services, tenant: str, cap_id: str) -> TestPublic:
         raise RateLimited(
             f"at most {svc.test_sends.limit} test notifications a minute per workspace; try again in {wait} s", wait
         )
-    cap = find_cap(svc.store, tenant, cap_id)
+    cap = find_cap(svc.control, tenant, cap_id)
     if not cap.recipients and not cap.webhooks:
         raise Conflict("this cap has no recipients and no webhooks to notify")
     status = evaluate(svc.store, tenant, [cap], svc.caps_clock)[0]
@@ -90,6 +92,6 @@ def test_notification(svc: Services, tenant: str, cap_id: str) -> TestPublic:
         svc.caps_clock(),
         test=True,
     )
-    svc.store.put_alert(tenant, alert)  # before anyone hears: a restart still delivers it
-    send_alerts(svc.store, svc.notifier, svc.public_url, tenant, [alert], cap)
+    svc.control.put_alert(tenant, alert)  # before anyone hears: a restart still delivers it
+    send_alerts(svc.control, svc.notifier, svc.public_url, tenant, [alert], cap)
     return TestPublic(alert=public(alert))

@@ -13,8 +13,8 @@ from pydantic import ValidationError
 
 from llmobserve.caps import CapStatus, applies_to, blocking, evaluate, rates, state_of
 from llmobserve.caps.notify import literal_blocked_reason, redacted_url
+from llmobserve.control import MAX_CAPS, ControlStore, StoredCap, new_cap_id, new_webhook_secret
 from llmobserve.pricing import exact_text
-from llmobserve.storage import MAX_CAPS, Store, StoredCap, new_cap_id, new_webhook_secret
 
 from ..schemas.caps import (
     SCOPED,
@@ -116,9 +116,9 @@ def _stored(cap_id: str, body: CapIn, created_at: datetime, webhook_secret: str)
     )
 
 
-def find_cap(store: Store, tenant: str, cap_id: str) -> StoredCap:
+def find_cap(control: ControlStore, tenant: str, cap_id: str) -> StoredCap:
     """The cap, or NotFound: another tenant's cap id reads exactly as an unknown one."""
-    found = store.list_caps(tenant, cap_id) if _CAP_ID.match(cap_id) else []
+    found = control.list_caps(tenant, cap_id) if _CAP_ID.match(cap_id) else []
     if not found:
         raise NotFound(f"no cap {cap_id!r}")
     return found[0]
@@ -186,7 +186,7 @@ def caps_status(
     the caller may read (an app's ingest-only key sees where caps stand, not who gets told);
     ``admin``: it sees webhook URLs in full."""
     now = svc.caps_clock()
-    statuses = _statuses(svc, tenant, svc.store.list_caps(tenant), lambda: now)
+    statuses = _statuses(svc, tenant, svc.control.list_caps(tenant), lambda: now)
     asked = frozenset(c for c in customers if c)
     found: dict[str, RatesPublic] = {}
     custom = svc.prices.for_tenant(tenant)
@@ -220,7 +220,7 @@ def blocked_by(statuses: list[tuple[CapStatus, str, Decimal]]) -> list[BlockedBy
 
 def caps_check(svc: Services, tenant: str, labels: dict[str, str]) -> CheckPublic:
     """Would a call with these labels be blocked now? Only enabled ``hard_block`` caps block."""
-    caps = svc.store.list_caps(tenant)
+    caps = svc.control.list_caps(tenant)
     over = []
     hard = {cap.cap_id for cap in blocking(caps)}
     for status in _statuses(svc, tenant, caps, svc.caps_clock):
@@ -235,18 +235,18 @@ def caps_check(svc: Services, tenant: str, labels: dict[str, str]) -> CheckPubli
 
 def list_caps(svc: Services, tenant: str, admin: bool) -> CapsPublic:
     view = view_of(svc, tenant, admin)
-    caps = [public(c, view) for c in svc.store.list_caps(tenant)]
+    caps = [public(c, view) for c in svc.control.list_caps(tenant)]
     return CapsPublic(data=caps, count=len(caps))
 
 
 def create_cap(svc: Services, tenant: str, body: CapIn) -> CapCreated:
     """Create; the answer holds the cap's webhook secret, which no read shows again."""
-    if len(svc.store.list_caps(tenant)) >= MAX_CAPS:
+    if len(svc.control.list_caps(tenant)) >= MAX_CAPS:
         raise Conflict(
             f"a tenant has at most {MAX_CAPS} caps; delete some first (per-customer limits are one 'each_customer' cap)"
         )
     _check_webhooks(svc, body.webhooks)
-    cap = svc.store.put_cap(tenant, _stored(new_cap_id(), body, datetime.now(UTC), new_webhook_secret()))
+    cap = svc.control.put_cap(tenant, _stored(new_cap_id(), body, datetime.now(UTC), new_webhook_secret()))
     svc.caps_changed(tenant)
     notes = ask_to_confirm(svc, tenant, cap.recipients)
     shown = public(cap, view_of(svc, tenant, admin=True, notes=notes))
@@ -254,18 +254,18 @@ def create_cap(svc: Services, tenant: str, body: CapIn) -> CapCreated:
 
 
 def get_cap(svc: Services, tenant: str, cap_id: str, admin: bool) -> CapStatusPublic:
-    cap = find_cap(svc.store, tenant, cap_id)
+    cap = find_cap(svc.control, tenant, cap_id)
     return _status_public(evaluate(svc.store, tenant, [cap], svc.caps_clock)[0], view_of(svc, tenant, admin))
 
 
 def patch_cap(svc: Services, tenant: str, cap_id: str, body: CapPatch) -> CapPublic:
-    current = find_cap(svc.store, tenant, cap_id)
+    current = find_cap(svc.control, tenant, cap_id)
     try:
         changed = body.applied_to(_editable(current))
     except ValidationError as exc:  # the change makes an invalid cap: the caller's mistake
         raise Invalid(exc.errors(include_url=False)) from None
     _check_webhooks(svc, changed.webhooks)
-    cap = svc.store.put_cap(tenant, _stored(cap_id, changed, current.created_at, current.webhook_secret))
+    cap = svc.control.put_cap(tenant, _stored(cap_id, changed, current.created_at, current.webhook_secret))
     svc.caps_changed(tenant)
     notes = ask_to_confirm(svc, tenant, cap.recipients)
     return public(cap, view_of(svc, tenant, admin=True, notes=notes))
@@ -273,15 +273,15 @@ def patch_cap(svc: Services, tenant: str, cap_id: str, body: CapPatch) -> CapPub
 
 def rotate_webhook_secret(svc: Services, tenant: str, cap_id: str) -> WebhookSecretPublic:
     """A new secret for the cap's webhook signatures, returned this once."""
-    current = find_cap(svc.store, tenant, cap_id)
-    cap = svc.store.put_cap(tenant, replace(current, webhook_secret=new_webhook_secret()))
+    current = find_cap(svc.control, tenant, cap_id)
+    cap = svc.control.put_cap(tenant, replace(current, webhook_secret=new_webhook_secret()))
     svc.caps_changed(tenant)  # the monitor signs with the cap it holds: it must read the new one
     return WebhookSecretPublic(cap_id=cap.cap_id, webhook_secret=cap.webhook_secret)
 
 
 def delete_cap(svc: Services, tenant: str, cap_id: str) -> StoredCap:
     """Delete; returns the cap as it was."""
-    cap = find_cap(svc.store, tenant, cap_id)
-    svc.store.delete_cap(tenant, cap_id)
+    cap = find_cap(svc.control, tenant, cap_id)
+    svc.control.delete_cap(tenant, cap_id)
     svc.caps_changed(tenant)
     return cap

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from llmobserve.storage import KeyInfo, Store
+from llmobserve.control import ControlStore, KeyInfo
 
 from ..schemas.keys import KeyCreate, KeyCreated, KeyPublic, KeysPublic
 from .errors import NotFound
@@ -26,18 +26,18 @@ def public(info: KeyInfo) -> KeyPublic:
     )
 
 
-def create_key(store: Store, tenant: str, body: KeyCreate) -> KeyCreated:
-    key, key_id = store.create_key(tenant, tuple(body.scopes), body.name)
-    info = next(k for k in store.list_keys(tenant) if k.key_id == key_id)
+def create_key(control: ControlStore, tenant: str, body: KeyCreate) -> KeyCreated:
+    key, key_id = control.create_key(tenant, tuple(body.scopes), body.name)
+    info = next(k for k in control.list_keys(tenant) if k.key_id == key_id)
     return KeyCreated(key=key, **public(info).model_dump())
 
 
-def list_keys(store: Store, tenant: str) -> KeysPublic:
-    keys = [public(k) for k in store.list_keys(tenant)]
+def list_keys(control: ControlStore, tenant: str) -> KeysPublic:
+    keys = [public(k) for k in control.list_keys(tenant)]
     return KeysPublic(data=keys, count=len(keys))
 
 
 def revoke_key(svc: Services, tenant: str, key_id: str) -> None:
-    if not svc.store.revoke_key(tenant, key_id):
+    if not svc.control.revoke_key(tenant, key_id):
         raise NotFound(f"no key {key_id!r}")
     svc.authenticator.forget_key_id(key_id)

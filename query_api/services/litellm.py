@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from llmobserve.control import StoredPrice, price_id
 from llmobserve.pricing import canonical_provider
-from llmobserve.storage import StoredPrice, price_id
 
 __all__ = ["parse_litellm", "LiteLLMImport"]
 

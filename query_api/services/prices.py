@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from llmobserve.control import ControlStore, StoredPrice, price_id
 from llmobserve.pricing import CustomPrice, canonical_provider
-from llmobserve.storage import Store, StoredPrice, price_id
+from llmobserve.storage import Store
 
 from ..schemas.pricing import (
     CustomPriceIn,
@@ -47,8 +48,8 @@ def to_rule(price: StoredPrice) -> CustomPrice:
     )
 
 
-def rules_for(store: Store, tenant: str) -> list[CustomPrice]:
-    return [to_rule(p) for p in store.list_prices(tenant)]
+def rules_for(control: ControlStore, tenant: str) -> list[CustomPrice]:
+    return [to_rule(p) for p in control.list_prices(tenant)]
 
 
 def public(p: StoredPrice) -> CustomPricePublic:
@@ -111,18 +112,18 @@ def put_price(svc: Services, tenant: str, body: CustomPriceIn) -> CustomPricePub
         "api",
         datetime.now(UTC),
     )
-    svc.store.put_price(tenant, stored)
+    svc.control.put_price(tenant, stored)
     svc.prices.invalidate(tenant)
     return public(stored)
 
 
-def list_prices(store: Store, tenant: str) -> CustomPricesPublic:
-    prices = [public(p) for p in store.list_prices(tenant)]
+def list_prices(control: ControlStore, tenant: str) -> CustomPricesPublic:
+    prices = [public(p) for p in control.list_prices(tenant)]
     return CustomPricesPublic(data=prices, count=len(prices))
 
 
 def delete_price(svc: Services, tenant: str, price_id: str) -> None:
-    if not svc.store.delete_price(tenant, price_id):
+    if not svc.control.delete_price(tenant, price_id):
         raise NotFound(f"no custom price {price_id!r}")
     svc.prices.invalidate(tenant)
 

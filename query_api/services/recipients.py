@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
-from llmobserve.storage import Recipient
+from llmobserve.control import Recipient
 
 from ..schemas.caps import RecipientStatus
 
@@ -58,7 +58,7 @@ class View:
 
 
 def view_of(svc: Services, tenant: str, admin: bool, notes: Mapping[str, str] | None = None) -> View:
-    return View(svc.store.recipients(tenant), svc.caps_clock(), admin, notes or {})
+    return View(svc.control.recipients(tenant), svc.caps_clock(), admin, notes or {})
 
 
 _POLLED_FRESH_S = 1.0
@@ -73,7 +73,7 @@ def polled_recipients(svc: Services, tenant: str) -> Mapping[str, Recipient]:
         read_at, found = _polled.get((id(svc.store), tenant), (0.0, {}))
     if time.monotonic() - read_at < _POLLED_FRESH_S:
         return found
-    found = svc.store.recipients(tenant)
+    found = svc.control.recipients(tenant)
     with _polled_lock:
         if len(_polled) > 10_000:  # tenants that stopped polling
             _polled.clear()
@@ -169,13 +169,13 @@ def ask_to_confirm(svc: Services, tenant: str, addresses: Iterable[str]) -> dict
             wanted.setdefault(typed.strip().lower(), typed.strip())
     notes: dict[str, str] = {}
     with _mailing(tenant):
-        known = svc.store.recipients(tenant)
+        known = svc.control.recipients(tenant)
         due = [address for address in wanted if _due(known.get(address), now)]
         # Under the bound, an address never mailed goes before a pending one mailed again.
         due.sort(key=lambda address: address in known)
         if not due:
             return notes
-        left = MAILS_PER_DAY - svc.store.confirmation_mails_since(tenant, now - _DAY)
+        left = MAILS_PER_DAY - svc.control.confirmation_mails_since(tenant, now - _DAY)
         failed = ""
         for address in due:
             if failed:  # the next would fail alike: no save waits on every one of 20 retries
@@ -198,7 +198,7 @@ def ask_to_confirm(svc: Services, tenant: str, addresses: Iterable[str]) -> dict
             left -= 1
             before = known.get(address)
             recent = tuple(t for t in (before.sends if before else ()) if t >= now - _DAY)
-            svc.store.put_recipient(Recipient(tenant, address, _token_hash(token), now, None, (*recent, now)))
+            svc.control.put_recipient(Recipient(tenant, address, _token_hash(token), now, None, (*recent, now)))
             recipients_changed(svc, tenant)
     return notes
 
@@ -215,7 +215,7 @@ class Link:
 
 
 def _link(svc: Services, token: str) -> tuple[Link, Recipient | None]:
-    found = svc.store.recipient_by_token(_token_hash(token)) if 0 < len(token) <= 256 else None
+    found = svc.control.recipient_by_token(_token_hash(token)) if 0 < len(token) <= 256 else None
     if found is None or found.requested_at is None:
         return Link("unknown"), None
     expires_at = found.requested_at + LINK_VALID
@@ -236,6 +236,6 @@ def confirm_recipient(svc: Services, token: str) -> Link:
     link, found = _link(svc, token)
     if found is None:
         return link
-    svc.store.put_recipient(replace(found, confirmed_at=svc.caps_clock()))
+    svc.control.put_recipient(replace(found, confirmed_at=svc.caps_clock()))
     recipients_changed(svc, found.tenant)
     return replace(link, state="confirmed")

@@ -1,132 +1,106 @@
-"""Dashboard sign-in sessions, held server-side: the browser gets a random id in an HttpOnly cookie,
-never the API key.
-
-Held in this process's memory (bounded, expiring), not in ClickHouse: a session is a convenience
-that a restart may end (users sign in again), while a key in storage would be a second copy of a
-secret. Each request re-checks the key, so revoking it ends its sessions at once.
+"""Dashboard sign-in sessions, in the control store: the browser gets a random id in an HttpOnly
+cookie, never the API key; the row holds the id's SHA-256 and the id of the key that signed in. So a
+session survives a restart and is valid in every API process, and revoking the key deletes its
+sessions (``ControlStore.revoke_key``); each page also re-checks the key by its id.
 
 Any read key can sign in, and apps ship read keys, so the bounds are fair between keys: a key holds
-at most ``per_key`` sessions and its next one replaces its own least recently used; when the whole
-store is full, room is made in the tenant (then its key) holding the most. Signing in in a loop
-therefore ends only the looping key's own sessions.
+at most ``per_key`` sessions and its next one replaces its own least recently used; a workspace holds
+at most ``per_tenant``. Signing in in a loop therefore ends only the looping key's own sessions.
+One-time notices (a new key, a webhook secret) are kept in this process's memory for the next page,
+never written to the store: they may hold a secret.
 """
 
 from __future__ import annotations
 
-import hashlib
-import math
 import secrets
 import threading
 import time
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from llmobserve.control import ControlStore, SessionRow, hash_secret
 
 from .ratelimit import WindowCounter
 
 __all__ = ["Session", "SessionStore", "SignInLimiter"]
 
+_MAX_FLASHED = 10_000  # sessions with notices waiting in this process; the oldest are dropped beyond
+
 
 @dataclass(slots=True)
 class Session:
     id: str
-    key: str
+    key_id: str
     tenant: str
     csrf: str
     created: float
     seen: float
     flash: list[str] = field(default_factory=list)  # one-time notices shown on the next page (e.g. a new key)
-    owner: str = ""  # the key's sha256: the quota's index holds no second copy of the secret
-
-
-def _digest(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 class SessionStore:
     def __init__(
         self,
+        control: ControlStore,
         idle_s: float = 8 * 3600,
         absolute_s: float = 7 * 86400,
-        max_sessions: int = 10_000,
         per_key: int = 20,
-        clock: Callable[[], float] = time.monotonic,
+        per_tenant: int = 1_000,
+        clock: Callable[[], float] = time.time,
         sign_ins: SignInLimiter | None = None,
     ) -> None:
-        if max_sessions < 1 or per_key < 1:
-            raise ValueError("max_sessions and per_key must be at least 1")
+        if per_key < 1 or per_tenant < per_key:
+            raise ValueError("per_key must be at least 1 and per_tenant at least per_key")
+        self.control = control
         self.idle_s = idle_s
         self.absolute_s = absolute_s
-        self.max_sessions = max_sessions
         self.per_key = per_key
+        self.per_tenant = per_tenant
         self._clock = clock
-        self._sessions: dict[str, Session] = {}
-        # tenant -> key digest -> that key's session ids, least recently used first
-        self._owners: dict[str, dict[str, OrderedDict[str, None]]] = {}
-        self._counts: Counter[str] = Counter()  # sessions per tenant
-        self._swept = -math.inf
+        self._touch_every_s = min(60.0, idle_s / 10)  # a page view writes at most this often
+        self._flash: OrderedDict[str, list[str]] = OrderedDict()
         self._lock = threading.Lock()
-        self.sign_ins = sign_ins or SignInLimiter(clock=clock)
+        self.sign_ins = sign_ins or SignInLimiter()
         """The sign-in form's attempt counters, kept beside the sessions they guard."""
 
-    def _now(self) -> float:
-        return self._clock()
+    def _when(self, seconds: float) -> datetime:
+        return datetime.fromtimestamp(seconds, UTC)
 
-    def _expired(self, session: Session, now: float) -> bool:
-        return now - session.seen > self.idle_s or now - session.created > self.absolute_s
-
-    def create(self, key: str, tenant: str) -> Session:
-        now = self._now()
-        owner = _digest(key)
-        session = Session(secrets.token_urlsafe(32), key, tenant, secrets.token_urlsafe(32), now, now, owner=owner)
-        with self._lock:
-            mine = self._owners.get(tenant, {}).get(owner)
-            while mine and len(mine) >= self.per_key:
-                self._drop(next(iter(mine)))
-            if len(self._sessions) >= self.max_sessions and now - self._swept > 60:
-                # Abandoned sessions are only noticed when used: clear them before evicting live ones.
-                self._swept = now
-                for stale in [s.id for s in self._sessions.values() if self._expired(s, now)]:
-                    self._drop(stale)
-            while len(self._sessions) >= self.max_sessions:
-                tenant = max(self._counts, key=self._counts.__getitem__)
-                ids: OrderedDict[str, None] = max(self._owners[tenant].values(), key=len)
-                self._drop(next(iter(ids)))
-            self._sessions[session.id] = session
-            self._owners.setdefault(tenant, {}).setdefault(owner, OrderedDict())[session.id] = None
-            self._counts[tenant] += 1
+    def create(self, key_id: str, tenant: str) -> Session:
+        now = self._clock()
+        session = Session(secrets.token_urlsafe(32), key_id, tenant, secrets.token_urlsafe(32), now, now)
+        row = SessionRow(hash_secret(session.id), tenant, key_id, session.csrf, self._when(now), self._when(now))
+        self.control.create_session(row, self.per_key, self.per_tenant)
         return session
 
     def get(self, session_id: str) -> Session | None:
-        now = self._now()
+        if not session_id or len(session_id) > 100:
+            return None
+        id_hash = hash_secret(session_id)
+        row = self.control.session(id_hash)
+        if row is None:
+            return None
+        now = self._clock()
+        created, seen = row.created_at.timestamp(), row.seen_at.timestamp()
+        if now - seen > self.idle_s or now - created > self.absolute_s:
+            self.control.delete_session(id_hash)
+            return None
+        if now - seen >= self._touch_every_s:
+            self.control.touch_session(id_hash, self._when(now))
+            seen = now
         with self._lock:
-            session = self._sessions.get(session_id)
-            if session is None:
-                return None
-            if self._expired(session, now):
-                self._drop(session_id)
-                return None
-            session.seen = now
-            self._owners[session.tenant][session.owner].move_to_end(session_id)
-            return session
+            flash = self._flash.setdefault(session_id, [])
+            self._flash.move_to_end(session_id)
+            while len(self._flash) > _MAX_FLASHED:
+                self._flash.popitem(last=False)
+        return Session(session_id, row.key_id, row.workspace, row.csrf, created, seen, flash)
 
     def delete(self, session_id: str) -> None:
+        self.control.delete_session(hash_secret(session_id))
         with self._lock:
-            self._drop(session_id)
-
-    def _drop(self, session_id: str) -> None:
-        session = self._sessions.pop(session_id, None)
-        if session is None:
-            return
-        owners = self._owners[session.tenant]
-        del owners[session.owner][session_id]
-        if not owners[session.owner]:
-            del owners[session.owner]
-        if not owners:
-            del self._owners[session.tenant]
-        self._counts[session.tenant] -= 1
-        if not self._counts[session.tenant]:
-            del self._counts[session.tenant]
+            self._flash.pop(session_id, None)
 
 
 class SignInLimiter:

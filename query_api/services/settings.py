@@ -14,7 +14,7 @@ __all__ = ["attribution", "duplicates", "set_attribution", "set_duplicates"]
 
 
 def attribution(svc: Services, tenant: str) -> AttributionOut:
-    lists = svc.store.attribution_attributes(tenant)
+    lists = svc.control.attribution_attributes(tenant)
     default = svc.default_attribution  # the receiver's, handed in by serve
     fields: dict[str, object] = {}
     for kind, names in lists.items():
@@ -28,7 +28,7 @@ def set_attribution(svc: Services, tenant: str, body: AttributionIn) -> Attribut
     """Set the lists given (a list left out is unchanged); spans ingested from now on read them."""
     for kind in ("customer", "session"):
         if kind in body.model_fields_set:
-            svc.store.set_attribution_attributes(tenant, kind, getattr(body, kind))
+            svc.control.set_attribution_attributes(tenant, kind, getattr(body, kind))
     return attribution(svc, tenant)
 
 
@@ -39,11 +39,15 @@ def duplicates(svc: Services, tenant: str, frm: datetime, to: datetime) -> Dupli
         for day, cause, count in svc.store.duplicate_days(tenant, frm, to)
     ]
     return DuplicatesOut(
-        detect=svc.store.detects_duplicates(tenant), from_=frm, to=to, total=sum(d.duplicates for d in days), days=days
+        detect=svc.control.detects_duplicates(tenant),
+        from_=frm,
+        to=to,
+        total=sum(d.duplicates for d in days),
+        days=days,
     )
 
 
 def set_duplicates(svc: Services, tenant: str, body: DuplicatesIn, frm: datetime, to: datetime) -> DuplicatesOut:
     """Turn detection on or off for spans ingested from now on (what was marked stays marked)."""
-    svc.store.set_detects_duplicates(tenant, body.detect)
+    svc.control.set_detects_duplicates(tenant, body.detect)
     return duplicates(svc, tenant, frm, to)

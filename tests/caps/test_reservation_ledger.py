@@ -16,7 +16,8 @@ import pytest
 
 from llmobserve.caps import Blocked, Reservations, TooManyReservations
 from llmobserve.caps import _reservations as ledger_module
-from llmobserve.storage import Store, StoredCap
+from llmobserve.control import ControlStore, StoredCap
+from llmobserve.storage import Store
 
 _T0 = datetime(2026, 11, 28, 12, tzinfo=UTC)
 
@@ -59,7 +60,7 @@ class Clock:
 
 def _ledger(storage: Storage, clock: Clock | None = None, **options: Any) -> Reservations:
     options.setdefault("spend_ttl_s", 0)
-    return Reservations(cast(Store, storage), clock=clock or Clock(), **options)
+    return Reservations(cast(Store, storage), cast(ControlStore, storage), clock=clock or Clock(), **options)
 
 
 def _price(cost: str) -> Any:

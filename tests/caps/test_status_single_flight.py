@@ -18,7 +18,7 @@ import pyarrow as pa
 import pytest
 
 from llmobserve.caps import CapStatus, StatusCache
-from llmobserve.storage import StoredCap
+from llmobserve.control import ControlStore, StoredCap, default_url
 
 _T0 = datetime(2026, 11, 1, tzinfo=UTC)
 _CAP = StoredCap("cap_1", "n", "global", "", "daily", "UTC", Decimal(1), (Decimal(1),), "alert", (), (), True, _T0, _T0)
@@ -221,22 +221,24 @@ def live(tmp_path: Path) -> Iterator[tuple[str, str, str, StatusCache]]:
     so the test can read how often the cache computed."""
     import uvicorn
 
+    from llmobserve.control import Authenticator
     from llmobserve.otlp_receiver import Receiver
     from llmobserve.query_api import Services, create_app
-    from llmobserve.storage import Authenticator, Store, StoreConfig
+    from llmobserve.storage import Store, StoreConfig
 
     store = Store.open(StoreConfig(tmp_path / "data"))
-    authenticator = Authenticator(store.lookup_key)
+    control = ControlStore.open(default_url(tmp_path / "data"))
+    authenticator = Authenticator(control.lookup_key)
     receiver = Receiver(store, authenticator)
     grpc_port = receiver.start("127.0.0.1", 0)
-    services = Services.build(store, authenticator)
+    services = Services.build(store, control, authenticator)
     http_port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(services), host="127.0.0.1", port=http_port, log_level="warning", lifespan="off")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    key, _ = store.create_key("steady", ("ingest", "read", "admin"))
+    key, _ = control.create_key("steady", ("ingest", "read", "admin"))
     url = f"http://127.0.0.1:{http_port}"
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:

@@ -19,11 +19,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from llmobserve.control import MISS, Authenticator, ControlStore, KeyChecks, Principal, default_url
 from llmobserve.otlp_receiver import Receiver, _ingest
 from llmobserve.otlp_receiver._exceptions import Overloaded, Unauthenticated
 from llmobserve.query_api import create_app, deps
 from llmobserve.query_api.services import Services
-from llmobserve.storage import MISS, Authenticator, KeyChecks, Principal, Store, StoreConfig
+from llmobserve.storage import Store, StoreConfig
 from tests.conftest import LiveServer
 from tests.otlp_helpers import chat_attrs, request, span
 
@@ -110,9 +111,10 @@ def test_the_cache_peek_gives_the_authenticators_answers(tmp_path: Path) -> None
     """``KeyChecks.cached`` reads the authenticator's caches (it offers no query-free question):
     whatever it answers without a lookup, ``principal`` answers too."""
     store = Store.open(StoreConfig(tmp_path / "data"))
+    control = ControlStore.open(default_url(tmp_path / "data"))
     try:
-        key, key_id = store.create_key("t")
-        auth, checks = Authenticator(store.lookup_key), KeyChecks()
+        key, key_id = control.create_key("t")
+        auth, checks = Authenticator(control.lookup_key), KeyChecks()
         unknown = _random_key()
         assert checks.cached(auth, key) is MISS and checks.cached(auth, unknown) is MISS
         assert checks.cached(auth, "llmo_not_shaped_like_a_key") is None and auth.lookups == 0
@@ -130,20 +132,21 @@ def test_lookups_are_bounded_across_both_transports_and_the_api(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = Store.open(StoreConfig(tmp_path / "data"))
-    key, _ = store.create_key("t")
+    control = ControlStore.open(default_url(tmp_path / "data"))
+    key, _ = control.create_key("t")
     release, started = threading.Event(), threading.Semaphore(0)
 
     def lookup(presented: str) -> Principal | None:
         if presented != key:  # unknown keys hang, as on a slow store
             started.release()
             release.wait(30)
-        return store.lookup_key(presented)
+        return control.lookup_key(presented)
 
     checks = KeyChecks(max_lookups=2, known_lookups=1, wait_s=0.3)
     monkeypatch.setattr(_ingest, "KEY_CHECKS", checks)
     monkeypatch.setattr(deps, "KEY_CHECKS", checks)
     auth = Authenticator(lookup, ttl=0.2)
-    api = TestClient(create_app(Services.build(store, auth)))
+    api = TestClient(create_app(Services.build(store, control, auth)))
     receiver = Receiver(store, auth)
     app = FastAPI()
     app.include_router(receiver.http_router())

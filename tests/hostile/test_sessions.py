@@ -13,6 +13,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from llmobserve.control import ControlStore, default_url
 from llmobserve.dashboard import install_dashboard, page_failed
 from llmobserve.query_api import Services, create_app
 from llmobserve.query_api.services import SessionStore
@@ -22,57 +23,68 @@ from tests.conftest import LiveServer
 
 class Clock:
     def __init__(self) -> None:
-        self.now = 1000.0
+        self.now = 1_800_000_000.0
 
     def __call__(self) -> float:
         return self.now
 
 
-def test_a_key_signing_in_a_thousand_times_ends_only_its_own_sessions() -> None:
+def test_a_key_signing_in_a_thousand_times_ends_only_its_own_sessions(control: ControlStore) -> None:
     clock = Clock()
-    store = SessionStore(max_sessions=100, clock=clock)  # a key's quota: 20
-    victim = store.create("key-of-b", "tenant-b")
+    store = SessionStore(control, clock=clock)  # a key's quota: 20
+    _, key_a = control.create_key("tenant-a", ("read",))
+    _, key_b = control.create_key("tenant-b", ("read",))
+    victim = store.create(key_b, "tenant-b")
     made = []
     for _ in range(1000):
         clock.now += 1
-        made.append(store.create("key-of-a", "tenant-a"))
-    assert store.get(victim.id) is victim
+        made.append(store.create(key_a, "tenant-a"))
+    assert store.get(victim.id) is not None
     assert [s for s in made if store.get(s.id)] == made[-20:]  # the key's own oldest made room
-    assert "key-of-a" not in repr(store._owners)  # the quota is kept by digest, not by a copy of the key
 
 
-def test_the_keys_least_recently_used_session_goes_first() -> None:
+def test_the_keys_least_recently_used_session_goes_first(control: ControlStore) -> None:
     clock = Clock()
-    store = SessionStore(clock=clock)
-    first, second, *others = (store.create("k", "t") for _ in range(20))
-    clock.now += 1
-    assert store.get(first.id) is first  # in use: the idle one goes instead
-    newest = store.create("k", "t")
+    store = SessionStore(control, clock=clock, idle_s=600)  # seen_at is written at most every 60 s
+    _, key = control.create_key("t", ("read",))
+    first, second, *others = (store.create(key, "t") for _ in range(20))
+    clock.now += 61
+    assert store.get(first.id) is not None  # in use: the idle one goes instead
+    newest = store.create(key, "t")
     assert store.get(second.id) is None
     assert all(store.get(s.id) for s in (first, *others, newest))
 
 
-def test_a_full_store_makes_room_in_the_largest_tenant() -> None:
-    store = SessionStore(max_sessions=50)
-    victims = [store.create(f"key-of-b-{i}", "tenant-b") for i in range(3)]
-    for key in range(40):  # an admin key can make many keys: each within its quota, the tenant not
+def test_a_full_workspace_makes_room_in_itself_only(control: ControlStore) -> None:
+    clock = Clock()
+    store = SessionStore(control, per_tenant=50, clock=clock)
+    _, key_b = control.create_key("tenant-b", ("read",))
+    victims = [store.create(key_b, "tenant-b") for _ in range(3)]
+    for _ in range(40):  # an admin key can make many keys: each within its quota, the workspace not
+        _, key = control.create_key("tenant-a", ("read",))
         for _ in range(20):
-            store.create(f"key-of-a-{key}", "tenant-a")
-    assert all(store.get(v.id) is v for v in victims)
+            clock.now += 1
+            store.create(key, "tenant-a")
+    assert all(store.get(v.id) for v in victims)
+    with control.engine.connect() as conn:
+        held = conn.exec_driver_sql("SELECT count(*) FROM sessions WHERE workspace = 'tenant-a'").scalar()
+    assert held == 50
 
 
 @pytest.fixture
 def in_process(tmp_path: Path) -> Iterator[tuple[TestClient, Services, str, str]]:
     """A dashboard whose session store is small enough for one key to fill it."""
     store = Store.open(StoreConfig(tmp_path / "data"))
-    key_a, _ = store.create_key("tenant-a", ("ingest", "read"))
-    key_b, _ = store.create_key("tenant-b", ("read",))
-    services = Services.build(store, sessions=SessionStore(max_sessions=50))
+    control = ControlStore.open(default_url(tmp_path / "data"))
+    key_a, _ = control.create_key("tenant-a", ("ingest", "read"))
+    key_b, _ = control.create_key("tenant-b", ("read",))
+    services = Services.build(store, control, sessions=SessionStore(control, per_tenant=50))
     app = create_app(services, page_error=page_failed)
     install_dashboard(app)
     with TestClient(app, base_url="http://testserver", raise_server_exceptions=False) as client:
         yield client, services, key_a, key_b
     store.close()
+    control.close()
 
 
 def _sign_in(client: TestClient, key: str) -> str:
@@ -95,7 +107,7 @@ def test_signing_in_in_a_loop_leaves_another_keys_session_signed_in(
     first = _sign_in(client, key_a)
     looped = [_sign_in(client, key_a) for _ in range(25)]  # within the per-key rate limit
     for _ in range(1000):  # what a minute of many addresses could add
-        services.sessions.create(key_a, "tenant-a")
+        services.sessions.create(key_a.split("_")[1], "tenant-a")
     assert _status(client, victim) == 200
     assert _status(client, first) == 303  # the key's own oldest went
     assert [_status(client, c) for c in looped] == [303] * 25

@@ -16,8 +16,9 @@ import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from llmobserve.control import Authenticator, ControlStore, default_url
 from llmobserve.otlp_receiver import Receiver
-from llmobserve.storage import Authenticator, Store, StoreConfig
+from llmobserve.storage import Store, StoreConfig
 from tests.conftest import ROOT, LiveServer, run_cli
 from tests.hostile.helpers import export_grpc, stored_calls
 from tests.otlp_helpers import chat_attrs, request, span
@@ -68,8 +69,9 @@ def test_a_60_mb_body_without_a_key_is_refused_unread(server: LiveServer) -> Non
 
 def test_a_key_lookup_that_storage_cannot_answer_is_retryable(tmp_path: Path) -> None:
     store = Store.open(StoreConfig(tmp_path / "data"))
-    key, _ = store.create_key("t")
-    receiver = Receiver(store, Authenticator(store.lookup_key))
+    control = ControlStore.open(default_url(tmp_path / "data"))
+    key, _ = control.create_key("t")
+    receiver = Receiver(store, Authenticator(control.lookup_key))
     app = FastAPI()
     app.include_router(receiver.http_router())
     store.close()  # every query now fails: what a storage outage looks like from here
@@ -83,9 +85,10 @@ def test_a_key_lookup_that_storage_cannot_answer_is_retryable(tmp_path: Path) ->
 
 def test_bad_keys_cost_no_query_and_never_evict_valid_ones(tmp_path: Path) -> None:
     store = Store.open(StoreConfig(tmp_path / "data"))
+    control = ControlStore.open(default_url(tmp_path / "data"))
     try:
-        key, key_id = store.create_key("t")
-        auth = Authenticator(store.lookup_key, max_invalid=500)
+        key, key_id = control.create_key("t")
+        auth = Authenticator(control.lookup_key, max_invalid=500)
         assert auth.principal(key) is not None and auth.lookups == 1
         for i in range(10_000):
             assert auth.principal(f"llmo_garbage_{i}") is None
@@ -100,12 +103,13 @@ def test_bad_keys_cost_no_query_and_never_evict_valid_ones(tmp_path: Path) -> No
 
 def test_a_revocation_is_not_undone_by_a_lookup_in_flight(tmp_path: Path) -> None:
     store = Store.open(StoreConfig(tmp_path / "data"))
+    control = ControlStore.open(default_url(tmp_path / "data"))
     try:
-        key, key_id = store.create_key("t")
+        key, key_id = control.create_key("t")
         looked_up, revoked = threading.Event(), threading.Event()
 
         def slow_lookup(presented: str):  # type: ignore[no-untyped-def]
-            found = store.lookup_key(presented)  # the key is valid now...
+            found = control.lookup_key(presented)  # the key is valid now...
             looked_up.set()
             revoked.wait(10)  # ...and revoked before this answer is cached
             return found
@@ -114,11 +118,11 @@ def test_a_revocation_is_not_undone_by_a_lookup_in_flight(tmp_path: Path) -> Non
         first = threading.Thread(target=auth.principal, args=(key,))
         first.start()
         assert looked_up.wait(10)
-        store.revoke_key("t", key_id)
+        control.revoke_key("t", key_id)
         auth.forget_key_id(key_id)
         revoked.set()
         first.join(10)
-        auth._lookup = store.lookup_key
+        auth._lookup = control.lookup_key
         assert auth.principal(key) is None
     finally:
         store.close()
@@ -240,8 +244,9 @@ def test_grpc_calls_in_flight_are_capped(tmp_path: Path) -> None:
     from llmobserve.otlp_receiver._grpc import start_grpc_server
 
     store = Store.open(StoreConfig(tmp_path / "data"))
-    key, _ = store.create_key("t")
-    receiver = Receiver(store, Authenticator(store.lookup_key))
+    control = ControlStore.open(default_url(tmp_path / "data"))
+    key, _ = control.create_key("t")
+    receiver = Receiver(store, Authenticator(control.lookup_key))
     entered, release = threading.Event(), threading.Event()
     real_export = receiver.ingestor.export
 

@@ -28,6 +28,7 @@ import pytest
 
 import llmobserve
 from llmobserve import agent, customer
+from llmobserve.control import ControlStore, default_url
 from llmobserve.instrumentation._caps_api import CapsApi
 from llmobserve.instrumentation._caps_guard import CapsGuard
 from llmobserve.instrumentation._caps_state import Rate, max_output
@@ -543,7 +544,8 @@ def live_api(tmp_path) -> Iterator[tuple[str, str]]:  # type: ignore[no-untyped-
     from llmobserve.storage import Store, StoreConfig
 
     store = Store.open(StoreConfig(tmp_path / "data"))
-    services = Services.build(store, reservations=Reservations(store, max_open=1))
+    control = ControlStore.open(default_url(tmp_path / "data"))
+    services = Services.build(store, control, reservations=Reservations(store, control, max_open=1))
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -556,7 +558,7 @@ def live_api(tmp_path) -> Iterator[tuple[str, str]]:  # type: ignore[no-untyped-
     deadline = time.monotonic() + 20
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
-    key, _ = store.create_key("strict-live", ("ingest", "read", "admin"))
+    key, _ = control.create_key("strict-live", ("ingest", "read", "admin"))
     made = httpx.post(
         f"{url}/api/v1/caps",
         headers={"authorization": f"Bearer {key}"},

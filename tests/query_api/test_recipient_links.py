@@ -12,10 +12,11 @@ from decimal import Decimal
 import pytest
 
 from llmobserve.caps.notify import Notifier
+from llmobserve.control import ControlStore, StoredAlert, default_url
 from llmobserve.query_api import Services
 from llmobserve.query_api.schemas import CapIn, CapPatch
 from llmobserve.query_api.services import alerts, caps, recipients
-from llmobserve.storage import Store, StoreConfig, StoredAlert
+from llmobserve.storage import Store, StoreConfig
 from tests.standin.sendgrid_api import StandInSendGrid
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -37,6 +38,13 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     opened.close()
 
 
+@pytest.fixture(scope="module")
+def control(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlStore]:
+    opened = ControlStore.open(default_url(tmp_path_factory.mktemp("links-control")))
+    yield opened
+    opened.close()
+
+
 @pytest.fixture
 def sendgrid() -> Iterator[StandInSendGrid]:
     with StandInSendGrid() as standin:
@@ -44,9 +52,9 @@ def sendgrid() -> Iterator[StandInSendGrid]:
         assert standin.errors == []
 
 
-def _services(store: Store, sendgrid: StandInSendGrid | None, clock: Clock) -> Services:
+def _services(store: Store, control: ControlStore, sendgrid: StandInSendGrid | None, clock: Clock) -> Services:
     notifier = Notifier(sendgrid.api_key, sendgrid_host=sendgrid.url, attempts=1) if sendgrid else Notifier(None)
-    return Services.build(store, notifier=notifier, caps_clock=clock)
+    return Services.build(store, control, notifier=notifier, caps_clock=clock)
 
 
 def _tokens(sendgrid: StandInSendGrid) -> list[str]:
@@ -58,9 +66,9 @@ def _cap(svc: Services, tenant: str, *recipients: str) -> str:
     return caps.create_cap(svc, tenant, body).id
 
 
-def test_links_resend_replace_and_expire(store: Store, sendgrid: StandInSendGrid) -> None:
+def test_links_resend_replace_and_expire(store: Store, control: ControlStore, sendgrid: StandInSendGrid) -> None:
     clock = Clock()
-    svc = _services(store, sendgrid, clock)
+    svc = _services(store, control, sendgrid, clock)
     cap_id = _cap(svc, "links", "Ops@Links.example")
     [first] = _tokens(sendgrid)
     assert recipients.confirmation_link(svc, first).address == "ops@links.example"
@@ -78,7 +86,7 @@ def test_links_resend_replace_and_expire(store: Store, sendgrid: StandInSendGrid
 
     clock.now = T0 + timedelta(minutes=61) + recipients.LINK_VALID
     assert recipients.confirm_recipient(svc, second).state == "expired"
-    assert store.confirmed_recipients("links") == frozenset()
+    assert control.confirmed_recipients("links") == frozenset()
     [status] = caps.list_caps(svc, "links", admin=False).data[0].recipients_status
     assert not status.confirmed and "expired" in status.detail
 
@@ -86,8 +94,8 @@ def test_links_resend_replace_and_expire(store: Store, sendgrid: StandInSendGrid
     third = _tokens(sendgrid)[-1]
     assert recipients.confirm_recipient(svc, third).state == "confirmed"
     assert recipients.confirm_recipient(svc, third).state == "used"
-    assert store.confirmed_recipients("links") == frozenset({"ops@links.example"})
-    assert store.confirmed_recipients("links-other") == frozenset()
+    assert control.confirmed_recipients("links") == frozenset({"ops@links.example"})
+    assert control.confirmed_recipients("links-other") == frozenset()
     clock.now += timedelta(days=30)
     caps.patch_cap(svc, "links", cap_id, CapPatch(name="confirmed long ago"))
     assert len(sendgrid.messages) == 3  # a confirmed address is never asked again
@@ -95,11 +103,11 @@ def test_links_resend_replace_and_expire(store: Store, sendgrid: StandInSendGrid
 
 
 def test_the_daily_bound_rolls_and_serves_new_addresses_first(
-    store: Store, sendgrid: StandInSendGrid, monkeypatch: pytest.MonkeyPatch
+    store: Store, control: ControlStore, sendgrid: StandInSendGrid, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(recipients, "MAILS_PER_DAY", 2)
     clock = Clock()
-    svc = _services(store, sendgrid, clock)
+    svc = _services(store, control, sendgrid, clock)
     cap_id = _cap(svc, "bound", "a@bound.example", "b@bound.example", "c@bound.example")
     shown = caps.list_caps(svc, "bound", admin=True).data[0].recipients_status
     assert [s.confirmation_sent_at is not None for s in shown] == [True, True, False]
@@ -115,8 +123,8 @@ def test_the_daily_bound_rolls_and_serves_new_addresses_first(
     assert addressed == ["a@bound.example", "b@bound.example", "c@bound.example", "a@bound.example"]
 
 
-def test_email_off_leaves_the_address_to_be_mailed_later(store: Store) -> None:
-    svc = _services(store, None, Clock())
+def test_email_off_leaves_the_address_to_be_mailed_later(store: Store, control: ControlStore) -> None:
+    svc = _services(store, control, None, Clock())
     created = caps.create_cap(
         svc,
         "mail-off",
@@ -129,7 +137,7 @@ def test_email_off_leaves_the_address_to_be_mailed_later(store: Store) -> None:
     assert "no confirmation e-mail sent yet" in again.recipients_status[0].detail
 
 
-def test_webhook_deliveries_show_their_path_to_admins_only(store: Store) -> None:
+def test_webhook_deliveries_show_their_path_to_admins_only(store: Store, control: ControlStore) -> None:
     url = "https://hooks.slack.com/services/T000/B000/XXXXsecret"
     delivery = {"channel": "webhook", "target": url, "ok": False, "attempts": 1, "status": 302, "at": T0.isoformat()}
     alert = StoredAlert(
@@ -151,10 +159,10 @@ def test_webhook_deliveries_show_their_path_to_admins_only(store: Store) -> None
             {**delivery, "channel": "email", "target": "ops@example.com", "error": ""},
         ),
     )
-    store.put_alert("deliveries", alert)
-    [full] = alerts.list_alerts(store, "deliveries", None, 10, admin=True).data
+    control.put_alert("deliveries", alert)
+    [full] = alerts.list_alerts(control, "deliveries", None, 10, admin=True).data
     assert full.deliveries[0].target == url and url in full.deliveries[0].error
-    [shown] = alerts.list_alerts(store, "deliveries", None, 10).data
+    [shown] = alerts.list_alerts(control, "deliveries", None, 10).data
     assert shown.deliveries[0].target == "https://hooks.slack.com/…"
     assert "secret" not in shown.deliveries[0].error and "https://hooks.slack.com/…" in shown.deliveries[0].error
     assert shown.deliveries[1].target == "ops@example.com"

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pyarrow as pa
 
 from llmobserve.caps import CapStatus, StatusCache
-from llmobserve.storage import StoredCap
+from llmobserve.control import ControlStore, StoredCap, default_url
 
 _T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -118,9 +118,10 @@ def test_the_api_reads_storage_once_for_many_polls_and_again_after_a_write(tmp_p
     from tests.span_rows import span
 
     store = Store.open(StoreConfig(tmp_path / "data"))
+    control = ControlStore.open(default_url(tmp_path / "data"))
     try:
-        key, _ = store.create_key("acme", ("admin",))
-        services = Services.build(store, caps_clock=lambda: datetime.now(UTC))
+        key, _ = control.create_key("acme", ("admin",))
+        services = Services.build(store, control, caps_clock=lambda: datetime.now(UTC))
         app = create_app(services)
         auth = {"authorization": f"Bearer {key}"}
         with TestClient(app) as client:

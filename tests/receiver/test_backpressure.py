@@ -9,10 +9,11 @@ import grpc
 import pytest
 from google.rpc.error_details_pb2 import RetryInfo
 
+from llmobserve.control import Authenticator
 from llmobserve.otlp_receiver import Batcher, Overloaded, Receiver, TenantRules
 from llmobserve.otlp_receiver._decode import decode_request
 from llmobserve.pricing import Pricer
-from llmobserve.storage import Authenticator, Store, StoreConfig, spans_table
+from llmobserve.storage import Store, StoreConfig, spans_table
 from tests.otlp_helpers import chat_attrs, grpc_export, request, span
 
 
@@ -79,10 +80,10 @@ def test_full_queue_refuses_with_overloaded_then_recovers(store) -> None:  # typ
         batcher.stop()
 
 
-def test_grpc_answers_unavailable_with_retry_info_when_full(store) -> None:  # type: ignore[no-untyped-def]
+def test_grpc_answers_unavailable_with_retry_info_when_full(store, control) -> None:  # type: ignore[no-untyped-def]
     store.gate, store.entered = threading.Event(), threading.Event()
-    key, _ = store.create_key("grpc-overload")
-    receiver = Receiver(store, Authenticator(store.lookup_key), max_pending_rows=10)
+    key, _ = control.create_key("grpc-overload")
+    receiver = Receiver(store, Authenticator(control.lookup_key), max_pending_rows=10)
     port = receiver.start("127.0.0.1", 0)
     target = f"127.0.0.1:{port}"
     body = request(*[span(attrs=chat_attrs("openai", "gpt-4o", 10, 10)) for _ in range(8)]).SerializeToString()

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from cachetools import TTLCache
 
-from ._keys import KEY_PREFIX, Principal
+from ._records import KEY_PREFIX, Principal
 
 __all__ = ["Authenticator", "bearer_token"]
 
@@ -47,8 +47,16 @@ class Authenticator:
         negative_ttl: float = 2.0,
         max_valid: int = _MAX_VALID,
         max_invalid: int = _MAX_INVALID,
+        generation: Callable[[], int] | None = None,
+        generation_every_s: float = 1.0,
     ) -> None:
+        """``generation()``: the control store's revocation counter; read at most every
+        ``generation_every_s``, and when it grew (a key was revoked, maybe by another process)
+        every cached key is dropped. So a revocation anywhere holds here within that interval."""
         self._lookup = lookup
+        self._generation_of = generation
+        self._generation_every_s = generation_every_s
+        self._seen_generation: int | None = None
         # Least recently used first out, each entry for its ttl; a TTLCache is not thread-safe: under _lock.
         self._valid: TTLCache[str, Principal] = TTLCache(max_valid, ttl, timer=time.monotonic)
         self._invalid: TTLCache[str, bool] = TTLCache(max_invalid, negative_ttl, timer=time.monotonic)
@@ -66,6 +74,29 @@ class Authenticator:
             if key in self._invalid:
                 return True, None
         return (_KEY_SHAPE.fullmatch(key) is None), None
+
+    def watch(self) -> None:
+        """Poll the revocation counter in a daemon thread (the checks on the event loop never query)."""
+        if self._generation_of is not None:
+            threading.Thread(target=self._watch, name="llmobserve-key-generation", daemon=True).start()
+
+    def _watch(self) -> None:
+        while True:
+            self.check_generation()
+            time.sleep(self._generation_every_s)
+
+    def check_generation(self) -> None:
+        if self._generation_of is None:
+            return
+        try:
+            current = self._generation_of()
+        except Exception:  # the control store is down: keep the cache, try again next interval
+            return
+        with self._lock:
+            if self._seen_generation is not None and current != self._seen_generation:
+                self._generation += 1
+                self._valid.clear()
+            self._seen_generation = current
 
     def principal(self, key: str | None) -> Principal | None:
         if not key:

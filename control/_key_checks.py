@@ -27,15 +27,14 @@ from concurrent.futures import ThreadPoolExecutor
 from setproctitle import setthreadtitle
 
 from ._auth import Authenticator
-from ._exceptions import StorageError
-from ._keys import Principal
+from ._records import Principal
 
 __all__ = ["KEY_CHECKS", "KeyChecks", "LookupsBusy", "MISS", "Miss"]
 
 log = logging.getLogger("llmobserve.auth")
 
 
-class LookupsBusy(StorageError):
+class LookupsBusy(Exception):
     """Every key-lookup slot of the process stayed busy: retry later (not the sender's fault)."""
 
 

@@ -1,0 +1,68 @@
+"""The control plane: every record a person or the product edits (workspaces, API keys as hashes,
+caps, alert history, custom prices, settings, e-mail recipients, dashboard sessions, leases), in
+SQL through SQLAlchemy 2 and Alembic. SQLite in the data dir by default (``control.db``);
+PostgreSQL by ``LLMOBSERVE_DATABASE_URL``. Spans stay in ClickHouse (``llmobserve.storage``)."""
+
+from __future__ import annotations
+
+from ._auth import Authenticator, bearer_token
+from ._engine import ControlConfigError, default_url, is_sqlite
+from ._engine import describe as describe_control
+from ._key_checks import KEY_CHECKS, MISS, KeyChecks, LookupsBusy, Miss
+from ._migrate import HEAD
+from ._records import (
+    DEFAULT_SCOPES,
+    KEY_PREFIX,
+    MAX_CAPS,
+    SCOPES,
+    InvalidTenantError,
+    KeyInfo,
+    Principal,
+    Recipient,
+    StoredAlert,
+    StoredCap,
+    StoredPrice,
+    hash_secret,
+    new_cap_id,
+    new_webhook_secret,
+    price_id,
+    validate_tenant,
+)
+from ._sessions import SessionRow
+from ._store import ATTRIBUTION, DETECT_DUPLICATES, ControlStore, ControlUnavailable
+
+__all__ = [
+    "ATTRIBUTION",
+    "Authenticator",
+    "ControlConfigError",
+    "ControlStore",
+    "ControlUnavailable",
+    "DEFAULT_SCOPES",
+    "DETECT_DUPLICATES",
+    "HEAD",
+    "InvalidTenantError",
+    "KEY_CHECKS",
+    "KEY_PREFIX",
+    "KeyChecks",
+    "KeyInfo",
+    "LookupsBusy",
+    "MAX_CAPS",
+    "MISS",
+    "Miss",
+    "Principal",
+    "Recipient",
+    "SCOPES",
+    "SessionRow",
+    "StoredAlert",
+    "StoredCap",
+    "StoredPrice",
+    "bearer_token",
+    "default_url",
+    "describe_control",
+    "hash_secret",
+    "is_sqlite",
+    "new_cap_id",
+    "new_webhook_secret",
+    "price_id",
+    "validate_tenant",
+]
