@@ -55,7 +55,12 @@ def start_server(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        cwd=ROOT,
+        # BENCH_SERVER_PATH: a folder holding another release laid out as the package `llmobserve`
+        # (tests.typecheck.link_tree of a checkout): the server runs that code, to compare releases.
+        cwd=os.environ.get("BENCH_SERVER_PATH", ROOT),
+        env={**os.environ, "PYTHONPATH": os.environ["BENCH_SERVER_PATH"]}
+        if "BENCH_SERVER_PATH" in os.environ
+        else None,
     )
     assert proc.stdout is not None
     for line in proc.stdout:

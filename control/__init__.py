@@ -9,6 +9,7 @@ from ._auth import Authenticator, bearer_token
 from ._engine import ControlConfigError, default_url, is_sqlite
 from ._engine import describe as describe_control
 from ._key_checks import KEY_CHECKS, MISS, KeyChecks, LookupsBusy, Miss
+from ._ledger import Hold, LedgerTx, OpenReservation
 from ._migrate import HEAD
 from ._records import (
     DEFAULT_SCOPES,
@@ -40,15 +41,18 @@ __all__ = [
     "DEFAULT_SCOPES",
     "DETECT_DUPLICATES",
     "HEAD",
+    "Hold",
     "InvalidTenantError",
     "KEY_CHECKS",
     "KEY_PREFIX",
     "KeyChecks",
     "KeyInfo",
+    "LedgerTx",
     "LookupsBusy",
     "MAX_CAPS",
     "MISS",
     "Miss",
+    "OpenReservation",
     "Principal",
     "Recipient",
     "SCOPES",

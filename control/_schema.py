@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -25,6 +26,7 @@ __all__ = [
     "CAPS",
     "COUNTERS",
     "CUSTOM_PRICES",
+    "HOLDS",
     "LEASES",
     "METADATA",
     "RECIPIENTS",
@@ -203,6 +205,20 @@ RESERVATIONS = Table(
     Index("ix_reservations_workspace", "workspace", "expires_at"),
 )
 """Strict-mode calls admitted and not yet settled: each hold is (cap id, subject, period start, spent then)."""
+
+HOLDS = Table(
+    "reservation_holds",
+    METADATA,
+    Column("reservation_id", String(40), ForeignKey("reservations.id", ondelete="CASCADE"), primary_key=True),
+    _workspace(),
+    Column("cap_id", String(32), primary_key=True),
+    Column("subject", String(512), primary_key=True),
+    Column("period_start", DateTime(timezone=True), primary_key=True),
+    Column("nanos", BigInteger, nullable=False),
+    Index("ix_reservation_holds_workspace", "workspace", "cap_id", "subject", "period_start"),
+)
+"""What each open reservation holds against each cap it falls under, in nano-dollars rounded up:
+summed by the database at every admission."""
 
 SETTLED = Table(
     "settled",

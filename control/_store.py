@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 
 from . import _caps, _copies, _keys, _lease, _prices, _recipients, _sessions
 from ._engine import WRITE, describe, open_engine
+from ._ledger import LedgerTx
 from ._legacy import COPIERS
 from ._migrate import current_revision, migrate
 from ._records import DEFAULT_SCOPES, KeyInfo, Principal, Recipient, StoredAlert, StoredCap, StoredPrice
@@ -250,6 +251,18 @@ class ControlStore:
 
     def delete_stale_sessions(self, now: datetime, idle: timedelta, absolute: timedelta) -> int:
         return self._do(lambda c: _sessions.delete_stale_sessions(c, now, idle, absolute))
+
+    # the strict-mode ledger
+    def ledger(self, tenant: str, work: Callable[[LedgerTx], _T]) -> _T:
+        """``work`` on the workspace's ledger in one write transaction, the workspace locked: what
+        it reads and decides holds across every API process until it commits."""
+
+        def locked(conn: Connection) -> _T:
+            tx = LedgerTx(conn, tenant)
+            tx.lock_workspace()
+            return work(tx)
+
+        return self._for(tenant, locked)
 
     # leases
     def take_lease(self, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:

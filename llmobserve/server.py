@@ -273,8 +273,9 @@ def serve(opts: Settings, out: TextIO = sys.stdout, clock: Callable[[], datetime
             clock=clock,
             holder=holder,
         )
-        reservations = Reservations(store, control, clock=clock)
         monitor.start()
+    if opts.only != "receiver":  # the ledger is the control store's: every API process admits
+        reservations = Reservations(store, control, clock=clock)
     services = Services.build(
         store,
         control,

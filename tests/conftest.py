@@ -190,6 +190,7 @@ def tenant_key(server: LiveServer, request: pytest.FixtureRequest) -> str:
 # The longest files as measured (`pytest --durations`), longest first; then the folders of long files.
 _LONGEST = (
     "tests/hostile/test_fuzz.py",
+    "tests/control/test_two_processes.py",
     "tests/e2e/test_caps_alerts_e2e.py",
     "tests/hostile/test_shared_resources.py",
     "tests/e2e/test_caps_block_e2e.py",
@@ -200,7 +201,7 @@ _LONGEST = (
     "tests/bench/test_soak_smoke.py",
     "tests/instrumentation/test_observe_setup.py",
 )
-_LONG_FIRST = ("tests/e2e/", "tests/hostile/", "tests/frameworks/", "tests/dashboard/")
+_LONG_FIRST = ("tests/e2e/", "tests/control/", "tests/hostile/", "tests/frameworks/", "tests/dashboard/")
 
 
 def _rank(item: pytest.Item) -> tuple[int, bool]:

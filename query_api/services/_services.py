@@ -43,8 +43,8 @@ class Services:
     webhooks_allow_private: bool = True
     caps_monitor: CapMonitor | None = None
     """This process's cap monitor; None where another process runs it."""
-    reservations: Reservations | None = None
-    """This process's strict-mode ledger; None where another process runs it."""
+    reservations: Reservations
+    """The strict-mode ledger (in the control store: shared by every API process)."""
     maintainer: Maintainer | None = None
     """The rollup refresher, for ``/healthz``; None where another process runs it."""
     test_sends: RateLimiter = field(default_factory=lambda: RateLimiter(10))
@@ -84,7 +84,7 @@ class Services:
             default_attribution={"customer": (), "session": (), **(default_attribution or {})},
             webhooks_allow_private=webhooks_allow_private,
             caps_monitor=caps_monitor,
-            reservations=reservations,
+            reservations=reservations or Reservations(store, control, clock=caps_clock),
             maintainer=maintainer,
         )
 

@@ -7,12 +7,12 @@ import re
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from llmobserve.caps import DEFAULT_MAX_OUTPUT_TOKENS, Blocked, Reservations, TooManyReservations, call_cost
+from llmobserve.caps import DEFAULT_MAX_OUTPUT_TOKENS, Blocked, TooManyReservations, call_cost
 from llmobserve.pricing import exact_text
 
 from ..schemas.reservations import ReservationIn, ReservationPublic, ReservationsPublic, SettleIn, SettlePublic
 from .caps import blocked_by
-from .errors import Conflict, NotFound, RateLimited, Unavailable
+from .errors import Conflict, NotFound, RateLimited
 
 if TYPE_CHECKING:
     from ._services import Services
@@ -20,15 +20,6 @@ if TYPE_CHECKING:
 __all__ = ["open_reservations", "release", "reserve", "settle"]
 
 _RES_ID = re.compile(r"^res_[0-9a-f]{16}$")
-
-
-def _ledger(svc: Services) -> Reservations:
-    if svc.reservations is None:
-        raise Unavailable(
-            "strict-mode reservations are served by the process running the cap monitor; "
-            "route /api/v1/caps/reservations to it"
-        )
-    return svc.reservations
 
 
 def reserve(svc: Services, tenant: str, body: ReservationIn) -> ReservationPublic:
@@ -43,7 +34,7 @@ def reserve(svc: Services, tenant: str, body: ReservationIn) -> ReservationPubli
     )
     labels = body.model_dump(include={"provider", "model", "agent", "customer", "service"})
     try:
-        held = _ledger(svc).reserve(tenant, labels, worst)
+        held = svc.reservations.reserve(tenant, labels, worst)
     except Blocked as exc:
         raise Conflict(
             {
@@ -59,7 +50,7 @@ def reserve(svc: Services, tenant: str, body: ReservationIn) -> ReservationPubli
 
 
 def settle(svc: Services, tenant: str, reservation_id: str, body: SettleIn) -> SettlePublic:
-    ledger = _ledger(svc)
+    ledger = svc.reservations
     custom = svc.prices.for_tenant(tenant)
 
     def price(provider: str, model: str) -> Decimal:
@@ -81,10 +72,10 @@ def settle(svc: Services, tenant: str, reservation_id: str, body: SettleIn) -> S
 
 
 def release(svc: Services, tenant: str, reservation_id: str) -> None:
-    if not _RES_ID.match(reservation_id) or not _ledger(svc).release(tenant, reservation_id):
+    if not _RES_ID.match(reservation_id) or not svc.reservations.release(tenant, reservation_id):
         raise NotFound(f"no open reservation {reservation_id!r}")
 
 
 def open_reservations(svc: Services, tenant: str) -> ReservationsPublic:
-    count, amount = _ledger(svc).open_reservations(tenant)
+    count, amount = svc.reservations.open_reservations(tenant)
     return ReservationsPublic(open=count, reserved_usd=exact_text(amount))

@@ -4,9 +4,11 @@ control records (keys, caps, alerts, sessions, the monitor's lease) are shared."
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -133,3 +135,50 @@ def test_a_dashboard_session_survives_a_restart(tmp_path: Path) -> None:
         assert _page(again, cookie) == 200
     finally:
         again.stop()
+
+
+def test_strict_mode_holds_over_two_api_processes(tmp_path: Path, database: str) -> None:
+    """The strict-mode test of test_caps_block_e2e.py, its 8 SDK processes split over two servers:
+    the ledger is the shared control store's, so together they never overrun the cap."""
+    from tests.e2e.test_caps_block_e2e import _app, _provider_calls
+    from tests.otlp_helpers import breakdown
+    from tests.prices import cost
+    from tests.standin.provider import StandInProvider, Usage
+
+    env = {"LLMOBSERVE_DATABASE_URL": database}
+    servers = [LiveServer(tmp_path / "a", env=env).start(), LiveServer(tmp_path / "b", env=env).start()]
+    try:
+        admin = servers[0].admin_key
+        assert admin is not None
+        limit = Decimal("0.10")
+        body = {"scope": "global", "period": "daily", "limit_usd": str(limit), "enforcement": "hard_block"}
+        made = httpx.post(
+            f"{servers[0].http_url}/api/v1/caps", json=body, headers={"authorization": f"Bearer {admin}"}, timeout=30
+        )
+        assert made.status_code == 201, made.text
+        key = servers[0].create_key("default", "ingest")
+        per_call = cost("gpt-4o", 20, 100)
+        calls = [{"customer": f"p{i % 5}", "max_tokens": 100} for i in range(40)]
+        with StandInProvider(usage=Usage(input=20, output=100)) as provider:
+            plan = {"calls": calls, "threads": 4, "strict": True}
+            apps = [_app(provider, servers[i % 2], key, plan) for i in range(8)]  # each reserves and exports to its own
+            results = []
+            for app in apps:
+                out, err = app.communicate(timeout=300)
+                assert app.returncode == 0, err
+                results += [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+            ok = [r for r in results if r["ok"]]
+            assert len(results) == 320 and all(r["ok"] or r["blocked"] for r in results)
+            assert _provider_calls(provider) == len(ok)
+        spent = sum(
+            (Decimal(str(c)) for s in servers for c, _ in breakdown(s.http_url, admin, "model").values()), Decimal(0)
+        )
+        assert spent == per_call * len(ok)  # the two span stores hold every call once
+        assert spent <= limit + cost("gpt-4o", 400, 100), (spent, len(ok))
+        assert len(ok) >= 80
+        for server in servers:
+            open_now = server.get("/api/v1/caps/reservations", admin).json()
+            assert open_now == {"open": 0, "reserved_usd": "0"}
+    finally:
+        for server in servers:
+            server.stop()
