@@ -78,12 +78,15 @@ class Authenticator:
     def watch(self) -> None:
         """Poll the revocation counter in a daemon thread (the checks on the event loop never query)."""
         if self._generation_of is not None:
+            # The baseline is read now, before anything is cached: a thread that first read it after a
+            # revocation would take the revoked generation as its baseline and never drop the key.
+            self.check_generation()
             threading.Thread(target=self._watch, name="llmobserve-key-generation", daemon=True).start()
 
     def _watch(self) -> None:
         while True:
-            self.check_generation()
             time.sleep(self._generation_every_s)
+            self.check_generation()
 
     def check_generation(self) -> None:
         if self._generation_of is None:
