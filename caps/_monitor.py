@@ -34,7 +34,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -181,7 +180,7 @@ class CapMonitor:
         while True:
             if time.monotonic() >= next_lease:
                 next_lease = time.monotonic() + self.lease_ttl_s / 3
-                if self._lead() == "took":
+                if self._lead():
                     next_full = 0.0  # read every watched tenant exactly, fire what was missed meanwhile
                     self._caps_seen = None
                     try:
@@ -191,13 +190,14 @@ class CapMonitor:
             if self.leading and time.monotonic() >= next_poll:
                 next_poll = time.monotonic() + _CAPS_POLL_S
                 self._poll_caps()
+            # A process that does not lead only wakes to try for the lease.
+            wake = min(next_full, next_lease, next_poll) if self.leading else next_lease
             with self._cond:
                 while not (
                     self._stop
                     or (self.leading and (self._writes or self._dirty or self._overflow))
-                    or time.monotonic() >= min(next_full if self.leading else next_lease, next_lease, next_poll)
+                    or time.monotonic() >= wake
                 ):
-                    wake = min(next_full, next_lease, next_poll if self.leading else next_lease)
                     self._cond.wait(max(0.0, wake - time.monotonic()))
                 # Writes are taken in batches at most every _PASS_GAP_S: larger batches repeat fewer
                 # label values, which is what the running totals cost (measured with bench/caps.py).
@@ -232,17 +232,17 @@ class CapMonitor:
     def _poll_caps(self) -> None:
         """Caps changed through any process (this one's changes also arrive by ``caps_changed``)."""
         try:
-            version, changed = self.control.caps_changed_since(self._caps_seen or 0)
+            version, changed = self.control.caps_changed_since(self._caps_seen)
         except Exception:
             log.exception("cap monitor: could not ask which caps changed")
             return
-        if self._caps_seen is not None and changed:
+        if changed:
             with self._cond:
                 self._dirty.update(changed)
         self._caps_seen = version
 
-    def _lead(self) -> str:
-        """Take or renew the monitor's lease: "took", "kept", "lost" or "waiting"."""
+    def _lead(self) -> bool:
+        """Take or renew the monitor's lease; True when this process has just taken it."""
         try:
             held = self.control.take_lease(_LEASE, self.holder, datetime.now(UTC), timedelta(seconds=self.lease_ttl_s))
         except Exception:
@@ -251,12 +251,10 @@ class CapMonitor:
         was, self.leading = self.leading, held
         if held and not was:
             log.info("cap monitor: this process (%s) monitors the caps", self.holder)
-            return "took"
-        if was and not held:
+        elif was and not held:
             log.warning("cap monitor: lost the lease to another process; standing down")
             self._caps, self._index, self._running, self._next = {}, {}, {}, {}
-            return "lost"
-        return "kept" if held else "waiting"
+        return held and not was
 
     def _release(self) -> None:
         try:
@@ -395,10 +393,9 @@ class CapMonitor:
         # Durable before anyone hears, and only what no other process wrote first: never twice.
         claimed = {a.alert_id for a in self.control.claim_alerts(tenant, [alert for alert, _ in crossings])}
         fired = self._fired.setdefault(tenant, set())
-        fired.update(alert.alert_id for alert, _ in crossings)
+        fired.update(alert.alert_id for alert, _ in crossings)  # claimed here or by another process
         crossings = [(alert, cap) for alert, cap in crossings if alert.alert_id in claimed]
         for alert, cap in crossings:
-            fired.add(alert.alert_id)
             log.info(
                 "tenant %r: cap %s (%s) crossed %s%% at $%s",
                 tenant,
@@ -468,8 +465,7 @@ def _record_deliveries(
     control: ControlStore, tenant: str, alerts: list[StoredAlert], deliveries: list[Delivery]
 ) -> None:
     try:
-        outcome = tuple(d.as_dict() for d in deliveries)
-        control.put_alerts(tenant, [replace(a, delivered=True, deliveries=outcome) for a in alerts])
+        control.record_deliveries(tenant, [a.alert_id for a in alerts], [d.as_dict() for d in deliveries])
     except Exception:
         log.exception("cap monitor: recording the deliveries of %s failed", alerts[0].alert_id)
 

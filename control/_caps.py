@@ -14,15 +14,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from ._convert import dec, ms, text, utc, utc_or_none
 from ._keys import bump_counter
 from ._records import StoredAlert, StoredCap, new_webhook_secret
 from ._schema import ALERTS, CAPS, COUNTERS, WORKSPACES
-from ._upsert import insert_new
+from ._upsert import insert_new, upsert
 
 __all__ = [
     "MAX_ALERTS_LISTED",
@@ -32,12 +32,13 @@ __all__ = [
     "fired_alert_ids",
     "list_alerts",
     "list_caps",
-    "put_alerts",
+    "record_deliveries",
     "put_cap",
     "workspaces_with_caps",
 ]
 
 MAX_ALERTS_LISTED = 1000
+_T = TypeVar("_T")
 
 
 def cap_values(workspace: str, cap: StoredCap) -> dict[str, Any]:
@@ -69,12 +70,8 @@ def put_cap(conn: Connection, workspace: str, cap: StoredCap) -> StoredCap:
         updated_at=ms(datetime.now(UTC)),
         webhook_secret=cap.webhook_secret or new_webhook_secret(),
     )
-    values = cap_values(workspace, cap)
-    changed = conn.execute(
-        update(CAPS).where(CAPS.c.cap_id == cap.cap_id, CAPS.c.workspace == workspace).values(values)
-    ).rowcount
-    if not changed:
-        conn.execute(insert(CAPS).values(values))
+    # A cap id of another workspace is never replaced (ids are random: that would be an attack).
+    upsert(conn, CAPS, cap_values(workspace, cap), ["cap_id"], only_if=CAPS.c.workspace == workspace)
     _caps_changed(conn, workspace)
     return cap
 
@@ -84,10 +81,11 @@ def _caps_changed(conn: Connection, workspace: str) -> None:
     conn.execute(update(WORKSPACES).where(WORKSPACES.c.id == workspace).values(caps_version=version))
 
 
-def caps_changed_since(conn: Connection, version: int) -> tuple[int, list[str]]:
-    """(the ``caps`` counter now, the workspaces whose caps changed after ``version``)."""
+def caps_changed_since(conn: Connection, version: int | None) -> tuple[int, list[str]]:
+    """(the ``caps`` counter now, the workspaces whose caps changed after ``version``; none when
+    ``version`` is None: a first look only learns where the counter stands)."""
     now = int(conn.execute(select(COUNTERS.c.value).where(COUNTERS.c.name == "caps")).scalar_one())
-    if now == version:
+    if version is None or now == version:
         return now, []
     query = select(WORKSPACES.c.id).where(WORKSPACES.c.caps_version > version)
     return now, [w for (w,) in conn.execute(query)]
@@ -165,29 +163,23 @@ def claim_alerts(conn: Connection, workspace: str, alerts: Sequence[StoredAlert]
     return [a for a in alerts if a.alert_id in inserted]
 
 
-def put_alerts(conn: Connection, workspace: str, alerts: Sequence[StoredAlert]) -> None:
-    """Write new alerts, and the deliveries of stored ones (what else an alert says never changes)."""
-    for part in _chunks(alerts):
-        chunk = [_alert_values(workspace, a) for a in part]
-        inserted = set(insert_new(conn, ALERTS, chunk, returning="alert_id"))
-        stored = [
-            {"v_id": r["alert_id"], "v_ws": workspace, "v_delivered": r["delivered"], "v_deliveries": r["deliveries"]}
-            for r in chunk
-            if r["alert_id"] not in inserted
-        ]
-        if stored:  # one statement for all (executemany): a digest records thousands at once
-            statement = (
-                update(ALERTS)
-                .where(ALERTS.c.alert_id == bindparam("v_id"), ALERTS.c.workspace == bindparam("v_ws"))
-                .values(delivered=bindparam("v_delivered"), deliveries=bindparam("v_deliveries"))
-            )
-            conn.execute(statement, stored)
+def record_deliveries(
+    conn: Connection, workspace: str, alert_ids: Sequence[str], deliveries: Sequence[dict[str, object]]
+) -> None:
+    """Mark the alerts delivered with one outcome (a digest's thousands of alerts share one message):
+    one statement per few hundred ids, the outcome serialized once per statement."""
+    for part in _chunks(alert_ids):
+        conn.execute(
+            update(ALERTS)
+            .where(ALERTS.c.workspace == workspace, ALERTS.c.alert_id.in_(part))
+            .values(delivered=True, deliveries=list(deliveries))
+        )
 
 
-def _chunks(alerts: Sequence[StoredAlert], size: int = 250) -> list[Sequence[StoredAlert]]:
-    """Alerts a few hundred at a time: a digest writes thousands, and its rows are built per part
+def _chunks(items: Sequence[_T], size: int = 250) -> list[Sequence[_T]]:
+    """A few hundred at a time: a digest writes thousands of alerts, and its rows are built per part
     (what the writing thread holds at once stays small)."""
-    return [alerts[i : i + size] for i in range(0, len(alerts), size)]
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def _alert(row: Any) -> StoredAlert:

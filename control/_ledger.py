@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select
 
 from ._convert import utc
 from ._schema import HOLDS, RESERVATIONS, SETTLED, WORKSPACES
+from ._upsert import upsert
 
 __all__ = ["Hold", "LedgerTx", "OpenReservation"]
 
@@ -152,22 +153,14 @@ class LedgerTx:
 
     def put_settled(self, amounts: dict[Hold, Decimal]) -> None:
         for (cap_id, subject, start), amount in amounts.items():
-            where = (
-                SETTLED.c.workspace == self.workspace,
-                SETTLED.c.cap_id == cap_id,
-                SETTLED.c.subject == subject,
-                SETTLED.c.period_start == utc(start),
-            )
-            if not self.conn.execute(update(SETTLED).where(*where).values(amount=str(amount))).rowcount:
-                self.conn.execute(
-                    insert(SETTLED).values(
-                        workspace=self.workspace,
-                        cap_id=cap_id,
-                        subject=subject,
-                        period_start=utc(start),
-                        amount=str(amount),
-                    )
-                )
+            values = {
+                "workspace": self.workspace,
+                "cap_id": cap_id,
+                "subject": subject,
+                "period_start": utc(start),
+                "amount": str(amount),
+            }
+            upsert(self.conn, SETTLED, values, ["workspace", "cap_id", "subject", "period_start"])
 
     def forget_settled(self, holds: Iterable[Hold]) -> None:
         for cap_id, subject, start in holds:

@@ -9,22 +9,20 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert
 
 from . import _caps, _prices, _recipients
 from ._convert import ms, utc, utc_or_none
 from ._records import Recipient, StoredAlert, StoredCap, StoredPrice
 from ._schema import API_KEYS, CAPS, WORKSPACES
+from ._upsert import insert_new
 
 __all__ = ["COPIERS"]
 
 
 def _workspaces(conn: Connection, rows: list[dict[str, Any]]) -> int:
-    known = {w for (w,) in conn.execute(select(WORKSPACES.c.id))}
-    fresh = [{"id": r["tenant"], "created_at": utc(r["created_at"])} for r in rows if r["tenant"] not in known]
-    if fresh:
-        conn.execute(insert(WORKSPACES), fresh)
-    return len(fresh)
+    fresh = [{"id": r["tenant"], "created_at": utc(r["created_at"])} for r in rows]
+    return len(insert_new(conn, WORKSPACES, fresh, returning="id"))
 
 
 def _ensure(conn: Connection, tenants: set[str]) -> None:
@@ -34,7 +32,6 @@ def _ensure(conn: Connection, tenants: set[str]) -> None:
 
 def _keys(conn: Connection, rows: list[dict[str, Any]]) -> int:
     _ensure(conn, {r["tenant"] for r in rows})
-    known = {k for (k,) in conn.execute(select(API_KEYS.c.key_id))}
     fresh = [
         {
             "key_id": r["key_id"],
@@ -46,11 +43,8 @@ def _keys(conn: Connection, rows: list[dict[str, Any]]) -> int:
             "revoked_at": datetime.now(UTC) if r["revoked"] else None,
         }
         for r in rows
-        if r["key_id"] not in known
     ]
-    if fresh:
-        conn.execute(insert(API_KEYS), fresh)
-    return len(fresh)
+    return len(insert_new(conn, API_KEYS, fresh, returning="key_id"))
 
 
 def _caps_rows(conn: Connection, rows: list[dict[str, Any]]) -> int:
@@ -97,7 +91,7 @@ def _alerts(conn: Connection, rows: list[dict[str, Any]]) -> int:
             bool(r["delivered"]),
             tuple(json.loads(r["deliveries"] or "[]")),
         )
-        _caps.put_alerts(conn, r["tenant"], [alert])
+        _caps.claim_alerts(conn, r["tenant"], [alert])
     return len(rows)
 
 

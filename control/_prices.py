@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, select
 
 from ._convert import dec, dec_or_none, text, text_or_none, utc
 from ._records import StoredPrice
 from ._schema import CUSTOM_PRICES, SETTINGS
+from ._upsert import upsert
 
 __all__ = ["delete_price", "get_setting", "list_prices", "put_price", "put_setting"]
 
@@ -31,9 +32,7 @@ def put_price(conn: Connection, workspace: str, price: StoredPrice, keep_updated
         "source": price.source,
         "updated_at": utc(price.updated_at) if keep_updated_at else datetime.now(UTC),
     }
-    where = (CUSTOM_PRICES.c.workspace == workspace, CUSTOM_PRICES.c.price_id == price.price_id)
-    if not conn.execute(update(CUSTOM_PRICES).where(*where).values(values)).rowcount:
-        conn.execute(insert(CUSTOM_PRICES).values(values))
+    upsert(conn, CUSTOM_PRICES, values, ["workspace", "price_id"])
 
 
 def _price(row: Any) -> StoredPrice:
@@ -76,7 +75,7 @@ def get_setting(conn: Connection, workspace: str, name: str) -> Any:
 
 def put_setting(conn: Connection, workspace: str, name: str, value: Any) -> None:
     """Store ``value``; None resets the setting to its default."""
-    where = (SETTINGS.c.workspace == workspace, SETTINGS.c.name == name)
-    conn.execute(delete(SETTINGS).where(*where))
-    if value is not None:
-        conn.execute(insert(SETTINGS).values(workspace=workspace, name=name, value=value))
+    if value is None:
+        conn.execute(delete(SETTINGS).where(SETTINGS.c.workspace == workspace, SETTINGS.c.name == name))
+    else:
+        upsert(conn, SETTINGS, {"workspace": workspace, "name": name, "value": value}, ["workspace", "name"])

@@ -11,11 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select
 
 from ._convert import utc, utc_or_none
 from ._records import Recipient
 from ._schema import RECIPIENTS
+from ._upsert import upsert
 
 __all__ = ["confirmation_mails_since", "confirmed_recipients", "put_recipient", "recipient_by_token", "recipients"]
 
@@ -66,6 +67,4 @@ def put_recipient(conn: Connection, recipient: Recipient) -> None:
         "confirmed_at": utc_or_none(recipient.confirmed_at),
         "sends": [utc(s).isoformat() for s in recipient.sends],
     }
-    where = (RECIPIENTS.c.workspace == recipient.tenant, RECIPIENTS.c.address == recipient.address)
-    if not conn.execute(update(RECIPIENTS).where(*where).values(values)).rowcount:
-        conn.execute(insert(RECIPIENTS).values(values))
+    upsert(conn, RECIPIENTS, values, ["workspace", "address"])

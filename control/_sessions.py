@@ -5,7 +5,7 @@ a restart and is valid in every process. Revoking a key deletes its sessions."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
 
@@ -17,7 +17,6 @@ __all__ = [
     "create_session",
     "delete_key_sessions",
     "delete_session",
-    "delete_stale_sessions",
     "get_session",
     "touch_session",
 ]
@@ -75,9 +74,3 @@ def delete_session(conn: Connection, id_hash: str) -> None:
 
 def delete_key_sessions(conn: Connection, key_id: str) -> None:
     conn.execute(delete(SESSIONS).where(SESSIONS.c.key_id == key_id))
-
-
-def delete_stale_sessions(conn: Connection, now: datetime, idle: timedelta, absolute: timedelta) -> int:
-    return conn.execute(
-        delete(SESSIONS).where((SESSIONS.c.seen_at < utc(now - idle)) | (SESSIONS.c.created_at < utc(now - absolute)))
-    ).rowcount

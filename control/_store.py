@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from . import _caps, _copies, _keys, _lease, _prices, _recipients, _sessions
-from ._engine import WRITE, describe, open_engine
+from ._engine import WRITE, open_engine
 from ._ledger import LedgerTx
 from ._legacy import COPIERS
 from ._migrate import current_revision, migrate
@@ -57,7 +57,7 @@ class ControlStore:
 
     def describe(self) -> str:
         """Where the store is, without its password."""
-        return describe(self.engine.url.render_as_string(hide_password=False))
+        return self.engine.url.render_as_string(hide_password=True)
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -184,7 +184,7 @@ class ControlStore:
     def delete_cap(self, tenant: str, cap_id: str) -> bool:
         return self._do(lambda c: _caps.delete_cap(c, tenant, cap_id))
 
-    def caps_changed_since(self, version: int) -> tuple[int, list[str]]:
+    def caps_changed_since(self, version: int | None) -> tuple[int, list[str]]:
         """(the caps' change counter now, the workspaces whose caps changed after ``version``): one
         indexed query, so every process's monitor can ask each second."""
         with self._read() as conn:
@@ -199,10 +199,12 @@ class ControlStore:
         return self._for(tenant, lambda c: _caps.claim_alerts(c, tenant, alerts))
 
     def put_alert(self, tenant: str, alert: StoredAlert) -> None:
-        self.put_alerts(tenant, [alert])
+        """Write a new alert (a test notification's: its id is random)."""
+        self.claim_alerts(tenant, [alert])
 
-    def put_alerts(self, tenant: str, alerts: list[StoredAlert]) -> None:
-        self._for(tenant, lambda c: _caps.put_alerts(c, tenant, alerts))
+    def record_deliveries(self, tenant: str, alert_ids: list[str], deliveries: list[dict[str, object]]) -> None:
+        """The alerts are delivered, with this outcome (one for all: they were one message)."""
+        self._do(lambda c: _caps.record_deliveries(c, tenant, alert_ids, deliveries))
 
     def list_alerts(
         self, tenant: str, cap_id: str | None = None, limit: int = 100, undelivered_only: bool = False
@@ -248,9 +250,6 @@ class ControlStore:
 
     def delete_session(self, id_hash: str) -> None:
         self._do(lambda c: _sessions.delete_session(c, id_hash))
-
-    def delete_stale_sessions(self, now: datetime, idle: timedelta, absolute: timedelta) -> int:
-        return self._do(lambda c: _sessions.delete_stale_sessions(c, now, idle, absolute))
 
     # the strict-mode ledger
     def ledger(self, tenant: str, work: Callable[[LedgerTx], _T]) -> _T:

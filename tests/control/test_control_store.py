@@ -133,12 +133,12 @@ def test_an_alert_is_claimed_by_exactly_one_of_many_racing_monitors(stores: list
     assert ids == [a.alert_id for a in alerts]  # each id claimed once, none lost
     assert two.list_alerts("t", limit=100)[0] == alerts[0]  # stored exactly (times, decimals)
     assert set(two.fired_alert_ids(T0)["t"]) == {a.alert_id for a in alerts}
-    two.put_alerts("t", [_alert("alert_0000", cap).__class__(**{**_fields(alerts[0]), "delivered": True})])
-    assert len(two.list_alerts("t", undelivered_only=True)) == 19
-
-
-def _fields(alert: StoredAlert) -> dict[str, object]:
-    return {name: getattr(alert, name) for name in alert.__dataclass_fields__}
+    outcome = [{"channel": "webhook", "ok": True}]
+    two.record_deliveries("t", ["alert_0000", "alert_0001"], outcome)
+    assert len(two.list_alerts("t", undelivered_only=True)) == 18
+    delivered = [a for a in two.list_alerts("t", limit=100) if a.delivered]
+    assert sorted(a.alert_id for a in delivered) == ["alert_0000", "alert_0001"]
+    assert all(a.deliveries == tuple(outcome) for a in delivered)
 
 
 def test_one_lease_holder_at_a_time_and_the_lease_passes_on_expiry(stores: list[ControlStore]) -> None:
