@@ -42,7 +42,9 @@ def workspace_count(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(WORKSPACES)).scalar_one())
 
 
-def create_key(conn: Connection, workspace: str, scopes: tuple[str, ...], name: str) -> tuple[str, str]:
+def create_key(
+    conn: Connection, workspace: str, scopes: tuple[str, ...], name: str, created_by: str | None = None
+) -> tuple[str, str]:
     """(key, key_id) for a new key of ``workspace`` (created if missing); the key is not stored."""
     unknown = [s for s in scopes if s not in SCOPES]
     if unknown or not scopes:
@@ -58,6 +60,7 @@ def create_key(conn: Connection, workspace: str, scopes: tuple[str, ...], name: 
             scopes=sorted(set(scopes)),
             name=name,
             created_at=datetime.now(UTC),
+            created_by=created_by,
         )
     )
     return key, key_id

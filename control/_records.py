@@ -11,21 +11,28 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 __all__ = [
+    "AuditEntry",
     "DEFAULT_SCOPES",
-    "KEY_PREFIX",
-    "MAX_CAPS",
-    "SCOPES",
     "InvalidTenantError",
+    "Invitation",
+    "KEY_PREFIX",
     "KeyInfo",
+    "MAX_CAPS",
+    "Member",
     "Principal",
+    "ROLES",
+    "ROLE_SCOPES",
     "Recipient",
+    "SCOPES",
     "StoredAlert",
     "StoredCap",
     "StoredPrice",
+    "User",
     "hash_secret",
     "new_cap_id",
     "new_webhook_secret",
     "price_id",
+    "role_rank",
     "validate_tenant",
 ]
 
@@ -56,16 +63,98 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+ROLES = ("viewer", "member", "admin", "owner")
+"""A person's roles in a workspace, each allowed what the one before is and more."""
+ROLE_SCOPES: dict[str, frozenset[str]] = {
+    "viewer": frozenset({"read"}),
+    "member": frozenset({"read", "ingest", "keys.ingest"}),
+    "admin": frozenset({"read", "ingest", "keys.ingest", "admin"}),
+    "owner": frozenset({"read", "ingest", "keys.ingest", "admin", "owner"}),
+}
+"""What each role may do: ``keys.ingest`` makes ingest keys, ``admin`` manages caps, keys, prices and
+settings, ``owner`` also members and billing. An API key with the ``admin`` scope may do everything."""
+
+
+def role_rank(role: str) -> int:
+    return ROLES.index(role)
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Whom a presented key acts for: its workspace (``tenant``) comes from the key, never from the request."""
+    """Whom a request acts for: a key (its workspace comes from the key) or a person (``user_id``,
+    with their ``role`` in the session's workspace), never anything the request names."""
 
     tenant: str
     scopes: frozenset[str]
-    key_id: str
+    key_id: str  # "" for a person
+    user_id: str | None = None
+    role: str | None = None
+    name: str = ""  # who, for the audit log
+
+    @classmethod
+    def person(cls, tenant: str, user_id: str, role: str, name: str) -> Principal:
+        return cls(tenant, ROLE_SCOPES[role], "", user_id, role, name)
 
     def allows(self, scope: str) -> bool:
+        if self.role is not None:
+            return scope in self.scopes
         return "admin" in self.scopes or scope in self.scopes
+
+    @property
+    def actor(self) -> str:
+        return f"user:{self.user_id}" if self.user_id else f"key:{self.key_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: str
+    name: str
+    email: str | None
+    login_email: str | None  # set for an account that signs in with a password
+    has_password: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    workspace: str
+    user_id: str
+    name: str
+    email: str | None
+    role: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    id: str
+    workspace: str
+    email: str
+    role: str
+    invited_by: str
+    created_at: datetime
+    expires_at: datetime
+    accepted_at: datetime | None
+    revoked_at: datetime | None
+
+    def status(self, now: datetime | None = None) -> str:
+        """ "pending", "used", "revoked" or "expired"."""
+        if self.accepted_at is not None:
+            return "used"
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.expires_at <= (now or datetime.now(UTC)) else "pending"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    actor: str
+    actor_name: str
+    action: str
+    target: str
+    detail: dict[str, object]
 
 
 @dataclass(frozen=True, slots=True)

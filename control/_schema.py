@@ -6,19 +6,9 @@ as aware UTC, lists as JSON. Names follow the product: a workspace is what the A
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Boolean,
-    Column,
-    DateTime,
-    ForeignKey,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-)
+from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Table
+
+from ._metadata import METADATA, when, workspace_column
 
 __all__ = [
     "ALERTS",
@@ -38,29 +28,15 @@ __all__ = [
     "WORKSPACES",
 ]
 
-# Constraint names fixed, so migrations can name them on SQLite and PostgreSQL alike.
-METADATA = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
-
-
-def _when(name: str, nullable: bool = False) -> Column[object]:
-    return Column(name, DateTime(timezone=True), nullable=nullable)
-
-
-def _workspace() -> Column[object]:
-    return Column("workspace", String(64), ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False)
+_when = when
+_workspace = workspace_column
 
 
 WORKSPACES = Table(
     "workspaces",
     METADATA,
     Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=True),  # shown to people; None: the id
     _when("created_at"),
     # The ``caps`` counter's value at the workspace's last cap change: the cap monitor asks for the
     # workspaces changed since the value it last saw, so a cap made through another process counts at once.
@@ -78,6 +54,7 @@ API_KEYS = Table(
     Column("name", String(200), nullable=False, default=""),
     _when("created_at"),
     _when("revoked_at", nullable=True),
+    Column("created_by", String(32), nullable=True),  # the user who made it; None: the CLI or another key
     Index("ix_api_keys_workspace", "workspace"),
 )
 
@@ -184,12 +161,15 @@ SESSIONS = Table(
     # The cookie holds a random id; only its SHA-256 is stored, as for API keys.
     Column("id_hash", String(64), primary_key=True),
     _workspace(),
-    Column("key_id", String(32), ForeignKey("api_keys.key_id", ondelete="CASCADE"), nullable=False),
+    # Signed in with a key (``key_id``) or as a person (``user_id``): exactly one is set.
+    Column("key_id", String(32), ForeignKey("api_keys.key_id", ondelete="CASCADE"), nullable=True),
+    Column("user_id", String(32), ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
     Column("csrf", String(64), nullable=False),
     _when("created_at"),
     _when("seen_at"),
     Column("flash", JSON, nullable=False),
     Index("ix_sessions_key_id", "key_id", "seen_at"),
+    Index("ix_sessions_user_id", "user_id", "seen_at"),
 )
 
 RESERVATIONS = Table(
@@ -248,3 +228,6 @@ UPGRADE_COPIES = Table(
     _when("copied_at"),
 )
 """Which of the previous release's ClickHouse control tables were copied here (each once)."""
+
+
+from . import _people_schema  # noqa: E402, F401  the people tables join METADATA wherever it is used

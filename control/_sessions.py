@@ -18,6 +18,7 @@ __all__ = [
     "delete_key_sessions",
     "delete_session",
     "get_session",
+    "switch_workspace",
     "touch_session",
 ]
 
@@ -26,7 +27,8 @@ __all__ = [
 class SessionRow:
     id_hash: str
     workspace: str
-    key_id: str
+    key_id: str | None  # signed in with a key, or
+    user_id: str | None  # as a person (the workspace is the one they switched to)
     csrf: str
     created_at: datetime
     seen_at: datetime
@@ -39,9 +41,10 @@ def _keep_newest(conn: Connection, where: ColumnElement[bool], keep: int) -> Non
 
 
 def create_session(conn: Connection, row: SessionRow, per_key: int, per_workspace: int) -> None:
-    """Store ``row``; the key's sessions beyond ``per_key`` and the workspace's beyond
+    """Store ``row``; the key's (or person's) sessions beyond ``per_key`` and the workspace's beyond
     ``per_workspace`` go, least recently used first."""
-    _keep_newest(conn, SESSIONS.c.key_id == row.key_id, per_key - 1)
+    owner = SESSIONS.c.key_id == row.key_id if row.key_id is not None else SESSIONS.c.user_id == row.user_id
+    _keep_newest(conn, owner, per_key - 1)
     if conn.execute(select(func.count()).where(SESSIONS.c.workspace == row.workspace)).scalar_one() >= per_workspace:
         _keep_newest(conn, SESSIONS.c.workspace == row.workspace, per_workspace - 1)
     conn.execute(
@@ -49,6 +52,7 @@ def create_session(conn: Connection, row: SessionRow, per_key: int, per_workspac
             id_hash=row.id_hash,
             workspace=row.workspace,
             key_id=row.key_id,
+            user_id=row.user_id,
             csrf=row.csrf,
             created_at=utc(row.created_at),
             seen_at=utc(row.seen_at),
@@ -61,7 +65,13 @@ def get_session(conn: Connection, id_hash: str) -> SessionRow | None:
     row = conn.execute(select(SESSIONS).where(SESSIONS.c.id_hash == id_hash)).first()
     if row is None:
         return None
-    return SessionRow(row.id_hash, row.workspace, row.key_id, row.csrf, utc(row.created_at), utc(row.seen_at))
+    return SessionRow(
+        row.id_hash, row.workspace, row.key_id, row.user_id, row.csrf, utc(row.created_at), utc(row.seen_at)
+    )
+
+
+def switch_workspace(conn: Connection, id_hash: str, workspace: str) -> None:
+    conn.execute(update(SESSIONS).where(SESSIONS.c.id_hash == id_hash).values(workspace=workspace))
 
 
 def touch_session(conn: Connection, id_hash: str, seen_at: datetime) -> None:

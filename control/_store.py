@@ -21,6 +21,7 @@ from ._engine import WRITE, open_engine
 from ._ledger import LedgerTx
 from ._legacy import COPIERS
 from ._migrate import current_revision, migrate
+from ._people import People
 from ._records import DEFAULT_SCOPES, KeyInfo, Principal, Recipient, StoredAlert, StoredCap, StoredPrice
 from ._sessions import SessionRow
 
@@ -45,6 +46,8 @@ class ControlStore:
         # this process writes one; other processes see a change within the ttl.
         self._settings: TTLCache[tuple[str, str], Any] = TTLCache(10_000, settings_ttl, timer=time.monotonic)
         self._settings_lock = threading.Lock()  # a TTLCache is not thread-safe
+        self.people = People(self)
+        """Users, sign-ins, memberships, invitations, links and the audit log."""
 
     @classmethod
     def open(cls, url: str) -> ControlStore:
@@ -97,8 +100,10 @@ class ControlStore:
         with self._read() as conn:
             return _keys.workspace_count(conn)
 
-    def create_key(self, tenant: str, scopes: tuple[str, ...] = DEFAULT_SCOPES, name: str = "") -> tuple[str, str]:
-        return self._do(lambda c: _keys.create_key(c, tenant, scopes, name))
+    def create_key(
+        self, tenant: str, scopes: tuple[str, ...] = DEFAULT_SCOPES, name: str = "", created_by: str | None = None
+    ) -> tuple[str, str]:
+        return self._do(lambda c: _keys.create_key(c, tenant, scopes, name, created_by))
 
     def lookup_key(self, key: str) -> Principal | None:
         with self._read() as conn:
@@ -247,6 +252,9 @@ class ControlStore:
 
     def touch_session(self, id_hash: str, seen_at: datetime) -> None:
         self._do(lambda c: _sessions.touch_session(c, id_hash, seen_at))
+
+    def switch_session(self, id_hash: str, workspace: str) -> None:
+        self._do(lambda c: _sessions.switch_workspace(c, id_hash, workspace))
 
     def delete_session(self, id_hash: str) -> None:
         self._do(lambda c: _sessions.delete_session(c, id_hash))

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from llmobserve.query_api.schemas import CustomPriceIn, DuplicatesIn, KeyCreate
-from llmobserve.query_api.services import BadRequest, keys, prices, settings
+from llmobserve.query_api.services import BadRequest, ServiceError, keys, prices, settings
 from llmobserve.query_api.services.timerange import resolve_range
 
 from ._caps import field_errors
@@ -78,7 +78,8 @@ def settings_page(
 @router.post("/settings/keys")
 async def create_key(request: Request, p: PageDep) -> Response:
     form = await check_csrf(request, p.session)
-    p.require_admin()
+    if not p.principal.allows("keys.ingest"):
+        p.require_admin()
     values = {
         "name": str(form.get("name", "")).strip(),
         "scopes": [scope for scope, _ in SCOPES if form.get(f"scope_{scope}") == "on"],
@@ -90,7 +91,10 @@ async def create_key(request: Request, p: PageDep) -> Response:
         if "scopes" in errors:
             errors["scopes"] = "Choose at least one scope."
         return await run_in_threadpool(_settings_page, request, p, 422, values, errors)
-    created = await run_in_threadpool(keys.create_key, p.control, p.tenant, body)
+    try:
+        created = await run_in_threadpool(keys.create_key, p.control, p.principal, body)
+    except ServiceError as exc:
+        return await run_in_threadpool(_settings_page, request, p, exc.status, values, {"scopes": str(exc.detail)})
     label = f" '{created.name}'" if created.name else ""
     p.session.flash.append(
         f"New key{label} ({', '.join(created.scopes)}): {created.key} — copy it now; it is shown only this once."
@@ -103,7 +107,7 @@ async def revoke_key(key_id: str, request: Request, p: PageDep) -> Response:
     """Revoking this session's own key is allowed: the next page then asks to sign in again."""
     await check_csrf(request, p.session)
     p.require_admin()
-    await run_in_threadpool(keys.revoke_key, p.services, p.tenant, key_id)
+    await run_in_threadpool(keys.revoke_key, p.services, p.principal, key_id)
     p.session.flash.append(f"Key {key_id} revoked; requests with it are refused from now on.")
     return RedirectResponse("/settings", status_code=303)
 

@@ -7,23 +7,24 @@ import ipaddress
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from llmobserve.query_api.deps import ServicesDep
+from llmobserve.query_api.deps import ServicesDep, get_services
+from llmobserve.query_api.services import Services
 
 from ._web import check_csrf, render, same_origin, session_cookie
 
 router = APIRouter(include_in_schema=False)
 
-_SESSION_S = 7 * 86400
+SESSION_S = 7 * 86400
 # "llmo_" and the 12 hex digits of the key's id: what a key listing shows, never the secret after it.
 _KEY_NAME_CHARS = 17
 
 
-def _safe_next(target: str) -> str:
+def safe_next(target: str) -> str:
     """Only a path on this site: ``next`` must not send a signed-in user elsewhere (open redirect)."""
     return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"
 
 
-def _client(request: Request) -> str:
+def client_address(request: Request) -> str:
     """The peer's address (no trusted-proxy setting exists, so X-Forwarded-For is not believed);
     an IPv6 client is counted by its /64, which one host commonly holds whole."""
     host = request.client.host if request.client else ""
@@ -34,13 +35,37 @@ def _client(request: Request) -> str:
     return str(ipaddress.ip_network(f"{address}/64", strict=False)) if address.version == 6 else str(address)
 
 
+def sign_in_form(
+    request: Request,
+    services: Services,
+    status: int,
+    next: str,
+    error: str | None,
+    invitation_token: str | None = None,
+) -> HTMLResponse:
+    """The sign-in page: a button per OpenID Connect provider, and the key form while key sign-in is on."""
+    invitation = services.control.people.invitation(invitation_token) if invitation_token else None
+    return render(
+        request,
+        "login.html",
+        status_code=status,
+        title="Sign in",
+        next=safe_next(next),
+        error=error,
+        providers=[client.provider for client in services.accounts.oidc.values()],
+        key_signin=services.accounts.key_signin_on(services.control),
+        invitation=invitation if invitation is not None and invitation.status() == "pending" else None,
+        invitation_token=invitation_token if invitation is not None else None,
+    )
+
+
 def _form(request: Request, status: int, next: str, error: str | None) -> HTMLResponse:
-    return render(request, "login.html", status_code=status, title="Sign in", next=_safe_next(next), error=error)
+    return sign_in_form(request, get_services(request), status, next, error)
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str = "/") -> HTMLResponse:
-    return _form(request, 200, next, None)
+def login_form(request: Request, services: ServicesDep, next: str = "/") -> HTMLResponse:
+    return sign_in_form(request, services, 200, next, None)
 
 
 @router.post("/login")
@@ -53,7 +78,9 @@ def login(
     user's browser."""
     if not same_origin(request):
         return _form(request, 403, next, "This sign-in did not come from this dashboard's own page: open /login here.")
-    key, address = key.strip(), _client(request)
+    if not services.accounts.key_signin_on(services.control):
+        return _form(request, 403, next, "Signing in with an API key is turned off here: use a sign-in button.")
+    key, address = key.strip(), client_address(request)
     wait = services.sessions.sign_ins.admit(address, key[:_KEY_NAME_CHARS])
     if wait:
         limited = _form(request, 429, next, f"Too many sign-in attempts. Try again in {wait} seconds.")
@@ -69,9 +96,9 @@ def login(
         return _form(request, 401, next, error)
     services.sessions.sign_ins.succeeded(address)
     session = services.sessions.create(principal.key_id, principal.tenant)
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    response = RedirectResponse(safe_next(next), status_code=303)
     name, secure = session_cookie(services)
-    response.set_cookie(name, session.id, max_age=_SESSION_S, httponly=True, samesite="strict", secure=secure, path="/")
+    response.set_cookie(name, session.id, max_age=SESSION_S, httponly=True, samesite="strict", secure=secure, path="/")
     return response
 
 
@@ -85,3 +112,18 @@ async def logout(request: Request, services: ServicesDep) -> Response:
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(name, path="/", secure=secure, httponly=True, samesite="strict")
     return response
+
+
+@router.post("/workspace")
+async def switch_workspace(request: Request, services: ServicesDep) -> Response:
+    """A person moves their session to another workspace they belong to."""
+    name, _ = session_cookie(services)
+    session = services.sessions.get(request.cookies.get(name, ""))
+    if session is None or session.user_id is None:
+        return RedirectResponse("/login", status_code=303)
+    form = await check_csrf(request, session)
+    workspace = str(form.get("workspace", ""))
+    if services.control.people.role(workspace, session.user_id) is None:
+        return RedirectResponse("/", status_code=303)  # not theirs (or no longer): stay where they are
+    services.sessions.switch(session, workspace)
+    return RedirectResponse("/", status_code=303)

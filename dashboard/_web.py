@@ -15,10 +15,21 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from llmobserve.control import Principal
 from llmobserve.pricing import exact_text
-from llmobserve.query_api.deps import ServicesDep
+from llmobserve.query_api.deps import ServicesDep, session_principal
 from llmobserve.query_api.services import Services, Session
+from llmobserve.query_api.services.sessions import cookie_name
 
-__all__ = ["Page", "PageDep", "SignInRequired", "check_csrf", "page", "render", "same_origin", "session_cookie", "usd"]
+__all__ = [
+    "Page",
+    "PageDep",
+    "SignInRequired",
+    "check_csrf",
+    "page",
+    "render",
+    "same_origin",
+    "session_cookie",
+    "usd",
+]
 
 _HERE = Path(__file__).parent
 templates = Environment(
@@ -67,6 +78,9 @@ class Page:
             "csrf": self.session.csrf,
             "flash": flash,
             "admin": self.principal.allows("admin"),
+            "person": self.principal.name if self.principal.user_id else "",
+            "role": self.principal.role,
+            "workspaces": (self.control.people.workspaces_of(self.principal.user_id) if self.principal.user_id else []),
         }
 
     def require_admin(self) -> None:
@@ -76,16 +90,8 @@ class Page:
 
 
 def session_cookie(services: Services) -> tuple[str, bool]:
-    """The session cookie's name and whether it is ``Secure``, from the configured public URL
-    (``LLMOBSERVE_PUBLIC_URL``), never from a request header: X-Forwarded-Proto is whatever the
-    client, or the proxy in front, chose to write.
-
-    Over https the name is ``__Host-llmo_session``: browsers accept such a cookie only with
-    ``Secure``, ``Path=/`` and no ``Domain``, so a sibling subdomain or a plain-http page cannot
-    plant or shadow it. Browsers refuse a ``__Host-`` cookie without ``Secure``, and a ``Secure``
-    one is not sent over plain http (a laptop at http://localhost:8000): there it stays ``llmo_session``."""
-    secure = urlsplit(services.public_url).scheme == "https"
-    return ("__Host-llmo_session" if secure else "llmo_session"), secure
+    """The session cookie's name and ``Secure`` flag (see ``services.sessions.cookie_name``)."""
+    return cookie_name(services.public_url)
 
 
 def page(request: Request, services: ServicesDep) -> Page:
@@ -93,9 +99,8 @@ def page(request: Request, services: ServicesDep) -> Page:
     session = services.sessions.get(request.cookies.get(session_cookie(services)[0], ""))
     if session is None:
         raise SignInRequired
-    # By the key's id (the session holds no secret); revoking a key also deletes its sessions.
-    principal = services.control.key_owner(session.key_id)
-    if principal is None or principal.tenant != session.tenant or not principal.allows("read"):
+    principal = session_principal(services, session)
+    if principal is None:
         services.sessions.delete(session.id)
         raise SignInRequired
     return Page(request, session, principal, services)

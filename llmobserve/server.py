@@ -29,6 +29,8 @@ from llmobserve.dashboard import install_dashboard, page_failed
 from llmobserve.otlp_receiver import Limits, Receiver
 from llmobserve.pricing import Pricer, TenantPriceCache
 from llmobserve.query_api import BodyLimit, Services, create_app, parse_litellm, reprice, rules_for
+from llmobserve.query_api.services.oidc import oidc_clients
+from llmobserve.query_api.services.people import Accounts
 from llmobserve.storage import LEGACY_TABLES, Store
 
 from ._local import LOCAL_TOKEN_HEADER, LocalServer, remove_server_file, write_server_file
@@ -171,7 +173,7 @@ def _banner(
         lines.append(f"  OTLP HTTP : {http}/v1/traces")
     if opts.only != "receiver":
         lines.append(f"  API       : {http}/api/v1/   (OpenAPI docs: {http}/docs)")
-        lines.append(f"  Dashboard : {http}/   (sign in with an API key)")
+        lines.append(f"  Dashboard : {http}/")
         lines.append(
             "  Caps      : "
             + ("monitor on, " if monitor else "monitor off in this process, ")
@@ -222,9 +224,13 @@ def serve(opts: Settings, out: TextIO = sys.stdout, clock: Callable[[], datetime
     control = ControlStore.open(opts.control_url())
     store = Store.open(config, detects_duplicates=control.detects_duplicates)
     copy_previous_release(store, control, out)
-    first_key = None
+    first_key = owner_link = None
     if control.tenant_count() == 0:
         first_key, _ = control.create_key("default", ("admin",), name="created at first start")
+    if opts.only != "receiver" and control.people.user_count() == 0:
+        # A self-hosted install has a person from minute one: the link makes its user the owner
+        # of 'default' (on an upgraded store, the workspace its keys already belong to).
+        owner_link = control.people.first_owner_invitation("default")
     authenticator = Authenticator(control.lookup_key, generation=control.key_generation)
     authenticator.watch()
     http_sock = _bind(opts.host, opts.http_port, "HTTP")
@@ -289,6 +295,7 @@ def serve(opts: Settings, out: TextIO = sys.stdout, clock: Callable[[], datetime
         caps_monitor=monitor,
         reservations=reservations,
         maintainer=maintainer,
+        accounts=Accounts(signup=opts.signup, key_signin=opts.key_signin, oidc=oidc_clients(opts.oidc)),
     )
     api = opts.only != "receiver"
     app = create_app(services, include_api=api, page_error=page_failed if api else None)
@@ -304,6 +311,13 @@ def serve(opts: Settings, out: TextIO = sys.stdout, clock: Callable[[], datetime
         info_box.append(write_server_file(config.data_dir, f"http://{host}:{http_port}", f"{host}:{grpc_port}"))
     _tune_gc()
     _banner(out, opts, grpc_port, http_port, first_key, email=notifier.email_enabled, monitor=monitor is not None)
+    if owner_link:
+        print(
+            f"First person: open {public_url}/invite/{owner_link} within 24 hours to become the owner of "
+            "workspace 'default' (a new link is printed at each start until someone has).",
+            file=out,
+            flush=True,
+        )
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it with the previous handler; make
     # that handler an exception so the flush below runs instead of the process dying mid-write.

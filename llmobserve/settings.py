@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -35,6 +36,21 @@ __all__ = [
 ENV_PREFIX = "LLMOBSERVE_"
 # Read by the SDK (and `llmobserve demo`), not by the server: not unknown, just not ours.
 SDK_ENV = ("LLMOBSERVE_API_KEY", "LLMOBSERVE_ENDPOINT")
+
+
+_OIDC_PARTS = ("issuer", "client_id", "client_secret", "label", "domains")
+_OIDC_REQUIRED = _OIDC_PARTS[:3]
+_OIDC_ENV = re.compile(r"^LLMOBSERVE_OIDC_([A-Z0-9]+)_([A-Z_]+)$")
+
+
+def _oidc_groups(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """``LLMOBSERVE_OIDC_<NAME>_<PART>`` variables, grouped: name -> part -> value."""
+    groups: dict[str, dict[str, str]] = {}
+    for variable, value in environ.items():
+        found = _OIDC_ENV.match(variable)
+        if found and value:
+            groups.setdefault(found.group(1).lower(), {})[found.group(2).lower()] = value
+    return groups
 
 
 def _default_decode_workers() -> int:
@@ -117,6 +133,42 @@ class Settings(BaseSettings):
         "flag and __Host- name when https (default: the listening address)",
     )
 
+    signup: Literal["open", "invite", "off"] = Field(
+        "invite",
+        description="who may create an account: `open` (anyone; each gets a workspace of their own), `invite` "
+        "(only people invited to a workspace), `off`",
+    )
+    key_signin: bool | None = Field(
+        None,
+        description="whether the dashboard also takes an API key as a sign-in (headless and break-glass use)",
+        json_schema_extra={"doc_default": "on while no person has an account"},
+    )
+    oidc: dict[str, dict[str, str]] = Field(
+        default_factory=lambda: _oidc_groups(os.environ),
+        validate_default=True,
+        description="an OpenID Connect provider per `<NAME>` (Google, Clerk, Auth0, Keycloak, Okta...): its issuer "
+        "URL, client id and secret; optional `_LABEL` (the button) and `_DOMAINS` (e-mail domains allowed, "
+        "comma-separated). See docs/people.md",
+        json_schema_extra={"env": "LLMOBSERVE_OIDC_<NAME>_ISSUER\\|CLIENT_ID\\|CLIENT_SECRET", "doc_default": "none"},
+    )
+
+    @field_validator("oidc")
+    @classmethod
+    def _oidc(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        for name, parts in value.items():
+            missing = [p for p in _OIDC_REQUIRED if not parts.get(p)]
+            if missing:
+                raise ValueError(
+                    f"OpenID Connect provider {name!r} lacks "
+                    + ", ".join(f"{ENV_PREFIX}OIDC_{name.upper()}_{p.upper()}" for p in missing)
+                )
+            unknown = sorted(set(parts) - set(_OIDC_PARTS))
+            if unknown:
+                raise ValueError(f"unknown setting {ENV_PREFIX}OIDC_{name.upper()}_{unknown[0].upper()}")
+            if not re.match(r"^https?://[^\s/]+", parts["issuer"]):
+                raise ValueError(f"{ENV_PREFIX}OIDC_{name.upper()}_ISSUER must be the provider's https:// URL")
+        return value
+
     @field_validator("data_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
@@ -183,6 +235,9 @@ ENV_ONLY = frozenset(
         "webhooks_allow_private",
         "webhooks_allow_networks",
         "webhook_proxy",
+        "oidc",
+        "signup",
+        "key_signin",
     }
 )
 
@@ -192,6 +247,8 @@ def _flag(field: str) -> str:
 
 
 def _shown(field: str, value: Any) -> str:
+    if field == "oidc" and isinstance(value, dict):  # holds client secrets: name the providers only
+        return repr(sorted(value))
     if field in ("clickhouse_url", "database_url") and isinstance(value, str):
         userinfo, at, _ = urlparse(value).netloc.rpartition("@")
         if at:  # never echo a password into logs
@@ -224,7 +281,9 @@ def unknown_env(environ: Mapping[str, str] | None = None) -> list[str]:
     """``LLMOBSERVE_*`` variables nobody reads: most likely typos worth a warning."""
     environ = os.environ if environ is None else environ
     known = {ENV_PREFIX + name.upper() for name in Settings.model_fields} | set(SDK_ENV)
-    return sorted(name for name in environ if name.startswith(ENV_PREFIX) and name not in known)
+    return sorted(
+        name for name in environ if name.startswith(ENV_PREFIX) and name not in known and not _OIDC_ENV.match(name)
+    )
 
 
 def settings_table() -> str:

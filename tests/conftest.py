@@ -171,7 +171,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     # The tests' webhook receivers listen on 127.0.0.1, which a default server refuses to call.
     live = LiveServer(
         tmp_path_factory.mktemp("serve") / "data",
-        env={"LLMOBSERVE_WEBHOOKS_ALLOW_PRIVATE": "true", "LLMOBSERVE_DECODE_WORKERS": "2"},
+        # Key sign-in stays on although the role tests add people (it is on by default only until then).
+        env={
+            "LLMOBSERVE_WEBHOOKS_ALLOW_PRIVATE": "true",
+            "LLMOBSERVE_DECODE_WORKERS": "2",
+            "LLMOBSERVE_KEY_SIGNIN": "true",
+        },
     ).start()
     yield live
     live.stop()

@@ -39,7 +39,19 @@ ALLOWED = {
     # sendgrid / python_http_client / httpx: the alert notifiers deliver through them; httpcore: the
     # webhook transport's network backend, where addresses are checked and deadlines kept
     "caps": {"pricing", "storage", "control", "sendgrid", "python_http_client", "httpx", "httpcore", "setproctitle"},
-    "query_api": {"pricing", "storage", "control", "caps", "billing", "fastapi", "pydantic", "starlette"},
+    "query_api": {
+        "pricing",
+        "storage",
+        "control",
+        "caps",
+        "billing",
+        "fastapi",
+        "pydantic",
+        "starlette",
+        "authlib",
+        "joserfc",
+        "httpx",
+    },
     # the service layer and the schemas of query_api, never its routes (see below)
     "dashboard": {"pricing", "storage", "control", "query_api", "fastapi", "pydantic", "starlette", "jinja2"},
     "billing": {"storage", "stripe", "sendgrid", "pydantic", "httpx"},

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
 
-from ..deps import AdminPrincipal, ServicesDep
+from fastapi import APIRouter, Depends, Response
+
+from llmobserve.control import Principal
+
+from ..deps import AdminPrincipal, ServicesDep, require
 from ..schemas.keys import KeyCreate, KeyCreated, KeysPublic
 from ..services import keys
 
@@ -10,8 +14,10 @@ router = APIRouter(prefix="/api/v1/keys", tags=["keys"])
 
 
 @router.post("", response_model=KeyCreated, status_code=201, summary="Create an API key for your tenant (shown once)")
-def create_key(body: KeyCreate, principal: AdminPrincipal, svc: ServicesDep) -> KeyCreated:
-    return keys.create_key(svc.control, principal.tenant, body)
+def create_key(
+    body: KeyCreate, principal: Annotated[Principal, Depends(require("admin", "keys.ingest"))], svc: ServicesDep
+) -> KeyCreated:
+    return keys.create_key(svc.control, principal, body)
 
 
 @router.get("", response_model=KeysPublic, summary="Your tenant's keys (prefix only, never the key)")
@@ -21,5 +27,5 @@ def list_keys(principal: AdminPrincipal, svc: ServicesDep) -> KeysPublic:
 
 @router.delete("/{key_id}", status_code=204, summary="Revoke a key; effective at once")
 def revoke_key(key_id: str, principal: AdminPrincipal, svc: ServicesDep) -> Response:
-    keys.revoke_key(svc, principal.tenant, key_id)
+    keys.revoke_key(svc, principal, key_id)
     return Response(status_code=204)

@@ -13,6 +13,7 @@ from llmobserve.control import Authenticator, ControlStore
 from llmobserve.pricing import Pricer, TenantPriceCache
 from llmobserve.storage import Maintainer, Store
 
+from .people import Accounts
 from .prices import rules_for
 from .ratelimit import RateLimiter
 from .sessions import SessionStore
@@ -47,6 +48,8 @@ class Services:
     """The strict-mode ledger (in the control store: shared by every API process)."""
     maintainer: Maintainer | None = None
     """The rollup refresher, for ``/healthz``; None where another process runs it."""
+    accounts: Accounts = field(default_factory=Accounts)
+    """How people sign in: the sign-up policy, key sign-in, the OpenID Connect providers."""
     test_sends: RateLimiter = field(default_factory=lambda: RateLimiter(10))
     """Test notifications per tenant per minute: each makes the server call the cap's receivers."""
 
@@ -68,6 +71,7 @@ class Services:
         caps_monitor: CapMonitor | None = None,
         reservations: Reservations | None = None,
         maintainer: Maintainer | None = None,
+        accounts: Accounts | None = None,
     ) -> Services:
         """The services over ``store``, with defaults for every part not given."""
         return cls(
@@ -86,6 +90,7 @@ class Services:
             caps_monitor=caps_monitor,
             reservations=reservations or Reservations(store, control, clock=caps_clock),
             maintainer=maintainer,
+            accounts=accounts or Accounts(),
         )
 
     def caps_changed(self, tenant: str) -> None:

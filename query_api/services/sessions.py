@@ -19,12 +19,13 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from llmobserve.control import ControlStore, SessionRow, hash_secret
 
 from .ratelimit import WindowCounter
 
-__all__ = ["Session", "SessionStore", "SignInLimiter"]
+__all__ = ["Session", "SessionStore", "SignInLimiter", "cookie_name"]
 
 _MAX_FLASHED = 10_000  # sessions with notices waiting in this process; the oldest are dropped beyond
 
@@ -32,12 +33,26 @@ _MAX_FLASHED = 10_000  # sessions with notices waiting in this process; the olde
 @dataclass(slots=True)
 class Session:
     id: str
-    key_id: str
+    key_id: str | None  # signed in with a key, or
+    user_id: str | None  # as a person, in the workspace ``tenant``
     tenant: str
     csrf: str
     created: float
     seen: float
     flash: list[str] = field(default_factory=list)  # one-time notices shown on the next page (e.g. a new key)
+
+
+def cookie_name(public_url: str) -> tuple[str, bool]:
+    """The session cookie's name and whether it is ``Secure``, from the configured public URL
+    (``LLMOBSERVE_PUBLIC_URL``), never from a request header: X-Forwarded-Proto is whatever the
+    client, or the proxy in front, chose to write.
+
+    Over https the name is ``__Host-llmo_session``: browsers accept such a cookie only with
+    ``Secure``, ``Path=/`` and no ``Domain``, so a sibling subdomain or a plain-http page cannot
+    plant or shadow it. Browsers refuse a ``__Host-`` cookie without ``Secure``, and a ``Secure``
+    one is not sent over plain http (a laptop at http://localhost:8000): there it stays ``llmo_session``."""
+    secure = urlsplit(public_url).scheme == "https"
+    return ("__Host-llmo_session" if secure else "llmo_session"), secure
 
 
 class SessionStore:
@@ -69,11 +84,24 @@ class SessionStore:
         return datetime.fromtimestamp(seconds, UTC)
 
     def create(self, key_id: str, tenant: str) -> Session:
+        return self._create(key_id, None, tenant)
+
+    def create_person(self, user_id: str, workspace: str) -> Session:
+        return self._create(None, user_id, workspace)
+
+    def _create(self, key_id: str | None, user_id: str | None, tenant: str) -> Session:
         now = self._clock()
-        session = Session(secrets.token_urlsafe(32), key_id, tenant, secrets.token_urlsafe(32), now, now)
-        row = SessionRow(hash_secret(session.id), tenant, key_id, session.csrf, self._when(now), self._when(now))
+        session = Session(secrets.token_urlsafe(32), key_id, user_id, tenant, secrets.token_urlsafe(32), now, now)
+        row = SessionRow(
+            hash_secret(session.id), tenant, key_id, user_id, session.csrf, self._when(now), self._when(now)
+        )
         self.control.create_session(row, self.per_key, self.per_tenant)
         return session
+
+    def switch(self, session: Session, workspace: str) -> None:
+        """A person's session now acts in ``workspace`` (the caller checked the membership)."""
+        self.control.switch_session(hash_secret(session.id), workspace)
+        session.tenant = workspace
 
     def get(self, session_id: str) -> Session | None:
         if not session_id or len(session_id) > 100:
@@ -95,7 +123,7 @@ class SessionStore:
             self._flash.move_to_end(session_id)
             while len(self._flash) > _MAX_FLASHED:
                 self._flash.popitem(last=False)
-        return Session(session_id, row.key_id, row.workspace, row.csrf, created, seen, flash)
+        return Session(session_id, row.key_id, row.user_id, row.workspace, row.csrf, created, seen, flash)
 
     def delete(self, session_id: str) -> None:
         self.control.delete_session(hash_secret(session_id))

@@ -77,6 +77,9 @@ def test_tenant_a_sees_nothing_of_tenant_b_on_any_route(server) -> None:  # type
     reservation_b = httpx.post(
         f"{server.http_url}/api/v1/caps/reservations", headers=hb, timeout=30, json={"customer": B_SECRETS["customer"]}
     ).json()["id"]
+    invitation_b = httpx.post(
+        f"{server.http_url}/api/v1/invitations", headers=hb, timeout=30, json={"email": "b@example.com"}
+    ).json()["id"]
     b_before = breakdown(server.http_url, key_b, "model")
     secrets = [
         *B_SECRETS.values(),
@@ -87,6 +90,7 @@ def test_tenant_a_sees_nothing_of_tenant_b_on_any_route(server) -> None:  # type
         key_b[:16],
         cap_b["id"],
         reservation_b,
+        invitation_b,
     ]
 
     now = datetime.now(UTC)
@@ -97,6 +101,8 @@ def test_tenant_a_sees_nothing_of_tenant_b_on_any_route(server) -> None:  # type
         "price_id": price_b,
         "cap_id": cap_b["id"],
         "reservation_id": reservation_b,
+        "invitation_id": invitation_b,
+        "user_id": "usr_" + os.urandom(8).hex(),
     }
     ha = {"authorization": f"Bearer {key_a}"}
     calls = 0
@@ -111,6 +117,8 @@ def test_tenant_a_sees_nothing_of_tenant_b_on_any_route(server) -> None:  # type
                 params["format"] = "json"
             url = f"{server.http_url}{path.format(**guesses)}"
             body = {"from": window["from"], "to": window["to"]} if path.endswith("/reprice") else {}
+            if path.startswith("/api/v1/members/"):
+                body = {"role": "viewer"}
             response = httpx.request(method, url, headers=ha, params=params, json=body, timeout=60)
             calls += 1
             text = response.text
@@ -124,6 +132,8 @@ def test_tenant_a_sees_nothing_of_tenant_b_on_any_route(server) -> None:  # type
                     "price_id": os.urandom(8).hex(),
                     "cap_id": "cap_" + os.urandom(8).hex(),
                     "reservation_id": "res_" + os.urandom(8).hex(),
+                    "invitation_id": "inv_" + os.urandom(8).hex(),
+                    "user_id": "usr_" + os.urandom(8).hex(),
                 }
                 other = httpx.request(
                     method,

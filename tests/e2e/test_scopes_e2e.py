@@ -10,6 +10,8 @@ DUMMY = {
     "key_id": "k",
     "cap_id": "cap_" + "0" * 16,
     "reservation_id": "res_" + "0" * 16,
+    "user_id": "usr_" + "0" * 16,
+    "invitation_id": "inv_" + "0" * 16,
 }
 ADMIN_ONLY = {
     ("put", "/api/v1/pricing/models"),
@@ -26,6 +28,12 @@ ADMIN_ONLY = {
     ("delete", "/api/v1/caps/{cap_id}"),
     ("post", "/api/v1/caps/{cap_id}/test"),
     ("post", "/api/v1/caps/{cap_id}/webhook-secret"),
+    ("patch", "/api/v1/members/{user_id}"),
+    ("delete", "/api/v1/members/{user_id}"),
+    ("get", "/api/v1/invitations"),
+    ("post", "/api/v1/invitations"),
+    ("delete", "/api/v1/invitations/{invitation_id}"),
+    ("get", "/api/v1/audit"),
 }
 # What an instrumented app's ingest key may also ask: where its caps stand, and strict-mode reservations.
 SENDER = {
