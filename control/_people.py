@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection
@@ -35,6 +35,7 @@ class SignIn:
     user_id: str
     workspace: str | None  # where the session starts: the one just joined or made, else their first
     created: bool  # a new user
+    invited: bool = False  # joined a workspace by invitation (else open sign-up made them one)
 
 
 class People:
@@ -76,7 +77,8 @@ class People:
                 _may_join(conn, signup, invitation)
                 user_id = _users.create_user(conn, name or email or subject, email)
                 _users.add_identity(conn, issuer, subject, user_id, provider, email)
-            return SignIn(user_id, _settle(conn, user_id, created, invitation, name or email or "My", signup), created)
+            workspace = _settle(conn, user_id, created, invitation, name or email or "My", signup)
+            return SignIn(user_id, workspace, created, invitation is not None)
 
         return self._first_win(work)
 
@@ -92,7 +94,8 @@ class People:
                 return SignIn(user_id, _settle(conn, user_id, False, invitation, name, signup), False)
             _may_join(conn, signup, invitation)
             user_id = _users.create_user(conn, name or email, email, email.lower(), password_hash)
-            return SignIn(user_id, _settle(conn, user_id, True, invitation, name or email, signup), True)
+            workspace = _settle(conn, user_id, True, invitation, name or email, signup)
+            return SignIn(user_id, workspace, True, invitation is not None)
 
         return self._first_win(work)
 
@@ -142,6 +145,9 @@ class People:
 
     def members(self, workspace: str) -> list[Member]:
         return self._read(lambda c: _users.members(c, workspace))
+
+    def all_members(self) -> list[Member]:
+        return self._read(lambda c: _users.members(c, None))
 
     def workspace_name(self, workspace: str) -> str | None:
         return self._read(lambda c: _users.workspace_name(c, workspace))
@@ -227,6 +233,9 @@ class People:
 
     def use_link(self, token: str, purpose: str) -> tuple[Link | None, str]:
         return self._do(lambda c: _links.use_link(c, token, purpose))
+
+    def links_sent_since(self, purpose: str, email: str, since: datetime) -> int:
+        return self._read(lambda c: _links.links_sent_since(c, purpose, email, since))
 
     def start_flow(self, state: str, browser: str, flow: Flow, ttl: timedelta = timedelta(minutes=10)) -> None:
         self._do(lambda c: _links.start_flow(c, state, browser, flow, ttl))

@@ -161,13 +161,12 @@ def membership(conn: Connection, workspace: str, user_id: str) -> str | None:
     ).scalar_one_or_none()
 
 
-def members(conn: Connection, workspace: str) -> list[Member]:
-    rows = conn.execute(
-        select(MEMBERSHIPS, USERS.c.name, USERS.c.email)
-        .join(USERS, USERS.c.id == MEMBERSHIPS.c.user_id)
-        .where(MEMBERSHIPS.c.workspace == workspace)
-        .order_by(MEMBERSHIPS.c.created_at)
-    ).all()
+def members(conn: Connection, workspace: str | None) -> list[Member]:
+    """The workspace's members (every workspace's, for None), oldest first."""
+    query = select(MEMBERSHIPS, USERS.c.name, USERS.c.email).join(USERS, USERS.c.id == MEMBERSHIPS.c.user_id)
+    if workspace is not None:
+        query = query.where(MEMBERSHIPS.c.workspace == workspace)
+    rows = conn.execute(query.order_by(MEMBERSHIPS.c.workspace, MEMBERSHIPS.c.created_at)).all()
     return [Member(r.workspace, r.user_id, r.name, r.email, r.role, utc(r.created_at)) for r in rows]
 
 

@@ -15,7 +15,20 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from llmobserve.query_api.deps import get_services
 from llmobserve.query_api.services import ServiceError
 
-from . import _caps, _confirm, _costs, _dimensions, _oidc_signin, _overview, _runs, _settings, _signin
+from . import (
+    _accounts,
+    _caps,
+    _confirm,
+    _costs,
+    _dimensions,
+    _members,
+    _oidc_signin,
+    _onboarding,
+    _overview,
+    _runs,
+    _settings,
+    _signin,
+)
 from ._web import SignInRequired, page, render, to_sign_in
 
 __all__ = ["PAGES", "install_dashboard", "page_failed"]
@@ -24,6 +37,9 @@ log = logging.getLogger("llmobserve.dashboard")
 PAGES = [
     _signin.router,
     _oidc_signin.router,
+    _accounts.router,
+    _members.router,
+    _onboarding.router,
     _confirm.router,
     _overview.router,
     _runs.router,

@@ -222,7 +222,7 @@ async def create_cap(request: Request, p: PageDep) -> Response:
     except ValidationError as exc:
         return _form_page(request, p, None, _form_values(fields), field_errors(exc, "name"), 422)
     try:
-        cap = await run_in_threadpool(caps.create_cap, p.services, p.tenant, body)
+        cap = await run_in_threadpool(caps.create_cap, p.services, p.tenant, body, p.principal)
     except Invalid as exc:  # a webhook this server may not call
         return _form_page(request, p, None, _form_values(fields), _webhook_errors(exc), 422)
     except Conflict as exc:
@@ -252,7 +252,7 @@ async def edit_cap(cap_id: str, request: Request, p: PageDep) -> Response:
     except ValidationError as exc:
         return _form_page(request, p, cap_id, _form_values(fields), field_errors(exc, "name"), 422)
     try:
-        cap = await run_in_threadpool(caps.patch_cap, p.services, p.tenant, cap_id, patch)
+        cap = await run_in_threadpool(caps.patch_cap, p.services, p.tenant, cap_id, patch, p.principal)
     except Invalid as exc:
         return _form_page(request, p, cap_id, _form_values(fields), _webhook_errors(exc), 422)
     p.session.flash.append(f"Cap {cap.name or cap.id} saved.")
@@ -265,7 +265,7 @@ async def edit_cap(cap_id: str, request: Request, p: PageDep) -> Response:
 async def rotate_webhook_secret(cap_id: str, request: Request, p: PageDep) -> Response:
     await check_csrf(request, p.session)
     p.require_admin()
-    rotated = await run_in_threadpool(caps.rotate_webhook_secret, p.services, p.tenant, cap_id)
+    rotated = await run_in_threadpool(caps.rotate_webhook_secret, p.services, p.tenant, cap_id, p.principal)
     p.session.flash.append(f"Cap {cap_id}: new webhook signing secret; the old one no longer signs.")
     p.session.flash.append(_secret_notice(rotated.webhook_secret))
     return RedirectResponse("/caps", status_code=303)
@@ -275,6 +275,6 @@ async def rotate_webhook_secret(cap_id: str, request: Request, p: PageDep) -> Re
 async def delete_cap(cap_id: str, request: Request, p: PageDep) -> Response:
     await check_csrf(request, p.session)
     p.require_admin()
-    cap = await run_in_threadpool(caps.delete_cap, p.services, p.tenant, cap_id)
+    cap = await run_in_threadpool(caps.delete_cap, p.services, p.tenant, cap_id, p.principal)
     p.session.flash.append(f"Cap {cap.name or cap.cap_id} deleted.")
     return RedirectResponse("/caps", status_code=303)

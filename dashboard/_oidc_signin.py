@@ -98,7 +98,9 @@ def callback(
             request, services, 403, "You are not a member of any workspace here. Ask an owner for an invitation."
         )
     session = services.sessions.create_person(signed.user_id, signed.workspace)
-    response = RedirectResponse(flow.next, status_code=303)
+    # A new person in a workspace of their own starts with onboarding; an invited one where asked.
+    first = signed.created and not signed.invited
+    response = RedirectResponse("/onboarding" if first else flow.next, status_code=303)
     cookie, secure = session_cookie(services)
     response.set_cookie(
         cookie, session.id, max_age=SESSION_S, httponly=True, samesite="strict", secure=secure, path="/"

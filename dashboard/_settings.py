@@ -139,7 +139,7 @@ async def add_price(request: Request, p: PageDep) -> Response:
     values["is_regex"] = form.get("is_regex") == "on"
     try:
         body = CustomPriceIn.model_validate(price_fields(form))
-        price = await run_in_threadpool(prices.put_price, p.services, p.tenant, body)
+        price = await run_in_threadpool(prices.put_price, p.services, p.tenant, body, p.principal)
     except ValidationError as exc:
         errors = {("model" if k == "model_pattern" else k): v for k, v in field_errors(exc, "model").items()}
         return await run_in_threadpool(_settings_page, request, p, 422, None, None, values, errors)
@@ -158,7 +158,7 @@ async def add_price(request: Request, p: PageDep) -> Response:
 async def delete_price(price_id: str, request: Request, p: PageDep) -> Response:
     await check_csrf(request, p.session)
     p.require_admin()
-    await run_in_threadpool(prices.delete_price, p.services, p.tenant, price_id)
+    await run_in_threadpool(prices.delete_price, p.services, p.tenant, price_id, p.principal)
     p.session.flash.append(f"Custom price {price_id} deleted.")
     return RedirectResponse("/settings", status_code=303)
 

@@ -54,6 +54,9 @@ def sign_in_form(
         error=error,
         providers=[client.provider for client in services.accounts.oidc.values()],
         key_signin=services.accounts.key_signin_on(services.control),
+        # Accounts are made and reset through e-mailed links: without e-mail there are none to offer.
+        passwords=services.notifier.email_enabled,
+        signup=services.accounts.signup == "open" or invitation_token is not None,
         invitation=invitation if invitation is not None and invitation.status() == "pending" else None,
         invitation_token=invitation_token if invitation is not None else None,
     )
@@ -63,9 +66,12 @@ def _form(request: Request, status: int, next: str, error: str | None) -> HTMLRe
     return sign_in_form(request, get_services(request), status, next, error)
 
 
+_NOTICES = {"no-workspace": "You are not a member of any workspace here. Ask an owner for an invitation."}
+
+
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, services: ServicesDep, next: str = "/") -> HTMLResponse:
-    return sign_in_form(request, services, 200, next, None)
+def login_form(request: Request, services: ServicesDep, next: str = "/", error: str = "") -> HTMLResponse:
+    return sign_in_form(request, services, 200, next, _NOTICES.get(error))
 
 
 @router.post("/login")

@@ -71,6 +71,7 @@ class Page:
         token, and the one-time notices (shown once, then forgotten)."""
         flash = self.session.flash[:]
         self.session.flash.clear()
+        workspaces = self.control.people.workspaces_of(self.principal.user_id) if self.principal.user_id else []
         return {
             "title": title,
             "active": active,
@@ -80,7 +81,8 @@ class Page:
             "admin": self.principal.allows("admin"),
             "person": self.principal.name if self.principal.user_id else "",
             "role": self.principal.role,
-            "workspaces": (self.control.people.workspaces_of(self.principal.user_id) if self.principal.user_id else []),
+            "workspaces": workspaces,
+            "workspace_name": next((name for id_, name, _ in workspaces if id_ == self.tenant), self.tenant),
         }
 
     def require_admin(self) -> None:

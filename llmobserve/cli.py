@@ -149,6 +149,21 @@ def _backup(args: argparse.Namespace) -> int:
     return backup_cli(url, args.target)
 
 
+def _users(args: argparse.Namespace) -> int:
+    settings = _settings(data_dir=args.data_dir)
+    if settings is None:
+        return 2
+    from .users_cli import users_invite_cli, users_list_cli, users_remove_cli
+
+    url = settings.control_url()
+    if args.users_command == "invite":
+        public = settings.public_url or f"http://{settings.host}:{settings.http_port}"
+        return users_invite_cli(url, public, args.workspace, args.email, args.role)
+    if args.users_command == "list":
+        return users_list_cli(url, args.workspace)
+    return users_remove_cli(url, args.workspace, args.user)
+
+
 def _pricing_update(args: argparse.Namespace) -> int:
     from .pricing_cli import update_catalogue
 
@@ -229,6 +244,21 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_argument("target", help="the file to write, e.g. control-2026-12-08.db")
     backup.add_argument("--data-dir", default=None, help="as for serve")
     backup.set_defaults(func=_backup)
+
+    users = sub.add_parser("users", help="people: invite them to a workspace, list, remove")
+    users_sub = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
+    invite = users_sub.add_parser("invite", help="make an invitation link (printed; shown once)")
+    invite.add_argument("--workspace", required=True, help="the workspace (tenant), created if missing")
+    invite.add_argument("--email", required=True)
+    invite.add_argument("--role", default="member", help="viewer, member, admin or owner (default member)")
+    listing = users_sub.add_parser("list", help="members and their roles")
+    listing.add_argument("--workspace", default=None, help="one workspace (default: all)")
+    remove = users_sub.add_parser("remove", help="remove a member from a workspace (their sessions there end)")
+    remove.add_argument("--workspace", required=True)
+    remove.add_argument("--user", required=True, help="the member's user id or e-mail address")
+    for step in (invite, listing, remove):
+        step.add_argument("--data-dir", default=None, help="as for serve (with LLMOBSERVE_DATABASE_URL unset)")
+        step.set_defaults(func=_users)
 
     demo = sub.add_parser("demo", help="send a realistic multi-agent workload to a running server")
     demo.add_argument(

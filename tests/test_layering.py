@@ -49,6 +49,7 @@ ALLOWED = {
         "pydantic",
         "starlette",
         "authlib",
+        "argon2",
         "joserfc",
         "httpx",
     },

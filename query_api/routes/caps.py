@@ -58,7 +58,7 @@ def list_caps(principal: ReadPrincipal, svc: ServicesDep) -> CapsPublic:
 def create_cap(body: CapIn, principal: AdminPrincipal, svc: ServicesDep) -> CapCreated:
     """E-mails each recipient not yet confirmed a link to confirm (no alert goes to it before); the
     answer holds the cap's webhook signing secret, which no read shows again."""
-    return caps.create_cap(svc, principal.tenant, body)
+    return caps.create_cap(svc, principal.tenant, body, by=principal)
 
 
 @router.get("/{cap_id}", response_model=CapStatusPublic, summary="One spending cap and where it stands")
@@ -69,7 +69,7 @@ def get_cap(cap_id: str, principal: ReadPrincipal, svc: ServicesDep) -> CapStatu
 @router.patch("/{cap_id}", response_model=CapPublic, summary="Change some fields of a spending cap")
 def patch_cap(cap_id: str, body: CapPatch, principal: AdminPrincipal, svc: ServicesDep) -> CapPublic:
     """Recipients not yet confirmed are e-mailed a link, as at create (again only an hour after the last)."""
-    return caps.patch_cap(svc, principal.tenant, cap_id, body)
+    return caps.patch_cap(svc, principal.tenant, cap_id, body, by=principal)
 
 
 @router.post(
@@ -78,10 +78,10 @@ def patch_cap(cap_id: str, body: CapPatch, principal: AdminPrincipal, svc: Servi
     summary="Replace the cap's webhook signing secret; the new one is shown once",
 )
 def rotate_webhook_secret(cap_id: str, principal: AdminPrincipal, svc: ServicesDep) -> WebhookSecretPublic:
-    return caps.rotate_webhook_secret(svc, principal.tenant, cap_id)
+    return caps.rotate_webhook_secret(svc, principal.tenant, cap_id, by=principal)
 
 
 @router.delete("/{cap_id}", status_code=204, summary="Delete a spending cap")
 def delete_cap(cap_id: str, principal: AdminPrincipal, svc: ServicesDep) -> Response:
-    caps.delete_cap(svc, principal.tenant, cap_id)
+    caps.delete_cap(svc, principal.tenant, cap_id, by=principal)
     return Response(status_code=204)

@@ -34,7 +34,7 @@ def unpriced(
 
 @router.put("/models", response_model=CustomPricePublic, summary="Create or replace a tenant custom price")
 def put_custom_price(body: CustomPriceIn, principal: AdminPrincipal, svc: ServicesDep) -> CustomPricePublic:
-    return prices.put_price(svc, principal.tenant, body)
+    return prices.put_price(svc, principal.tenant, body, by=principal)
 
 
 @router.get("/models", response_model=CustomPricesPublic, summary="The tenant's custom prices")
@@ -44,7 +44,7 @@ def list_custom_prices(principal: ReadPrincipal, svc: ServicesDep) -> CustomPric
 
 @router.delete("/models/{price_id}", status_code=204, summary="Delete a custom price")
 def delete_custom_price(price_id: str, principal: AdminPrincipal, svc: ServicesDep) -> Response:
-    prices.delete_price(svc, principal.tenant, price_id)
+    prices.delete_price(svc, principal.tenant, price_id, by=principal)
     return Response(status_code=204)
 
 

@@ -4,7 +4,7 @@ turn a request into arguments and the answer (or a ``ServiceError``) into a resp
 
 from __future__ import annotations
 
-from . import alerts, caps, costs, exports, keys, people, prices, reservations, runs, settings
+from . import accounts, alerts, caps, costs, exports, keys, people, prices, reservations, runs, settings
 from ._services import Services
 from .errors import BadRequest, Conflict, Invalid, NotFound, RateLimited, ServiceError, Unavailable
 from .sessions import Session, SessionStore
@@ -21,6 +21,7 @@ __all__ = [
     "Session",
     "SessionStore",
     "Unavailable",
+    "accounts",
     "alerts",
     "caps",
     "costs",

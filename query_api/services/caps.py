@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from llmobserve.caps import CapStatus, applies_to, blocking, evaluate, rates, state_of
 from llmobserve.caps.notify import literal_blocked_reason, redacted_url
-from llmobserve.control import MAX_CAPS, ControlStore, StoredCap, new_cap_id, new_webhook_secret
+from llmobserve.control import MAX_CAPS, ControlStore, Principal, StoredCap, new_cap_id, new_webhook_secret
 from llmobserve.pricing import exact_text
 
 from ..schemas.caps import (
@@ -32,6 +32,7 @@ from ..schemas.caps import (
     WebhookSecretPublic,
 )
 from .errors import Conflict, Invalid, NotFound
+from .people import record
 from .recipients import View, ask_to_confirm, polled_recipients, recipient_status, view_of
 
 if TYPE_CHECKING:
@@ -239,7 +240,7 @@ def list_caps(svc: Services, tenant: str, admin: bool) -> CapsPublic:
     return CapsPublic(data=caps, count=len(caps))
 
 
-def create_cap(svc: Services, tenant: str, body: CapIn) -> CapCreated:
+def create_cap(svc: Services, tenant: str, body: CapIn, by: Principal | None = None) -> CapCreated:
     """Create; the answer holds the cap's webhook secret, which no read shows again."""
     if len(svc.control.list_caps(tenant)) >= MAX_CAPS:
         raise Conflict(
@@ -248,6 +249,7 @@ def create_cap(svc: Services, tenant: str, body: CapIn) -> CapCreated:
     _check_webhooks(svc, body.webhooks)
     cap = svc.control.put_cap(tenant, _stored(new_cap_id(), body, datetime.now(UTC), new_webhook_secret()))
     svc.caps_changed(tenant)
+    record(svc.control, tenant, by, "cap.create", cap.cap_id, name=cap.name, limit_usd=str(cap.limit_usd))
     notes = ask_to_confirm(svc, tenant, cap.recipients)
     shown = public(cap, view_of(svc, tenant, admin=True, notes=notes))
     return CapCreated(**shown.model_dump(), webhook_secret=cap.webhook_secret)
@@ -258,7 +260,7 @@ def get_cap(svc: Services, tenant: str, cap_id: str, admin: bool) -> CapStatusPu
     return _status_public(evaluate(svc.store, tenant, [cap], svc.caps_clock)[0], view_of(svc, tenant, admin))
 
 
-def patch_cap(svc: Services, tenant: str, cap_id: str, body: CapPatch) -> CapPublic:
+def patch_cap(svc: Services, tenant: str, cap_id: str, body: CapPatch, by: Principal | None = None) -> CapPublic:
     current = find_cap(svc.control, tenant, cap_id)
     try:
         changed = body.applied_to(_editable(current))
@@ -267,21 +269,24 @@ def patch_cap(svc: Services, tenant: str, cap_id: str, body: CapPatch) -> CapPub
     _check_webhooks(svc, changed.webhooks)
     cap = svc.control.put_cap(tenant, _stored(cap_id, changed, current.created_at, current.webhook_secret))
     svc.caps_changed(tenant)
+    record(svc.control, tenant, by, "cap.update", cap_id, fields=sorted(body.model_fields_set))
     notes = ask_to_confirm(svc, tenant, cap.recipients)
     return public(cap, view_of(svc, tenant, admin=True, notes=notes))
 
 
-def rotate_webhook_secret(svc: Services, tenant: str, cap_id: str) -> WebhookSecretPublic:
+def rotate_webhook_secret(svc: Services, tenant: str, cap_id: str, by: Principal | None = None) -> WebhookSecretPublic:
     """A new secret for the cap's webhook signatures, returned this once."""
     current = find_cap(svc.control, tenant, cap_id)
     cap = svc.control.put_cap(tenant, replace(current, webhook_secret=new_webhook_secret()))
     svc.caps_changed(tenant)  # the monitor signs with the cap it holds: it must read the new one
+    record(svc.control, tenant, by, "cap.webhook_secret", cap_id)
     return WebhookSecretPublic(cap_id=cap.cap_id, webhook_secret=cap.webhook_secret)
 
 
-def delete_cap(svc: Services, tenant: str, cap_id: str) -> StoredCap:
+def delete_cap(svc: Services, tenant: str, cap_id: str, by: Principal | None = None) -> StoredCap:
     """Delete; returns the cap as it was."""
     cap = find_cap(svc.control, tenant, cap_id)
     svc.control.delete_cap(tenant, cap_id)
     svc.caps_changed(tenant)
+    record(svc.control, tenant, by, "cap.delete", cap_id, name=cap.name)
     return cap

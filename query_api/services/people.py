@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from llmobserve.control import ROLES, AuditEntry, ControlStore, Invitation, Member, Principal, role_rank
 
 from .errors import BadRequest, Conflict, NotFound, ServiceError
 from .oidc import OidcClient
+from .sessions import SignInLimiter
 
 __all__ = [
     "Accounts",
@@ -26,6 +28,7 @@ __all__ = [
     "invite",
     "list_invitations",
     "list_members",
+    "record",
     "remove_member",
     "revoke_invitation",
 ]
@@ -46,6 +49,10 @@ class Accounts:
     signup: str = "invite"  # open | invite | off
     key_signin: bool | None = None  # None: on while no person has an account
     oidc: Mapping[str, OidcClient] = field(default_factory=dict)
+    passwords: SignInLimiter = field(
+        default_factory=lambda: SignInLimiter(failures_per_address=10, attempts_per_key=10)
+    )
+    """Password sign-ins: failures per client address, attempts per account, per minute."""
 
     def key_signin_on(self, control: ControlStore) -> bool:
         return self.key_signin if self.key_signin is not None else control.people.user_count() == 0
@@ -56,17 +63,25 @@ def actor(principal: Principal) -> tuple[str, str]:
     return principal.actor, principal.name or principal.actor
 
 
+def record(control: ControlStore, tenant: str, by: Principal | None, action: str, target: str, **detail: Any) -> None:
+    """An audit entry for a change ``by`` made (none: an internal change, not recorded)."""
+    if by is not None:
+        control.people.audit(tenant, actor(by), action, target, **detail)
+
+
 def list_members(control: ControlStore, tenant: str) -> list[Member]:
     return control.people.members(tenant)
 
 
 def invite(control: ControlStore, principal: Principal, email: str, role: str) -> tuple[Invitation, str]:
-    if role not in ROLES:
-        raise BadRequest(f"role must be one of {', '.join(ROLES)}")
     if not principal.allows("admin"):
         raise Forbidden("only an admin or an owner may invite people")
+    if role not in ROLES:
+        raise BadRequest(f"role must be one of {', '.join(ROLES)}")
     if principal.role is not None and role_rank(role) > role_rank(principal.role):
         raise Forbidden(f"you are {principal.role} here: you cannot invite someone as {role}")
+    if "@" not in email.strip().strip("@") or len(email) > 320:
+        raise BadRequest(f"{email!r} is not an e-mail address")
     return control.people.invite(principal.tenant, email.strip(), role, actor(principal), INVITATION_TTL)
 
 
@@ -80,9 +95,9 @@ def revoke_invitation(control: ControlStore, principal: Principal, invitation_id
 
 
 def change_role(control: ControlStore, principal: Principal, user_id: str, role: str) -> None:
+    _owner(principal)
     if role not in ROLES:
         raise BadRequest(f"role must be one of {', '.join(ROLES)}")
-    _owner(principal)
     try:
         control.people.set_role(principal.tenant, user_id, role, actor(principal))
     except LookupError:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from llmobserve.control import ControlStore, StoredPrice, price_id
+from llmobserve.control import ControlStore, Principal, StoredPrice, price_id
 from llmobserve.pricing import CustomPrice, canonical_provider
 from llmobserve.storage import Store
 
@@ -21,6 +21,7 @@ from ..schemas.pricing import (
     UnpricedModels,
 )
 from .errors import BadRequest, NotFound
+from .people import record
 from .reprice import reprice
 from .timerange import check_time
 
@@ -93,7 +94,7 @@ def unpriced(store: Store, tenant: str, frm: datetime, to: datetime) -> Unpriced
     )
 
 
-def put_price(svc: Services, tenant: str, body: CustomPriceIn) -> CustomPricePublic:
+def put_price(svc: Services, tenant: str, body: CustomPriceIn, by: Principal | None = None) -> CustomPricePublic:
     """Create or replace; it prices what is ingested from now on (the receiver's rules are reloaded)."""
     provider = canonical_provider(body.provider) if body.provider else ""
     model = body.model if body.model is not None else str(body.model_pattern)
@@ -114,6 +115,7 @@ def put_price(svc: Services, tenant: str, body: CustomPriceIn) -> CustomPricePub
     )
     svc.control.put_price(tenant, stored)
     svc.prices.invalidate(tenant)
+    record(svc.control, tenant, by, "price.put", stored.price_id, provider=provider, model=model)
     return public(stored)
 
 
@@ -122,10 +124,11 @@ def list_prices(control: ControlStore, tenant: str) -> CustomPricesPublic:
     return CustomPricesPublic(data=prices, count=len(prices))
 
 
-def delete_price(svc: Services, tenant: str, price_id: str) -> None:
+def delete_price(svc: Services, tenant: str, price_id: str, by: Principal | None = None) -> None:
     if not svc.control.delete_price(tenant, price_id):
         raise NotFound(f"no custom price {price_id!r}")
     svc.prices.invalidate(tenant)
+    record(svc.control, tenant, by, "price.delete", price_id)
 
 
 def reprice_range(svc: Services, tenant: str, start: datetime, end: datetime) -> RepriceOut:

@@ -43,3 +43,26 @@ def test_a_bad_database_url_is_one_clear_line(tmp_path: Path) -> None:
     assert done.returncode == 2 and "LLMOBSERVE_DATABASE_URL" in done.stderr and "postgresql+psycopg" in done.stderr
     down = run_cli("db", "current", env={"LLMOBSERVE_DATABASE_URL": "postgresql+psycopg://u:secret@127.0.0.1:1/x"})
     assert down.returncode == 1 and "cannot read the control store" in down.stderr and "secret" not in down.stderr
+
+
+def test_users_invite_list_and_remove(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    made = run_cli(
+        "users", "invite", "--workspace", "acme", "--email", "Bo@Example.com", "--role", "admin", "--data-dir", data
+    )
+    assert made.returncode == 0, made.stderr
+    link = made.stdout.strip().splitlines()[-1]
+    assert "/invite/" in link and "invited bo@example.com to acme as admin" in made.stdout
+    store = ControlStore.open(default_url(tmp_path / "data"))
+    try:
+        token = link.rsplit("/", 1)[1]
+        joined = store.people.sign_in_oidc("https://idp", "bo", "okta", "bo@example.com", "Bo", "off", token)
+    finally:
+        store.close()
+    listed = run_cli("users", "list", "--data-dir", data)
+    assert f"acme\tadmin\t{joined.user_id}\tbo@example.com\tBo" in listed.stdout
+    bad = run_cli("users", "invite", "--workspace", "acme", "--email", "x@y.z", "--role", "king", "--data-dir", data)
+    assert bad.returncode == 2 and "--role must be one of" in bad.stderr
+    removed = run_cli("users", "remove", "--workspace", "acme", "--user", "bo@example.com", "--data-dir", data)
+    assert removed.returncode == 0, removed.stderr
+    assert "nobody yet" in run_cli("users", "list", "--workspace", "acme", "--data-dir", data).stdout

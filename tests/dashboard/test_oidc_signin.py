@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import secrets
 from collections.abc import Iterator
 from typing import Any
@@ -197,8 +198,14 @@ def test_chromium_signs_up_through_the_providers_redirects_and_switches_workspac
         page.goto(f"{live.http_url}/login")
         page.screenshot(path=str(SCREENSHOTS / "sign-in-providers.png"), full_page=True)
         page.click("text=Continue with Stand-in IdP")
-        page.wait_for_url(f"{live.http_url}/**")
+        page.wait_for_url(f"{live.http_url}/onboarding")
         assert "Linus Browser (owner)" in page.inner_text("header")
+        page.fill("input[name=name]", "Linus's lab")
+        page.screenshot(path=str(SCREENSHOTS / "onboarding.png"), full_page=True)
+        page.click("button:has-text('Save and create the key')")
+        page.wait_for_url(f"{live.http_url}/")
+        assert "Your ingest key: llmo_" in page.inner_text("[role=status]")
+        assert "Getting started" in page.inner_text("main")
         store = ControlStore.open(default_url(live.data_dir))
         try:
             _, token = store.people.invite("team-b", "linus@example.com", "viewer", ("cli", "test"))
@@ -216,3 +223,18 @@ def test_chromium_signs_up_through_the_providers_redirects_and_switches_workspac
         page.screenshot(path=str(SCREENSHOTS / "workspace-switcher.png"), full_page=True)
     finally:
         context.close()
+
+
+def test_a_signed_out_page_returns_there_after_signing_in(idp: StandInOIDC, live: LiveServer) -> None:
+    idp.set_user("returning", "ret@example.com", name="Returning Person")
+    with httpx.Client(timeout=30) as browser:
+        assert _sign_in(browser, live).headers["location"] == "/onboarding"  # first time: onboarding
+        browser.cookies.clear()  # the session expired
+        asked = browser.get(f"{live.http_url}/costs?days=7")
+        assert asked.status_code == 303 and asked.headers["location"] == "/login?next=/costs?days=7"
+        login = browser.get(f"{live.http_url}{asked.headers['location']}")
+        button = re.search(r'href="(/login/oidc/standin\?[^"]+)"', login.text)
+        assert button is not None
+        back = _authorize(browser, live, button.group(1).replace("&amp;", "&"))
+        done = browser.get(back.headers["location"])
+        assert done.status_code == 303 and done.headers["location"] == "/costs?days=7"

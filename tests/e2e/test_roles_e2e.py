@@ -63,6 +63,24 @@ PAGE_RULES = {
     ("get", "/confirm-recipient"): "public",
     ("post", "/confirm-recipient"): "public",
     ("post", "/workspace"): "viewer",
+    **{
+        (method, path): "public"
+        for method in ("get", "post")
+        for path in ("/signup", "/verify/{token}", "/reset", "/reset/{token}")
+    },
+    ("post", "/login/password"): "public",
+    # ends the person's every session: tested in tests/dashboard/test_people_pages.py, not in this loop
+    ("post", "/profile/sign-out-everywhere"): "public",
+    ("get", "/members"): "viewer",
+    ("get", "/onboarding"): "admin",
+    ("post", "/onboarding"): "admin",
+    ("get", "/profile"): "viewer",
+    ("post", "/profile/name"): "viewer",
+    ("post", "/profile/password"): "viewer",
+    ("post", "/members/invite"): "admin",
+    ("post", "/members/invitations/{invitation_id}/revoke"): "admin",
+    ("post", "/members/{user_id}/role"): "owner*",
+    ("post", "/members/{user_id}/remove"): "owner*",
     # pages every member reads
     **{("get", path): "viewer" for path in ("/", "/costs", "/models", "/agents", "/customers", "/runs", "/caps")},
     ("get", "/costs/export.csv"): "viewer",
@@ -207,5 +225,14 @@ def test_a_viewers_forged_post_changes_nothing_and_a_removed_member_is_refused(
         httpx.get(f"{server.http_url}/api/v1/caps", cookies={"llmo_session": member[0]}, timeout=30).status_code == 401
     )
     assert httpx.get(f"{server.http_url}/caps", cookies={"llmo_session": member[0]}, timeout=30).status_code == 303
+    made = httpx.post(
+        f"{server.http_url}/api/v1/caps",
+        json=body,
+        cookies={"llmo_session": owner[0]},
+        headers={"x-csrf-token": owner[1]},
+        timeout=30,
+    )
+    assert made.status_code == 201
     audit = httpx.get(f"{server.http_url}/api/v1/audit", cookies={"llmo_session": owner[0]}, timeout=30).json()
     assert any(e["action"] == "member.remove" and e["target"] == member_id for e in audit["data"])
+    assert any(e["action"] == "cap.create" and e["actor_name"] == "Owner" for e in audit["data"])
