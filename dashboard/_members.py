@@ -4,8 +4,6 @@ password, linked sign-ins, sign out everywhere). Each change is the API's own se
 
 from __future__ import annotations
 
-from html import escape
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -63,18 +61,10 @@ async def invite(request: Request, p: PageDep) -> Response:
     except ServiceError as exc:
         p.session.flash.append(str(exc.detail))
         return await run_in_threadpool(_members_page, request, p, exc.status)
-    link = f"{p.services.public_url.rstrip('/')}/invite/{token}"
-    sent = await run_in_threadpool(
-        p.services.notifier.email,
-        [made.email],
-        f"You are invited to {p.tenant} on llmobserve",
-        f"{p.principal.name or 'An admin'} invited you to {p.tenant} as {made.role}. Open within 7 days:\n\n{link}",
-        f"<p>{escape(p.principal.name or 'An admin')} invited you to <strong>{escape(p.tenant)}</strong> as "
-        f'{escape(made.role)}. Open within 7 days:</p><p><a href="{escape(link)}">{escape(link)}</a></p>',
-    )
+    link, mailed = await run_in_threadpool(people.send_invitation, p.services, p.principal, made, token)
     p.session.flash.append(
         f"Invitation e-mailed to {made.email}."
-        if sent.ok
+        if mailed
         else f"Invitation for {made.email} ({made.role}): send them this link, shown once: {link}"
     )
     return RedirectResponse("/members", status_code=303)

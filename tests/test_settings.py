@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from llmobserve.cli import build_parser
+from llmobserve.query_api.services.oidc import oidc_clients
 from llmobserve.settings import ENV_ONLY, Settings, SettingsError, load_settings, settings_table, unknown_env
 from tests.conftest import ROOT, free_port, run_cli
 
@@ -153,3 +154,19 @@ def test_no_module_reads_the_environment_on_its_own() -> None:
         if _reads_environment(path)
     }
     assert readers == ENV_READERS
+
+
+def test_openid_connect_providers_are_grouped_by_name_and_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, issuer in (("GOOGLE", "https://accounts.google.com"), ("KEYCLOAK", "https://kc.example.com/realms/x")):
+        monkeypatch.setenv(f"LLMOBSERVE_OIDC_{name}_ISSUER", issuer)
+        monkeypatch.setenv(f"LLMOBSERVE_OIDC_{name}_CLIENT_ID", f"id-{name}")
+        monkeypatch.setenv(f"LLMOBSERVE_OIDC_{name}_CLIENT_SECRET", "s3cret-value")
+    monkeypatch.setenv("LLMOBSERVE_OIDC_GOOGLE_DOMAINS", "Example.com, @corp.example")
+    clients = oidc_clients(load_settings().oidc)
+    assert sorted(clients) == ["google", "keycloak"]  # a button each
+    assert clients["google"].provider.allowed_domains == ("example.com", "corp.example")
+    assert unknown_env() == []  # the provider variables are not typos
+    monkeypatch.delenv("LLMOBSERVE_OIDC_KEYCLOAK_CLIENT_SECRET")
+    with pytest.raises(SettingsError, match="LLMOBSERVE_OIDC_KEYCLOAK_CLIENT_SECRET") as refused:
+        load_settings()
+    assert "s3cret-value" not in str(refused.value)  # never echoes a secret

@@ -65,8 +65,8 @@ def list_invitations(principal: AdminPrincipal, svc: ServicesDep) -> Invitations
 @router.post("/invitations", response_model=InvitationCreated, status_code=201, summary="Invite someone by e-mail")
 def invite(body: InvitationCreate, principal: AdminPrincipal, svc: ServicesDep) -> InvitationCreated:
     made, token = people.invite(svc.control, principal, body.email, body.role)
-    url = f"{svc.public_url.rstrip('/')}/invite/{token}"
-    return InvitationCreated(url=url, **_invitation(made).model_dump())
+    url, mailed = people.send_invitation(svc, principal, made, token)
+    return InvitationCreated(url=url, emailed=mailed, **_invitation(made).model_dump())
 
 
 @router.delete("/invitations/{invitation_id}", status_code=204, summary="Withdraw a pending invitation")

@@ -56,6 +56,7 @@ class InvitationPublic(BaseModel):
 
 class InvitationCreated(InvitationPublic):
     url: str = Field(description="the invitation link, with its single-use token: shown this once")
+    emailed: bool = Field(description="whether the link was e-mailed to the invitee (the server sends e-mail)")
 
 
 class Invitations(BaseModel):

@@ -11,13 +11,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from html import escape
+from typing import TYPE_CHECKING, Any
 
 from llmobserve.control import ROLES, AuditEntry, ControlStore, Invitation, Member, Principal, role_rank
 
 from .errors import BadRequest, Conflict, NotFound, ServiceError
 from .oidc import OidcClient
 from .sessions import SignInLimiter
+
+if TYPE_CHECKING:
+    from ._services import Services
 
 __all__ = [
     "Accounts",
@@ -31,6 +35,7 @@ __all__ = [
     "record",
     "remove_member",
     "revoke_invitation",
+    "send_invitation",
 ]
 
 INVITATION_TTL = timedelta(days=7)
@@ -83,6 +88,23 @@ def invite(control: ControlStore, principal: Principal, email: str, role: str) -
     if "@" not in email.strip().strip("@") or len(email) > 320:
         raise BadRequest(f"{email!r} is not an e-mail address")
     return control.people.invite(principal.tenant, email.strip(), role, actor(principal), INVITATION_TTL)
+
+
+def send_invitation(svc: Services, by: Principal, made: Invitation, token: str) -> tuple[str, bool]:
+    """E-mail the invitation when this server sends e-mail: (its link, whether it was e-mailed).
+    The link is also for the inviter to hand over when there is no e-mail."""
+    link = f"{svc.public_url.rstrip('/')}/invite/{token}"
+    if not made.email or not svc.notifier.email_enabled:
+        return link, False
+    who, where = by.name or "An admin", made.workspace
+    sent = svc.notifier.email(
+        [made.email],
+        f"You are invited to {where} on llmobserve",
+        f"{who} invited you to {where} as {made.role}. Open within 7 days:\n\n{link}",
+        f"<p>{escape(who)} invited you to <strong>{escape(where)}</strong> as {escape(made.role)}. "
+        f'Open within 7 days:</p><p><a href="{escape(link)}">{escape(link)}</a></p>',
+    )
+    return link, sent.ok
 
 
 def list_invitations(control: ControlStore, tenant: str) -> list[Invitation]:

@@ -11,6 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
+from llmobserve.control import ControlStore, default_url
+from llmobserve.query_api.services import SessionStore
 from tests.conftest import LiveServer
 from tests.dashboard.conftest import SCREENSHOTS
 from tests.standin.sendgrid_api import StandInSendGrid
@@ -127,3 +129,37 @@ def test_password_guessing_is_limited_per_account_and_links_fail_clearly(live: L
     assert "not valid" in httpx.get(f"{live.http_url}/reset/forged", timeout=30).text
     short = _post(live, "/signup", email="s@example.com", password="short", name="S")
     assert short.status_code == 400 and "at least 10 characters" in short.text
+
+
+def test_an_invitation_is_e_mailed_and_its_link_lets_the_invitee_sign_up(
+    mail: StandInSendGrid, live: LiveServer
+) -> None:
+    store = ControlStore.open(default_url(live.data_dir))
+    try:
+        _, token = store.people.invite("mailed-team", "lead@example.com", "owner", ("cli", "test"))
+        lead = store.people.sign_in_oidc("https://idp.mail", "lead", "t", None, "Lead", "off", token)
+        session = SessionStore(store).create_person(lead.user_id, "mailed-team")
+    finally:
+        store.close()
+    made = httpx.post(
+        f"{live.http_url}/api/v1/invitations",
+        json={"email": "invitee@example.com", "role": "viewer"},
+        cookies={"llmo_session": session.id},
+        headers={"x-csrf-token": session.csrf},
+        timeout=30,
+    )
+    assert made.status_code == 201 and made.json()["emailed"] is True
+    link = _link(mail, "invitee@example.com", "/invite/")
+    assert link == made.json()["url"]
+    # an invited address may sign up although nobody else could (the link carries the invitation)
+    token = link.rsplit("/", 1)[1]
+    form = httpx.get(f"{live.http_url}/signup", params={"invitation": token}, timeout=30)
+    assert f'name="invitation" value="{token}"' in form.text
+    _post(live, "/signup", email="invitee@example.com", password="long enough pass", name="Vi", invitation=token)
+    verify = _link(mail, "invitee@example.com", "/verify/")
+    joined = httpx.post(verify, timeout=30, follow_redirects=False)
+    assert joined.status_code == 303 and joined.headers["location"] == "/"  # invited: no onboarding
+    members = httpx.get(f"{live.http_url}/api/v1/members", cookies={"llmo_session": session.id}, timeout=30).json()[
+        "data"
+    ]
+    assert {m["name"]: m["role"] for m in members} == {"Lead": "owner", "Vi": "viewer"}
