@@ -82,9 +82,10 @@ class LiveServer:
             stderr=subprocess.STDOUT,
             text=True,
             cwd=self.cwd,
-            # One decode worker unless a test asks for more: each worker is a process that starts
-            # and imports, and most tests send a few exports (the session server keeps two).
-            env={**os.environ, "LLMOBSERVE_DECODE_WORKERS": "1", **self.env},
+            # Decoding in the server's own process unless a test asks for workers: each worker is a
+            # process that starts and imports (~1 s of CPU), and most tests send a few exports. The
+            # session server and the tests of the workers themselves keep two.
+            env={**os.environ, "LLMOBSERVE_DECODE_WORKERS": "0", **self.env},
         )
         deadline = time.monotonic() + timeout
         assert self.process.stdout is not None
