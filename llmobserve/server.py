@@ -227,7 +227,10 @@ def serve(opts: Settings, out: TextIO = sys.stdout, clock: Callable[[], datetime
     first_key = owner_link = None
     if control.tenant_count() == 0:
         first_key, _ = control.create_key("default", ("admin",), name="created at first start")
-    if opts.only != "receiver" and control.people.user_count() == 0:
+    # People sign in with a provider, or with a password set through e-mailed links: with neither
+    # configured, a link would lead to a page where nobody can accept it.
+    people_sign_in = bool(opts.oidc) or opts.sendgrid_api_key is not None
+    if opts.only != "receiver" and people_sign_in and control.people.user_count() == 0:
         # A self-hosted install has a person from minute one: the link makes its user the owner
         # of 'default' (on an upgraded store, the workspace its keys already belong to).
         owner_link = control.people.first_owner_invitation("default")
