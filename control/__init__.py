@@ -12,7 +12,7 @@ from ._key_checks import KEY_CHECKS, MISS, KeyChecks, LookupsBusy, Miss
 from ._ledger import Hold, LedgerTx, OpenReservation
 from ._links import Flow, Link
 from ._migrate import HEAD
-from ._people import FIRST_OWNER, People, SignIn, SignInRefused
+from ._people import FIRST_OWNER, INVITATION_PROBLEMS, People, SignIn, SignInRefused
 from ._records import (
     DEFAULT_SCOPES,
     KEY_PREFIX,
@@ -54,6 +54,7 @@ __all__ = [
     "Flow",
     "HEAD",
     "Hold",
+    "INVITATION_PROBLEMS",
     "InvalidTenantError",
     "Invitation",
     "KEY_CHECKS",

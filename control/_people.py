@@ -18,7 +18,7 @@ from ._records import AuditEntry, Invitation, Member, User, role_rank
 if TYPE_CHECKING:
     from ._store import ControlStore
 
-__all__ = ["FIRST_OWNER", "People", "SignIn", "SignInRefused"]
+__all__ = ["FIRST_OWNER", "INVITATION_PROBLEMS", "People", "SignIn", "SignInRefused"]
 
 _T = TypeVar("_T")
 FIRST_OWNER = "first start"
@@ -257,7 +257,7 @@ def _may_join(conn: Connection, signup: str, invitation: str | None) -> None:
         found = _invitations.invitation_by_token(conn, invitation)
         why = "unknown" if found is None else found.status()
         if why != "pending":
-            raise SignInRefused(_INVITATION_PROBLEMS[why])
+            raise SignInRefused(INVITATION_PROBLEMS[why])
         return
     if signup != "open":
         raise SignInRefused(
@@ -267,8 +267,8 @@ def _may_join(conn: Connection, signup: str, invitation: str | None) -> None:
         )
 
 
-_INVITATION_PROBLEMS = {
-    "unknown": "This invitation link is not valid. Ask for a new one.",
+INVITATION_PROBLEMS = {  # why an invitation is refused, to the person holding it
+    "unknown": "This invitation link is not valid. Ask the workspace's owner for a new one.",
     "used": "This invitation was already used. Sign in, or ask for a new one.",
     "revoked": "This invitation was withdrawn. Ask the workspace's owner for a new one.",
     "expired": "This invitation has expired. Ask the workspace's owner for a new one.",
@@ -283,7 +283,7 @@ def _settle(
     if invitation is not None:
         found, why = _invitations.accept_invitation(conn, invitation, user_id)
         if found is None:
-            raise SignInRefused(_INVITATION_PROBLEMS[why])
+            raise SignInRefused(INVITATION_PROBLEMS[why])
         before = _users.membership(conn, found.workspace, user_id)
         if before is None:
             _users.add_member(conn, found.workspace, user_id, found.role)

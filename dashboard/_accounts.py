@@ -77,7 +77,7 @@ def verify_form(request: Request, services: ServicesDep, token: str) -> HTMLResp
             request,
             410 if why != "unknown" else 404,
             title="Confirm your address",
-            error=f"This confirmation link {_WHY[why]}.",
+            error=accounts.link_problem("verify", why),
             again="/signup",
         )
     return _page(request, title="Confirm your address", form="verify", token=token, email=link.email)
@@ -143,7 +143,7 @@ def new_password_form(request: Request, services: ServicesDep, token: str) -> HT
             request,
             410 if why != "unknown" else 404,
             title="Reset your password",
-            error=f"This reset link {_WHY[why]}.",
+            error=accounts.link_problem("reset", why),
             again="/reset",
         )
     return _page(request, title="Choose a new password", form="new_password", token=token)
@@ -164,6 +164,3 @@ async def new_password(
     except SignInRefused as exc:
         return _page(request, 410, title="Reset your password", error=str(exc), again="/reset")
     return _signed_in(services, user.id)
-
-
-_WHY = {"unknown": "is not valid", "used": "was already used", "expired": "has expired"}

@@ -14,7 +14,7 @@ import secrets
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from llmobserve.control import Flow, SignInRefused
+from llmobserve.control import INVITATION_PROBLEMS, Flow, SignInRefused
 from llmobserve.query_api.deps import ServicesDep
 from llmobserve.query_api.services import Services
 from llmobserve.query_api.services.oidc import OidcClient, OidcError
@@ -114,13 +114,7 @@ def invitation(request: Request, services: ServicesDep, token: str) -> HTMLRespo
     found = services.control.people.invitation(token)
     why = "unknown" if found is None else found.status()
     if why != "pending":
-        message = {
-            "unknown": "This invitation link is not valid. Ask the workspace's owner for a new one.",
-            "used": "This invitation was already used. Sign in, or ask for a new one.",
-            "revoked": "This invitation was withdrawn. Ask the workspace's owner for a new one.",
-            "expired": "This invitation has expired. Ask the workspace's owner for a new one.",
-        }[why]
-        return sign_in_form(request, services, 410 if why != "unknown" else 404, "/", message)
+        return sign_in_form(request, services, 410 if why != "unknown" else 404, "/", INVITATION_PROBLEMS[why])
     return sign_in_form(request, services, 200, "/", None, token)
 
 

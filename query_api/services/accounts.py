@@ -26,6 +26,7 @@ __all__ = [
     "finish_reset",
     "finish_sign_up",
     "hash_password",
+    "link_problem",
     "password_sign_in",
     "start_reset",
     "start_sign_up",
@@ -135,7 +136,7 @@ def finish_sign_up(svc: Services, token: str) -> SignIn:
     """Use the verification link: the account exists from now on (raises ``SignInRefused`` with why)."""
     link, why = svc.control.people.use_link(token, "verify")
     if link is None or link.email is None:
-        raise SignInRefused(_LINK_PROBLEMS[why or "unknown"].format(what="confirmation", again="/signup"))
+        raise SignInRefused(link_problem("verify", why))
     data = link.data
     return svc.control.people.sign_up_local(
         link.email, str(data["password_hash"]), str(data.get("name") or ""), svc.accounts.signup, data.get("invitation")
@@ -181,9 +182,15 @@ def finish_reset(svc: Services, token: str, password: str) -> User:
     link, why = svc.control.people.use_link(token, "reset")
     user = svc.control.people.user(link.user_id) if link is not None and link.user_id else None
     if user is None:
-        raise SignInRefused(_LINK_PROBLEMS[why or "unknown"].format(what="reset", again="/reset"))
+        raise SignInRefused(link_problem("reset", why))
     svc.control.people.set_password(user.id, hash_password(password))
     return user
+
+
+def link_problem(purpose: str, why: str) -> str:
+    """Why a ``verify`` or ``reset`` link cannot be used, and where to ask for a new one."""
+    what, again = ("confirmation", "/signup") if purpose == "verify" else ("reset", "/reset")
+    return _LINK_PROBLEMS[why or "unknown"].format(what=what, again=again)
 
 
 _LINK_PROBLEMS = {

@@ -15,6 +15,7 @@ from llmobserve.control import ROLES, ControlStore, default_url
 from llmobserve.dashboard import PAGES
 from llmobserve.query_api.services import SessionStore
 from tests.conftest import LiveServer
+from tests.e2e.test_scopes_e2e import ADMIN_ONLY
 
 DUMMY = {
     "trace_id": "0" * 32,
@@ -33,25 +34,7 @@ API_RULES = {
     ("patch", "/api/v1/members/{user_id}"): "owner*",
     ("delete", "/api/v1/members/{user_id}"): "owner*",
 }
-API_ADMIN = {
-    ("put", "/api/v1/pricing/models"),
-    ("delete", "/api/v1/pricing/models/{price_id}"),
-    ("post", "/api/v1/pricing/reprice"),
-    ("get", "/api/v1/keys"),
-    ("delete", "/api/v1/keys/{key_id}"),
-    ("get", "/api/v1/settings/attribution"),
-    ("put", "/api/v1/settings/attribution"),
-    ("put", "/api/v1/settings/duplicates"),
-    ("post", "/api/v1/caps"),
-    ("patch", "/api/v1/caps/{cap_id}"),
-    ("delete", "/api/v1/caps/{cap_id}"),
-    ("post", "/api/v1/caps/{cap_id}/test"),
-    ("post", "/api/v1/caps/{cap_id}/webhook-secret"),
-    ("get", "/api/v1/invitations"),
-    ("post", "/api/v1/invitations"),
-    ("delete", "/api/v1/invitations/{invitation_id}"),
-    ("get", "/api/v1/audit"),
-}
+API_ADMIN = ADMIN_ONLY  # the routes an admin key needs (tests/e2e/test_scopes_e2e.py), as for people
 PAGE_RULES = {
     # public: signed in or not
     ("get", "/login"): "public",
