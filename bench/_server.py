@@ -33,10 +33,11 @@ def free_port() -> int:
 
 
 def start_server(
-    data_dir: str, extra_args: list[str], key: str | None = None, echo: bool = False
+    data_dir: str, extra_args: list[str], key: str | None = None, echo: bool = False, env: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[str], str, str, str]:
     """Start `llmobserve serve`: (process, gRPC target, HTTP URL, key). Pass ``key`` when the store
-    already has one (only a first start prints one); ``echo`` copies the server's output to stderr."""
+    already has one (only a first start prints one); ``echo`` copies the server's output to stderr;
+    ``env``: variables added to this process's environment for the server."""
     grpc_port, http_port = free_port(), free_port()
     proc = subprocess.Popen(
         [
@@ -58,9 +59,11 @@ def start_server(
         # BENCH_SERVER_PATH: a folder holding another release laid out as the package `llmobserve`
         # (tests.typecheck.link_tree of a checkout): the server runs that code, to compare releases.
         cwd=os.environ.get("BENCH_SERVER_PATH", ROOT),
-        env={**os.environ, "PYTHONPATH": os.environ["BENCH_SERVER_PATH"]}
-        if "BENCH_SERVER_PATH" in os.environ
-        else None,
+        env={
+            **os.environ,
+            **(env or {}),
+            **({"PYTHONPATH": os.environ["BENCH_SERVER_PATH"]} if "BENCH_SERVER_PATH" in os.environ else {}),
+        },
     )
     assert proc.stdout is not None
     for line in proc.stdout:

@@ -9,6 +9,11 @@ An export is acknowledged only after its spans are written, so acknowledged == s
 script still checks the stored count through the API afterwards.
 
     python -m bench.ingest [--spans 200000] [--runs 8x512,16x512,8x8192]
+    python -m bench.ingest --billing both --no-rotel --repeat 3   # billing off and on, alternating
+
+With billing on, every export is checked against the workspace's plan (free, with an allowance it
+never reaches, so the check runs in full and refuses nothing). Stripe itself is never called on
+the ingest path, so its address here leads nowhere.
 
 rotel comes from PyPI (`pip install rotel`, which ships the binary; `make bench` installs it);
 without it only our rate is printed.
@@ -69,12 +74,24 @@ def _rotel_rate(binary: Path, requests: list[tuple[bytes, int]], concurrency: in
             proc.wait(30)
 
 
-def _ours(args: argparse.Namespace, requests: list[tuple[bytes, int]], batch: int, concurrency: int) -> float:
+BILLING_ENV = {
+    "STRIPE_SECRET_KEY": "sk_test_bench",
+    "STRIPE_WEBHOOK_SECRET": "whsec_bench",
+    "LLMOBSERVE_STRIPE_PRICE_PRO": "price_bench",
+    "LLMOBSERVE_STRIPE_API_BASE": "http://127.0.0.1:9",
+    "LLMOBSERVE_FREE_SPANS": str(10**12),
+}
+
+
+def _ours(
+    args: argparse.Namespace, requests: list[tuple[bytes, int]], batch: int, concurrency: int, billing: bool = False
+) -> float:
     with tempfile.TemporaryDirectory(prefix="llmobserve-bench-") as data_dir:
         proc, target, http_url, key = start_server(
             data_dir,
             ["--log-level", args.server_log_level] if args.server_log_level else [],
             echo=bool(args.server_log_level),
+            env=BILLING_ENV if billing else None,
         )
         try:
             warm = build_requests(2_000, batch, args.seed + 1)  # first-call costs (catalogue, imports)
@@ -97,7 +114,7 @@ def _ours(args: argparse.Namespace, requests: list[tuple[bytes, int]], batch: in
     if stored_llm != expected or errors:
         raise SystemExit(f"stored {stored_llm} LLM calls, expected {expected}; {len(errors)} errors: {errors[:3]}")
     print(
-        f"    llmobserve: {acked} spans acknowledged in {elapsed:.2f} s, {retries} retries on backpressure, "
+        f"    llmobserve{' (billing on)' if billing else ''}: {acked} spans acknowledged in {elapsed:.2f} s, {retries} retries on backpressure, "
         f"{stored_llm} LLM calls stored (as expected)",
         flush=True,
     )
@@ -116,7 +133,14 @@ def main() -> None:
     parser.add_argument("--no-rotel", action="store_true", help="skip the reference run")
     parser.add_argument("--cpu", action="store_true", help="print where the server's CPU went (Linux)")
     parser.add_argument("--server-log-level", default=None, help="echo the server's log at this level")
+    parser.add_argument(
+        "--billing", choices=("off", "on", "both"), default="off", help="plan limits at ingest; both: side by side"
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="with --billing both: alternate off/on this many times")
     args = parser.parse_args()
+    if args.billing == "both":
+        _billing_side_by_side(args)
+        return
     rotel = None if args.no_rotel else _rotel_binary()
     if rotel is None and not args.no_rotel:
         print("rotel is not installed (pip install rotel): printing our rate only", flush=True)
@@ -134,6 +158,24 @@ def main() -> None:
         ref = f"{reference:,.0f}" if reference else "-"
         ratio = f"{ours / reference:.3f}" if reference else "-"
         print(f"{concurrency:>9} {batch:>12} {ref:>16} {ours:>11,.0f} {ratio:>6}")
+
+
+def _billing_side_by_side(args: argparse.Namespace) -> None:
+    """Billing off and on, alternating on the same requests: the machine's noise falls on both."""
+    rows = []
+    for run in args.runs.split(","):
+        concurrency, batch = (int(part) for part in run.lower().split("x"))
+        print(f"{concurrency} exporters x {batch} spans: building {args.spans} spans...", flush=True)
+        requests = build_requests(args.spans, batch, args.seed)
+        off, on = [], []
+        for _ in range(args.repeat):
+            off.append(_ours(args, requests, batch, concurrency, billing=False))
+            on.append(_ours(args, requests, batch, concurrency, billing=True))
+        rows.append((concurrency, batch, sum(off) / len(off), sum(on) / len(on)))
+    print()
+    print(f"{'exporters':>9} {'spans/export':>12} {'billing off':>12} {'billing on':>11} {'on/off':>7}")
+    for concurrency, batch, off_rate, on_rate in rows:
+        print(f"{concurrency:>9} {batch:>12} {off_rate:>12,.0f} {on_rate:>11,.0f} {on_rate / off_rate:>7.3f}")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,12 @@
 """The control plane: every record a person or the product edits (workspaces, API keys as hashes,
 caps, alert history, custom prices, settings, e-mail recipients, dashboard sessions, leases), in
-SQL through SQLAlchemy 2 and Alembic. SQLite in the data dir by default (``control.db``);
+SQL through SQLAlchemy 2 and Alembic; billing's subscriptions, Stripe events, promo codes and usage too. SQLite in the data dir by default (``control.db``);
 PostgreSQL by ``LLMOBSERVE_DATABASE_URL``. Spans stay in ClickHouse (``llmobserve.storage``)."""
 
 from __future__ import annotations
 
 from ._auth import Authenticator, bearer_token
+from ._billing import Account, BillingRecords, PromoCode, PromoRefused, Subscription, add_months, promo_hash
 from ._engine import ControlConfigError, default_url, is_sqlite
 from ._engine import describe as describe_control
 from ._key_checks import KEY_CHECKS, MISS, KeyChecks, LookupsBusy, Miss
@@ -43,8 +44,10 @@ from ._store import ATTRIBUTION, DETECT_DUPLICATES, ControlStore, ControlUnavail
 
 __all__ = [
     "ATTRIBUTION",
+    "Account",
     "AuditEntry",
     "Authenticator",
+    "BillingRecords",
     "ControlConfigError",
     "ControlStore",
     "ControlUnavailable",
@@ -71,6 +74,8 @@ __all__ = [
     "OpenReservation",
     "People",
     "Principal",
+    "PromoCode",
+    "PromoRefused",
     "ROLES",
     "ROLE_SCOPES",
     "Recipient",
@@ -81,7 +86,9 @@ __all__ = [
     "StoredAlert",
     "StoredCap",
     "StoredPrice",
+    "Subscription",
     "User",
+    "add_months",
     "bearer_token",
     "default_url",
     "describe_control",
@@ -90,6 +97,7 @@ __all__ = [
     "new_cap_id",
     "new_webhook_secret",
     "price_id",
+    "promo_hash",
     "role_rank",
     "validate_tenant",
 ]

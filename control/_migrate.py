@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 
 __all__ = ["HEAD", "current_revision", "migrate"]
 
-HEAD = "0003"
+HEAD = "0004"
 """The newest revision under ``migrations/versions`` (tests check the two agree)."""
 _LOCK_ID = 0x6C6C6D6F  # "llmo": the advisory lock all llmobserve processes take to migrate
 _MIGRATIONS = Path(__file__).parent / "migrations"

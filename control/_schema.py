@@ -230,4 +230,5 @@ UPGRADE_COPIES = Table(
 """Which of the previous release's ClickHouse control tables were copied here (each once)."""
 
 
-from . import _people_schema  # noqa: E402, F401  the people tables join METADATA wherever it is used
+# the people and billing tables join METADATA wherever it is used
+from . import _billing_schema, _people_schema  # noqa: E402, F401

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from . import _caps, _copies, _keys, _lease, _prices, _recipients, _sessions
+from ._billing import BillingRecords
 from ._engine import WRITE, open_engine
 from ._ledger import LedgerTx
 from ._legacy import COPIERS
@@ -48,6 +49,8 @@ class ControlStore:
         self._settings_lock = threading.Lock()  # a TTLCache is not thread-safe
         self.people = People(self)
         """Users, sign-ins, memberships, invitations, links and the audit log."""
+        self.billing = BillingRecords(self)
+        """Subscriptions as Stripe last said, Stripe events applied, promo codes, usage per day."""
 
     @classmethod
     def open(cls, url: str) -> ControlStore:

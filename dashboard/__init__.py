@@ -17,6 +17,7 @@ from llmobserve.query_api.services import ServiceError
 
 from . import (
     _accounts,
+    _billing,
     _caps,
     _confirm,
     _costs,
@@ -39,6 +40,7 @@ PAGES = [
     _oidc_signin.router,
     _accounts.router,
     _members.router,
+    _billing.router,
     _onboarding.router,
     _confirm.router,
     _overview.router,

@@ -4,6 +4,8 @@ refused when posted from another site (as ``POST /login`` is)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -19,7 +21,7 @@ router = APIRouter(include_in_schema=False)
 _FOREIGN = "This form did not come from this server's own page: open it here and retry."
 
 
-def _page(request: Request, status: int = 200, **context: object) -> HTMLResponse:
+def _page(request: Request, status: int = 200, **context: Any) -> HTMLResponse:
     return render(request, "account.html", status_code=status, min_password=accounts.MIN_PASSWORD, **context)
 
 

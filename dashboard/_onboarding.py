@@ -18,7 +18,16 @@ router = APIRouter(include_in_schema=False)
 @router.get("/onboarding", response_class=HTMLResponse)
 def onboarding(request: Request, p: PageDep) -> HTMLResponse:
     p.require_admin()
-    return render(request, "onboarding.html", **p.context("Welcome", "/"))  # the form shows ``workspace_name``
+    billing = p.services.billing if p.principal.allows("owner") else None
+    return render(  # the form shows ``workspace_name``
+        request,
+        "onboarding.html",
+        form_targets=billing.config.hosted_origins if billing else (),
+        **p.context("Welcome", "/"),
+        offer=billing is not None,
+        free_spans=billing.config.free_spans if billing else 0,
+        price_label=billing.config.price_label if billing else "",
+    )
 
 
 @router.post("/onboarding")

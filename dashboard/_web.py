@@ -79,6 +79,7 @@ class Page:
             "csrf": self.session.csrf,
             "flash": flash,
             "admin": self.principal.allows("admin"),
+            "billing_nav": self.services.billing is not None and self.principal.allows("owner"),
             "person": self.principal.name if self.principal.user_id else "",
             "role": self.principal.role,
             "workspaces": workspaces,
@@ -132,7 +133,11 @@ async def check_csrf(request: Request, session: Session) -> dict[str, Any]:
     return form
 
 
-def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+def render(
+    request: Request, name: str, status_code: int = 200, form_targets: tuple[str, ...] = (), **context: Any
+) -> HTMLResponse:
+    """``form_targets``: other origins this page's forms may end up at (a POST answered with a redirect to
+    Stripe's Checkout counts as a form sent there)."""
     html = templates.get_template(name).render(request=request, **context)
     return HTMLResponse(
         html,
@@ -140,7 +145,7 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
         headers={
             "Cache-Control": "no-store",
             "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-            "frame-ancestors 'none'; form-action 'self'",
+            "frame-ancestors 'none'; form-action " + " ".join(("'self'", *form_targets)),
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "same-origin",
         },

@@ -164,6 +164,21 @@ def _users(args: argparse.Namespace) -> int:
     return users_remove_cli(url, args.workspace, args.user)
 
 
+def _billing(args: argparse.Namespace) -> int:
+    url = _control_url(args)
+    if url is None:
+        return 2
+    from .billing_cli import promo_create_cli, promo_disable_cli, promo_list_cli
+
+    if args.promo_command == "create":
+        return promo_create_cli(
+            url, args.code, args.months, args.max_redemptions, args.expires, args.stripe_promotion_code
+        )
+    if args.promo_command == "list":
+        return promo_list_cli(url)
+    return promo_disable_cli(url, args.code)
+
+
 def _pricing_update(args: argparse.Namespace) -> int:
     from .pricing_cli import update_catalogue
 
@@ -259,6 +274,25 @@ def build_parser() -> argparse.ArgumentParser:
     for step in (invite, listing, remove):
         step.add_argument("--data-dir", default=None, help="as for serve (with LLMOBSERVE_DATABASE_URL unset)")
         step.set_defaults(func=_users)
+
+    billing = sub.add_parser("billing", help="billing: promo codes (hashed, on the server only)")
+    billing_sub = billing.add_subparsers(dest="billing_command", required=True, metavar="WHAT")
+    promo = billing_sub.add_parser("promo", help="create, list or disable promo codes")
+    promo_sub = promo.add_subparsers(dest="promo_command", required=True, metavar="ACTION")
+    make = promo_sub.add_parser("create", help="a code that grants pro for some months (or a Stripe discount)")
+    make.add_argument("code", help="4 to 64 letters, digits, '-' or '_' (compared without case)")
+    make.add_argument("--months", type=int, default=1, help="months of pro it grants (default 1)")
+    make.add_argument("--max-redemptions", type=int, default=1, help="workspaces that may redeem it (default 1)")
+    make.add_argument("--expires", default=None, help="ISO date or time (UTC unless given), e.g. 2027-03-31")
+    make.add_argument(
+        "--stripe-promotion-code", default=None, help="promo_...: apply this Stripe discount at Checkout instead"
+    )
+    promo_sub.add_parser("list", help="codes (first characters), status and redemptions")
+    off = promo_sub.add_parser("disable", help="stop a code being redeemed")
+    off.add_argument("code")
+    for step in promo_sub.choices.values():
+        step.add_argument("--data-dir", default=None, help="as for serve (with LLMOBSERVE_DATABASE_URL unset)")
+        step.set_defaults(func=_billing)
 
     demo = sub.add_parser("demo", help="send a realistic multi-agent workload to a running server")
     demo.add_argument(

@@ -22,6 +22,7 @@ from fastapi import APIRouter, Header, HTTPException
 from pydantic import BaseModel, Field
 
 from llmobserve import semconv
+from llmobserve.billing import STRIPE_HOSTED, Billing, BillingConfig, PlanGate
 from llmobserve.caps import CapMonitor, Reservations, utcnow
 from llmobserve.caps.notify import Notifier
 from llmobserve.control import DEFAULT_SCOPES, Authenticator, ControlStore, InvalidTenantError, describe_control
@@ -217,6 +218,31 @@ def copy_previous_release(store: Store, control: ControlStore, out: TextIO) -> N
             print(f"llmobserve: copied {copied} {table} rows from ClickHouse into the control store", file=out)
 
 
+def _billing(
+    opts: Settings, control: ControlStore, store: Store, public_url: str
+) -> tuple[Billing | None, PlanGate | None]:
+    """Billing and, where spans are received, its ingest gate; (None, None) unless Stripe is set up."""
+    if opts.stripe_secret_key is None:
+        return None, None
+    config = BillingConfig(
+        secret_key=opts.stripe_secret_key.get_secret_value(),
+        webhook_secret=opts.stripe_webhook_secret.get_secret_value() if opts.stripe_webhook_secret else None,
+        price_pro=opts.stripe_price_pro,
+        free_spans=opts.free_spans,
+        grace_days=opts.past_due_grace_days,
+        api_base=opts.stripe_api_base,
+        # another API host (a stand-in) serves its hosted pages itself
+        hosted_origins=(opts.stripe_api_base,) if opts.stripe_api_base else STRIPE_HOSTED,
+        max_network_retries=opts.stripe_max_network_retries,
+        price_label=opts.pro_price_label,
+    )
+    gate = None
+    if opts.only != "api":
+        gate = PlanGate(control.billing, config, upgrade_url=f"{public_url}/billing")
+        store.on_spans_written(gate.written)
+    return Billing(control.billing, config, on_change=gate.forget if gate else lambda workspace: None), gate
+
+
 def serve(opts: Settings, out: TextIO = sys.stdout, clock: Callable[[], datetime] | None = None) -> None:
     """Run until SIGINT/SIGTERM; ``opts`` is validated already (``llmobserve.settings``).
     ``clock`` (aware UTC) places the caps' periods; tests move it to roll a period over."""
@@ -239,6 +265,9 @@ def serve(opts: Settings, out: TextIO = sys.stdout, clock: Callable[[], datetime
     http_sock = _bind(opts.host, opts.http_port, "HTTP")
     http_port = http_sock.getsockname()[1]
 
+    host = opts.host if opts.host not in ("0.0.0.0", "::") else "127.0.0.1"
+    public_url = opts.public_url or f"http://{host}:{http_port}"
+    billing, gate = _billing(opts, control, store, public_url)
     prices = TenantPriceCache(lambda tenant: rules_for(control, tenant))
     receiver = (
         Receiver(
@@ -248,6 +277,7 @@ def serve(opts: Settings, out: TextIO = sys.stdout, clock: Callable[[], datetime
             decode_workers=opts.decode_workers,
             custom_prices=prices,
             limits=Limits(retention_days=opts.retention_days),
+            admission=gate,
         )
         if opts.only != "api"
         else None
@@ -256,8 +286,6 @@ def serve(opts: Settings, out: TextIO = sys.stdout, clock: Callable[[], datetime
 
     maintainer = store.maintainer()
     maintainer.start()
-    host = opts.host if opts.host not in ("0.0.0.0", "::") else "127.0.0.1"
-    public_url = opts.public_url or f"http://{host}:{http_port}"
     key = opts.sendgrid_api_key.get_secret_value() if opts.sendgrid_api_key else None
     notifier = Notifier(
         key,
@@ -279,6 +307,7 @@ def serve(opts: Settings, out: TextIO = sys.stdout, clock: Callable[[], datetime
             notifier,
             public_url=public_url,
             recompute_s=opts.caps_recompute_s,
+            lease_ttl_s=opts.caps_lease_s,
             clock=clock,
             holder=holder,
         )
@@ -299,6 +328,7 @@ def serve(opts: Settings, out: TextIO = sys.stdout, clock: Callable[[], datetime
         reservations=reservations,
         maintainer=maintainer,
         accounts=Accounts(signup=opts.signup, key_signin=opts.key_signin, oidc=oidc_clients(opts.oidc)),
+        billing=billing,
     )
     api = opts.only != "receiver"
     app = create_app(services, include_api=api, page_error=page_failed if api else None)
@@ -333,6 +363,8 @@ def serve(opts: Settings, out: TextIO = sys.stdout, clock: Callable[[], datetime
             receiver.stop()
         if monitor is not None:
             monitor.stop()
+        if gate is not None:
+            gate.close()
         notifier.close()
         maintainer.stop()
         if info_box:

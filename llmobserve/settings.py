@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlparse
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from llmobserve.storage import StoreConfig
@@ -96,6 +96,12 @@ class Settings(BaseSettings):
     caps_recompute_s: float = Field(
         60.0, ge=1, le=3600, description="seconds between exact recomputes of every cap's spend"
     )
+    caps_lease_s: float = Field(
+        15.0,
+        ge=3,
+        le=600,
+        description="seconds after which another process takes over the cap monitor of one that died",
+    )
     sendgrid_api_key: SecretStr | None = Field(
         None,
         validation_alias=AliasChoices("sendgrid_api_key", "SENDGRID_API_KEY"),
@@ -151,6 +157,59 @@ class Settings(BaseSettings):
         "comma-separated). See docs/people.md",
         json_schema_extra={"env": "LLMOBSERVE_OIDC_<NAME>_ISSUER\\|CLIENT_ID\\|CLIENT_SECRET", "doc_default": "none"},
     )
+
+    stripe_secret_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("stripe_secret_key", "STRIPE_SECRET_KEY"),
+        description="turns billing on (plans, Checkout, the customer portal, plan limits at ingest); unset: "
+        "unlimited and never talks to Stripe. See docs/billing.md",
+        json_schema_extra={"env": "STRIPE_SECRET_KEY"},
+    )
+    stripe_webhook_secret: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("stripe_webhook_secret", "STRIPE_WEBHOOK_SECRET"),
+        description="the signing secret (`whsec_...`) of the webhook endpoint `/api/v1/billing/webhook`; "
+        "required with `STRIPE_SECRET_KEY`",
+        json_schema_extra={"env": "STRIPE_WEBHOOK_SECRET"},
+    )
+    stripe_price_pro: str | None = Field(
+        None,
+        pattern=r"^\S+$",
+        description="the Stripe Price id (`price_...`) of the pro plan; required with `STRIPE_SECRET_KEY`",
+    )
+    pro_price_label: str = Field(
+        "$8 per month",
+        min_length=1,
+        max_length=40,
+        description="the pro price as the Pricing and Billing pages say it (Stripe charges what the Price says)",
+    )
+    stripe_max_network_retries: int = Field(2, ge=0, le=5, description="retries of a Stripe request that failed")
+    stripe_api_base: str | None = Field(
+        None, pattern=r"^https?://[^\s/]+$", description="another Stripe API host (default: api.stripe.com)"
+    )
+    free_spans: int = Field(100_000, ge=0, description="spans a workspace on the free plan may send per month (UTC)")
+    past_due_grace_days: int = Field(
+        7, ge=0, le=60, description="days a subscription whose payment failed keeps pro while Stripe retries"
+    )
+
+    @model_validator(mode="after")
+    def _billing_complete(self) -> Settings:
+        if self.stripe_secret_key is not None:
+            missing = [
+                name
+                for name, value in (
+                    ("STRIPE_WEBHOOK_SECRET", self.stripe_webhook_secret),
+                    (ENV_PREFIX + "STRIPE_PRICE_PRO", self.stripe_price_pro),
+                )
+                if value is None
+            ]
+            if missing:
+                raise ValueError("billing (STRIPE_SECRET_KEY) also needs " + " and ".join(missing))
+        return self
+
+    @property
+    def billing_on(self) -> bool:
+        return self.stripe_secret_key is not None
 
     @field_validator("oidc")
     @classmethod
@@ -228,6 +287,7 @@ ENV_ONLY = frozenset(
         "database_url",
         "caps_monitor",
         "caps_recompute_s",
+        "caps_lease_s",
         "sendgrid_api_key",
         "sendgrid_host",
         "alerts_from",
@@ -238,6 +298,14 @@ ENV_ONLY = frozenset(
         "oidc",
         "signup",
         "key_signin",
+        "stripe_secret_key",
+        "stripe_webhook_secret",
+        "stripe_price_pro",
+        "stripe_api_base",
+        "stripe_max_network_retries",
+        "pro_price_label",
+        "free_spans",
+        "past_due_grace_days",
     }
 )
 
@@ -261,8 +329,8 @@ def _one_line(exc: ValidationError, explicit: Mapping[str, Any]) -> str:
     for error in exc.errors():
         field = str(error["loc"][0]) if error["loc"] else ""
         source = _flag(field) if field in explicit else ENV_PREFIX + field.upper()
-        if field == "SENDGRID_API_KEY":
-            source, field = field, "sendgrid_api_key"
+        if field in ("SENDGRID_API_KEY", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"):
+            source, field = field, field.lower()
         message = error["msg"].removeprefix("Value error, ")
         parts.append(f"{source}={_shown(field, error['input'])}: {message}" if field else message)
     return "; ".join(parts)

@@ -15,13 +15,14 @@ from ._exceptions import (
     Unstorable,
 )
 from ._grpc import EXPORT_METHOD
-from ._ingest import Ingestor
+from ._ingest import Admission, Ingestor
 from ._json import parse_json_request
 from ._limits import Limits
 from ._receiver import Receiver
 from ._rules import TenantRules
 
 __all__ = [
+    "Admission",
     "BadPayload",
     "Batcher",
     "BatcherStats",

@@ -8,19 +8,24 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Protocol
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
 
 from llmobserve.control import KEY_CHECKS, MISS, Authenticator, LookupsBusy, Miss, Principal, bearer_token
 from llmobserve.pricing import Pricer, TenantPriceCache
 
 from ._batcher import Batcher
-from ._exceptions import Overloaded, PermissionDenied, StorageUnavailable, Unauthenticated
+from ._exceptions import BadPayload, Overloaded, PermissionDenied, StorageUnavailable, Unauthenticated
 from ._limits import Limits
 from ._rules import TenantRules
 from ._workers import DecodedTable, DecodePool, decode_to_table
 
-__all__ = ["Ingestor"]
+__all__ = ["Admission", "Ingestor"]
 
 log = logging.getLogger("llmobserve.receiver")
 
@@ -51,6 +56,24 @@ class _SkewWarnings:
                 tenant,
                 service,
             )
+
+
+class Admission(Protocol):
+    """Whether a tenant may store new spans now (billing's plan limits)."""
+
+    def refusal(self, tenant: str) -> str | None:
+        """Why the tenant's new spans are refused, or None."""
+
+    def refused(self, tenant: str, spans: int) -> None:
+        """Count spans refused."""
+
+
+def _span_count(body: bytes) -> int:
+    try:
+        request = ExportTraceServiceRequest.FromString(body)
+    except (DecodeError, RecursionError) as exc:
+        raise BadPayload(f"body is not an OTLP ExportTraceServiceRequest: {exc}") from exc
+    return sum(len(scope.spans) for resource in request.resource_spans for scope in resource.scope_spans)
 
 
 def _token(authorization: str | None) -> str:
@@ -85,9 +108,11 @@ class Ingestor:
         limits: Limits | None = None,
         attribution: Callable[[str], dict[str, tuple[str, ...] | None]] | None = None,
         detect_duplicates: Callable[[str], bool] | None = None,
+        admission: Admission | None = None,
     ) -> None:
         """``attribution(tenant)``: the tenant's own customer and session attribute lists (None: the
-        default); ``detect_duplicates(tenant)``: whether one call reported in two traces is charged once."""
+        default); ``detect_duplicates(tenant)``: whether one call reported in two traces is charged once;
+        ``admission``: refuses a tenant's spans (a free plan past its allowance)."""
         self.authenticator = authenticator
         self.custom_prices = custom_prices
         self.pricer = pricer
@@ -97,6 +122,7 @@ class Ingestor:
         self.limits = limits or Limits()
         self.attribution = attribution
         self.detect_duplicates = detect_duplicates
+        self.admission = admission
         self.skew = _SkewWarnings()
 
     def authenticate(self, authorization: str | None) -> Principal:
@@ -145,8 +171,18 @@ class Ingestor:
         they are written. Raises BadPayload for a body that is not one.
 
         Invalid spans are reported through ``partial_success`` (never retried by exporters);
-        the valid ones in the same request are stored.
+        the valid ones in the same request are stored. So are the spans of a tenant ``admission``
+        refuses: not retryable, and the message says why.
         """
+        if self.admission is not None:
+            refusal = self.admission.refusal(principal.tenant)
+            if refusal is not None:
+                refused = _span_count(body)
+                self.admission.refused(principal.tenant, refused)
+                response = ExportTraceServiceResponse()
+                response.partial_success.rejected_spans = refused
+                response.partial_success.error_message = refusal
+                return response
         self.batcher.expect()
         try:
             decoded = self._decode(body, principal.tenant)

@@ -14,7 +14,7 @@ from llmobserve.storage import Store
 from ._batcher import Batcher
 from ._grpc import start_grpc_server
 from ._http import otlp_http_router
-from ._ingest import Ingestor
+from ._ingest import Admission, Ingestor
 from ._limits import Limits
 from ._workers import DecodePool
 
@@ -32,9 +32,11 @@ class Receiver:
         custom_prices: TenantPriceCache | None = None,
         limits: Limits | None = None,
         attribution: Callable[[str], dict[str, tuple[str, ...] | None]] = lambda tenant: {},
+        admission: Admission | None = None,
     ) -> None:
         """``decode_workers`` > 0 decodes in that many processes (use the cores); 0 decodes in-process.
-        ``attribution(tenant)``: the tenant's own customer and session attribute lists (its settings)."""
+        ``attribution(tenant)``: the tenant's own customer and session attribute lists (its settings);
+        ``admission``: refuses a tenant's new spans (billing's plan limits)."""
         self.batcher = Batcher(store, max_pending_rows=max_pending_rows)
         self.pool = DecodePool(decode_workers) if decode_workers > 0 else None
         self.ingestor = Ingestor(
@@ -46,6 +48,7 @@ class Receiver:
             limits=limits,
             attribution=attribution,
             detect_duplicates=store.detects_duplicates,
+            admission=admission,
         )
         self._grpc_server: Any = None
 

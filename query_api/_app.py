@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from ._errors import PageError, install_error_handlers
-from .routes import alerts, caps, costs, export, health, keys, people, pricing, settings, traces
+from .routes import alerts, billing, caps, costs, export, health, keys, people, pricing, settings, traces
 from .routes import reservations as reservation_routes
 from .schemas import ErrorBody
 from .services import Services
@@ -42,5 +42,6 @@ def create_app(services: Services, *, include_api: bool = True, page_error: Page
         app.include_router(reservation_routes.router)  # before caps: /caps/reservations is not a cap id
         app.include_router(caps.router)
         app.include_router(alerts.router)
+        app.include_router(billing.router)
         app.include_router(people.router)
     return app

@@ -170,3 +170,19 @@ def test_openid_connect_providers_are_grouped_by_name_and_checked(monkeypatch: p
     with pytest.raises(SettingsError, match="LLMOBSERVE_OIDC_KEYCLOAK_CLIENT_SECRET") as refused:
         load_settings()
     assert "s3cret-value" not in str(refused.value)  # never echoes a secret
+
+
+def test_billing_is_off_by_default_and_needs_its_webhook_secret_and_price(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert not load_settings().billing_on
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_1")
+    with pytest.raises(SettingsError) as missing:
+        load_settings()
+    assert (
+        str(missing.value)
+        == "billing (STRIPE_SECRET_KEY) also needs STRIPE_WEBHOOK_SECRET and LLMOBSERVE_STRIPE_PRICE_PRO"
+    )
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_1")
+    monkeypatch.setenv("LLMOBSERVE_STRIPE_PRICE_PRO", "price_1")
+    settings = load_settings()
+    assert settings.billing_on and settings.free_spans == 100_000 and settings.past_due_grace_days == 7
+    assert "sk_test_1" not in repr(settings) and "whsec_1" not in repr(settings)

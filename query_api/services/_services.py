@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from llmobserve.billing import Billing
 from llmobserve.caps import CapMonitor, Reservations, StatusCache, utcnow
 from llmobserve.caps.notify import Notifier
 from llmobserve.control import Authenticator, ControlStore
@@ -52,6 +53,10 @@ class Services:
     """How people sign in: the sign-up policy, key sign-in, the OpenID Connect providers."""
     test_sends: RateLimiter = field(default_factory=lambda: RateLimiter(10))
     """Test notifications per tenant per minute: each makes the server call the cap's receivers."""
+    billing: Billing | None = None
+    """Stripe billing; None: off (self-hosted, unlimited)."""
+    promo_attempts: RateLimiter = field(default_factory=lambda: RateLimiter(10))
+    """Promo code attempts per workspace per minute: codes are short enough to guess."""
 
     @classmethod
     def build(
@@ -72,6 +77,7 @@ class Services:
         reservations: Reservations | None = None,
         maintainer: Maintainer | None = None,
         accounts: Accounts | None = None,
+        billing: Billing | None = None,
     ) -> Services:
         """The services over ``store``, with defaults for every part not given."""
         return cls(
@@ -91,6 +97,7 @@ class Services:
             reservations=reservations or Reservations(store, control, clock=caps_clock),
             maintainer=maintainer,
             accounts=accounts or Accounts(),
+            billing=billing,
         )
 
     def caps_changed(self, tenant: str) -> None:

@@ -71,7 +71,12 @@ def _page(server: LiveServer, cookie: str) -> int:
 
 
 def test_one_monitor_notifies_once_and_the_other_takes_over_when_it_dies(tmp_path: Path, database: str) -> None:
-    env = {"LLMOBSERVE_DATABASE_URL": database, "LLMOBSERVE_WEBHOOKS_ALLOW_PRIVATE": "true"}
+    # a 4 s lease: the takeover is the same, sooner than production's 15 s
+    env = {
+        "LLMOBSERVE_DATABASE_URL": database,
+        "LLMOBSERVE_WEBHOOKS_ALLOW_PRIVATE": "true",
+        "LLMOBSERVE_CAPS_LEASE_S": "4",
+    }
     with WebhookReceiver() as hooks:
         a = LiveServer(tmp_path / "a", env=env).start()
         b = LiveServer(tmp_path / "b", env=env).start()
@@ -108,9 +113,9 @@ def test_one_monitor_notifies_once_and_the_other_takes_over_when_it_dies(tmp_pat
             a.process.send_signal(signal.SIGKILL)
             a.process.wait(10)
             a.process = None
-            # B takes the lease within its 15 s expiry (+ one 5 s renewal period), resumes the delivery
+            # B takes the lease within its 4 s expiry (+ one renewal period), resumes the delivery
             # A never finished, and does not send the finished one again.
-            _wait(lambda: str(tmp_path / "b") in str(_holder(database)), 25, "B takes the lease")
+            _wait(lambda: str(tmp_path / "b") in str(_holder(database)), 10, "B takes the lease")
             _wait(lambda: _alerts(b, admin, interrupted)[0]["delivered"], 20, "B delivers the interrupted alert")
             time.sleep(2)
             paths = [r.path for r in hooks.received]

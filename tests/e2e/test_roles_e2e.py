@@ -15,7 +15,7 @@ from llmobserve.control import ROLES, ControlStore, default_url
 from llmobserve.dashboard import PAGES
 from llmobserve.query_api.services import SessionStore
 from tests.conftest import LiveServer
-from tests.e2e.test_scopes_e2e import ADMIN_ONLY
+from tests.e2e.test_scopes_e2e import ADMIN_ONLY, PUBLIC
 
 DUMMY = {
     "trace_id": "0" * 32,
@@ -33,6 +33,8 @@ API_RULES = {
     ("post", "/api/v1/keys"): "member",
     ("patch", "/api/v1/members/{user_id}"): "owner*",
     ("delete", "/api/v1/members/{user_id}"): "owner*",
+    **{("post", f"/api/v1/billing/{action}"): "owner*" for action in ("checkout", "portal", "promo")},
+    **{route: "public" for route in PUBLIC},
 }
 API_ADMIN = ADMIN_ONLY  # the routes an admin key needs (tests/e2e/test_scopes_e2e.py), as for people
 PAGE_RULES = {
@@ -64,6 +66,12 @@ PAGE_RULES = {
     ("post", "/members/invitations/{invitation_id}/revoke"): "admin",
     ("post", "/members/{user_id}/role"): "owner*",
     ("post", "/members/{user_id}/remove"): "owner*",
+    ("get", "/pricing"): "public",
+    **{
+        (method, path): "owner"
+        for method, path in (("get", "/billing"),)
+        + tuple(("post", f"/billing/{a}") for a in ("checkout", "portal", "promo"))
+    },
     # pages every member reads
     **{("get", path): "viewer" for path in ("/", "/costs", "/models", "/agents", "/customers", "/runs", "/caps")},
     ("get", "/costs/export.csv"): "viewer",
@@ -95,6 +103,7 @@ PAGE_RULES = {
 BODIES: dict[tuple[str, str], object] = {
     ("patch", "/api/v1/members/{user_id}"): {"role": "viewer"},
     ("post", "/api/v1/keys"): {"scopes": ["ingest"]},
+    ("post", "/api/v1/billing/promo"): {"code": "NOPE"},
 }
 
 
@@ -144,6 +153,8 @@ def _call(server: LiveServer, cookie: tuple[str, str] | None, method: str, path:
 def test_every_api_route_for_every_role(server: LiveServer, people: dict[str, tuple[str, str]]) -> None:
     for method, path in _api_routes(server):
         need = API_RULES.get((method, path)) or ("admin" if (method, path) in API_ADMIN else "viewer")
+        if need == "public":
+            continue
         for role in ROLES:
             status = _call(server, people[role], method, path)
             if _rank(role) >= _rank(need):
