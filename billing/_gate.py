@@ -1,6 +1,6 @@
 """Plan limits at ingest: a free workspace past its monthly allowance has new spans refused.
 
-The receiver asks ``refusal(tenant)`` per request: answered from a per-workspace entry (plan and
+The receiver asks ``refusal(tenant)`` per request and reports what it stored (``accepted``): answered from a per-workspace entry (plan and
 spans counted this month) read from the control store at most every ``plan_ttl_s``, plus what this
 process accepted since. Accepted and refused spans are added to the store's per-day counts by a
 background thread every ``plan_ttl_s``, so N processes' counts add up; the allowance may be passed by
@@ -16,8 +16,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-import pyarrow as pa
-import pyarrow.compute as pc
 from cachetools import TTLCache
 
 from llmobserve.control import BillingRecords
@@ -77,17 +75,11 @@ class PlanGate:
         with self._lock:
             self._pending[(tenant, datetime.now(UTC).date())][1] += spans
 
-    def written(self, table: pa.Table) -> None:
-        """A store listener: count the spans of a write per workspace."""
-        if not table.num_rows:
-            return
-        day = datetime.now(UTC).date()
-        counts = pc.value_counts(table.column("tenant")).to_pylist()
+    def accepted(self, tenant: str, spans: int) -> None:
+        """Count spans the receiver stored (what it acknowledged; rewrites of stored spans are not usage)."""
         with self._lock:
-            for item in counts:
-                tenant, n = item["values"], item["counts"]
-                self._pending[(tenant, day)][0] += n
-                self._unread[tenant] += n
+            self._pending[(tenant, datetime.now(UTC).date())][0] += spans
+            self._unread[tenant] += spans
 
     def forget(self, tenant: str) -> None:
         """Read the workspace's plan again at the next request (its subscription just changed here)."""

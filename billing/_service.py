@@ -202,16 +202,21 @@ class Billing:
         if not code or len(code) > 64:
             raise BillingError(422, "a promo code is 1 to 64 characters")
         found = self.records.promo(code)
-        if found is not None and found.stripe_promotion_code is not None:
-            try:
-                self.records.redeem(code, workspace)
-            except PromoRefused as exc:
-                raise BillingError(*PROMO_PROBLEMS[exc.kind]) from None
-            return "checkout", self.checkout(workspace, base_url, email, name, found.stripe_promotion_code)
+        url = None
+        if (
+            found is not None
+            and found.stripe_promotion_code is not None
+            and found.status(datetime.now(UTC)) == "active"
+        ):
+            # Checkout first: a redemption is taken only once there is a page to use it on (a session
+            # made for a redemption then refused is never opened, and expires).
+            url = self.checkout(workspace, base_url, email, name, found.stripe_promotion_code)
         try:
             self.records.redeem(code, workspace)
         except PromoRefused as exc:
             raise BillingError(*PROMO_PROBLEMS[exc.kind]) from None
+        if url is not None:
+            return "checkout", url
         self.on_change(workspace)
         return "granted", None
 

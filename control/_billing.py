@@ -285,7 +285,7 @@ class BillingRecords:
         """False when the code exists already."""
         row = {
             "code_hash": promo_hash(code),
-            "hint": code.strip().upper()[:3] + "…",
+            "hint": code.strip().upper()[:2] + "…",
             "months": months,
             "max_redemptions": max_redemptions,
             "redemptions": 0,

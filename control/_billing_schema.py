@@ -44,7 +44,9 @@ PROMO_CODES = Table(
     "promo_codes",
     METADATA,
     Column("code_hash", String(64), primary_key=True),  # SHA-256 of the upper-cased code
-    Column("hint", String(16), nullable=False),  # the first characters, to tell codes apart in lists
+    # Two characters, to tell codes apart in lists; a code is short, so its hash alone does not keep it
+    # from someone who reads the database: the rate limit and the server-only check are what protect it.
+    Column("hint", String(16), nullable=False),
     Column("months", Integer, nullable=False),
     Column("max_redemptions", Integer, nullable=False),
     Column("redemptions", Integer, nullable=False, default=0),

@@ -11,7 +11,7 @@ from llmobserve.control import ControlStore
 
 __all__ = ["parse_expiry", "promo_create_cli", "promo_disable_cli", "promo_list_cli"]
 
-_CODE = re.compile(r"^[A-Za-z0-9_-]{4,64}$")
+_CODE = re.compile(r"^[A-Za-z0-9_-]{6,64}$")
 
 
 def parse_expiry(text: str | None) -> datetime | None:
@@ -26,7 +26,7 @@ def promo_create_cli(
     url: str, code: str, months: int, max_redemptions: int, expires: str | None, stripe_promotion_code: str | None
 ) -> int:
     if not _CODE.match(code):
-        print("error: a code is 4 to 64 letters, digits, '-' or '_'", file=sys.stderr)
+        print("error: a code is 6 to 64 letters, digits, '-' or '_'", file=sys.stderr)
         return 2
     if not 1 <= months <= 120 or not 1 <= max_redemptions <= 1_000_000:
         print("error: --months is 1 to 120 and --max-redemptions 1 to 1000000", file=sys.stderr)

@@ -280,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     promo = billing_sub.add_parser("promo", help="create, list or disable promo codes")
     promo_sub = promo.add_subparsers(dest="promo_command", required=True, metavar="ACTION")
     make = promo_sub.add_parser("create", help="a code that grants pro for some months (or a Stripe discount)")
-    make.add_argument("code", help="4 to 64 letters, digits, '-' or '_' (compared without case)")
+    make.add_argument("code", help="6 to 64 letters, digits, '-' or '_' (compared without case)")
     make.add_argument("--months", type=int, default=1, help="months of pro it grants (default 1)")
     make.add_argument("--max-redemptions", type=int, default=1, help="workspaces that may redeem it (default 1)")
     make.add_argument("--expires", default=None, help="ISO date or time (UTC unless given), e.g. 2027-03-31")

@@ -218,9 +218,7 @@ def copy_previous_release(store: Store, control: ControlStore, out: TextIO) -> N
             print(f"llmobserve: copied {copied} {table} rows from ClickHouse into the control store", file=out)
 
 
-def _billing(
-    opts: Settings, control: ControlStore, store: Store, public_url: str
-) -> tuple[Billing | None, PlanGate | None]:
+def _billing(opts: Settings, control: ControlStore, public_url: str) -> tuple[Billing | None, PlanGate | None]:
     """Billing and, where spans are received, its ingest gate; (None, None) unless Stripe is set up."""
     if opts.stripe_secret_key is None:
         return None, None
@@ -239,7 +237,6 @@ def _billing(
     gate = None
     if opts.only != "api":
         gate = PlanGate(control.billing, config, upgrade_url=f"{public_url}/billing")
-        store.on_spans_written(gate.written)
     return Billing(control.billing, config, on_change=gate.forget if gate else lambda workspace: None), gate
 
 
@@ -267,7 +264,7 @@ def serve(opts: Settings, out: TextIO = sys.stdout, clock: Callable[[], datetime
 
     host = opts.host if opts.host not in ("0.0.0.0", "::") else "127.0.0.1"
     public_url = opts.public_url or f"http://{host}:{http_port}"
-    billing, gate = _billing(opts, control, store, public_url)
+    billing, gate = _billing(opts, control, public_url)
     prices = TenantPriceCache(lambda tenant: rules_for(control, tenant))
     receiver = (
         Receiver(

@@ -67,6 +67,9 @@ class Admission(Protocol):
     def refused(self, tenant: str, spans: int) -> None:
         """Count spans refused."""
 
+    def accepted(self, tenant: str, spans: int) -> None:
+        """Count spans stored (acknowledged)."""
+
 
 def _span_count(body: bytes) -> int:
     try:
@@ -198,6 +201,8 @@ class Ingestor:
             except FutureTimeout as exc:
                 # Still queued or being written: the exporter retries and dedup absorbs the repeat.
                 raise Overloaded("the write did not complete in time") from exc
+            if self.admission is not None:
+                self.admission.accepted(principal.tenant, decoded.table.num_rows)
         response = ExportTraceServiceResponse()
         if decoded.rejected:
             response.partial_success.rejected_spans = decoded.rejected

@@ -55,8 +55,8 @@ ALLOWED = {
     },
     # the service layer and the schemas of query_api, never its routes (see below)
     "dashboard": {"pricing", "storage", "control", "query_api", "fastapi", "pydantic", "starlette", "jinja2"},
-    # pyarrow: the ingest gate counts a write's spans per workspace; cachetools: its per-workspace entries
-    "billing": {"control", "stripe", "pyarrow", "cachetools"},
+    # cachetools: the ingest gate's per-workspace entries
+    "billing": {"control", "stripe", "cachetools"},
 }
 
 

@@ -150,11 +150,15 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Wheel:
     assert built.returncode == 0, built.stderr
     (path,) = dist.glob("llmobserve-*.whl")
     venv = tmp_path_factory.mktemp("venv")
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     python = venv / "bin" / "python"
-    installed = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", str(path)], capture_output=True, text=True, timeout=600
-    )
+    uv = Path(sys.executable).parent / "uv"  # `make` installs it; ~5 s faster than venv + pip here
+    if uv.exists():
+        subprocess.run([str(uv), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True, timeout=120)
+        install = [str(uv), "pip", "install", "--quiet", "--python", str(python), str(path)]
+    else:
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+        install = [str(python), "-m", "pip", "install", "--quiet", str(path)]
+    installed = subprocess.run(install, capture_output=True, text=True, timeout=600)
     assert installed.returncode == 0, installed.stderr
     return Wheel(path, python)
 
