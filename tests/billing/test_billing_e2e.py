@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -236,3 +237,15 @@ def test_the_billing_page_upgrades_through_checkout_and_cancels_through_the_port
         public.context.close()
     finally:
         page.context.close()
+
+
+def test_twenty_workspaces_racing_for_a_one_use_code_through_the_api_get_one_grant(live: LiveServer) -> None:
+    assert run_cli("billing", "promo", "create", "LAST-ONE", "--data-dir", str(live.data_dir)).returncode == 0
+    owners = [live.create_key(f"race-{i}", "admin") for i in range(20)]
+    with ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(lambda key: _post(live, key, "/promo", {"code": "LAST-ONE"}), owners))
+    assert sorted(a.status_code for a in answers) == [200] + [409] * 19
+    assert {a.json()["detail"] for a in answers if a.status_code == 409} == {
+        "this promo code has been used as many times as it may be"
+    }
+    assert sum(_billing(live, key)["plan"] == "pro" for key in owners) == 1
