@@ -62,6 +62,7 @@ class Authenticator:
         self._invalid: TTLCache[str, bool] = TTLCache(max_invalid, negative_ttl, timer=time.monotonic)
         self._generation = 0  # bumped by every revocation
         self._lock = threading.Lock()
+        self._stopped = threading.Event()
         self.lookups = 0  # storage queries made: what a flood of bad keys costs us
 
     def cached(self, key: str) -> tuple[bool, Principal | None]:
@@ -84,9 +85,12 @@ class Authenticator:
             threading.Thread(target=self._watch, name="llmobserve-key-generation", daemon=True).start()
 
     def _watch(self) -> None:
-        while True:
-            time.sleep(self._generation_every_s)
+        while not self._stopped.wait(self._generation_every_s):
             self.check_generation()
+
+    def close(self) -> None:
+        """Stop polling (the store it polls is about to close)."""
+        self._stopped.set()
 
     def check_generation(self) -> None:
         if self._generation_of is None:

@@ -362,6 +362,7 @@ def serve(opts: Settings, out: TextIO = sys.stdout, clock: Callable[[], datetime
             monitor.stop()
         if gate is not None:
             gate.close()
+        authenticator.close()
         notifier.close()
         maintainer.stop()
         if info_box:
