@@ -15,7 +15,7 @@ from llmobserve.control import BillingRecords, PromoRefused
 
 from ._config import BillingConfig
 from ._plans import FREE, month_start, plan_of
-from ._stripe import event_refs, make_client, subscription_from
+from ._stripe import event_refs, make_client, plain, subscription_from
 
 __all__ = ["PROMO_PROBLEMS", "Billing", "BillingError", "BillingStatus", "StripeUnavailable", "WebhookRefused"]
 
@@ -164,7 +164,8 @@ class Billing:
             "customer": customer,
             "client_reference_id": workspace,
             "line_items": [{"price": self.config.price_pro, "quantity": 1}],
-            "success_url": f"{base_url}/billing?checkout=done",
+            # Stripe fills in the session's id: the page reads it back at once (see ``sync_checkout``)
+            "success_url": f"{base_url}/billing?checkout=done&session_id={{CHECKOUT_SESSION_ID}}",
             "cancel_url": f"{base_url}/billing?checkout=canceled",
             "metadata": {"workspace": workspace},
             "subscription_data": {"metadata": {"workspace": workspace}},
@@ -181,6 +182,28 @@ class Billing:
         except stripe.StripeError as exc:
             raise _stripe_call("creating the checkout session")(exc) from exc
         return str(session.url)
+
+    def sync_checkout(self, workspace: str, session_id: str) -> bool:
+        """Read a completed Checkout session of ``workspace`` and write its subscription, so the page the
+        person returns to shows what they paid for even when the webhook is late (or not set up);
+        the webhook, when it comes, writes the same. False when there is nothing to write."""
+        if not session_id.startswith("cs_") or len(session_id) > 255:
+            return False
+        try:
+            session = plain(self.client.v1.checkout.sessions.retrieve(session_id))
+            if session.get("client_reference_id") != workspace or not session.get("subscription"):
+                return False
+            synced_at = datetime.now(UTC)
+            subscription_id = session["subscription"]
+            if not isinstance(subscription_id, str):
+                subscription_id = subscription_id["id"]
+            found = self.client.v1.subscriptions.retrieve(subscription_id)
+        except stripe.StripeError as exc:  # the webhook will bring it
+            log.warning("could not read checkout session %s: %s", session_id, exc)
+            return False
+        self.records.write_subscription(workspace, subscription_from(found, synced_at))
+        self.on_change(workspace)
+        return True
 
     def portal(self, workspace: str, base_url: str) -> str:
         account = self.records.account(workspace)

@@ -226,6 +226,10 @@ class BillingRecords:
 
         return self._do(work)
 
+    def write_subscription(self, workspace: str, subscription: Subscription) -> None:
+        """Write a subscription read outside any event (the person back from Checkout before the webhook)."""
+        self._do(lambda conn: _write_subscription(conn, workspace, subscription))
+
     def events(self, workspace: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         query = select(STRIPE_EVENTS).order_by(STRIPE_EVENTS.c.received_at.desc()).limit(limit)
         if workspace is not None:

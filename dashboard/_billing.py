@@ -17,7 +17,7 @@ from ._web import Page, PageDep, check_csrf, render
 router = APIRouter(include_in_schema=False)
 
 _RETURNS = {
-    "done": "Thank you: Stripe confirmed the payment. The plan below updates as soon as Stripe tells us (seconds).",
+    "done": "Thank you: your payment went through.",
     "canceled": "Checkout was canceled; nothing was charged.",
 }
 
@@ -31,6 +31,9 @@ def _owner_page(p: Page) -> None:
 
 def _billing_page(request: Request, p: Page, status: int = 200) -> HTMLResponse:
     _owner_page(p)
+    session_id = request.query_params.get("session_id")
+    if request.query_params.get("checkout") == "done" and session_id:
+        billing_service.returned_from_checkout(p.services, p.principal, session_id)
     found = billing_service.status(p.services, p.tenant)
     percent = round(100 * found.spans_used / found.allowance) if found.allowance else 0
     notice = _RETURNS.get(request.query_params.get("checkout", ""))

@@ -12,7 +12,7 @@ from ._services import Services
 from .errors import BadRequest, Conflict, NotFound, RateLimited, ServiceError, Unavailable
 from .people import Forbidden, record
 
-__all__ = ["BillingOff", "checkout", "portal", "redeem_promo", "status", "webhook"]
+__all__ = ["BillingOff", "checkout", "portal", "redeem_promo", "returned_from_checkout", "status", "webhook"]
 
 
 class BillingOff(NotFound):
@@ -75,6 +75,12 @@ def checkout(svc: Services, principal: Principal) -> str:
         _raise(exc)
     record(svc.control, principal.tenant, principal, "billing.checkout", "pro")
     return url
+
+
+def returned_from_checkout(svc: Services, principal: Principal, session_id: str) -> None:
+    """The owner is back from paying: show what they paid for without waiting for the webhook."""
+    _owner(principal)
+    _billing(svc).sync_checkout(principal.tenant, session_id)
 
 
 def portal(svc: Services, principal: Principal) -> str:

@@ -5,6 +5,7 @@ codes with a message per refusal; signed webhooks only; the Billing and Pricing 
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -123,7 +124,9 @@ def test_a_free_workspace_past_its_allowance_is_refused_and_ingests_again_after_
     checkout = _post(live, owner, "/checkout")
     assert checkout.status_code == 200, checkout.text
     paid = httpx.post(checkout.json()["url"])
-    assert paid.status_code == 303 and paid.headers["location"] == f"{live.http_url}/billing?checkout=done"
+    session_id = checkout.json()["url"].rsplit("/", 1)[1]
+    assert paid.status_code == 303
+    assert paid.headers["location"] == f"{live.http_url}/billing?checkout=done&session_id={session_id}"
     assert [status for _, _, status in stripe_api.deliveries[-3:]] == [200, 200, 200]
     started = time.monotonic()
     while _stored(live, sender) == FREE_SPANS:
@@ -219,7 +222,7 @@ def test_the_billing_page_upgrades_through_checkout_and_cancels_through_the_port
         with page.expect_navigation():
             page.click("#upgrade")
         assert page.url.startswith(live.http_url) is False  # Stripe's (the stand-in's) Checkout
-        with page.expect_navigation(url=f"{live.http_url}/billing?checkout=done"):
+        with page.expect_navigation(url=re.compile(re.escape(f"{live.http_url}/billing?checkout=done&session_id=cs_"))):
             page.click("button:has-text('Subscribe')")
         assert page.inner_text("#plan") == "pro"
         page.screenshot(path=str(SCREENSHOTS / "billing-pro.png"), full_page=True)

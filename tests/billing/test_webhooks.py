@@ -173,3 +173,17 @@ def test_a_code_bound_to_a_stripe_promotion_code_is_applied_at_checkout(
     assert created.params["discounts"] == [{"promotion_code": promotion}]
     assert "allow_promotion_codes" not in created.params
     assert billing.records.account(TEAM).promo_until is None  # Stripe grants the discount, not us
+
+
+def test_back_from_checkout_before_the_webhook_the_page_already_shows_pro(
+    billing: Billing, stripe_api: StandInStripe
+) -> None:
+    _, events = _subscribed(billing, stripe_api)  # paid; no event delivered yet
+    session_id = stripe_api.objects("checkout.session")[-1]["id"]
+    assert not billing.sync_checkout("team-b", session_id)  # another workspace's session writes nothing
+    assert not billing.sync_checkout(TEAM, "cs_test_no_such_session")
+    assert billing.status(TEAM).plan == "free"
+    assert billing.sync_checkout(TEAM, session_id)
+    assert (billing.status(TEAM).plan, billing.status(TEAM).status) == ("pro", "active")
+    assert [_send(billing, stripe_api, e) for e in events] == ["applied"] * 3  # then the webhooks, alike
+    assert billing.status(TEAM).status == "active"
