@@ -11,11 +11,11 @@ from datetime import UTC, date, datetime
 
 import stripe
 
-from llmobserve.control import BillingRecords, PromoRefused
+from llmobserve.control import Account, BillingRecords, PromoRefused, Subscription
 
 from ._config import BillingConfig
 from ._plans import FREE, month_start, plan_of
-from ._stripe import event_refs, make_client, plain, subscription_from
+from ._stripe import event_refs, make_client, subscription_from
 
 __all__ = ["PROMO_PROBLEMS", "Billing", "BillingError", "BillingStatus", "StripeUnavailable", "WebhookRefused"]
 
@@ -82,16 +82,12 @@ class BillingStatus:
     refused_today: int
 
 
-def _stripe_call(what: str) -> Callable[[Exception], BillingError]:
-    def wrap(exc: Exception) -> BillingError:
-        if isinstance(exc, stripe.APIConnectionError | stripe.RateLimitError) or (
-            isinstance(exc, stripe.StripeError) and (exc.http_status or 500) >= 500
-        ):
-            return StripeUnavailable(f"Stripe did not answer ({what}); try again in a minute")
-        log.error("Stripe refused %s: %s", what, exc)
-        return BillingError(502, f"Stripe refused {what}: {getattr(exc, 'user_message', None) or exc}")
-
-    return wrap
+def _stripe_error(what: str, exc: stripe.StripeError) -> BillingError:
+    """Stripe down or busy: retry later (503); Stripe refused the request: 502, with its reason."""
+    if isinstance(exc, stripe.APIConnectionError | stripe.RateLimitError) or (exc.http_status or 500) >= 500:
+        return StripeUnavailable(f"Stripe did not answer ({what}); try again in a minute")
+    log.error("Stripe refused %s: %s", what, exc)
+    return BillingError(502, f"Stripe refused {what}: {exc.user_message or exc}")
 
 
 class Billing:
@@ -114,8 +110,9 @@ class Billing:
         account = self.records.account(workspace)
         plan = plan_of(account, now, self.config.grace_days)
         first = month_start(now.date())
-        used, refused = self.records.usage(workspace, first, now.date())
-        _, refused_today = self.records.usage(workspace, now.date(), now.date())
+        days = self.records.usage_days(workspace, first, now.date())
+        used, refused = sum(d[1] for d in days), sum(d[2] for d in days)
+        refused_today = sum(d[2] for d in days if d[0] == now.date())
         return BillingStatus(
             workspace=workspace,
             plan=plan.name,
@@ -134,8 +131,8 @@ class Billing:
         )
 
     # Checkout and the portal
-    def _customer(self, workspace: str, email: str | None, name: str) -> str:
-        account = self.records.account(workspace)
+    def _customer(self, account: Account, email: str | None, name: str) -> str:
+        workspace = account.workspace
         if account.customer_id:
             return account.customer_id
         params: dict[str, object] = {"name": name, "metadata": {"workspace": workspace}}
@@ -146,7 +143,7 @@ class Billing:
         try:
             customer = self.client.v1.customers.create(params, {"idempotency_key": key})  # type: ignore[arg-type]
         except stripe.StripeError as exc:
-            raise _stripe_call("creating the customer")(exc) from exc
+            raise _stripe_error("creating the customer", exc) from exc
         return self.records.set_customer(workspace, customer.id)
 
     def checkout(
@@ -155,10 +152,10 @@ class Billing:
         """A Stripe Checkout URL for ``pro``; the person comes back to the Billing page."""
         if self.config.price_pro is None:
             raise BillingError(503, "no price is configured for pro (LLMOBSERVE_STRIPE_PRICE_PRO)")
-        current = self.status(workspace)
-        if current.status in ("active", "trialing", "past_due"):
+        account = self.records.account(workspace)
+        if account.status in ("active", "trialing", "past_due"):
             raise BillingError(409, "this workspace already has a subscription: manage it in the customer portal")
-        customer = self._customer(workspace, email, name)
+        customer = self._customer(account, email, name)
         params: dict[str, object] = {
             "mode": "subscription",
             "customer": customer,
@@ -180,7 +177,7 @@ class Billing:
                 {"idempotency_key": f"llmo-checkout-{workspace}-{uuid.uuid4().hex}"},
             )
         except stripe.StripeError as exc:
-            raise _stripe_call("creating the checkout session")(exc) from exc
+            raise _stripe_error("creating the checkout session", exc) from exc
         return str(session.url)
 
     def sync_checkout(self, workspace: str, session_id: str) -> bool:
@@ -190,20 +187,26 @@ class Billing:
         if not session_id.startswith("cs_") or len(session_id) > 255:
             return False
         try:
-            session = plain(self.client.v1.checkout.sessions.retrieve(session_id))
-            if session.get("client_reference_id") != workspace or not session.get("subscription"):
+            session = self.client.v1.checkout.sessions.retrieve(session_id)
+            reference, subscription_id, _ = event_refs("checkout.session.completed", session)
+            if reference != workspace or not subscription_id:
                 return False
-            synced_at = datetime.now(UTC)
-            subscription_id = session["subscription"]
-            if not isinstance(subscription_id, str):
-                subscription_id = subscription_id["id"]
-            found = self.client.v1.subscriptions.retrieve(subscription_id)
-        except stripe.StripeError as exc:  # the webhook will bring it
+            subscription = self._subscription(subscription_id)
+        except (stripe.StripeError, BillingError) as exc:  # the webhook will bring it
             log.warning("could not read checkout session %s: %s", session_id, exc)
             return False
-        self.records.write_subscription(workspace, subscription_from(found, synced_at))
+        self.records.write_subscription(workspace, subscription)
         self.on_change(workspace)
         return True
+
+    def _subscription(self, subscription_id: str) -> Subscription:
+        """The subscription as it is now (what events only hint at: they come late, twice, out of order)."""
+        synced_at = datetime.now(UTC)
+        try:
+            found = self.client.v1.subscriptions.retrieve(subscription_id)
+        except stripe.StripeError as exc:
+            raise _stripe_error("retrieving the subscription", exc) from exc
+        return subscription_from(found, synced_at)
 
     def portal(self, workspace: str, base_url: str) -> str:
         account = self.records.account(workspace)
@@ -215,7 +218,7 @@ class Billing:
                 {"idempotency_key": f"llmo-portal-{workspace}-{uuid.uuid4().hex}"},
             )
         except stripe.StripeError as exc:
-            raise _stripe_call("opening the customer portal")(exc) from exc
+            raise _stripe_error("opening the customer portal", exc) from exc
         return str(session.url)
 
     # promo codes
@@ -267,12 +270,7 @@ class Billing:
         workspace = self.records.find_workspace(reference, subscription_id, customer_id)
         subscription = None
         if workspace is not None and subscription_id:
-            synced_at = datetime.now(UTC)
-            try:  # the subscription as it is now: events arrive late, twice and out of order
-                found = self.client.v1.subscriptions.retrieve(subscription_id)
-            except stripe.StripeError as exc:
-                raise _stripe_call("retrieving the subscription")(exc) from exc
-            subscription = subscription_from(found, synced_at)
+            subscription = self._subscription(subscription_id)
         outcome = "applied" if subscription else ("recorded" if workspace else "unknown customer")
         if not self.records.apply_event(event.id, event.type, created, workspace, subscription, outcome):
             return "duplicate"

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from llmobserve.query_api.deps import ServicesDep
-from llmobserve.query_api.services import BadRequest, ServiceError
+from llmobserve.query_api.services import ServiceError
 from llmobserve.query_api.services import billing as billing_service
 
 from ._web import Page, PageDep, check_csrf, render
@@ -84,8 +84,6 @@ async def promo(request: Request, p: PageDep) -> Response:
     _owner_page(p)
     code = str(form.get("code", "")).strip()
     try:
-        if not code or len(code) > 64:
-            raise BadRequest("enter a promo code (up to 64 characters)")
         result, url = await run_in_threadpool(billing_service.redeem_promo, p.services, p.principal, code)
     except ServiceError as exc:
         p.session.flash.append(str(exc.detail))
